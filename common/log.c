@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Log sink.  JSON lines match runc's logrus format because containerd's shim
+ * reads the last {"level":"error","msg":...} line of --log to report failures.
+ */
+#include "common.h"
+
+#include <json-c/json.h>
+#include <time.h>
+
+static int log_fd = STDERR_FILENO;
+static bool log_json;
+static enum hull_log_level log_level = HULL_LOG_WARN;
+
+static const char *const level_names[] = {
+	[HULL_LOG_ERROR] = "error",
+	[HULL_LOG_WARN] = "warning",
+	[HULL_LOG_INFO] = "info",
+	[HULL_LOG_DEBUG] = "debug",
+};
+
+void hull_log_init(int fd, bool json, enum hull_log_level level)
+{
+	log_fd = fd;
+	log_json = json;
+	log_level = level;
+}
+
+bool hull_log_enabled(enum hull_log_level lvl)
+{
+	return lvl <= log_level;
+}
+
+void hull_log(enum hull_log_level lvl, const char *fmt, ...)
+{
+	char ts[64];
+	struct timespec now;
+	struct tm tm;
+	va_list ap;
+	_cleanup_free_ char *msg = NULL;
+	_cleanup_free_ char *line = NULL;
+
+	if (!hull_log_enabled(lvl))
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg)
+		return;
+
+	if (log_json) {
+		struct json_object *o = json_object_new_object();
+		clock_gettime(CLOCK_REALTIME, &now);
+		gmtime_r(&now.tv_sec, &tm);
+		snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec);
+		json_object_object_add(o, "level", json_object_new_string(level_names[lvl]));
+		json_object_object_add(o, "msg", json_object_new_string(msg));
+		json_object_object_add(o, "time", json_object_new_string(ts));
+		line = xasprintf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+									JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else if (log_fd == STDERR_FILENO) {
+		line = lvl == HULL_LOG_ERROR ? xasprintf("hull: %s\n", msg)
+					     : xasprintf("hull: %s: %s\n", level_names[lvl], msg);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &now);
+		gmtime_r(&now.tv_sec, &tm);
+		line = xasprintf("time=\"%04d-%02d-%02dT%02d:%02d:%02dZ\" level=%s msg=\"%s\"\n",
+				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+				 tm.tm_sec, level_names[lvl], msg);
+	}
+	(void)write_all(log_fd, line, strlen(line));
+}

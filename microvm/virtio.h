@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * microvm/virtio.h (internal to microvm/): guest memory access, split
+ * virtqueues and the transport-independent virtio device model.
+ *
+ * Contract between the machine (kvm, memory, pci, virtio-pci transport,
+ * event loop) and the devices (virtq.c, virtio_blk.c, virtio_rng.c,
+ * virtio_console.c).  Devices never see KVM or PCI; transports never parse
+ * descriptors.  Everything a guest writes is hostile: a bad ring breaks only
+ * its own device (DEVICE_NEEDS_RESET), never the VMM.
+ */
+#ifndef HULL_MICROVM_VIRTIO_H
+#define HULL_MICROVM_VIRTIO_H
+
+#include "common/common.h"
+
+#include <pthread.h>
+#include <sys/uio.h>
+
+/* ---- guest memory (guest_mem.c) ------------------------------------------ */
+
+#define GM_MAX_REGIONS 8
+
+struct gm_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+};
+
+struct guest_mem {
+	struct gm_region regions[GM_MAX_REGIONS];
+	unsigned int n;
+};
+
+/* Host pointer for [gpa, gpa+len) if the whole range lies in one region; checks
+ * by subtracting from the region size, never by adding to gpa.  0 or -EFAULT.
+ * len == 0 is -EFAULT (a zero-length guest buffer is never valid here). */
+int gm_slice(const struct guest_mem *gm, uint64_t gpa, uint64_t len, void **hva);
+int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);
+/* Add a region; rejects overlap, zero size and gpa+size overflow. */
+int gm_add_region(struct guest_mem *gm, uint64_t gpa, uint64_t size, void *hva, struct hull_err **err);
+
+/* ---- split virtqueue (virtq.c), virtio 1.2 §2.7 ----------------------------- */
+
+#define VIRTQ_MAX_SIZE 1024
+#define VIRTQ_MAX_CHAIN VIRTQ_MAX_SIZE
+
+struct virtq {
+	const struct guest_mem *gm;
+	uint16_t size;              /* power of two, <= VIRTQ_MAX_SIZE */
+	bool ready;
+	bool event_idx;             /* VIRTIO_F_EVENT_IDX negotiated */
+	bool indirect;              /* VIRTIO_F_INDIRECT_DESC negotiated */
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	uint16_t last_avail;        /* next avail ring slot we consume */
+	uint16_t used_idx;          /* our shadow of used->idx */
+	uint16_t signalled_used;    /* used_idx at the last interrupt (EVENT_IDX) */
+	bool signalled_used_valid;
+};
+
+struct virtq_buf {
+	void *hva;                  /* validated host pointer for the whole buffer */
+	uint64_t gpa;
+	uint32_t len;
+	bool write;                 /* device-writable */
+};
+
+struct virtq_chain {
+	uint16_t head;
+	unsigned int n;             /* number of buffers */
+	uint64_t out_len, in_len;   /* total driver->device / device->driver bytes */
+	struct virtq_buf *bufs;     /* n entries, owned by the chain (virtq_chain_release) */
+};
+
+/* Validate sizes/alignment/ranges (§2.7: desc 16, avail 2, used 4 aligned) and
+ * arm the queue.  -EINVAL/-EFAULT on a bad layout. */
+int virtq_setup(struct virtq *q, const struct guest_mem *gm, uint16_t size, uint64_t desc,
+		uint64_t avail, uint64_t used, bool event_idx, bool indirect);
+/* 1 = chain popped into *c, 0 = ring empty, < 0 = malformed ring (loop, index
+ * or next >= size, chain > size, out-of-range or zero-length buffer, nested
+ * indirect, write-before-read order violation, avail idx jumping by > size). */
+int virtq_pop(struct virtq *q, struct virtq_chain *c);
+void virtq_chain_release(struct virtq_chain *c);
+/* Put head on the used ring with `len` bytes written. */
+int virtq_push(struct virtq *q, uint16_t head, uint32_t len);
+/* Whether the driver wants an interrupt now (EVENT_IDX used_event, or
+ * VRING_AVAIL_F_NO_INTERRUPT without it). */
+bool virtq_should_signal(struct virtq *q);
+void virtq_reset(struct virtq *q);
+
+/* Copy helpers over a chain's readable / writable buffers. */
+size_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, size_t len);
+size_t virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *src, size_t len);
+
+/* ---- devices ------------------------------------------------------------- */
+
+#define VIRTIO_MAX_QUEUES 8
+
+/* Device ids (§5) */
+#define VIRTIO_ID_NET 1
+#define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_RNG 4
+
+/* Status bits (§2.1) */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED 128
+
+/* Transport-level features the transport offers on every device. */
+#define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+
+struct evloop;
+struct virtio_dev;
+
+struct virtio_dev_ops {
+	const char *name;
+	uint16_t device_id;
+	uint16_t num_queues;
+	uint16_t queue_max_size;
+	uint32_t config_size;
+	uint64_t (*features)(struct virtio_dev *d);    /* device-specific bits only */
+	/* Config space accesses, offset+len already clamped to config_size by the
+	 * transport; reads are pre-zeroed. */
+	void (*config_read)(struct virtio_dev *d, uint32_t off, void *buf, uint32_t len);
+	void (*config_write)(struct virtio_dev *d, uint32_t off, const void *buf, uint32_t len);
+	/* DRIVER_OK with queues set up; may register fds with d->loop. */
+	int (*activate)(struct virtio_dev *d);
+	/* The guest kicked queue q (from the event loop thread). */
+	void (*queue_notify)(struct virtio_dev *d, unsigned int q);
+	/* Device reset (status written 0): drop in-flight state, unregister fds. */
+	void (*reset)(struct virtio_dev *d);
+	void (*destroy)(struct virtio_dev *d);
+};
+
+struct virtio_dev {
+	const struct virtio_dev_ops *ops;
+	void *priv;
+	const struct guest_mem *gm;
+	struct evloop *loop;
+	/* Held by the transport around config/status accesses (vCPU threads) and by
+	 * the event loop around queue_notify, so reset never races a pop. */
+	pthread_mutex_t lock;
+	uint64_t acked_features;
+	uint8_t status;
+	struct virtq vqs[VIRTIO_MAX_QUEUES];
+	/* Set by the transport before activate: */
+	void (*signal_used)(struct virtio_dev *d, unsigned int q);  /* queue interrupt */
+	void (*signal_config)(struct virtio_dev *d);                /* config change */
+	void *transport;
+};
+
+/* Mark the device broken: status |= NEEDS_RESET, config interrupt, stop processing. */
+void virtio_dev_set_broken(struct virtio_dev *d, const char *why);
+/* Push + interrupt if the driver wants one. */
+void virtio_dev_complete(struct virtio_dev *d, unsigned int q, uint16_t head, uint32_t len);
+bool virtio_dev_broken(const struct virtio_dev *d);
+
+/* Constructors (virtio_blk.c, virtio_rng.c, virtio_console.c). */
+struct virtio_dev *virtio_blk_create(const char *path, bool readonly, struct hull_err **err);
+struct virtio_dev *virtio_rng_create(struct hull_err **err);
+/* in_fd: host input (stdin) or -1; out_fd: where guest output goes. */
+struct virtio_dev *virtio_console_create(int in_fd, int out_fd, struct hull_err **err);
+void virtio_dev_destroy(struct virtio_dev *d);
+
+/* ---- event loop (evloop.c; owned by the machine side) --------------------- */
+
+typedef void (*evloop_cb)(void *opaque, uint32_t events);
+int evloop_add(struct evloop *l, int fd, uint32_t events, evloop_cb cb, void *opaque);
+int evloop_del(struct evloop *l, int fd);
+
+#endif

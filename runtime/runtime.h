@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * runtime/runtime.h: container lifecycle (create/start/state/kill/delete/
+ * exec/run/list/ps), state, hooks, console and process confinement.
+ *
+ * The confinement half (capabilities, seccomp, rlimits, user, LSM, misc
+ * process attributes) is also what the in-VM guest agent will use.
+ */
+#ifndef HULL_RUNTIME_H
+#define HULL_RUNTIME_H
+
+#include "common/common.h"
+#include "oci/oci.h"
+
+/* ======================= confinement (runtime/confine*.c) ================ */
+
+/*
+ * Validate before anything is created (create/exec): capability sets,
+ * rlimits, seccomp (syscall names via libseccomp, actions, operators, arches,
+ * flags), scheduler/ioPriority values, personality domain, LSM availability
+ * (apparmor profile given but no AppArmor on the host => clear error).
+ * Error messages name the field: "linux.seccomp.syscalls[2].names[0]: unknown
+ * syscall \"foo\"".
+ */
+int confine_validate(const struct oci_spec *spec, const struct oci_process *proc, struct hull_err **err);
+
+/*
+ * Apply the process attributes in runc's order, in the container process,
+ * after pivot_root and just before exec:
+ *   oom_score_adj, rlimits, personality, ioPriority, scheduler, LSM exec
+ *   labels, no_new_privs, [seccomp early if !noNewPrivileges], bounding set,
+ *   keep-caps + setgroups/setresgid/setresuid, capset, ambient,
+ *   [seccomp late if noNewPrivileges], umask, chdir(cwd).
+ * If the filter uses SCMP_ACT_NOTIFY, *notify_fd receives the listener fd
+ * (else -1); the caller forwards it to linux.seccomp.listenerPath.
+ * A failure names the syscall and value: "setrlimit RLIMIT_NOFILE 4096/4096:
+ * Operation not permitted".
+ */
+int confine_apply(const struct oci_spec *spec, const struct oci_process *proc, int *notify_fd,
+		  struct hull_err **err);
+
+/* Seccomp alone (exposed for tests and for exec). */
+int confine_seccomp_load(const struct oci_seccomp *s, int *notify_fd, struct hull_err **err);
+/* Send the notify fd to listenerPath over SCM_RIGHTS with the container state
+ * (the spec's "containerProcessState" JSON) as the message. */
+int confine_seccomp_send_listener(const struct oci_seccomp *s, int notify_fd, const char *state_json,
+				  struct hull_err **err);
+
+/* Close every fd >= first_keep + n_keep except 0..2 and [3, 3+preserve). */
+int confine_close_fds(int preserve_fds, struct hull_err **err);
+
+/* ============================ hooks (runtime/hooks.c) ===================== */
+
+/*
+ * Run each hook of `kind` in order: fork+exec path with args/env, the state
+ * JSON on stdin, stdout/stderr to the runtime's stderr, killed after timeout
+ * seconds.  Returns the first failure ("hook prestart[1] /bin/x: exit status
+ * 3"); the caller decides whether it aborts (spec: poststart/poststop only warn).
+ */
+int hooks_run(const struct oci_spec *spec, enum oci_hook_kind kind, const char *state_json,
+	      struct hull_err **err);
+
+/* ============================ lifecycle (runtime/*.c) ===================== */
+
+struct runtime_ctx {
+	const char *root;           /* --root, default /run/hull */
+	bool systemd_cgroup;
+	const char *cgroup_manager; /* "cgroupfs", "systemd", "disabled" or NULL */
+	bool debug;
+};
+
+struct runtime_create_opts {
+	const char *id;
+	const char *bundle;         /* default "." */
+	const char *pid_file;
+	const char *console_socket;
+	bool no_pivot;
+	bool no_new_keyring;
+	int preserve_fds;
+	/* run only */
+	bool detach;
+	bool keep;
+};
+
+struct runtime_exec_opts {
+	const char *id;
+	const char *process_file;   /* --process, or NULL: use argv */
+	char **argv;
+	bool tty, tty_set;
+	const char *cwd;
+	char **env;                 /* extra KEY=VALUE, appended */
+	const char *user;           /* "uid[:gid]" */
+	char **caps;                /* extra capability names */
+	char **additional_gids;
+	bool detach;
+	const char *pid_file;
+	const char *console_socket;
+	int preserve_fds;
+	bool no_new_privs_set, no_new_privs;
+	const char *apparmor, *process_label;
+};
+
+struct runtime_info {
+	char *id;
+	pid_t pid;
+	enum oci_status status;
+	char *bundle;
+	char *created;              /* RFC 3339 */
+	char *owner;
+};
+
+int runtime_create(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, struct hull_err **err);
+int runtime_start(const struct runtime_ctx *ctx, const char *id, struct hull_err **err);
+/* create + start + wait; *status is the container's exit code or 128+signal. */
+int runtime_run(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, int *status,
+		struct hull_err **err);
+int runtime_state_json(const struct runtime_ctx *ctx, const char *id, char **json, struct hull_err **err);
+int runtime_kill(const struct runtime_ctx *ctx, const char *id, int sig, bool all, struct hull_err **err);
+int runtime_delete(const struct runtime_ctx *ctx, const char *id, bool force, struct hull_err **err);
+int runtime_list(const struct runtime_ctx *ctx, struct runtime_info **out, size_t *n, struct hull_err **err);
+void runtime_info_free(struct runtime_info *v, size_t n);
+int runtime_ps(const struct runtime_ctx *ctx, const char *id, pid_t **pids, size_t *n, struct hull_err **err);
+int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *o, int *status,
+		 struct hull_err **err);
+
+/* Container ids: [A-Za-z0-9_.+-]{1,1024}, not "." or "..". */
+int runtime_validate_id(const char *id, struct hull_err **err);
+
+/* Signal names ("KILL", "SIGKILL", "9", "SIGRTMIN+3") to numbers. */
+int runtime_signal_parse(const char *s, int *sig, struct hull_err **err);
+
+#endif
