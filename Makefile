@@ -9,7 +9,7 @@ CC      ?= gcc
 # Library folders: each is one door header (<folder>/<folder>.h) plus sources.
 MODULES := common oci namespaces runtime cgroups net microvm
 
-PKGS    := libseccomp libcap json-c libnl-3.0 libnl-route-3.0
+PKGS    := libseccomp libcap json-c libnl-3.0 libnl-route-3.0 libsystemd
 COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 CFLAGS  ?= -O2 -g
@@ -91,5 +91,10 @@ install: $(HULL)
 
 clean:
 	rm -rf build
+
+
+
+testhost-shell: deps
+	tests/testhost/run --shell
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
