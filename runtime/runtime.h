@@ -126,7 +126,14 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 /* Container ids: [A-Za-z0-9_.+-]{1,1024}, not "." or "..". */
 int runtime_validate_id(const char *id, struct hull_err **err);
 
-/* Signal names ("KILL", "SIGKILL", "9", "SIGRTMIN+3") to numbers. */
+/* Signal names ("KILL", "SIGKILL", "kill", "9", "SIGRTMIN+3") to numbers. */
 int runtime_signal_parse(const char *s, int *sig, struct hull_err **err);
+/* The name table (runtime/signals.c), names without "SIG", for `hull kill -l`
+ * style listings; RTMIN..RTMAX are not in it. */
+struct runtime_signal { const char *name; int value; };
+extern const struct runtime_signal runtime_signals[];
+extern const size_t runtime_n_signals;
+/* "KILL" for 9, NULL if the table has no name for sig. */
+const char *runtime_signal_name(int sig);
 
 #endif
