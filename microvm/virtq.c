@@ -309,17 +309,19 @@ bool virtq_should_signal(struct virtq *q)
 	return vring_need_event(v, new_idx, old);
 }
 
-size_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, size_t len)
+/* Copy between buf and the readable (to_guest false) or writable (true)
+ * buffers of c, starting off bytes into that direction's stream. */
+static size_t chain_copy(const struct virtq_chain *c, bool to_guest, uint64_t off, uint8_t *buf, size_t len)
 {
-	uint8_t *out = dst;
 	size_t done = 0;
 
 	for (unsigned int i = 0; i < c->n && done < len; i++) {
 		const struct virtq_buf *b = &c->bufs[i];
+		uint8_t *p = b->hva;
 		size_t n;
 
-		if (b->write)
-			break;  /* readable buffers all come first */
+		if (b->write != to_guest)
+			continue;
 		if (off >= b->len) {
 			off -= b->len;
 			continue;
@@ -327,34 +329,23 @@ size_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, si
 		n = b->len - off;
 		if (n > len - done)
 			n = len - done;
-		memcpy(out + done, (const uint8_t *)b->hva + off, n);
+		if (to_guest)
+			memcpy(p + off, buf + done, n);
+		else
+			memcpy(buf + done, p + off, n);
 		done += n;
 		off = 0;
 	}
 	return done;
 }
 
+size_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, size_t len)
+{
+	return chain_copy(c, false, off, dst, len);
+}
+
 size_t virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *src, size_t len)
 {
-	const uint8_t *in = src;
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < c->n && done < len; i++) {
-		const struct virtq_buf *b = &c->bufs[i];
-		size_t n;
-
-		if (!b->write)
-			continue;
-		if (off >= b->len) {
-			off -= b->len;
-			continue;
-		}
-		n = b->len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)b->hva + off, in + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	/* chain_copy only reads from buf when to_guest is set */
+	return chain_copy(c, true, off, (uint8_t *)src, len);
 }
