@@ -51,6 +51,7 @@ struct ns_mount_opts {
 	unsigned long propagation;  /* MS_SHARED|MS_SLAVE|MS_PRIVATE|MS_UNBINDABLE (+MS_REC) */
 	bool bind, rec;             /* "bind" / "rbind" */
 	bool idmap, ridmap;
+	bool tmpcopyup;             /* "tmpcopyup": copy the shadowed directory into the tmpfs */
 	unsigned int attr_set, attr_clr; /* MOUNT_ATTR_* for recursive ro etc. (rro, rnosuid...) */
 	char *data;                 /* comma-joined filesystem-specific options, or NULL */
 };
