@@ -14,6 +14,7 @@
 
 #include "oci/oci.h"
 
+#include <inttypes.h>
 #include <json-c/json.h>
 
 /* Paths are built from schema keys plus user-controlled map keys; longer
@@ -85,6 +86,9 @@ int j_idmaps(jobj *obj, const char *key, const char *path, struct oci_id_mapping
 int j_required(const char *path, const char *key, struct hull_err **err);
 /* Field must be an absolute path. */
 int j_abs_path(const char *value, const char *path, const char *key, struct hull_err **err);
+
+/* json-c serialization (no \/ escaping), malloc'd; pretty = 2-space indent. */
+char *oci_json_dump(jobj *o, bool pretty);
 
 void kv_free(struct oci_kv *kv, size_t n);
 char **strv_copy(char *const *v);
