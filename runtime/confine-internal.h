@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * runtime/confine-internal.h: private to the confinement files of runtime/
+ * (confine.c, caps.c, seccomp.c, lsm.c) and their unit tests.
+ */
+#ifndef HULL_RUNTIME_CONFINE_INTERNAL_H
+#define HULL_RUNTIME_CONFINE_INTERNAL_H
+
+#include "runtime/runtime.h"
+
+/* ---- capabilities (caps.c) ---------------------------------------------- */
+
+/* Highest capability both libcap and the running kernel know. */
+int caps_last_known(void);
+/* Drop every capability not in the bounding set (all of them when the process
+ * has no capabilities object).  Needs CAP_SETPCAP. */
+int caps_drop_bounding(const struct oci_process *proc, struct hull_err **err);
+/* keep-caps, setgroups, setresgid, setresuid, capset, ambient, keep-caps off. */
+int caps_switch_user(const struct oci_process *proc, struct hull_err **err);
+
+/* ---- seccomp (seccomp.c) ------------------------------------------------- */
+
+/* String tables, exposed for tests.  Each returns 0 or -1 if the name is unknown. */
+int confine_seccomp_action(const char *name, bool has_errno, uint32_t errno_ret, uint32_t *act);
+int confine_seccomp_op(const char *name, int *op);          /* enum scmp_compare */
+int confine_seccomp_arch(const char *name, uint32_t *arch); /* SCMP_ARCH_*; -2: libseccomp lacks it */
+int confine_seccomp_flag(const char *name, int *attr);      /* enum scmp_filter_attr */
+int confine_seccomp_validate(const struct oci_seccomp *s, struct hull_err **err);
+
+/* ---- LSM (lsm.c) ---------------------------------------------------------- */
+
+int lsm_validate(const struct oci_process *proc, struct hull_err **err);
+/* Set the AppArmor profile / SELinux label the next execve() switches to. */
+int lsm_apply(const struct oci_process *proc, struct hull_err **err);
+
+#endif
