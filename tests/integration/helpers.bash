@@ -1,0 +1,222 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared setup for the OCI CLI suites.
+#
+# The runtime under test is $HULL (default build/bin/hull); the same suites run
+# against Debian's runc to check the tests themselves:  HULL=/usr/sbin/runc bats tests/integration
+# Tests of hull-only behaviour (message format, features JSON, version lines)
+# call `hull_only`, which skips only when the runtime is runc.
+#
+# Each test gets its own --root ($ROOT), bundle dir ($BUNDLE, whose config
+# points at the shared read-only rootfs) and container ids from new_id; the
+# teardown force-deletes every id it handed out, so nothing leaks on failure.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+bats_require_minimum_version 1.5.0
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RUNTIME=${HULL:-$REPO/build/bin/hull}
+[[ $RUNTIME == */* ]] || RUNTIME=$(command -v "$RUNTIME" || echo "$RUNTIME")
+[[ $RUNTIME == /* ]] || RUNTIME=$REPO/$RUNTIME
+BASE_BUNDLE=${HULL_BUNDLE:-$REPO/build/bundle}
+[[ $BASE_BUNDLE == /* ]] || BASE_BUNDLE=$REPO/$BASE_BUNDLE
+HELPER=/bin/hull-test-helper # path inside the container
+HOST_HELPER=$BASE_BUNDLE/rootfs/bin/hull-test-helper
+
+runtime_is_runc() {
+	[[ $(basename "$RUNTIME") == runc* ]]
+}
+
+# Skip only when validating the tests against runc; never when testing hull.
+hull_only() {
+	if runtime_is_runc; then
+		skip "hull-specific behaviour (${1:-message format}); runtime is runc"
+	fi
+}
+
+# Expected prefix of a one-line error (runc prints its own format).
+err_prefix() {
+	if runtime_is_runc; then echo ''; else echo '^hull: '; fi
+}
+
+setup_common() {
+	[[ -x $RUNTIME ]] || fail "runtime $RUNTIME not built"
+	[[ -f $BASE_BUNDLE/config.json ]] || fail "bundle $BASE_BUNDLE missing: run make bundle"
+	ROOT=$BATS_TEST_TMPDIR/root
+	BUNDLE=$BATS_TEST_TMPDIR/bundle
+	IDS_FILE=$BATS_TEST_TMPDIR/ids
+	mkdir -p "$BUNDLE"
+	: >"$IDS_FILE"
+	jq --arg r "$BASE_BUNDLE/rootfs" '.root.path = $r' "$BASE_BUNDLE/config.json" >"$BUNDLE/config.json"
+	MOUNTS_BEFORE=$(wc -l </proc/self/mountinfo)
+}
+
+teardown_common() {
+	local id
+	[[ -f ${IDS_FILE:-/nonexistent} ]] || return 0
+	while read -r id; do
+		[[ -n $id ]] || continue
+		"$RUNTIME" --root "$ROOT" kill "$id" KILL >/dev/null 2>&1 || true
+		"$RUNTIME" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
+	done <"$IDS_FILE"
+	# a process left behind by a failed test is still ours: it carries the id
+	while read -r id; do
+		[[ -n $id ]] && pkill -KILL -f -- "$id" 2>/dev/null || true
+	done <"$IDS_FILE"
+}
+
+setup() { setup_common; }
+teardown() { teardown_common; }
+
+# A fresh container id, remembered for teardown.
+new_id() {
+	local id="hull-t${BATS_TEST_NUMBER}-$$-$RANDOM"
+	echo "$id" >>"$IDS_FILE"
+	echo "$id"
+}
+
+# The runtime with this test's --root.
+hull() {
+	"$RUNTIME" --root "$ROOT" "$@"
+}
+
+# update_config JQ_FILTER [jq args...]: edit $BUNDLE/config.json in place.
+update_config() {
+	local filter=$1
+	shift
+	jq "$filter" "$BUNDLE/config.json" "$@" >"$BUNDLE/config.json.new" &&
+		mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
+}
+
+# set_args ARG...: process.args.
+set_args() {
+	update_config '.process.args = $a' --argjson a "$(json_array "$@")"
+}
+
+# json_array ARG...: a JSON array of strings (jq's --args would eat "-c").
+json_array() {
+	local i=0 a jqargs=() names=()
+	for a in "$@"; do
+		jqargs+=(--arg "a$i" "$a")
+		names+=("\$a$i")
+		i=$((i + 1))
+	done
+	jq -nc "${jqargs[@]}" "[$(IFS=,; echo "${names[*]}")]"
+}
+
+# run_ctr ARG...: run a foreground container with these args; output in $output.
+run_ctr() {
+	set_args "$@"
+	CID=$(new_id)
+	run hull run --bundle "$BUNDLE" "$CID" </dev/null
+}
+
+# run_helper SUBCOMMAND ARG...: run_ctr with hull-test-helper.
+run_helper() {
+	run_ctr "$HELPER" "$@"
+}
+
+# start_detached ID ARG...: `run -d` with output to $BATS_TEST_TMPDIR/ID.out
+# (never through a bats pipe: the container would hold it open).
+start_detached() {
+	local id=$1
+	shift
+	set_args "$@"
+	hull run -d --bundle "$BUNDLE" "$id" >"$BATS_TEST_TMPDIR/$id.out" 2>&1 </dev/null
+}
+
+# create_ctr ID ARG...: create (not started), output to $BATS_TEST_TMPDIR/ID.out.
+create_ctr() {
+	local id=$1
+	shift
+	set_args "$@"
+	hull create --bundle "$BUNDLE" "$id" >"$BATS_TEST_TMPDIR/$id.out" 2>&1 </dev/null
+}
+
+ctr_output() {
+	cat "$BATS_TEST_TMPDIR/$1.out"
+}
+
+# wait_for_output ID TEXT [SECONDS]: until the container printed a line TEXT.
+wait_for_output() {
+	local i n=$((${3:-10} * 20))
+	for ((i = 0; i < n; i++)); do
+		grep -qx -- "$2" "$BATS_TEST_TMPDIR/$1.out" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "container $1 never printed '$2'; output:" >&2
+	cat "$BATS_TEST_TMPDIR/$1.out" >&2
+	return 1
+}
+
+# state_field ID FIELD: one field of `state` (status, pid, bundle, id).
+state_field() {
+	hull state "$1" | jq -r ".$2"
+}
+
+# wait_for_status ID STATUS [SECONDS]
+wait_for_status() {
+	local i n=$((${3:-10} * 20))
+	for ((i = 0; i < n; i++)); do
+		[[ $(state_field "$1" status 2>/dev/null) == "$2" ]] && return 0
+		sleep 0.05
+	done
+	echo "container $1 status: $(hull state "$1" 2>&1)" >&2
+	return 1
+}
+
+# The one-line error contract: exactly one line on stderr, hull's prefix, exit 1.
+# Usage: run --separate-stderr hull ...; assert_one_line_error [REGEX]
+assert_one_line_error() {
+	[[ $status -eq 1 ]] || fail "exit status $status, expected 1; stderr: $stderr"
+	if ! runtime_is_runc; then
+		local lines
+		lines=$(printf '%s\n' "$stderr" | grep -c . || true)
+		[[ $lines -eq 1 ]] || fail "expected one line on stderr, got $lines: $stderr"
+		[[ $stderr =~ ^hull:\ [^:]+:\ .+ ]] || fail "stderr is not 'hull: <what>: <why>': $stderr"
+		if [[ -n ${1:-} ]]; then
+			[[ $stderr =~ $1 ]] || fail "stderr does not match /$1/: $stderr"
+		fi
+	fi
+}
+
+# Nothing left behind: no state under $ROOT for ID, no new host mount, no process.
+assert_nothing_left() {
+	local id=${1:-}
+	if [[ -n $id ]]; then
+		[[ ! -e $ROOT/$id ]] || fail "state dir $ROOT/$id left behind"
+		run hull state "$id"
+		[[ $status -ne 0 ]] || fail "container $id still known: $output"
+		if pgrep -f -- "$id" >/dev/null; then
+			fail "process left behind: $(pgrep -af -- "$id")"
+		fi
+	fi
+	if [[ -d $ROOT ]]; then
+		local left
+		left=$(find "$ROOT" -mindepth 1 -maxdepth 1 -not -name '*.lock' | head -5)
+		[[ -z $left ]] || fail "left under --root: $left"
+	fi
+	local now
+	now=$(wc -l </proc/self/mountinfo)
+	[[ $now -eq $MOUNTS_BEFORE ]] || fail "host mount count changed: $MOUNTS_BEFORE -> $now"
+	if pgrep -f -- "--root $ROOT" >/dev/null; then
+		fail "runtime process left behind: $(pgrep -af -- "--root $ROOT")"
+	fi
+}
+
+# A private copy of the rootfs, for tests that change it.
+private_rootfs() {
+	cp -a "$BASE_BUNDLE/rootfs" "$BUNDLE/rootfs"
+	update_config '.root.path = "rootfs"'
+}
+
+# Compile a C helper from tests/helper into $BATS_FILE_TMPDIR once per file.
+build_c_helper() {
+	local name=$1
+	shift
+	if [[ ! -x $BATS_FILE_TMPDIR/$name ]]; then
+		gcc -std=gnu17 -O2 -Wall -Wextra -Werror -o "$BATS_FILE_TMPDIR/$name" \
+			"$REPO/tests/helper/$name.c" "$@"
+	fi
+	echo "$BATS_FILE_TMPDIR/$name"
+}
