@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The KVM VM: /dev/kvm, the in-kernel irqchip and PIT, guest RAM and its
+ * memory slots, GSI routing, irqfds and ioeventfds.
+ *
+ * Guest RAM is one host mapping of mem_size bytes (anonymous, or a memfd
+ * with --hugepages) split around the 32-bit MMIO hole: slot 0 maps
+ * [0, min(mem, 3 GiB)) and slot 1 maps the rest at 4 GiB.
+ */
+#include "microvm/internal.h"
+
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+static bool path_exists(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0;
+}
+
+/* PVM (pagetable-based virtual machine) exposes /dev/kvm without VMX/SVM: a
+ * stock kernel would spin or fault, so refuse up front with a clear message. */
+static bool kvm_is_pvm(void)
+{
+	return path_exists("/sys/module/kvm_pvm") && !path_exists("/sys/module/kvm_intel") &&
+	       !path_exists("/sys/module/kvm_amd");
+}
+
+int vm_open(struct vm *vm, const struct vm_config *cfg, struct hull_err **err)
+{
+	int ver;
+
+	vm->cfg = cfg;
+	vm->kvm_fd = vm->vm_fd = vm->ram_fd = vm->exit_evt = -1;
+	vm->exit_code = -1;
+	vm->next_gsi = LAYOUT_MSI_GSI_BASE;
+	pthread_mutex_init(&vm->route_lock, NULL);
+	pthread_mutex_init(&vm->exit_lock, NULL);
+	bus_init(&vm->pio, "port");
+	bus_init(&vm->mmio, "mmio");
+
+	if (kvm_is_pvm())
+		return hull_err_make(err, 0, "/dev/kvm is PVM (kvm_pvm): a PVM-enabled guest kernel is required");
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		return hull_err_make(err, errno, "/dev/kvm");
+	ver = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (ver != KVM_API_VERSION)
+		return hull_err_make(err, 0, "/dev/kvm: API version %d, want %d", ver, KVM_API_VERSION);
+	vm->vcpu_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->vcpu_mmap_size < (int)sizeof(struct kvm_run))
+		return hull_err_make(err, errno, "KVM_GET_VCPU_MMAP_SIZE");
+	for (;;) {
+		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+		if (vm->vm_fd >= 0 || errno != EINTR)
+			break;
+	}
+	if (vm->vm_fd < 0)
+		return hull_err_make(err, errno, "KVM_CREATE_VM");
+	/* The TSS (3 pages) and EPT identity map page sit just below the BIOS
+	 * area, outside RAM and outside every bus range. */
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS) < 0)
+		return hull_err_make(err, errno, "KVM_SET_TSS_ADDR");
+	uint64_t idmap = LAYOUT_IDENTITY_MAP;
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
+		return hull_err_make(err, errno, "KVM_SET_IDENTITY_MAP_ADDR");
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return hull_err_make(err, errno, "KVM_CREATE_IRQCHIP");
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return hull_err_make(err, errno, "KVM_CREATE_PIT2");
+	vm->ioeventfd_any_len = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
+	vm->exit_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->exit_evt < 0)
+		return hull_err_make(err, errno, "eventfd");
+	return 0;
+}
+
+static int map_ram(struct vm *vm, struct hull_err **err)
+{
+	int flags = MAP_SHARED | MAP_NORESERVE;
+	int fd = -1;
+
+	if (vm->cfg->hugepages) {
+		fd = memfd_create("hull-guest-ram", MFD_CLOEXEC | MFD_HUGETLB);
+		if (fd < 0)
+			return hull_err_make(err, errno, "--hugepages: memfd_create(MFD_HUGETLB)");
+		if (ftruncate(fd, (off_t)vm->mem_size) < 0) {
+			int e = errno;
+			close(fd);
+			return hull_err_make(err, e, "--hugepages: size %" PRIu64 " MiB (not a multiple of the huge page "
+					     "size, or none reserved in /proc/sys/vm/nr_hugepages?)", vm->mem_size >> 20);
+		}
+	} else {
+		flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	}
+	vm->ram = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, flags, fd, 0);
+	if (vm->ram == MAP_FAILED) {
+		int e = errno;
+		vm->ram = NULL;
+		if (fd >= 0)
+			close(fd);
+		return hull_err_make(err, e, "mmap guest RAM (%" PRIu64 " MiB)", vm->mem_size >> 20);
+	}
+	vm->ram_fd = fd;
+	if (vm->cfg->ksm && madvise(vm->ram, vm->mem_size, MADV_MERGEABLE) < 0)
+		return hull_err_make(err, errno, "--ksm: madvise(MADV_MERGEABLE)");
+	/* Guest RAM never goes into a core dump of the VMM. */
+	madvise(vm->ram, vm->mem_size, MADV_DONTDUMP);
+	return 0;
+}
+
+static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, uint8_t *hva, struct hull_err **err)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)hva,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return hull_err_make(err, errno, "KVM_SET_USER_MEMORY_REGION slot %u", slot);
+	return gm_add_region(&vm->gm, gpa, size, hva, err);
+}
+
+int vm_setup_memory(struct vm *vm, struct hull_err **err)
+{
+	int r;
+
+	vm->mem_size = vm->cfg->mem_mib << 20;
+	vm->ram_low = vm->mem_size < LAYOUT_RAM_LOW_MAX ? vm->mem_size : LAYOUT_RAM_LOW_MAX;
+	vm->ram_high = vm->mem_size - vm->ram_low;
+	r = map_ram(vm, err);
+	if (r < 0)
+		return r;
+	r = add_slot(vm, 0, 0, vm->ram_low, vm->ram, err);
+	if (r < 0)
+		return r;
+	if (vm->ram_high)
+		r = add_slot(vm, 1, LAYOUT_RAM_HIGH, vm->ram_high, vm->ram + vm->ram_low, err);
+	return r;
+}
+
+void vm_close(struct vm *vm)
+{
+	if (vm->ram)
+		munmap(vm->ram, vm->mem_size);
+	vm->ram = NULL;
+	if (vm->ram_fd >= 0)
+		close(vm->ram_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	if (vm->exit_evt >= 0)
+		close(vm->exit_evt);
+	vm->ram_fd = vm->vm_fd = vm->kvm_fd = vm->exit_evt = -1;
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+	free(vm->exit_reason);
+	vm->exit_reason = NULL;
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	pthread_mutex_destroy(&vm->route_lock);
+	pthread_mutex_destroy(&vm->exit_lock);
+}
+
+void vm_request_exit(struct vm *vm, int code, const char *why)
+{
+	uint64_t one = 1;
+	bool first = false;
+
+	pthread_mutex_lock(&vm->exit_lock);
+	if (vm->exit_code < 0) {
+		vm->exit_code = code;
+		vm->exit_reason = xstrdup(why);
+		first = true;
+	}
+	pthread_mutex_unlock(&vm->exit_lock);
+	if (first && vm->exit_evt >= 0 && write(vm->exit_evt, &one, sizeof(one)) < 0)
+		hull_warn("microvm: exit eventfd: %s", strerror(errno));
+}
+
+bool vm_exiting(struct vm *vm)
+{
+	bool r;
+	pthread_mutex_lock(&vm->exit_lock);
+	r = vm->exit_code >= 0;
+	pthread_mutex_unlock(&vm->exit_lock);
+	return r;
+}
+
+int vm_irq_line(struct vm *vm, uint32_t irq, int level)
+{
+	struct kvm_irq_level l = { .irq = irq, .level = level };
+	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
+int vm_msi_alloc(struct vm *vm, unsigned int count, uint32_t *gsi, struct hull_err **err)
+{
+	pthread_mutex_lock(&vm->route_lock);
+	if (vm->next_gsi + count > LAYOUT_MAX_GSI) {
+		pthread_mutex_unlock(&vm->route_lock);
+		return hull_err_make(err, ENOSPC, "MSI GSIs exhausted");
+	}
+	*gsi = vm->next_gsi;
+	vm->next_gsi += count;
+	pthread_mutex_unlock(&vm->route_lock);
+	return 0;
+}
+
+/* KVM_SET_GSI_ROUTING replaces the whole table, so every commit rebuilds the
+ * default irqchip routes (ISA IRQs on both PICs and the IOAPIC, pins 16..23
+ * on the IOAPIC) followed by the valid MSI routes.  Caller holds route_lock. */
+static int commit_routes(struct vm *vm)
+{
+	size_t max = 16 * 2 + LAYOUT_IOAPIC_PINS + ARRAY_SIZE(vm->msi);
+	_cleanup_free_ struct kvm_irq_routing *t =
+		xcalloc(1, sizeof(*t) + max * sizeof(struct kvm_irq_routing_entry));
+	struct kvm_irq_routing_entry *e = t->entries;
+	unsigned int n = 0;
+
+	for (uint32_t i = 0; i < 16; i++) {
+		if (i == 2)
+			continue; /* the cascade */
+		e[n++] = (struct kvm_irq_routing_entry){ .gsi = i, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = i < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+				       .pin = i & 7 } };
+	}
+	for (uint32_t i = 0; i < LAYOUT_IOAPIC_PINS; i++)
+		e[n++] = (struct kvm_irq_routing_entry){ .gsi = i, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = i } };
+	for (uint32_t i = 0; i < ARRAY_SIZE(vm->msi); i++) {
+		if (!vm->msi[i].valid)
+			continue;
+		e[n++] = (struct kvm_irq_routing_entry){ .gsi = LAYOUT_MSI_GSI_BASE + i, .type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = { .address_lo = (uint32_t)vm->msi[i].addr,
+				   .address_hi = (uint32_t)(vm->msi[i].addr >> 32), .data = vm->msi[i].data } };
+	}
+	t->nr = n;
+	return ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, t) < 0 ? -errno : 0;
+}
+
+int vm_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data, bool valid)
+{
+	int r;
+
+	if (gsi < LAYOUT_MSI_GSI_BASE || gsi >= LAYOUT_MAX_GSI)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->route_lock);
+	uint32_t i = gsi - LAYOUT_MSI_GSI_BASE;
+	if (vm->msi[i].valid == valid && (!valid || (vm->msi[i].addr == addr && vm->msi[i].data == data))) {
+		pthread_mutex_unlock(&vm->route_lock);
+		return 0;
+	}
+	vm->msi[i].addr = addr;
+	vm->msi[i].data = data;
+	vm->msi[i].valid = valid;
+	r = commit_routes(vm);
+	pthread_mutex_unlock(&vm->route_lock);
+	return r;
+}
+
+int vm_irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign)
+{
+	struct kvm_irqfd f = { .fd = (uint32_t)fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+	return ioctl(vm->vm_fd, KVM_IRQFD, &f) < 0 ? -errno : 0;
+}
+
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool assign)
+{
+	struct kvm_ioeventfd e = { .addr = addr, .len = len, .fd = fd,
+				   .flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN };
+	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &e) < 0 ? -errno : 0;
+}

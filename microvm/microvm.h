@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * microvm/microvm.h: the door other folders use to boot a KVM microVM.
+ *
+ * microvm_run() boots a Linux kernel (bzImage, or an ELF vmlinux with a PVH
+ * note) with virtio-pci devices and waits for the guest to stop.  It returns
+ * 0 with *exit_code set to one of MICROVM_EXIT_* for a guest-initiated stop,
+ * or < 0 with *err set (a VMM error: cli/ exits MICROVM_EXIT_ERROR).
+ */
+#ifndef HULL_MICROVM_H
+#define HULL_MICROVM_H
+
+#include "common/common.h"
+
+#define MICROVM_MAX_DISKS 16
+#define MICROVM_MAX_CPUS 64
+
+/* Process exit codes of `hull vm run` (docs/microvm.md). */
+enum microvm_exit {
+	MICROVM_EXIT_POWEROFF = 0, /* ACPI S5, KVM_SYSTEM_EVENT_SHUTDOWN, HLT with no irqchip */
+	MICROVM_EXIT_ERROR = 1,    /* VMM error or bad usage */
+	MICROVM_EXIT_REBOOT = 2,   /* ACPI reset register, i8042 reset, KVM_SYSTEM_EVENT_RESET */
+	MICROVM_EXIT_CRASH = 3,    /* pvpanic, KVM_SYSTEM_EVENT_CRASH or triple fault */
+};
+
+enum microvm_console { MICROVM_CONSOLE_SERIAL, MICROVM_CONSOLE_VIRTIO };
+
+struct vm_disk {
+	const char *path;
+	bool ro;
+};
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;         /* NULL: none */
+	const char *cmdline;        /* NULL: a default for the console kind */
+	unsigned int cpus;          /* 1..MICROVM_MAX_CPUS */
+	uint64_t mem_mib;
+	struct vm_disk disks[MICROVM_MAX_DISKS];
+	unsigned int ndisks;
+	enum microvm_console console;
+	bool hugepages;             /* back RAM with memfd MFD_HUGETLB */
+	bool ksm;                   /* MADV_MERGEABLE on guest RAM */
+	bool boot_timer;            /* print "hull: boot-timer: NN.NNN ms" on stderr */
+	const char *dump_acpi;      /* write the ACPI tables into this directory, then exit 0 */
+	int console_in, console_out; /* host fds for the guest console (stdin, stdout) */
+};
+
+void microvm_config_init(struct vm_config *cfg);
+int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **err);
+
+#endif
