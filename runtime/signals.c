@@ -75,6 +75,17 @@ static int parse_rt(const char *s, int *sig)
 	return 0;
 }
 
+/* The input is user text: quote it, but never echo control characters. */
+static int bad_signal(const char *s, struct hull_err **err)
+{
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			return hull_err_make(err, 0, "unknown signal (name contains control characters)");
+	if (strlen(s) > 31)
+		return hull_err_make(err, 0, "unknown signal \"%.31s...\"", s);
+	return hull_err_make(err, 0, "unknown signal \"%s\"", s);
+}
+
 int runtime_signal_parse(const char *s, int *sig, struct hull_err **err)
 {
 	char up[32];
@@ -87,13 +98,13 @@ int runtime_signal_parse(const char *s, int *sig, struct hull_err **err)
 	if (*s >= '0' && *s <= '9') {
 		/* 0 is kill(2)'s existence probe; anything past SIGRTMAX is no signal. */
 		if (parse_dec(s, &n) < 0 || n > SIGRTMAX)
-			return hull_err_make(err, 0, "unknown signal \"%s\"", s);
+			return bad_signal(s, err);
 		*sig = n;
 		return 0;
 	}
 	len = strlen(s);
 	if (len >= sizeof(up))
-		return hull_err_make(err, 0, "unknown signal \"%.31s...\"", s);
+		return bad_signal(s, err);
 	for (size_t i = 0; i <= len; i++)
 		up[i] = (char)((s[i] >= 'a' && s[i] <= 'z') ? s[i] - 'a' + 'A' : s[i]);
 	name = strncmp(up, "SIG", 3) == 0 ? up + 3 : up;
@@ -105,5 +116,5 @@ int runtime_signal_parse(const char *s, int *sig, struct hull_err **err)
 	}
 	if (parse_rt(name, sig) == 0)
 		return 0;
-	return hull_err_make(err, 0, "unknown signal \"%s\"", s);
+	return bad_signal(s, err);
 }
