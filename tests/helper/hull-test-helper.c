@@ -104,6 +104,8 @@ static int status_fields(const char *const *fields, size_t n)
 				while (*v == ' ' || *v == '\t')
 					v++;
 				v[strcspn(v, "\n")] = '\0';
+				for (size_t end = strlen(v); end > 0 && (v[end - 1] == ' ' || v[end - 1] == '\t');)
+					v[--end] = '\0';
 				/* tabs inside values (Uid:) become spaces */
 				for (char *p = v; *p; p++)
 					if (*p == '\t')

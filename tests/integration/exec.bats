@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# exec: extra processes in a running container.
+
+load helpers
+
+start_sleeper() {
+	id=$(new_id)
+	start_detached "$id" "$HELPER" sleep 100 "$id"
+	pid=$(state_field "$id" pid)
+}
+
+@test "exec runs in the container's namespaces and returns its status" {
+	start_sleeper
+	run hull exec "$id" "$HELPER" ns
+	assert_success
+	for ns in ipc mnt net pid uts; do
+		assert_line "$ns $(readlink "/proc/$pid/ns/$ns")"
+	done
+	run hull exec "$id" "$HELPER" exit 5
+	assert_equal "$status" 5
+}
+
+@test "exec sees the container's root" {
+	start_sleeper
+	run hull exec "$id" "$HELPER" read /etc/motd
+	assert_success
+	assert_output "hull test rootfs"
+}
+
+@test "exec --env --cwd --user set the process attributes" {
+	start_sleeper
+	run hull exec --env FOO=bar "$id" /bin/sh -c 'echo "$FOO"'
+	assert_output bar
+	run hull exec --cwd /etc "$id" "$HELPER" cwd
+	assert_output /etc
+	run hull exec --user 1000:1000 "$id" "$HELPER" status Uid Gid
+	assert_line "Uid: 1000 1000 1000 1000"
+	assert_line "Gid: 1000 1000 1000 1000"
+}
+
+@test "exec inherits the container's env unless overridden" {
+	update_config '.process.env += ["FROMCONFIG=1"]'
+	start_sleeper
+	run hull exec "$id" /bin/sh -c 'echo "$FROMCONFIG"'
+	assert_output 1
+}
+
+@test "exec --cap adds a capability" {
+	start_sleeper
+	run hull exec "$id" "$HELPER" syscall sethostname
+	assert_output EPERM
+	run hull exec --cap CAP_SYS_ADMIN "$id" "$HELPER" syscall sethostname
+	assert_output OK
+}
+
+@test "exec --process runs a process.json" {
+	start_sleeper
+	cat >"$BATS_TEST_TMPDIR/process.json" <<JSON
+{
+	"terminal": false,
+	"user": { "uid": 1000, "gid": 1000, "additionalGids": [1001] },
+	"args": [ "$HELPER", "id" ],
+	"env": [ "PATH=/bin" ],
+	"cwd": "/tmp"
+}
+JSON
+	run hull exec --process "$BATS_TEST_TMPDIR/process.json" "$id"
+	assert_success
+	assert_line "Uid: 1000 1000 1000 1000"
+	assert_line "Groups: 1001"
+}
+
+@test "exec --detach --pid-file returns at once" {
+	start_sleeper
+	hull exec -d --pid-file "$BATS_TEST_TMPDIR/epid" "$id" "$HELPER" sleep 100 "$id-exec"
+	epid=$(cat "$BATS_TEST_TMPDIR/epid")
+	run cat "/proc/$epid/cmdline"
+	assert_output --partial "$id-exec"
+	assert_equal "$(readlink "/proc/$epid/ns/pid")" "$(readlink "/proc/$pid/ns/pid")"
+}
+
+@test "exec --preserve-fds passes extra fds" {
+	start_sleeper
+	echo exec-preserved >"$BATS_TEST_TMPDIR/data"
+	run hull exec --preserve-fds 1 "$id" "$HELPER" read-fd 3 3<"$BATS_TEST_TMPDIR/data"
+	assert_success
+	assert_output exec-preserved
+}
+
+@test "exec --tty gives the process a terminal" {
+	start_sleeper
+	run script -qec "'$RUNTIME' --root '$ROOT' exec -t '$id' '$HELPER' tty" /dev/null </dev/null
+	assert_success
+	assert_output --regexp 'stdin=1 stdout=1 ttyname=/dev/pts/[0-9]+'
+}
+
+@test "exec into a stopped container fails with one line" {
+	id=$(new_id)
+	start_detached "$id" "$HELPER" exit 0
+	wait_for_status "$id" stopped
+	run --separate-stderr hull exec "$id" "$HELPER" exit 0
+	assert_one_line_error
+}
+
+@test "exec into an unknown container fails with one line" {
+	run --separate-stderr hull exec no-such-container "$HELPER" exit 0
+	assert_one_line_error 'no-such-container'
+}
+
+@test "exec of a missing binary fails and the container keeps running" {
+	start_sleeper
+	run hull exec "$id" /bin/nope
+	assert_failure
+	assert_equal "$(state_field "$id" status)" running
+}
