@@ -225,3 +225,11 @@ int parse_i64(const char *s, int64_t *out)
 	*out = v;
 	return 0;
 }
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *r = strndup(s, n);
+	if (!r)
+		abort();
+	return r;
+}
