@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cgroups/cgroups.h: the container's cgroup, from create to delete.
+ *
+ * One handle covers every hierarchy the host has:
+ *   - pure cgroup v2 (cgroup2 at /sys/fs/cgroup): one directory;
+ *   - hybrid (cgroup2 at /sys/fs/cgroup/unified plus v1 controllers under
+ *     /sys/fs/cgroup/<ctrl>): the unified directory for tracking and the
+ *     controllers cgroup2 holds, plus one directory per v1 hierarchy, limits
+ *     written with v1 files;
+ *   - pure v1: one directory per v1 hierarchy.
+ * Backends: cgroupfs (default) and systemd (a transient "<prefix>-<name>.scope"
+ * with Delegate=yes, started over the system bus; limits are also written to
+ * the files afterwards, as runc does).
+ *
+ * cgroupsPath (linux.cgroupsPath):
+ *   - absolute "/a/b": relative to each hierarchy's mount root;
+ *   - relative "a/b": under the parent of hull's own cgroup on cgroup v2 (a
+ *     cgroup holding processes cannot delegate controllers: runc does the
+ *     same), under hull's own cgroup on v1 hierarchies;
+ *   - absent: the relative "hull/<id>"; the intermediate "hull" directory is
+ *     removed on destroy when hull created it and it is empty;
+ *   - systemd: "slice:prefix:name" (absent: "system.slice:hull:<id>").
+ *   Components "." and ".." are rejected.
+ *
+ * Nothing here prints; warnings (ignored v1-only fields on v2) go to hull_warn.
+ */
+#ifndef HULL_CGROUPS_H
+#define HULL_CGROUPS_H
+
+#include "common/common.h"
+#include "oci/oci.h"
+
+struct cgroups_cfg {
+	const char *id;                 /* container id (default path, scope name) */
+	const char *cgroups_path;       /* linux.cgroupsPath, or NULL */
+	bool systemd;                   /* --systemd-cgroup / --cgroup-manager=systemd */
+	const struct oci_resources *resources;      /* NULL: no limits, default devices */
+	/* linux.devices: each one is also allowed in the device controller (runc). */
+	const struct oci_linux_device *devices;
+	size_t n_devices;
+};
+
+struct cgroup;  /* opaque; one per container */
+
+/*
+ * Check resources and the path before anything exists: value ranges (each
+ * error names the field: "linux.resources.cpu.period: must be > 0 when quota
+ * is set"), v2-impossible fields (realtime*), unified keys, hugepage sizes,
+ * cgroupsPath syntax.  `systemd` selects the slice:prefix:name syntax.
+ */
+int cgroups_validate(const struct oci_resources *r, const char *cgroups_path, bool systemd,
+		     struct hull_err **err);
+
+/*
+ * Create the cgroup (every hierarchy), apply the limits and the device
+ * filter, and move pid in (when pid > 0).  On failure everything this call
+ * created is removed again and *out is untouched.
+ */
+int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out, struct hull_err **err);
+
+/* Text to keep in the container's state dir (no secrets, one line per
+ * hierarchy); cgroups_load() turns it back into a handle.  Malloc'd. */
+char *cgroups_serialize(const struct cgroup *cg);
+int cgroups_load(const char *serialized, struct cgroup **out, struct hull_err **err);
+
+/* `hull update`: apply r on top of what is there (absent fields unchanged).
+ * Devices: the new eBPF program is attached before the old one is detached. */
+int cgroups_update(struct cgroup *cg, const struct oci_resources *r, struct hull_err **err);
+
+/* Move pid into the container's cgroup in every hierarchy (`hull exec`). */
+int cgroups_enter(struct cgroup *cg, pid_t pid, struct hull_err **err);
+
+/* Freeze (pause) or thaw (resume); returns once the kernel reports the new
+ * state, or fails with ETIMEDOUT after 10 s (the cgroup is thawed again). */
+int cgroups_freeze(struct cgroup *cg, bool frozen, struct hull_err **err);
+/* Whether the cgroup is frozen now (status "paused"). */
+int cgroups_is_frozen(struct cgroup *cg, bool *frozen, struct hull_err **err);
+
+/* Signal every process in the cgroup (`kill --all`).  SIGKILL uses cgroup.kill
+ * when the kernel has it; otherwise (and for other signals) cgroup.procs is
+ * walked, recursively, repeating for SIGKILL until no new pid shows up. */
+int cgroups_kill_all(struct cgroup *cg, int sig, struct hull_err **err);
+
+/* All pids in the cgroup and its sub-cgroups (`hull ps`), sorted. Malloc'd. */
+int cgroups_pids(struct cgroup *cg, pid_t **pids, size_t *n, struct hull_err **err);
+
+/* runc's `events --stats` "data" object: {"cpu":..,"memory":..,"pids":..,
+ * "blkio":..,"hugetlb":..}, from v2 files or, per controller, v1 files. */
+int cgroups_stats_json(struct cgroup *cg, char **json, struct hull_err **err);
+
+/* OOM kills so far (memory.events oom_kill on v2, memory.oom_control on v1),
+ * and an fd the caller polls (POLLPRI on v2 memory.events, eventfd semantics
+ * are not used) to learn that it changed; *fd is -1 when none exists.
+ * The caller owns *fd. */
+int cgroups_oom_count(struct cgroup *cg, uint64_t *n, struct hull_err **err);
+int cgroups_oom_fd(struct cgroup *cg, int *fd, struct hull_err **err);
+
+/*
+ * Remove the cgroup: SIGKILL what is left, wait until empty, rmdir every
+ * hierarchy's directory (retrying EBUSY), then the parents hull created if
+ * empty, and stop the systemd scope.  Missing directories are not errors.
+ */
+int cgroups_destroy(struct cgroup *cg, struct hull_err **err);
+
+/* The container's cgroup relative to the cgroup2 root ("/hull/abc"), or the
+ * v1 memory/pids path relative to its root on pure v1.  Owned by cg. */
+const char *cgroups_path(const struct cgroup *cg);
+/* Absolute cgroup2 directory of the container, or NULL when there is no
+ * cgroup2 hierarchy.  Owned by cg. */
+const char *cgroups_unified_dir(const struct cgroup *cg);
+/* True when the host is pure cgroup v2 (a cgroup namespace gets one mount). */
+bool cgroups_host_is_v2(void);
+
+void cgroups_free(struct cgroup *cg);
+
+/* ---- conversions (runc's; exposed for tests and `hull features`) ---------- */
+
+/* cpu.shares [2, 262144] -> cpu.weight [1, 10000]; 0 -> 0 (unset). */
+uint64_t cgroups_shares_to_weight(uint64_t shares);
+/* blkio.weight [10, 1000] -> io.weight [1, 10000]; 0 -> 0 (unset). */
+uint64_t cgroups_blkio_to_io_weight(uint64_t weight);
+/* OCI memory.swap (memory+swap) -> memory.swap.max; -1 means "max", 0 unset.
+ * Fails when swap < limit or swap is set without a memory limit. */
+int cgroups_swap_to_v2(int64_t swap, int64_t limit, int64_t *out, struct hull_err **err);
+
+#endif

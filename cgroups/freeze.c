@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Pause/resume (v1 freezer.state or v2 cgroup.freeze) and OOM accounting. */
+#include "cgroups/internal.h"
+
+#include <inttypes.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+
+#define FREEZE_TIMEOUT_MS 10000
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* v1: FREEZING turns into FROZEN once every task stopped; re-write to nudge
+ * tasks that were forking (runc does the same). */
+static int freeze_v1(const char *dir, bool frozen, struct hull_err **err)
+{
+	const char *want = frozen ? "FROZEN" : "THAWED";
+	int64_t deadline = now_ms() + FREEZE_TIMEOUT_MS;
+
+	for (;;) {
+		_cleanup_free_ char *st = NULL;
+		if (cg_write(dir, "freezer.state", want, err) < 0 || cg_read(dir, "freezer.state", &st, err) < 0)
+			return -1;
+		if (strcmp(st, want) == 0)
+			return 0;
+		if (now_ms() > deadline) {
+			if (frozen)
+				(void)cg_write(dir, "freezer.state", "THAWED", NULL);
+			return hull_err_make(err, ETIMEDOUT, "%s/freezer.state: still %s", dir, st);
+		}
+		usleep(1000);
+	}
+}
+
+static int freeze_v2(const char *dir, bool frozen, struct hull_err **err)
+{
+	_cleanup_free_ char *ev = xasprintf("%s/cgroup.events", dir);
+	_cleanup_close_ int fd = -1;
+	int64_t deadline = now_ms() + FREEZE_TIMEOUT_MS;
+
+	if (cg_write(dir, "cgroup.freeze", frozen ? "1" : "0", err) < 0)
+		return -1;
+	fd = open(ev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hull_err_make(err, errno, "open %s", ev);
+	for (;;) {
+		uint64_t v = 2;
+		int64_t left;
+		/* cgroup.events signals POLLPRI on every change of "frozen". */
+		if (cg_read_kv(dir, "cgroup.events", "frozen", &v) == 0 && v == (frozen ? 1 : 0))
+			return 0;
+		left = deadline - now_ms();
+		if (left <= 0) {
+			if (frozen)
+				(void)cg_write(dir, "cgroup.freeze", "0", NULL);
+			return hull_err_make(err, ETIMEDOUT, "%s: \"frozen %d\" not reached", ev, frozen);
+		}
+		(void)poll(&(struct pollfd){ .fd = fd, .events = POLLPRI }, 1, left > 100 ? 100 : (int)left);
+	}
+}
+
+int cgroups_freeze(struct cgroup *cg, bool frozen, struct hull_err **err)
+{
+	if (cg->v1[V1_FREEZER])
+		return freeze_v1(cg->v1[V1_FREEZER], frozen, err);
+	if (cg->unified)
+		return freeze_v2(cg->unified, frozen, err);
+	return hull_err_make(err, ENOTSUP, "no freezer on this host");
+}
+
+int cgroups_is_frozen(struct cgroup *cg, bool *frozen, struct hull_err **err)
+{
+	_cleanup_free_ char *v = NULL;
+
+	*frozen = false;
+	if (cg->v1[V1_FREEZER]) {
+		if (cg_read(cg->v1[V1_FREEZER], "freezer.state", &v, err) < 0)
+			return -1;
+		/* FREEZING counts as paused: the request was made. */
+		*frozen = strcmp(v, "THAWED") != 0;
+		return 0;
+	}
+	if (!cg->unified || !cg_exists(cg->unified, "cgroup.freeze"))
+		return 0;
+	if (cg_read(cg->unified, "cgroup.freeze", &v, err) < 0)
+		return -1;
+	*frozen = strcmp(v, "1") == 0;
+	return 0;
+}
+
+int cgroups_oom_count(struct cgroup *cg, uint64_t *n, struct hull_err **err)
+{
+	*n = 0;
+	if (cg->v1[V1_MEMORY]) {
+		if (cg_read_kv(cg->v1[V1_MEMORY], "memory.oom_control", "oom_kill", n) < 0)
+			*n = 0;
+		return 0;
+	}
+	if (cg->unified && cg_read_kv(cg->unified, "memory.events", "oom_kill", n) < 0)
+		*n = 0;
+	return 0;
+}
+
+int cgroups_oom_fd(struct cgroup *cg, int *fd, struct hull_err **err)
+{
+	*fd = -1;
+	if (cg->v1[V1_MEMORY]) {
+		/* v1: an eventfd registered through cgroup.event_control. */
+		const char *dir = cg->v1[V1_MEMORY];
+		_cleanup_free_ char *p = xasprintf("%s/memory.oom_control", dir);
+		_cleanup_close_ int ofd = open(p, O_RDONLY | O_CLOEXEC);
+		_cleanup_close_ int efd = -1;
+		if (ofd < 0)
+			return hull_err_make(err, errno, "open %s", p);
+		efd = eventfd(0, EFD_CLOEXEC);
+		if (efd < 0)
+			return hull_err_make(err, errno, "eventfd");
+		if (cg_writef(dir, "cgroup.event_control", err, "%d %d", efd, ofd) < 0)
+			return -1;
+		*fd = take_fd(&efd);
+		return 0;
+	}
+	if (cg->unified && cg_exists(cg->unified, "memory.events")) {
+		_cleanup_free_ char *p = xasprintf("%s/memory.events", cg->unified);
+		*fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (*fd < 0)
+			return hull_err_make(err, errno, "open %s", p);
+	}
+	return 0;
+}

@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The container's cgroup handle: create (every hierarchy), state round trip,
+ * enter, destroy.  Only directories hull made are ever removed; existing
+ * cgroups are only touched through cgroup.subtree_control on cgroup v2 (the
+ * delegation protocol) and cpuset values copied into hull's own v1 dirs.
+ */
+#include "cgroups/internal.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+static void add_created(struct cgroup *cg, const char *dir)
+{
+	cg->created = xrealloc(cg->created, (cg->n_created + 1) * sizeof(*cg->created));
+	cg->created[cg->n_created++] = xstrdup(dir);
+}
+
+static bool was_created(const struct cgroup *cg, const char *dir)
+{
+	for (size_t i = 0; i < cg->n_created; i++)
+		if (strcmp(cg->created[i], dir) == 0)
+			return true;
+	return false;
+}
+
+void cgroups_free(struct cgroup *cg)
+{
+	if (!cg)
+		return;
+	free(cg->unit);
+	free(cg->rel);
+	free(cg->unified);
+	for (int i = 0; i < V1_COUNT; i++)
+		free(cg->v1[i]);
+	for (size_t i = 0; i < cg->n_created; i++)
+		free(cg->created[i]);
+	free(cg->created);
+	free(cg);
+}
+
+const char *cgroups_path(const struct cgroup *cg)
+{
+	return cg->rel;
+}
+
+const char *cgroups_unified_dir(const struct cgroup *cg)
+{
+	return cg->unified;
+}
+
+/* The directory whose cgroup.procs lists every container process. */
+static const char *primary_dir(const struct cgroup *cg)
+{
+	static const enum v1_ctrl order[] = { V1_PIDS, V1_FREEZER, V1_MEMORY, V1_CPU, V1_DEVICES };
+
+	if (cg->unified)
+		return cg->unified;
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++)
+		if (cg->v1[order[i]])
+			return cg->v1[order[i]];
+	for (int i = 0; i < V1_COUNT; i++)
+		if (cg->v1[i])
+			return cg->v1[i];
+	return NULL;
+}
+
+/* mkdir every missing component of mount+rel, recording what was made.
+ * copy_cpuset: fill cpuset.cpus/mems of each new v1 cpuset dir from its
+ * parent (v1 refuses tasks in a cpuset with empty values). */
+static int make_dirs(struct cgroup *cg, const char *mount, const char *rel, bool copy_cpuset,
+		     struct hull_err **err)
+{
+	_cleanup_free_ char *path = xasprintf("%s%s", mount, rel);
+	size_t start = strlen(mount);
+
+	for (size_t i = start + 1;; i++) {
+		char c = path[i];
+		if (c != '/' && c != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0755) == 0) {
+			add_created(cg, path);
+			if (copy_cpuset) {
+				_cleanup_free_ char *parent = xstrndup(path, strrchr(path, '/') - path);
+				static const char *const f[] = { "cpuset.cpus", "cpuset.mems" };
+				for (size_t k = 0; k < ARRAY_SIZE(f); k++) {
+					_cleanup_free_ char *v = NULL;
+					if (cg_read(parent, f[k], &v, err) < 0 || (*v && cg_write(path, f[k], v, err) < 0))
+						return -1;
+				}
+			}
+		} else if (errno != EEXIST) {
+			return hull_err_make(err, errno, "mkdir %s", path);
+		}
+		if (c == '\0')
+			return 0;
+		path[i] = c;
+	}
+}
+
+static bool word_in(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *p = list; (p = strstr(p, w)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
+			return true;
+	return false;
+}
+
+/*
+ * cgroup v2 delegation: each ancestor enables the controllers its children
+ * use, top-down.  Needed controllers must succeed; on a pure v2 host the rest
+ * of the available ones are enabled best effort for stats (runc enables all).
+ */
+static int enable_controllers(const struct cg_layout *l, const char *rel, const char **need, size_t n_need,
+			      struct hull_err **err)
+{
+	_cleanup_free_ char *root_ctrls = NULL, *dir = xstrdup(l->unified);
+	_cleanup_free_ char *walk = xstrdup(rel);
+	char *save = NULL, *comp;
+
+	if (cg_read(l->unified, "cgroup.controllers", &root_ctrls, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n_need; i++)
+		if (!word_in(root_ctrls, need[i]))
+			return hull_err_make(err, 0, "cgroup controller \"%s\" is not available in "
+					     "%s/cgroup.controllers", need[i], l->unified);
+	/* Walk root .. parent of the container's dir. */
+	comp = strtok_r(walk, "/", &save);
+	while (comp) {
+		char *next = strtok_r(NULL, "/", &save);
+		_cleanup_free_ char *have = NULL, *avail = NULL;
+		char *s2 = NULL;
+
+		if (cg_read(dir, "cgroup.subtree_control", &have, err) < 0 ||
+		    cg_read(dir, "cgroup.controllers", &avail, err) < 0)
+			return -1;
+		for (size_t i = 0; i < n_need; i++) {
+			if (word_in(have, need[i]))
+				continue;
+			if (cg_writef(dir, "cgroup.subtree_control", err, "+%s", need[i]) < 0)
+				return hull_err_wrap(err, "enable cgroup controller \"%s\"", need[i]);
+		}
+		if (l->mode == CG_V2)
+			for (char *t = strtok_r(avail, " ", &s2); t; t = strtok_r(NULL, " ", &s2))
+				if (!word_in(have, t))
+					(void)cg_writef(dir, "cgroup.subtree_control", NULL, "+%s", t);
+		{
+			char *nd = xasprintf("%s/%s", dir, comp);
+			free(dir);
+			dir = nd;
+		}
+		comp = next;
+	}
+	return 0;
+}
+
+static int check_empty(const char *dir, struct hull_err **err)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0, cap = 0;
+
+	if (cg_collect_pids(dir, &pids, &n, &cap, err) < 0)
+		return -1;
+	if (n > 0)
+		return hull_err_make(err, EBUSY, "cgroup %s is not empty: %zu process(es) found", dir, n);
+	return 0;
+}
+
+static int install_devices(const struct cgroup *cg, const struct cgroups_cfg *cfg, struct hull_err **err)
+{
+	_cleanup_free_ struct cg_dev_rule *rules = NULL;
+	_cleanup_free_ struct bpf_insn *insns = NULL;
+	_cleanup_close_ int prog = -1;
+	size_t n = 0, n_insns = 0;
+
+	if (cg_dev_rules(cfg->resources, cfg->devices, cfg->n_devices, &rules, &n, err) < 0)
+		return -1;
+	if (cg->v1[V1_DEVICES])
+		return cg_devices_v1(cg->v1[V1_DEVICES], rules, n, err);
+	if (!cg->unified)
+		return 0;
+	if (cg_bpf_build(rules, n, &insns, &n_insns, err) < 0)
+		return -1;
+	prog = cg_bpf_load(insns, n_insns, err);
+	if (prog < 0)
+		return -1;
+	return cg_bpf_install(cg->unified, prog, err);
+}
+
+static int destroy_dirs(struct cgroup *cg, struct hull_err **err)
+{
+	int ret = 0;
+
+	/* The container's own dirs (and sub-cgroups it made) first... */
+	if (cg->unified && was_created(cg, cg->unified) && cg_rmdir(cg->unified, err) < 0)
+		ret = -1;
+	for (int i = 0; i < V1_COUNT; i++) {
+		if (!cg->v1[i] || !was_created(cg, cg->v1[i]))
+			continue;
+		if (cg_rmdir(cg->v1[i], ret < 0 ? NULL : err) < 0)
+			ret = -1;
+	}
+	/* ...then the ancestors hull made, deepest first, when nothing else uses them. */
+	for (size_t i = cg->n_created; i-- > 0;)
+		if (rmdir(cg->created[i]) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EBUSY &&
+		    ret == 0)
+			ret = hull_err_make(err, errno, "rmdir %s", cg->created[i]);
+	return ret;
+}
+
+int cgroups_enter(struct cgroup *cg, pid_t pid, struct hull_err **err)
+{
+	if (cg->unified && cg_writef(cg->unified, "cgroup.procs", err, "%d", (int)pid) < 0)
+		return -1;
+	for (int i = 0; i < V1_COUNT; i++) {
+		bool dup = false;
+		if (!cg->v1[i])
+			continue;
+		for (int j = 0; j < i; j++)
+			dup |= cg->v1[j] && strcmp(cg->v1[j], cg->v1[i]) == 0;
+		if (!dup && cg_writef(cg->v1[i], "cgroup.procs", err, "%d", (int)pid) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int create_paths(struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg,
+			struct hull_err **err)
+{
+	const char *need[16];
+	size_t n_need = cg_v2_needed(l, cfg->resources, need, ARRAY_SIZE(need));
+
+	if (cfg->systemd) {
+		_cleanup_free_ char *slice = NULL, *sp = NULL;
+		if (cg_systemd_parse(cfg->cgroups_path, cfg->id, &slice, &cg->unit, err) < 0 ||
+		    cg_systemd_slice_path(slice, &sp, err) < 0)
+			return -1;
+		cg->rel = xasprintf("%s/%s", sp, cg->unit);
+	} else {
+		/* On pure v1 the name is the pids hierarchy's path. */
+		const char *own = l->mode == CG_V1 ? l->own_v1[V1_PIDS] : l->own_unified;
+		cg->rel = cg_resolve(cfg->cgroups_path, cfg->id, own ? own : "/", l->mode != CG_V1);
+	}
+	cg->pure_v2 = l->mode == CG_V2;
+	if (l->unified) {
+		cg->unified = xasprintf("%s%s", l->unified, cg->rel);
+		if (enable_controllers(l, cg->rel, need, n_need, err) < 0 ||
+		    (!cfg->systemd && make_dirs(cg, l->unified, cg->rel, false, err) < 0))
+			return -1;
+	}
+	for (int i = 0; i < V1_COUNT; i++) {
+		_cleanup_free_ char *rel = NULL;
+		if (!l->v1[i])
+			continue;
+		rel = cfg->systemd ? xstrdup(cg->rel) : cg_resolve(cfg->cgroups_path, cfg->id, l->own_v1[i], false);
+		cg->v1[i] = xasprintf("%s%s", l->v1[i], rel);
+		for (int j = 0; j < i; j++)
+			if (cg->v1[j] && strcmp(cg->v1[j], cg->v1[i]) == 0)
+				goto next; /* comounted (cpu,cpuacct) */
+		if (make_dirs(cg, l->v1[i], rel, i == V1_CPUSET || (l->v1[V1_CPUSET] &&
+			      strcmp(l->v1[i], l->v1[V1_CPUSET]) == 0), err) < 0)
+			return -1;
+next:;
+	}
+	return 0;
+}
+
+int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out, struct hull_err **err)
+{
+	const struct cg_layout *l;
+	struct cgroup *cg;
+	const char *prim;
+
+	if (cgroups_validate(cfg->resources, cfg->cgroups_path, cfg->systemd, err) < 0)
+		return -1;
+	l = cg_layout_get(err);
+	if (!l)
+		return -1;
+	if (cfg->systemd && !cg_systemd_running())
+		return hull_err_make(err, 0, "--systemd-cgroup: systemd is not running on this host");
+	cg = xcalloc(1, sizeof(*cg));
+	cg->systemd = cfg->systemd;
+	if (cfg->systemd) {
+		_cleanup_free_ char *slice = NULL, *unit = NULL;
+		if (pid <= 0) {
+			cgroups_free(cg);
+			return hull_err_make(err, EINVAL, "--systemd-cgroup: a scope needs a process");
+		}
+		if (cg_systemd_parse(cfg->cgroups_path, cfg->id, &slice, &unit, err) < 0 ||
+		    cg_systemd_start(unit, slice, pid, cfg->resources, err) < 0) {
+			cgroups_free(cg);
+			return -1;
+		}
+	}
+	if (create_paths(cg, l, cfg, err) < 0)
+		goto fail;
+	prim = primary_dir(cg);
+	/* runc: joining a cgroup that already runs processes is an error. */
+	if (!cfg->systemd && prim && !was_created(cg, prim) && check_empty(prim, err) < 0)
+		goto fail;
+	if ((cg->unified && cg_apply_v2(l, cg->unified, cfg->resources, err) < 0) ||
+	    cg_apply_v1(cg, cfg->resources, false, err) < 0)
+		goto fail;
+	if (install_devices(cg, cfg, err) < 0)
+		goto fail;
+	if (pid > 0 && cgroups_enter(cg, pid, err) < 0)
+		goto fail;
+	*out = cg;
+	return 0;
+fail:
+	if (cg->systemd)
+		(void)cg_systemd_stop(cg->unit, NULL);
+	(void)destroy_dirs(cg, NULL);
+	cgroups_free(cg);
+	return hull_err_ret(*err);
+}
+
+int cgroups_update(struct cgroup *cg, const struct oci_resources *r, struct hull_err **err)
+{
+	const struct cg_layout *l;
+	const char *need[16];
+	size_t n_need;
+
+	if (cgroups_validate(r, NULL, false, err) < 0)
+		return -1;
+	l = cg_layout_get(err);
+	if (!l)
+		return -1;
+	n_need = cg_v2_needed(l, r, need, ARRAY_SIZE(need));
+	if (cg->unified && n_need && enable_controllers(l, cg->rel, need, n_need, err) < 0)
+		return -1;
+	if ((cg->unified && cg_apply_v2(l, cg->unified, r, err) < 0) || cg_apply_v1(cg, r, true, err) < 0)
+		return -1;
+	if (r && r->n_devices) {
+		struct cgroups_cfg cfg = { .resources = r };
+		if (install_devices(cg, &cfg, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int cgroups_destroy(struct cgroup *cg, struct hull_err **err)
+{
+	const char *prim = primary_dir(cg);
+
+	if (cg->systemd && cg_systemd_stop(cg->unit, err) < 0)
+		return -1;
+	if (prim && access(prim, F_OK) == 0) {
+		(void)cgroups_freeze(cg, false, NULL);
+		(void)cgroups_kill_all(cg, SIGKILL, NULL);
+		if (cg_wait_empty(prim, 5000) == -ETIMEDOUT)
+			return hull_err_make(err, EBUSY, "cgroup %s: processes left after SIGKILL", prim);
+	}
+	return destroy_dirs(cg, err);
+}
+
+int cgroups_pids(struct cgroup *cg, pid_t **pids, size_t *n, struct hull_err **err)
+{
+	const char *prim = primary_dir(cg);
+	pid_t *v = NULL;
+	size_t cnt = 0, cap = 0;
+
+	if (prim && cg_collect_pids(prim, &v, &cnt, &cap, err) < 0) {
+		free(v);
+		return -1;
+	}
+	for (size_t i = 1; i < cnt; i++)
+		for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			pid_t t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	*pids = v;
+	*n = cnt;
+	return 0;
+}
+
+int cgroups_kill_all(struct cgroup *cg, int sig, struct hull_err **err)
+{
+	const char *prim = primary_dir(cg);
+	bool v1_freeze = cg->v1[V1_FREEZER] && !cg->unified;
+
+	if (!prim)
+		return 0;
+	if (sig == SIGKILL && cg->unified && cg_exists(cg->unified, "cgroup.kill"))
+		return cg_write(cg->unified, "cgroup.kill", "1", err);
+	/* Freeze so nothing forks behind our back; SIGKILL lands on thaw. */
+	if (v1_freeze && cgroups_freeze(cg, true, err) < 0)
+		return -1;
+	for (int round = 0; round < (sig == SIGKILL ? 100 : 1); round++) {
+		_cleanup_free_ pid_t *pids = NULL;
+		size_t n = 0, cap = 0;
+		if (cg_collect_pids(prim, &pids, &n, &cap, err) < 0)
+			break;
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (kill(pids[i], sig) < 0 && errno != ESRCH && !*err)
+				hull_err_make(err, errno, "kill %d", (int)pids[i]);
+		if (sig != SIGKILL || v1_freeze)
+			break;
+		usleep(10000);
+	}
+	if (v1_freeze)
+		(void)cgroups_freeze(cg, false, NULL);
+	return *err ? hull_err_ret(*err) : 0;
+}
+
+/* ---- state round trip ------------------------------------------------------------ */
+
+char *cgroups_serialize(const struct cgroup *cg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		abort();
+	fprintf(f, "hull-cgroups 1\nsystemd %d\npure_v2 %d\nrel %s\n", cg->systemd, cg->pure_v2, cg->rel);
+	if (cg->unit)
+		fprintf(f, "unit %s\n", cg->unit);
+	if (cg->unified)
+		fprintf(f, "unified %s\n", cg->unified);
+	for (int i = 0; i < V1_COUNT; i++)
+		if (cg->v1[i])
+			fprintf(f, "v1 %s %s\n", v1_ctrl_names[i], cg->v1[i]);
+	for (size_t i = 0; i < cg->n_created; i++)
+		fprintf(f, "created %s\n", cg->created[i]);
+	fclose(f);
+	return buf;
+}
+
+int cgroups_load(const char *serialized, struct cgroup **out, struct hull_err **err)
+{
+	_cleanup_free_ char *copy = xstrdup(serialized);
+	struct cgroup *cg = xcalloc(1, sizeof(*cg));
+	char *save = NULL, *line;
+	int lineno = 0;
+
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *val = strchr(line, ' ');
+		lineno++;
+		if (!val)
+			goto bad;
+		*val++ = '\0';
+		if (lineno == 1) {
+			if (strcmp(line, "hull-cgroups") != 0 || strcmp(val, "1") != 0)
+				goto bad;
+		} else if (strcmp(line, "systemd") == 0) {
+			cg->systemd = strcmp(val, "1") == 0;
+		} else if (strcmp(line, "pure_v2") == 0) {
+			cg->pure_v2 = strcmp(val, "1") == 0;
+		} else if (strcmp(line, "rel") == 0 && !cg->rel && val[0] == '/') {
+			cg->rel = xstrdup(val);
+		} else if (strcmp(line, "unit") == 0 && !cg->unit) {
+			cg->unit = xstrdup(val);
+		} else if (strcmp(line, "unified") == 0 && !cg->unified && val[0] == '/') {
+			cg->unified = xstrdup(val);
+		} else if (strcmp(line, "created") == 0 && val[0] == '/') {
+			add_created(cg, val);
+		} else if (strcmp(line, "v1") == 0) {
+			char *p = strchr(val, ' ');
+			int c = -1;
+			if (!p || p[1] != '/')
+				goto bad;
+			*p++ = '\0';
+			for (int i = 0; i < V1_COUNT; i++)
+				if (strcmp(v1_ctrl_names[i], val) == 0)
+					c = i;
+			if (c < 0 || cg->v1[c])
+				goto bad;
+			cg->v1[c] = xstrdup(p);
+		} else {
+			goto bad;
+		}
+	}
+	if (lineno == 0 || !cg->rel)
+		goto bad;
+	*out = cg;
+	return 0;
+bad:
+	cgroups_free(cg);
+	return hull_err_make(err, EINVAL, "cgroup state: line %d is malformed", lineno ? lineno : 1);
+}

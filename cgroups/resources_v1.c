@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * linux.resources on cgroup v1 hierarchies (hybrid and v1 hosts), with the
+ * file names and write orders of runc's libcontainer/cgroups/fs.
+ */
+#include "cgroups/internal.h"
+
+#include <inttypes.h>
+
+#define F "linux.resources."
+
+static int w_i64(const char *dir, const char *file, int64_t v, struct hull_err **err)
+{
+	return cg_writef(dir, file, err, "%" PRId64, v);
+}
+
+static int v1_memory(const char *dir, const struct oci_resources *r, struct hull_err **err)
+{
+	const typeof(r->memory) *m = &r->memory;
+	int64_t limit = m->has_limit ? m->limit : 0, swap = m->has_swap ? m->swap : 0;
+	bool memsw = cg_exists(dir, "memory.memsw.limit_in_bytes");
+
+	/* runc: unlimited memory and unset swap means unlimited swap too. */
+	if (limit == -1 && swap == 0)
+		swap = -1;
+	if (swap != 0 && !memsw) {
+		if (swap > 0)
+			hull_warn(F "memory.swap: no swap accounting on this host (memory.memsw.*); ignored");
+		swap = 0;
+	}
+	if (limit != 0 && swap != 0) {
+		/* The kernel wants memsw >= limit at every step: raise memsw first
+		 * when it grows, lower the limit first when it shrinks. */
+		_cleanup_free_ char *cur = NULL;
+		uint64_t curv = UINT64_MAX;
+		if (cg_read(dir, "memory.limit_in_bytes", &cur, NULL) == 0)
+			(void)parse_u64(cur, &curv);
+		if (swap == -1 || curv < (uint64_t)swap) {
+			if (w_i64(dir, "memory.memsw.limit_in_bytes", swap, err) < 0 ||
+			    w_i64(dir, "memory.limit_in_bytes", limit, err) < 0)
+				return -1;
+		} else if (w_i64(dir, "memory.limit_in_bytes", limit, err) < 0 ||
+			   w_i64(dir, "memory.memsw.limit_in_bytes", swap, err) < 0) {
+			return -1;
+		}
+	} else {
+		if (limit != 0 && w_i64(dir, "memory.limit_in_bytes", limit, err) < 0)
+			return -1;
+		if (swap != 0 && w_i64(dir, "memory.memsw.limit_in_bytes", swap, err) < 0)
+			return -1;
+	}
+	if (m->has_reservation && m->reservation != 0 &&
+	    w_i64(dir, "memory.soft_limit_in_bytes", m->reservation, err) < 0)
+		return -1;
+	if (m->has_kernel && m->kernel != 0)
+		hull_warn(F "memory.kernel: kernel memory limits are deprecated; ignored");
+	if (m->has_kernel_tcp && m->kernel_tcp != 0 && cg_exists(dir, "memory.kmem.tcp.limit_in_bytes") &&
+	    w_i64(dir, "memory.kmem.tcp.limit_in_bytes", m->kernel_tcp, err) < 0)
+		return -1;
+	if (m->has_swappiness && cg_writef(dir, "memory.swappiness", err, "%" PRIu64, m->swappiness) < 0)
+		return -1;
+	if (m->has_disable_oom_killer && m->disable_oom_killer &&
+	    cg_write(dir, "memory.oom_control", "1", err) < 0)
+		return -1;
+	return 0;
+}
+
+static int v1_cpu(const char *dir, const struct oci_resources *r, struct hull_err **err)
+{
+	const typeof(r->cpu) *c = &r->cpu;
+
+	if (c->has_shares && c->shares != 0 && cg_writef(dir, "cpu.shares", err, "%" PRIu64, c->shares) < 0)
+		return -1;
+	if (c->has_period && c->period != 0 &&
+	    cg_writef(dir, "cpu.cfs_period_us", err, "%" PRIu64, c->period) < 0)
+		return -1;
+	if (c->has_quota && c->quota != 0 && w_i64(dir, "cpu.cfs_quota_us", c->quota, err) < 0)
+		return -1;
+	if (c->has_burst && cg_writef(dir, "cpu.cfs_burst_us", err, "%" PRIu64, c->burst) < 0)
+		return -1;
+	/* Period before runtime: the runtime must fit the period. */
+	if (c->has_realtime_period && c->realtime_period != 0 &&
+	    cg_writef(dir, "cpu.rt_period_us", err, "%" PRIu64, c->realtime_period) < 0)
+		return -1;
+	if (c->has_realtime_runtime && c->realtime_runtime != 0 &&
+	    w_i64(dir, "cpu.rt_runtime_us", c->realtime_runtime, err) < 0)
+		return -1;
+	if (c->has_idle && cg_exists(dir, "cpu.idle") && w_i64(dir, "cpu.idle", c->idle, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int v1_blkio(const char *dir, const struct oci_resources *r, struct hull_err **err)
+{
+	const typeof(r->block_io) *b = &r->block_io;
+	const char *wfile = cg_exists(dir, "blkio.weight") ? "blkio.weight" : "blkio.bfq.weight";
+	const struct { const char *file; const struct oci_throttle_device *d; size_t n; } thr[] = {
+		{ "blkio.throttle.read_bps_device", b->throttle_read_bps, b->n_throttle_read_bps },
+		{ "blkio.throttle.write_bps_device", b->throttle_write_bps, b->n_throttle_write_bps },
+		{ "blkio.throttle.read_iops_device", b->throttle_read_iops, b->n_throttle_read_iops },
+		{ "blkio.throttle.write_iops_device", b->throttle_write_iops, b->n_throttle_write_iops },
+	};
+
+	if (b->has_weight && b->weight != 0 && cg_writef(dir, wfile, err, "%u", b->weight) < 0)
+		return -1;
+	if (b->has_leaf_weight && b->leaf_weight != 0 && cg_exists(dir, "blkio.leaf_weight") &&
+	    cg_writef(dir, "blkio.leaf_weight", err, "%u", b->leaf_weight) < 0)
+		return -1;
+	for (size_t i = 0; i < b->n_weight_device; i++) {
+		const struct oci_weight_device *w = &b->weight_device[i];
+		const char *wdfile = cg_exists(dir, "blkio.weight_device") ? "blkio.weight_device"
+									   : "blkio.bfq.weight_device";
+		if (w->has_weight && cg_writef(dir, wdfile, err, "%" PRId64 ":%" PRId64 " %u", w->major,
+					       w->minor, w->weight) < 0)
+			return -1;
+		if (w->has_leaf_weight && cg_exists(dir, "blkio.leaf_weight_device") &&
+		    cg_writef(dir, "blkio.leaf_weight_device", err, "%" PRId64 ":%" PRId64 " %u", w->major,
+			      w->minor, w->leaf_weight) < 0)
+			return -1;
+	}
+	for (size_t t = 0; t < ARRAY_SIZE(thr); t++)
+		for (size_t i = 0; i < thr[t].n; i++)
+			if (cg_writef(dir, thr[t].file, err, "%" PRId64 ":%" PRId64 " %" PRIu64, thr[t].d[i].major,
+				      thr[t].d[i].minor, thr[t].d[i].rate) < 0)
+				return -1;
+	return 0;
+}
+
+int cg_apply_v1(const struct cgroup *cg, const struct oci_resources *r, bool update, struct hull_err **err)
+{
+	const char *d;
+
+	if (!r)
+		return 0;
+	if ((d = cg->v1[V1_CPUSET])) {
+		if (r->cpu.cpus && cg_write(d, "cpuset.cpus", r->cpu.cpus, err) < 0)
+			return -1;
+		if (r->cpu.mems && cg_write(d, "cpuset.mems", r->cpu.mems, err) < 0)
+			return -1;
+	}
+	if ((d = cg->v1[V1_MEMORY]) && v1_memory(d, r, err) < 0)
+		return -1;
+	if ((d = cg->v1[V1_CPU]) && v1_cpu(d, r, err) < 0)
+		return -1;
+	if ((d = cg->v1[V1_PIDS]) && r->pids.has_limit) {
+		_cleanup_free_ char *v = r->pids.limit > 0 ? xasprintf("%" PRId64, r->pids.limit) : xstrdup("max");
+		if (cg_write(d, "pids.max", v, err) < 0)
+			return -1;
+	}
+	if ((d = cg->v1[V1_BLKIO]) && v1_blkio(d, r, err) < 0)
+		return -1;
+	if ((d = cg->v1[V1_HUGETLB]))
+		for (size_t i = 0; i < r->n_hugepage_limits; i++) {
+			_cleanup_free_ char *f = xasprintf("hugetlb.%s.limit_in_bytes", r->hugepage_limits[i].page_size);
+			if (cg_writef(d, f, err, "%" PRIu64, r->hugepage_limits[i].limit) < 0)
+				return -1;
+		}
+	if ((d = cg->v1[V1_NET_CLS]) && r->network.has_class_id &&
+	    cg_writef(d, "net_cls.classid", err, "%u", r->network.class_id) < 0)
+		return -1;
+	if ((d = cg->v1[V1_RDMA]))
+		for (size_t i = 0; i < r->n_rdma; i++) {
+			const struct oci_rdma_limit *x = &r->rdma[i];
+			_cleanup_free_ char *h = x->has_handles ? xasprintf(" hca_handle=%u", x->hca_handles) : xstrdup("");
+			_cleanup_free_ char *o = x->has_objects ? xasprintf(" hca_object=%u", x->hca_objects) : xstrdup("");
+			if ((x->has_handles || x->has_objects) &&
+			    cg_writef(d, "rdma.max", err, "%s%s%s", x->device, h, o) < 0)
+				return -1;
+		}
+	(void)update;
+	return 0;
+}
