@@ -1,0 +1,96 @@
+#!/usr/bin/env bats
+# The console: process.terminal with --console-socket (pty master over SCM_RIGHTS).
+
+load helpers
+
+setup_file() {
+	gcc -std=gnu17 -O2 -Wall -Wextra -Werror -o "$BATS_FILE_TMPDIR/recvtty" \
+		"$BATS_TEST_DIRNAME/../helper/recvtty.c"
+}
+
+# start_recvtty [INPUT]: listen on $SOCK; output in $BATS_TEST_TMPDIR/tty.out.
+start_recvtty() {
+	SOCK=$BATS_TEST_TMPDIR/console.sock
+	"$BATS_FILE_TMPDIR/recvtty" "$SOCK" "$@" >"$BATS_TEST_TMPDIR/tty.out" 2>"$BATS_TEST_TMPDIR/tty.err" &
+	RECVTTY_PID=$!
+	for _ in $(seq 100); do [[ -S $SOCK ]] && return 0; sleep 0.05; done
+	fail "recvtty did not listen"
+}
+
+# wait_recvtty: its exit status, and the pty output without CRs in $output.
+wait_recvtty() {
+	local rc=0
+	wait "$RECVTTY_PID" || rc=$?
+	[[ $rc -eq 0 ]] || fail "recvtty failed ($rc): $(cat "$BATS_TEST_TMPDIR/tty.err") output: $(cat "$BATS_TEST_TMPDIR/tty.out")"
+	run tr -d '\r' <"$BATS_TEST_TMPDIR/tty.out"
+}
+
+@test "run -d --console-socket hands over a pty master; the process's stdio is the slave" {
+	update_config '.process.terminal = true'
+	start_recvtty
+	id=$(new_id)
+	set_args "$HELPER" tty
+	hull run -d --console-socket "$SOCK" --bundle "$BUNDLE" "$id" </dev/null
+	wait_recvtty
+	assert_line --index 0 --regexp '^pty /dev/pts/[0-9]+$'
+	assert_line --regexp '^stdin=1 stdout=1 ttyname=/dev/pts/[0-9]+$'
+}
+
+@test "input written to the master reaches the process" {
+	update_config '.process.terminal = true'
+	start_recvtty "hello-tty"
+	id=$(new_id)
+	set_args /bin/sh -c 'read line; echo "got:$line"'
+	hull run -d --console-socket "$SOCK" --bundle "$BUNDLE" "$id" </dev/null
+	wait_recvtty
+	assert_line "got:hello-tty"
+}
+
+@test "create --console-socket then start" {
+	update_config '.process.terminal = true'
+	start_recvtty
+	id=$(new_id)
+	set_args "$HELPER" tty
+	hull create --console-socket "$SOCK" --bundle "$BUNDLE" "$id" </dev/null
+	assert_equal "$(state_field "$id" status)" created
+	hull start "$id"
+	wait_recvtty
+	assert_line --regexp '^stdin=1 stdout=1 ttyname=/dev/pts/[0-9]+$'
+}
+
+@test "exec -t -d --console-socket gives the exec'd process its own pty" {
+	id=$(new_id)
+	start_detached "$id" "$HELPER" sleep 100 "$id"
+	start_recvtty
+	hull exec -t -d --console-socket "$SOCK" "$id" "$HELPER" tty </dev/null
+	wait_recvtty
+	assert_line --regexp '^stdin=1 stdout=1 ttyname=/dev/pts/[0-9]+$'
+}
+
+@test "the pty is the container's devpts, owned by the process user" {
+	update_config '.process.terminal = true | .process.user = {"uid": 1000, "gid": 1000}'
+	start_recvtty
+	id=$(new_id)
+	set_args /bin/sh -c "$HELPER stat \$(tty)"
+	hull run -d --console-socket "$SOCK" --bundle "$BUNDLE" "$id" </dev/null
+	wait_recvtty
+	assert_line --regexp '^chr 0620 136:[0-9]+ 1000 5$'
+}
+
+@test "terminal without --console-socket on create fails and leaves nothing" {
+	update_config '.process.terminal = true'
+	id=$(new_id)
+	set_args "$HELPER" tty
+	run --separate-stderr hull create --bundle "$BUNDLE" "$id" </dev/null
+	assert_one_line_error 'console-socket|terminal'
+	assert_nothing_left "$id"
+}
+
+@test "a console socket nobody listens on fails create and leaves nothing" {
+	update_config '.process.terminal = true'
+	id=$(new_id)
+	set_args "$HELPER" tty
+	run --separate-stderr hull create --console-socket "$BATS_TEST_TMPDIR/nobody.sock" --bundle "$BUNDLE" "$id" </dev/null
+	assert_one_line_error 'nobody.sock'
+	assert_nothing_left "$id"
+}
