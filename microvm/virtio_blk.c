@@ -118,9 +118,9 @@ static bool range_ok(const struct blk *b, uint64_t sector, uint64_t bytes)
 	return bytes / SECTOR_SIZE <= b->capacity - sector;
 }
 
-/* iovecs over bytes [off, off + len) of the chain's readable (write false) or
- * writable stream.  iov has room for c->n entries. */
-static unsigned int chain_iov(const struct virtq_chain *c, bool write, uint64_t off, uint64_t len,
+/* iovecs over bytes [off, off + len) of the chain's device-readable
+ * (dev_writable false) or device-writable stream.  iov has room for c->n. */
+static unsigned int chain_iov(const struct virtq_chain *c, bool dev_writable, uint64_t off, uint64_t len,
 			      struct iovec *iov)
 {
 	unsigned int cnt = 0;
@@ -129,7 +129,7 @@ static unsigned int chain_iov(const struct virtq_chain *c, bool write, uint64_t 
 		const struct virtq_buf *vb = &c->bufs[i];
 		uint64_t n;
 
-		if (vb->write != write)
+		if (vb->write != dev_writable)
 			continue;
 		if (off >= vb->len) {
 			off -= vb->len;
@@ -195,7 +195,9 @@ static uint8_t do_io(struct blk_req *rq, bool write)
 	if (len == 0)
 		return VIRTIO_BLK_S_OK;
 	iov = xcalloc(rq->c->n, sizeof(*iov));
-	cnt = chain_iov(rq->c, write, write ? sizeof(struct blk_req_hdr) : 0, len, iov);
+	/* a disk write takes the device-readable data after the header; a disk
+	 * read fills the device-writable data before the status byte */
+	cnt = chain_iov(rq->c, !write, write ? sizeof(struct blk_req_hdr) : 0, len, iov);
 	/* range_ok bounds sector by the capacity, so the byte offset fits off_t */
 	if (rw_full(rq->b->fd, write, iov, cnt, (off_t)(rq->sector * SECTOR_SIZE)) < 0)
 		return VIRTIO_BLK_S_IOERR;
