@@ -145,7 +145,7 @@ int ns_join_pid(pid_t pid, int pidfd, int flags, struct hull_err **err)
 	return join_pid_per_type(pid, flags, err);
 }
 
-static char *format_map(const struct oci_id_mapping *m, size_t n)
+char *id_map_text(const struct oci_id_mapping *m, size_t n)
 {
 	size_t len = 0;
 	char *buf = xmalloc(n * 36 + 1);
@@ -174,13 +174,13 @@ int ns_write_id_maps(pid_t pid, const struct oci_spec *spec, struct hull_err **e
 			return hull_err_wrap(err, "%s", dir);
 	}
 	if (l->n_uid_mappings) {
-		_cleanup_free_ char *m = format_map(l->uid_mappings, l->n_uid_mappings);
+		_cleanup_free_ char *m = id_map_text(l->uid_mappings, l->n_uid_mappings);
 		r = write_file_at(dfd, "uid_map", m, strlen(m), err);
 		if (r < 0)
 			return hull_err_wrap(err, "linux.uidMappings: %s", dir);
 	}
 	if (l->n_gid_mappings) {
-		_cleanup_free_ char *m = format_map(l->gid_mappings, l->n_gid_mappings);
+		_cleanup_free_ char *m = id_map_text(l->gid_mappings, l->n_gid_mappings);
 		r = write_file_at(dfd, "gid_map", m, strlen(m), err);
 		if (r < 0)
 			return hull_err_wrap(err, "linux.gidMappings: %s", dir);

@@ -302,3 +302,40 @@ int ns_mkdir_p_in_root(int root_fd, const char *path, mode_t mode, bool file, st
 	}
 	return hull_err_make(err, ELOOP, "mkdir %s in rootfs", path);
 }
+
+char *path_clean(const char *path)
+{
+	size_t n = strlen(path ? path : "");
+	char *out = xmalloc(n + 2);
+	size_t o = 0;
+	const char *p = path ? path : "";
+
+	out[o++] = '/';
+	while (*p) {
+		const char *e;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		e = strchrnul(p, '/');
+		len = (size_t)(e - p);
+		if (len == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > 1 && out[o - 1] != '/')
+				o--;
+			if (o > 1)
+				o--;
+		} else {
+			if (o > 1)
+				out[o++] = '/';
+			memcpy(out + o, p, len);
+			o += len;
+		}
+		p = e;
+	}
+	out[o] = '\0';
+	return out;
+}

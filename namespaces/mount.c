@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Spec mounts through the new mount API.
+ *
+ * Every mount is built detached (open_tree(OPEN_TREE_CLONE) for binds,
+ * fsopen/fsconfig/fsmount for filesystems), gets its flags while nothing
+ * can see it, and is attached with move_mount() onto the destination fd that
+ * ns_mkdir_p_in_root() resolved inside the rootfs.  The fd we keep is the
+ * new mount itself, so propagation and recursive attributes are applied to
+ * it without resolving any path again, and no /proc is needed (finalize runs
+ * after pivot_root, when the container may have no /proc at all).
+ */
+#include "namespaces/internal.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+/* Superblock flags fsconfig(FSCONFIG_SET_FLAG) understands for every fs
+ * (the kernel's common_set_sb_flag); MS_SILENT/MS_I_VERSION have no fsconfig
+ * spelling and are dropped, as they only tune messages/NFS change counters. */
+static const struct { unsigned long ms; const char *name; } sb_flag_table[] = {
+	{ MS_RDONLY,      "ro" },
+	{ MS_SYNCHRONOUS, "sync" },
+	{ MS_DIRSYNC,     "dirsync" },
+	{ MS_LAZYTIME,    "lazytime" },
+	{ MS_MANDLOCK,    "mand" },
+	{ MS_POSIXACL,    "posixacl" },
+};
+
+int mnt_setattr(int mfd, bool recursive, uint64_t set, uint64_t clr, struct hull_err **err)
+{
+	struct mount_attr a = { .attr_set = set, .attr_clr = clr };
+
+	if (set == 0 && clr == 0)
+		return 0;
+	if (mount_setattr(mfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0)
+		return hull_err_make(err, errno, "mount_setattr%s", recursive ? " (recursive)" : "");
+	return 0;
+}
+
+int mnt_set_propagation(int mfd, unsigned long prop, struct hull_err **err)
+{
+	struct mount_attr a = { .propagation = prop & ~(unsigned long)MS_REC };
+
+	if (a.propagation == 0)
+		return 0;
+	if (mount_setattr(mfd, "", AT_EMPTY_PATH | ((prop & MS_REC) ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0)
+		return hull_err_make(err, errno, "set mount propagation");
+	return 0;
+}
+
+/* Per-mount flags on the top mount only: runc's "rbind,ro" is not recursive
+ * (that is what "rro" is for).  Flags a user namespace locked on the source
+ * cannot be cleared; as runc, keep them rather than fail. */
+static int apply_top_flags(int mfd, const struct ns_mount_opts *o, struct hull_err **err)
+{
+	uint64_t set, clr;
+	struct mount_attr a;
+
+	mount_attr_from_ms(o->flags, o->clear, &set, &clr);
+	if (set == 0 && clr == 0)
+		return 0;
+	a = (struct mount_attr){ .attr_set = set, .attr_clr = clr };
+	if (mount_setattr(mfd, "", AT_EMPTY_PATH, &a, sizeof(a)) == 0)
+		return 0;
+	if (errno == EPERM && (clr & ~(uint64_t)MOUNT_ATTR__ATIME)) {
+		a = (struct mount_attr){ .attr_set = set, .attr_clr = clr & MOUNT_ATTR__ATIME };
+		if (mount_setattr(mfd, "", AT_EMPTY_PATH, &a, sizeof(a)) == 0)
+			return 0;
+	}
+	return hull_err_make(err, errno, "set mount flags");
+}
+
+static int attach(int mfd, int dest_fd, const struct ns_mount_opts *o, struct hull_err **err)
+{
+	int r = mnt_setattr(mfd, true, o->attr_set, o->attr_clr, err);
+
+	if (r < 0)
+		return r;
+	if (move_mount(mfd, "", dest_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return hull_err_make(err, errno, "move_mount");
+	/* Propagation only means something once the mount has a peer group. */
+	return mnt_set_propagation(mfd, o->propagation, err);
+}
+
+int mnt_bind_idmapped(int src_dirfd, const char *src, const struct ns_mount_opts *o, int userns_fd,
+		      int dest_fd, struct hull_err **err)
+{
+	unsigned int fl = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (o->rec ? AT_RECURSIVE : 0);
+	_cleanup_close_ int tree = -1;
+	int r;
+
+	if (src == NULL || *src == '\0') {
+		src = "";
+		fl |= AT_EMPTY_PATH;
+	}
+	tree = open_tree(src_dirfd, src, fl);
+	if (tree < 0)
+		return hull_err_make(err, errno, "bind %s: open_tree", *src ? src : "fd");
+	if (userns_fd >= 0) {
+		struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
+		if (mount_setattr(tree, "", AT_EMPTY_PATH | (o->ridmap ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0)
+			return hull_err_make(err, errno, "bind %s: idmap", src);
+	}
+	r = apply_top_flags(tree, o, err);
+	if (r == 0)
+		r = attach(tree, dest_fd, o, err);
+	if (r < 0)
+		return hull_err_wrap(err, "bind %s", *src ? src : "fd");
+	return take_fd(&tree);
+}
+
+int mnt_bind(int src_dirfd, const char *src, const struct ns_mount_opts *o, int dest_fd,
+	     struct hull_err **err)
+{
+	return mnt_bind_idmapped(src_dirfd, src, o, -1, dest_fd, err);
+}
+
+/* The last error the filesystem logged on its context fd ("Bad value for 'size'"). */
+static void fs_log_last(int fsfd, char *buf, size_t sz)
+{
+	char msg[512];
+	ssize_t n;
+
+	buf[0] = '\0';
+	while ((n = read(fsfd, msg, sizeof(msg) - 1)) > 0) {
+		msg[n] = '\0';
+		if (msg[0] == 'e' && msg[1] == ' ') {
+			size_t len = strnlen(msg + 2, sz - 1);
+			memcpy(buf, msg + 2, len);
+			buf[len] = '\0';
+		}
+	}
+}
+
+static int fs_config(int fsfd, const char *type, const char *source, const struct ns_mount_opts *o)
+{
+	_cleanup_free_ char *data = xstrdup(o->data);
+	char *save = NULL;
+
+	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "source", source ? source : type, 0) < 0)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(sb_flag_table); i++)
+		if ((o->flags & sb_flag_table[i].ms) &&
+		    fsconfig(fsfd, FSCONFIG_SET_FLAG, sb_flag_table[i].name, NULL, 0) < 0)
+			return -1;
+	for (char *kv = data ? strtok_r(data, ",", &save) : NULL; kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		int r;
+		if (eq) {
+			*eq = '\0';
+			r = fsconfig(fsfd, FSCONFIG_SET_STRING, kv, eq + 1, 0);
+		} else {
+			r = fsconfig(fsfd, FSCONFIG_SET_FLAG, kv, NULL, 0);
+		}
+		if (r < 0)
+			return -1;
+	}
+	return fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+}
+
+int mnt_new_fs_prepared(const char *type, const char *source, const struct ns_mount_opts *o, int dest_fd,
+			int (*prepare)(int mfd, void *arg, struct hull_err **err), void *arg,
+			struct hull_err **err)
+{
+	_cleanup_close_ int fsfd = -1, mfd = -1;
+	uint64_t set, clr;
+	char log[256];
+	int r;
+
+	fsfd = fsopen(type, FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		return hull_err_make(err, errno, "mount %s: fsopen", type);
+	if (fs_config(fsfd, type, source, o) < 0) {
+		int e = errno;
+		fs_log_last(fsfd, log, sizeof(log));
+		if (*log)
+			return hull_err_make(err, e, "mount %s: %s", type, log);
+		return hull_err_make(err, e, "mount %s", type);
+	}
+	mount_attr_from_ms(o->flags, 0, &set, &clr);
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int)set);
+	if (mfd < 0)
+		return hull_err_make(err, errno, "mount %s: fsmount", type);
+	r = prepare ? prepare(mfd, arg, err) : 0;
+	if (r == 0)
+		r = attach(mfd, dest_fd, o, err);
+	if (r < 0)
+		return hull_err_wrap(err, "mount %s", type);
+	return take_fd(&mfd);
+}
+
+int mnt_new_fs(const char *type, const char *source, const struct ns_mount_opts *o, int dest_fd,
+	       struct hull_err **err)
+{
+	return mnt_new_fs_prepared(type, source, o, dest_fd, NULL, NULL, err);
+}
+
+/* ---- spec mounts ------------------------------------------------------------ */
+
+/* Files under /proc a bind may cover (runc checkProcMount, lxcfs):
+ * anything else there could hide what the runtime writes later
+ * (/proc/self/attr, /proc/sys/...). */
+static const char *const proc_allowed[] = {
+	"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+	"/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/sys/kernel/ns_last_pid",
+	"/proc/sys/crypto/fips_enabled",
+};
+
+static int check_proc_dest(const char *clean, size_t idx, struct hull_err **err)
+{
+	if (strncmp(clean, "/proc/", 6) != 0)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(proc_allowed); i++)
+		if (strcmp(clean, proc_allowed[i]) == 0)
+			return 0;
+	return hull_err_make(err, EPERM, "mounts[%zu].destination: %s is inside /proc", idx, clean);
+}
+
+/* Filesystems the kernel refuses in a user namespace that does not own the
+ * matching namespace: runc then binds the host's instance instead. */
+static const struct { const char *type; const char *host; bool ebusy; bool ro; } fs_fallback[] = {
+	{ "sysfs",   "/sys",           false, false },
+	{ "mqueue",  "/dev/mqueue",    false, false },
+	{ "cgroup",  "/sys/fs/cgroup", true,  true },
+	{ "cgroup2", "/sys/fs/cgroup", true,  true },
+};
+
+struct tmpfs_prep {
+	int copy_from;              /* shadowed directory (tmpcopyup), or -1 */
+	bool set_mode;
+	mode_t mode;
+	const char *dest;
+};
+
+/* Runs on the detached tmpfs: the copy is complete before anyone sees it. */
+static int tmpfs_prepare(int mfd, void *arg, struct hull_err **err)
+{
+	const struct tmpfs_prep *p = arg;
+	_cleanup_close_ int root = openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (root < 0)
+		return hull_err_make(err, errno, "open new tmpfs");
+	/* runc keeps the mode of the directory the tmpfs covers. */
+	if (p->set_mode && fchmod(root, p->mode & 07777) < 0)
+		return hull_err_make(err, errno, "chmod new tmpfs");
+	if (p->copy_from >= 0)
+		return copy_tree(p->copy_from, root, p->dest, err);
+	return 0;
+}
+
+static int mount_fs(int root_fd, const struct oci_mount *m, const struct ns_mount_opts *o, int dest,
+		    const struct stat *before, struct hull_err **err)
+{
+	struct tmpfs_prep prep = { .copy_from = -1, .dest = m->destination };
+	_cleanup_close_ int shadowed = -1;
+	struct hull_err *e = NULL;
+	const char *type = m->type;
+	int mfd;
+
+	if (strcmp(type, "cgroup") == 0)
+		type = "cgroup2";   /* hull mounts the unified hierarchy only */
+	if (strcmp(type, "tmpfs") == 0) {
+		prep.set_mode = before && !mount_opts_has_data_key(o, "mode");
+		prep.mode = before ? before->st_mode : 0;
+		if (o->tmpcopyup && before) {
+			shadowed = openat(dest, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (shadowed < 0)
+				return hull_err_make(err, errno, "tmpcopyup: open %s", m->destination);
+			prep.copy_from = shadowed;
+		}
+	}
+	mfd = mnt_new_fs_prepared(type, m->source, o, dest, strcmp(type, "tmpfs") == 0 ? tmpfs_prepare : NULL,
+				  &prep, &e);
+	if (mfd >= 0)
+		return mfd;
+	for (size_t i = 0; i < ARRAY_SIZE(fs_fallback); i++) {
+		struct ns_mount_opts fb = *o;
+
+		if (strcmp(m->type, fs_fallback[i].type) != 0)
+			continue;
+		if (e->errnum != EPERM && !(fs_fallback[i].ebusy && e->errnum == EBUSY))
+			break;
+		hull_debug("mount %s on %s: %s; binding %s instead", m->type, m->destination, e->msg,
+			   fs_fallback[i].host);
+		hull_err_free(&e);
+		fb.bind = fb.rec = true;
+		if (fs_fallback[i].ro) {
+			fb.flags |= MS_RDONLY;
+			fb.attr_set |= MOUNT_ATTR_RDONLY;
+		}
+		return mnt_bind(AT_FDCWD, fs_fallback[i].host, &fb, dest, err);
+	}
+	if (err && !*err)
+		*err = e;
+	else
+		hull_err_free(&e);
+	return hull_err_ret(err ? *err : NULL);
+}
+
+static int mount_bind_entry(const struct ns_rootfs *r, int root_fd, const struct oci_mount *m,
+			    const struct ns_mount_opts *o, struct hull_err **err)
+{
+	const struct oci_linux *l = &r->spec->linux_;
+	_cleanup_close_ int dest = -1, userns = -1;
+	struct stat st;
+
+	if (stat(m->source, &st) < 0)
+		return hull_err_make(err, errno, "bind source %s", m->source);
+	dest = ns_mkdir_p_in_root(root_fd, m->destination, 0755, !S_ISDIR(st.st_mode), err);
+	if (dest < 0)
+		return dest;
+	if (o->idmap || m->n_uid_mappings || m->n_gid_mappings) {
+		/* Without per-mount mappings, runc uses the container's own. */
+		bool own = m->n_uid_mappings || m->n_gid_mappings;
+		userns = userns_fd_for_maps(own ? m->uid_mappings : l->uid_mappings,
+					    own ? m->n_uid_mappings : l->n_uid_mappings,
+					    own ? m->gid_mappings : l->gid_mappings,
+					    own ? m->n_gid_mappings : l->n_gid_mappings, err);
+		if (userns < 0)
+			return userns;
+	}
+	return mnt_bind_idmapped(AT_FDCWD, m->source, o, userns, dest, err);
+}
+
+static int mount_entry(const struct ns_rootfs *r, int root_fd, size_t idx, const struct ns_mount_opts *o,
+		       struct hull_err **err)
+{
+	const struct oci_mount *m = &r->spec->mounts[idx];
+	_cleanup_free_ char *clean = path_clean(m->destination);
+	_cleanup_close_ int dest = -1, probe = -1;
+	struct stat before;
+	bool existed = false;
+	int mfd;
+
+	if (check_proc_dest(clean, idx, err) < 0)
+		return -1;
+	if (o->bind || strcmp(m->type, "bind") == 0) {
+		mfd = mount_bind_entry(r, root_fd, m, o, err);
+		if (mfd >= 0)
+			close(mfd);
+		return mfd < 0 ? mfd : 0;
+	}
+	probe = resolve_in_root(root_fd, m->destination, O_PATH | O_DIRECTORY, 0);
+	if (probe >= 0 && fstat(probe, &before) == 0)
+		existed = true;
+	dest = ns_mkdir_p_in_root(root_fd, m->destination, 0755, false, err);
+	if (dest < 0)
+		return dest;
+	if (strcmp(m->type, "proc") == 0) {
+		/* A symlinked /proc would let the image choose where procfs lands. */
+		_cleanup_close_ int link = resolve_in_root(root_fd, m->destination, O_PATH | O_NOFOLLOW, 0);
+		struct stat st;
+		if (link >= 0 && fstat(link, &st) == 0 && S_ISLNK(st.st_mode))
+			return hull_err_make(err, ELOOP, "proc destination %s is a symlink", m->destination);
+	}
+	mfd = mount_fs(root_fd, m, o, dest, existed ? &before : NULL, err);
+	if (mfd < 0)
+		return mfd;
+	close(mfd);
+	return 0;
+}
+
+int mount_spec_entry(int root_fd, const struct ns_rootfs *r, size_t idx, struct hull_err **err)
+{
+	const struct oci_mount *m = &r->spec->mounts[idx];
+	_cleanup_free_ char *what = xasprintf("mounts[%zu].options", idx);
+	struct ns_mount_opts o;
+	int ret;
+
+	ret = mount_opts_parse_at(m->options, m->n_options, what, &o, err);
+	if (ret < 0)
+		return ret;
+	if (m->type == NULL && !o.bind)
+		ret = hull_err_make(err, 0, "mounts[%zu].type: required unless options has bind or rbind", idx);
+	else
+		ret = mount_entry(r, root_fd, idx, &o, err);
+	ns_mount_opts_clear(&o);
+	if (ret < 0)
+		return hull_err_wrap(err, "mounts[%zu] %s", idx, m->destination);
+	return 0;
+}
