@@ -153,10 +153,11 @@ static int set_ambient(const struct oci_process *proc, struct hull_err **err)
 	for (int cap = 0; cap <= last && cap < 64; cap++) {
 		if (!(amb & (1ULL << cap)))
 			continue;
+		/* runc only warns here: engines pass ambient sets without the
+		 * matching inheritable bits, and the container must still start. */
 		if (cap_set_ambient((cap_value_t)cap, CAP_SET) < 0)
-			return hull_err_make(err, errno,
-					     "process.capabilities.ambient: raise %s (it must also be permitted and inheritable)",
-					     cap_label(cap, name, sizeof(name)));
+			hull_warn("process.capabilities.ambient: cannot raise %s (not permitted and inheritable): %s",
+				  cap_label(cap, name, sizeof(name)), strerror(errno));
 	}
 	return 0;
 }
