@@ -113,6 +113,24 @@ static int set_ids(const struct oci_user *u, struct hull_err **err)
 	return 0;
 }
 
+/* A capset EPERM usually means the spec asks for a capability this process
+ * does not have (e.g. CAP_SYS_RESOURCE on a host that withholds it): name it. */
+static int first_unheld(const struct oci_process *proc, int last)
+{
+	_cleanup_cap_ cap_t cur = cap_get_proc();
+	uint64_t want = proc->caps[OCI_CAP_PERMITTED] | proc->caps[OCI_CAP_EFFECTIVE];
+
+	for (int cap = 0; cur && cap <= last && cap < 64; cap++) {
+		cap_flag_value_t v = CAP_CLEAR;
+
+		if (!(want & (1ULL << cap)))
+			continue;
+		if (cap_get_flag(cur, (cap_value_t)cap, CAP_PERMITTED, &v) == 0 && v != CAP_SET)
+			return cap;
+	}
+	return -1;
+}
+
 static int set_caps(const struct oci_process *proc, struct hull_err **err)
 {
 	static const struct { enum oci_cap_set set; cap_flag_t flag; } sets[] = {
@@ -135,8 +153,16 @@ static int set_caps(const struct oci_process *proc, struct hull_err **err)
 				return hull_err_make(err, errno, "cap_set_flag %d", cap);
 		}
 	}
-	if (cap_set_proc(c) < 0)
-		return hull_err_make(err, errno, "process.capabilities: capset");
+	if (cap_set_proc(c) < 0) {
+		int e = errno;
+		char name[64];
+		int missing = e == EPERM ? first_unheld(proc, last) : -1;
+
+		if (missing >= 0)
+			return hull_err_make(err, e, "process.capabilities: capset: %s is not held by the runtime",
+					     cap_label(missing, name, sizeof(name)));
+		return hull_err_make(err, e, "process.capabilities: capset");
+	}
 	return 0;
 }
 
