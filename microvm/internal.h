@@ -306,6 +306,8 @@ struct pci_bar {
 	uint64_t size;           /* 0: unused */
 	bool is64;
 	uint64_t mapped;         /* address currently on the bus, 0 = none */
+	struct pci_dev *dev;     /* back pointers for the bus callback */
+	unsigned int idx;
 };
 
 struct pci_dev {
@@ -314,6 +316,7 @@ struct pci_dev {
 	uint8_t cfg[PCI_CFG_SIZE];
 	uint8_t wmask[PCI_CFG_SIZE]; /* bits the guest may write */
 	uint8_t last_cap;        /* config offset of the last capability, 0 none */
+	uint16_t cap_end;        /* first free config byte for the next capability */
 	struct pci_bar bars[PCI_NUM_BARS];
 	struct pci_msix *msix;   /* NULL when the device has none */
 	const struct pci_dev_ops *ops;
@@ -352,6 +355,8 @@ void pci_ecam_access(void *opaque, uint64_t off, void *data, uint32_t len, bool 
 /* MSI-X: capability + table/PBA inside BAR `bar`. */
 int pci_msix_init(struct pci_dev *d, unsigned int nvec, unsigned int bar, uint32_t table_off, uint32_t pba_off,
 		  struct hull_err **err);
+/* Allocate GSIs and per-vector irqfds once the device is on a bus with a VM. */
+int pci_msix_connect(struct pci_dev *d, struct hull_err **err);
 void pci_msix_destroy(struct pci_dev *d);
 void pci_msix_table_access(struct pci_dev *d, uint64_t off, void *data, uint32_t len, bool write);
 void pci_msix_pba_access(struct pci_dev *d, uint64_t off, void *data, uint32_t len, bool write);
