@@ -17,34 +17,30 @@ struct fx {
 	struct virtq_chain c;
 };
 
-static int setup_plain(void **state)
+static int setup_queue(void **state, bool event_idx, bool indirect)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
+	assert_non_null(f);
 	fg_init(&f->g);
-	fg_setup_queue(&f->g, 0, &f->q, QSIZE, false, false);
+	fg_setup_queue(&f->g, 0, &f->q, QSIZE, event_idx, indirect);
 	*state = f;
 	return 0;
+}
+
+static int setup_plain(void **state)
+{
+	return setup_queue(state, false, false);
 }
 
 static int setup_indirect(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	fg_init(&f->g);
-	fg_setup_queue(&f->g, 0, &f->q, QSIZE, false, true);
-	*state = f;
-	return 0;
+	return setup_queue(state, false, true);
 }
 
 static int setup_event_idx(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	fg_init(&f->g);
-	fg_setup_queue(&f->g, 0, &f->q, QSIZE, true, false);
-	*state = f;
-	return 0;
+	return setup_queue(state, true, false);
 }
 
 static int teardown(void **state)
