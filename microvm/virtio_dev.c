@@ -5,6 +5,16 @@
  * A guest that corrupts a ring breaks only its own device (§2.1.2
  * DEVICE_NEEDS_RESET): the device stops touching its queues until the
  * driver resets it, and the VMM keeps running.
+ *
+ * Division of work with the transport (virtio-pci):
+ * - constructors (virtio_*_create) allocate the struct and its lock; the
+ *   transport fills gm, loop, signal_used, signal_config and transport;
+ * - at DRIVER_OK the transport runs virtq_setup on each queue with the
+ *   negotiated EVENT_IDX / INDIRECT_DESC bits, then ops->activate;
+ * - on a status write of 0 it calls ops->reset, then virtq_reset on every
+ *   queue and clears status (which also clears NEEDS_RESET);
+ * - virtio_dev_destroy runs ops->destroy and frees the struct.
+ * "Broken" is the NEEDS_RESET status bit, so a driver reset revives the device.
  */
 #include "microvm/virtio.h"
 
