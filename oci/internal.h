@@ -78,6 +78,13 @@ int j_strv(jobj *obj, const char *key, const char *path, char ***out, size_t *n,
 /* Object of strings -> key/value pairs. */
 int j_kv(jobj *obj, const char *key, const char *path, struct oci_kv **out, size_t *n,
 	 struct hull_err **err);
+/* Array of objects: allocates len + 1 zeroed elements of `size` into *base and
+ * calls fn(element object, "path.key[i]", *base, i) for each.  *n counts the
+ * elements handed to fn so far, so on failure *base and *n still describe what
+ * the owner must free; callers store *base in their struct either way. */
+typedef int (*j_elem_fn)(jobj *o, const char *path, void *base, size_t i, struct hull_err **err);
+int j_objects(jobj *obj, const char *key, const char *path, size_t size, void **base, size_t *n,
+	      j_elem_fn fn, struct hull_err **err);
 /* Array of {containerID, hostID, size}. */
 int j_idmaps(jobj *obj, const char *key, const char *path, struct oci_id_mapping **out, size_t *n,
 	     struct hull_err **err);

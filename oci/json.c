@@ -396,45 +396,62 @@ int j_kv(jobj *obj, const char *key, const char *path, struct oci_kv **out, size
 	return 1;
 }
 
+int j_objects(jobj *obj, const char *key, const char *path, size_t size, void **base, size_t *n,
+	      j_elem_fn fn, struct hull_err **err)
+{
+	jobj *arr;
+	char p[JP_MAX], pi[JP_MAX];
+	size_t len;
+	int r;
+
+	r = j_field(obj, key, json_type_array, path, &arr, err);
+	if (r <= 0)
+		return r;
+	jp_key(p, path, key);
+	len = json_object_array_length(arr);
+	*base = xcalloc(len + 1, size);
+	*n = 0;
+	for (size_t i = 0; i < len; i++) {
+		jobj *o = json_object_array_get_idx(arr, i);
+
+		jp_idx(pi, p, i);
+		if (j_expect(o, json_type_object, pi, err) < 0)
+			return -1;
+		*n = i + 1;
+		if (fn(o, pi, *base, i, err) < 0)
+			return -1;
+	}
+	return 1;
+}
+
+static int parse_idmap(jobj *m, const char *p, void *base, size_t i, struct hull_err **err)
+{
+	static const char *const keys[] = { "containerID", "hostID", "size" };
+	struct oci_id_mapping *map = (struct oci_id_mapping *)base + i;
+	uint32_t *fields[] = { &map->container_id, &map->host_id, &map->size };
+
+	for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+		int r = j_u32(m, keys[k], p, fields[k], err);
+		if (r <= 0)
+			return r < 0 ? r : j_required(p, keys[k], err);
+	}
+	if (map->size == 0)
+		return hull_err_make(err, 0, "%s: size must be greater than 0", p);
+	if ((uint64_t)map->container_id + map->size > (uint64_t)UINT32_MAX + 1 ||
+	    (uint64_t)map->host_id + map->size > (uint64_t)UINT32_MAX + 1)
+		return hull_err_make(err, 0, "%s: range exceeds 32-bit ids", p);
+	return 0;
+}
+
 int j_idmaps(jobj *obj, const char *key, const char *path, struct oci_id_mapping **out, size_t *n,
 	     struct hull_err **err)
 {
-	static const char *const keys[] = { "containerID", "hostID", "size" };
-	jobj *v;
-	char p[JP_MAX], pi[JP_MAX];
-	_cleanup_free_ struct oci_id_mapping *res = NULL;
-	size_t len;
+	void *base = NULL;
+	int r = j_objects(obj, key, path, sizeof(**out), &base, n, parse_idmap, err);
 
-	if (!lookup(obj, key, path, &v, p))
-		return 0;
-	if (j_expect(v, json_type_array, p, err) < 0)
-		return -1;
-	len = json_object_array_length(v);
-	res = xcalloc(len + 1, sizeof(*res));
-	for (size_t i = 0; i < len; i++) {
-		jobj *m = json_object_array_get_idx(v, i);
-		uint32_t *fields[] = { &res[i].container_id, &res[i].host_id, &res[i].size };
-
-		jp_idx(pi, p, i);
-		if (j_expect(m, json_type_object, pi, err) < 0)
-			return -1;
-		for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
-			int r = j_u32(m, keys[k], pi, fields[k], err);
-			if (r < 0)
-				return -1;
-			if (r == 0)
-				return j_required(pi, keys[k], err);
-		}
-		if (res[i].size == 0)
-			return hull_err_make(err, 0, "%s: size must be greater than 0", pi);
-		if ((uint64_t)res[i].container_id + res[i].size > (uint64_t)UINT32_MAX + 1 ||
-		    (uint64_t)res[i].host_id + res[i].size > (uint64_t)UINT32_MAX + 1)
-			return hull_err_make(err, 0, "%s: range exceeds 32-bit ids", pi);
-	}
-	free(*out);
-	*out = take_ptr(res);
-	*n = len;
-	return 1;
+	if (r != 0)
+		*out = base;
+	return r;
 }
 
 char **strv_copy(char *const *v)

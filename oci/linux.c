@@ -2,44 +2,27 @@
 /* The linux section of config.json (config-linux.md), except linux.resources. */
 #include "oci/internal.h"
 
-static int parse_namespaces(jobj *l, const char *path, struct oci_linux *out, struct hull_err **err)
+static int parse_namespace(jobj *o, const char *p, void *base, size_t i, struct hull_err **err)
 {
-	jobj *arr;
-	char p[JP_MAX], pi[JP_MAX], pt[JP_MAX];
-	size_t n;
-	int r;
+	struct oci_namespace *all = base, *ns = &all[i];
+	_cleanup_free_ char *type = NULL;
+	char pt[JP_MAX];
+	int r, t;
 
-	r = j_field(l, "namespaces", json_type_array, path, &arr, err);
+	r = j_str(o, "type", p, &type, err);
 	if (r <= 0)
-		return r;
-	jp_key(p, path, "namespaces");
-	n = json_object_array_length(arr);
-	out->namespaces = xcalloc(n + 1, sizeof(*out->namespaces));
-	for (size_t i = 0; i < n; i++) {
-		jobj *o = json_object_array_get_idx(arr, i);
-		struct oci_namespace *ns = &out->namespaces[i];
-		_cleanup_free_ char *type = NULL;
-		int t;
-
-		jp_idx(pi, p, i);
-		if (j_expect(o, json_type_object, pi, err) < 0)
-			return -1;
-		r = j_str(o, "type", pi, &type, err);
-		if (r <= 0)
-			return r < 0 ? r : j_required(pi, "type", err);
-		jp_key(pt, pi, "type");
-		t = oci_ns_from_name(type);
-		if (t < 0)
-			return hull_err_make(err, 0, "%s: unknown namespace \"%s\"", pt, type);
-		for (size_t j = 0; j < i; j++)
-			if (out->namespaces[j].type == (enum oci_ns_type)t)
-				return hull_err_make(err, 0, "%s: duplicate namespace \"%s\"", pt, type);
-		ns->type = (enum oci_ns_type)t;
-		out->n_namespaces = i + 1;
-		if (j_str(o, "path", pi, &ns->path, err) < 0 ||
-		    (ns->path && j_abs_path(ns->path, pi, "path", err) < 0))
-			return -1;
-	}
+		return r < 0 ? r : j_required(p, "type", err);
+	jp_key(pt, p, "type");
+	t = oci_ns_from_name(type);
+	if (t < 0)
+		return hull_err_make(err, 0, "%s: unknown namespace \"%s\"", pt, type);
+	for (size_t j = 0; j < i; j++)
+		if (all[j].type == (enum oci_ns_type)t)
+			return hull_err_make(err, 0, "%s: duplicate namespace \"%s\"", pt, type);
+	ns->type = (enum oci_ns_type)t;
+	if (j_str(o, "path", p, &ns->path, err) < 0 ||
+	    (ns->path && j_abs_path(ns->path, p, "path", err) < 0))
+		return -1;
 	return 0;
 }
 
@@ -80,13 +63,12 @@ static int parse_time_offsets(jobj *l, const char *path, struct oci_linux *out, 
 	return 0;
 }
 
-static int parse_device(jobj *o, const char *p, struct oci_linux_device *d, struct hull_err **err)
+static int parse_device(jobj *o, const char *p, void *base, size_t i, struct hull_err **err)
 {
+	struct oci_linux_device *d = (struct oci_linux_device *)base + i;
 	_cleanup_free_ char *type = NULL;
 	int r, rmaj, rmin;
 
-	if (j_expect(o, json_type_object, p, err) < 0)
-		return -1;
 	r = j_str(o, "path", p, &d->path, err);
 	if (r <= 0)
 		return r < 0 ? r : j_required(p, "path", err);
@@ -123,38 +105,32 @@ static int parse_device(jobj *o, const char *p, struct oci_linux_device *d, stru
 	return 0;
 }
 
-static int parse_devices(jobj *l, const char *path, struct oci_linux *out, struct hull_err **err)
+static int parse_seccomp_arg(jobj *a, const char *p, void *base, size_t i, struct hull_err **err)
 {
-	jobj *arr;
-	char p[JP_MAX], pi[JP_MAX];
-	size_t n;
+	struct oci_seccomp_arg *arg = (struct oci_seccomp_arg *)base + i;
 	int r;
 
-	r = j_field(l, "devices", json_type_array, path, &arr, err);
+	r = j_u32(a, "index", p, &arg->index, err);
 	if (r <= 0)
-		return r;
-	jp_key(p, path, "devices");
-	n = json_object_array_length(arr);
-	out->devices = xcalloc(n + 1, sizeof(*out->devices));
-	for (size_t i = 0; i < n; i++) {
-		out->n_devices = i + 1;
-		jp_idx(pi, p, i);
-		if (parse_device(json_object_array_get_idx(arr, i), pi, &out->devices[i], err) < 0)
-			return -1;
-	}
+		return r < 0 ? r : j_required(p, "index", err);
+	r = j_u64(a, "value", p, &arg->value, err);
+	if (r <= 0)
+		return r < 0 ? r : j_required(p, "value", err);
+	if (j_u64(a, "valueTwo", p, &arg->value_two, err) < 0)
+		return -1;
+	r = j_str(a, "op", p, &arg->op, err);
+	if (r <= 0)
+		return r < 0 ? r : j_required(p, "op", err);
 	return 0;
 }
 
-static int parse_seccomp_syscall(jobj *o, const char *p, struct oci_seccomp_syscall *sc,
+static int parse_seccomp_syscall(jobj *o, const char *p, void *base, size_t i,
 				 struct hull_err **err)
 {
-	jobj *args;
-	char pa[JP_MAX], pi[JP_MAX];
-	size_t n;
+	struct oci_seccomp_syscall *sc = (struct oci_seccomp_syscall *)base + i;
+	void *args = NULL;
 	int r;
 
-	if (j_expect(o, json_type_object, p, err) < 0)
-		return -1;
 	r = j_strv(o, "names", p, &sc->names, &sc->n_names, err);
 	if (r <= 0)
 		return r < 0 ? r : j_required(p, "names", err);
@@ -165,33 +141,9 @@ static int parse_seccomp_syscall(jobj *o, const char *p, struct oci_seccomp_sysc
 	if (r < 0)
 		return -1;
 	sc->has_errno_ret = r > 0;
-	r = j_field(o, "args", json_type_array, p, &args, err);
-	if (r <= 0)
-		return r;
-	jp_key(pa, p, "args");
-	n = json_object_array_length(args);
-	sc->args = xcalloc(n + 1, sizeof(*sc->args));
-	for (size_t i = 0; i < n; i++) {
-		jobj *a = json_object_array_get_idx(args, i);
-		struct oci_seccomp_arg *arg = &sc->args[i];
-
-		sc->n_args = i + 1;
-		jp_idx(pi, pa, i);
-		if (j_expect(a, json_type_object, pi, err) < 0)
-			return -1;
-		r = j_u32(a, "index", pi, &arg->index, err);
-		if (r <= 0)
-			return r < 0 ? r : j_required(pi, "index", err);
-		r = j_u64(a, "value", pi, &arg->value, err);
-		if (r <= 0)
-			return r < 0 ? r : j_required(pi, "value", err);
-		if (j_u64(a, "valueTwo", pi, &arg->value_two, err) < 0)
-			return -1;
-		r = j_str(a, "op", pi, &arg->op, err);
-		if (r <= 0)
-			return r < 0 ? r : j_required(pi, "op", err);
-	}
-	return 0;
+	r = j_objects(o, "args", p, sizeof(*sc->args), &args, &sc->n_args, parse_seccomp_arg, err);
+	sc->args = args;
+	return r < 0 ? -1 : 0;
 }
 
 static void seccomp_free(struct oci_seccomp *s)
@@ -216,9 +168,10 @@ static void seccomp_free(struct oci_seccomp *s)
 
 static int parse_seccomp(jobj *l, const char *path, struct oci_linux *out, struct hull_err **err)
 {
-	jobj *o, *arr;
-	char p[JP_MAX], ps[JP_MAX], pi[JP_MAX];
+	jobj *o;
+	char p[JP_MAX];
 	struct oci_seccomp *s;
+	void *syscalls = NULL;
 	int r;
 
 	r = j_field(l, "seccomp", json_type_object, path, &o, err);
@@ -240,18 +193,10 @@ static int parse_seccomp(jobj *l, const char *path, struct oci_linux *out, struc
 		return -1;
 	if (s->listener_path && j_abs_path(s->listener_path, p, "listenerPath", err) < 0)
 		return -1;
-	r = j_field(o, "syscalls", json_type_array, p, &arr, err);
-	if (r <= 0)
-		return r;
-	jp_key(ps, p, "syscalls");
-	s->syscalls = xcalloc(json_object_array_length(arr) + 1, sizeof(*s->syscalls));
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		s->n_syscalls = i + 1;
-		jp_idx(pi, ps, i);
-		if (parse_seccomp_syscall(json_object_array_get_idx(arr, i), pi, &s->syscalls[i], err) < 0)
-			return -1;
-	}
-	return 0;
+	r = j_objects(o, "syscalls", p, sizeof(*s->syscalls), &syscalls, &s->n_syscalls,
+		      parse_seccomp_syscall, err);
+	s->syscalls = syscalls;
+	return r < 0 ? -1 : 0;
 }
 
 static int parse_personality(jobj *l, const char *path, struct oci_personality *pe,
@@ -296,12 +241,21 @@ int oci_parse_linux(jobj *l, const char *path, struct oci_linux *out, struct hul
 {
 	jobj *o;
 	char p[JP_MAX];
+	void *ns = NULL, *devs = NULL;
 	int r;
 
-	if (parse_namespaces(l, path, out, err) < 0 ||
+	r = j_objects(l, "namespaces", path, sizeof(*out->namespaces), &ns, &out->n_namespaces,
+		      parse_namespace, err);
+	out->namespaces = ns;
+	if (r < 0)
+		return -1;
+	r = j_objects(l, "devices", path, sizeof(*out->devices), &devs, &out->n_devices, parse_device,
+		      err);
+	out->devices = devs;
+	if (r < 0 ||
 	    j_idmaps(l, "uidMappings", path, &out->uid_mappings, &out->n_uid_mappings, err) < 0 ||
 	    j_idmaps(l, "gidMappings", path, &out->gid_mappings, &out->n_gid_mappings, err) < 0 ||
-	    parse_time_offsets(l, path, out, err) < 0 || parse_devices(l, path, out, err) < 0 ||
+	    parse_time_offsets(l, path, out, err) < 0 ||
 	    j_str(l, "cgroupsPath", path, &out->cgroups_path, err) < 0)
 		return -1;
 	r = j_field(l, "resources", json_type_object, path, &o, err);

@@ -82,50 +82,42 @@ static int parse_caps(jobj *proc, const char *path, struct oci_process *out, str
 	return 0;
 }
 
-static int parse_rlimits(jobj *proc, const char *path, struct oci_process *out, struct hull_err **err)
+static int parse_rlimit(jobj *o, const char *p, void *base, size_t i, struct hull_err **err)
 {
-	jobj *arr;
-	char p[JP_MAX], pi[JP_MAX], pt[JP_MAX];
-	size_t n;
+	struct oci_rlimit *all = base, *rl = &all[i];
+	char pt[JP_MAX];
 	int r;
 
-	r = j_field(proc, "rlimits", json_type_array, path, &arr, err);
+	r = j_str(o, "type", p, &rl->name, err);
 	if (r <= 0)
-		return r;
-	jp_key(p, path, "rlimits");
-	n = json_object_array_length(arr);
-	out->rlimits = xcalloc(n + 1, sizeof(*out->rlimits));
-	for (size_t i = 0; i < n; i++) {
-		jobj *o = json_object_array_get_idx(arr, i);
-		struct oci_rlimit *rl = &out->rlimits[i];
-
-		jp_idx(pi, p, i);
-		if (j_expect(o, json_type_object, pi, err) < 0)
-			return -1;
-		r = j_str(o, "type", pi, &rl->name, err);
-		out->n_rlimits = i + 1;    /* rl->name is owned from here on */
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return j_required(pi, "type", err);
-		jp_key(pt, pi, "type");
-		rl->resource = oci_rlimit_from_name(rl->name);
-		if (rl->resource < 0)
-			return hull_err_make(err, 0, "%s: unknown rlimit \"%s\"", pt, rl->name);
-		for (size_t j = 0; j < i; j++)
-			if (out->rlimits[j].resource == rl->resource)
-				return hull_err_make(err, 0, "%s: duplicate rlimit \"%s\"", pt, rl->name);
-		r = j_u64(o, "soft", pi, &rl->soft, err);
-		if (r <= 0)
-			return r < 0 ? r : j_required(pi, "soft", err);
-		r = j_u64(o, "hard", pi, &rl->hard, err);
-		if (r <= 0)
-			return r < 0 ? r : j_required(pi, "hard", err);
-		if (rl->soft > rl->hard)
-			return hull_err_make(err, 0, "%s: soft limit %" PRIu64 " exceeds hard limit %" PRIu64,
-					     pi, rl->soft, rl->hard);
-	}
+		return r < 0 ? r : j_required(p, "type", err);
+	jp_key(pt, p, "type");
+	rl->resource = oci_rlimit_from_name(rl->name);
+	if (rl->resource < 0)
+		return hull_err_make(err, 0, "%s: unknown rlimit \"%s\"", pt, rl->name);
+	for (size_t j = 0; j < i; j++)
+		if (all[j].resource == rl->resource)
+			return hull_err_make(err, 0, "%s: duplicate rlimit \"%s\"", pt, rl->name);
+	r = j_u64(o, "soft", p, &rl->soft, err);
+	if (r <= 0)
+		return r < 0 ? r : j_required(p, "soft", err);
+	r = j_u64(o, "hard", p, &rl->hard, err);
+	if (r <= 0)
+		return r < 0 ? r : j_required(p, "hard", err);
+	if (rl->soft > rl->hard)
+		return hull_err_make(err, 0, "%s: soft limit %" PRIu64 " exceeds hard limit %" PRIu64, p,
+				     rl->soft, rl->hard);
 	return 0;
+}
+
+static int parse_rlimits(jobj *proc, const char *path, struct oci_process *out, struct hull_err **err)
+{
+	void *base = NULL;
+	int r = j_objects(proc, "rlimits", path, sizeof(*out->rlimits), &base, &out->n_rlimits,
+			  parse_rlimit, err);
+
+	out->rlimits = base;
+	return r;
 }
 
 static int parse_io_priority(jobj *proc, const char *path, struct oci_io_priority *io,

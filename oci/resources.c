@@ -14,13 +14,12 @@ static int opt(int r, bool *has)
 	return r;
 }
 
-static int parse_device_rule(jobj *o, const char *p, struct oci_device_rule *d, struct hull_err **err)
+static int parse_device_rule(jobj *o, const char *p, void *base, size_t i, struct hull_err **err)
 {
+	struct oci_device_rule *d = (struct oci_device_rule *)base + i;
 	_cleanup_free_ char *type = NULL;
 	int r;
 
-	if (j_expect(o, json_type_object, p, err) < 0)
-		return -1;
 	r = j_bool(o, "allow", p, &d->allow, err);
 	if (r <= 0)
 		return r < 0 ? r : j_required(p, "allow", err);
@@ -41,29 +40,6 @@ static int parse_device_rule(jobj *o, const char *p, struct oci_device_rule *d, 
 		return -1;
 	if (d->access && d->access[strspn(d->access, "rwm")] != '\0')
 		return hull_err_make(err, 0, "%s.access: \"%s\" is not a subset of \"rwm\"", p, d->access);
-	return 0;
-}
-
-static int parse_device_rules(jobj *r_, const char *path, struct oci_resources *out,
-			      struct hull_err **err)
-{
-	jobj *arr;
-	char p[JP_MAX], pi[JP_MAX];
-	size_t n;
-	int r;
-
-	r = j_field(r_, "devices", json_type_array, path, &arr, err);
-	if (r <= 0)
-		return r;
-	jp_key(p, path, "devices");
-	n = json_object_array_length(arr);
-	out->devices = xcalloc(n + 1, sizeof(*out->devices));
-	for (size_t i = 0; i < n; i++) {
-		out->n_devices = i + 1;
-		jp_idx(pi, p, i);
-		if (parse_device_rule(json_object_array_get_idx(arr, i), pi, &out->devices[i], err) < 0)
-			return -1;
-	}
 	return 0;
 }
 
@@ -156,8 +132,6 @@ static int parse_major_minor(jobj *o, const char *p, int64_t *major, int64_t *mi
 {
 	int r;
 
-	if (j_expect(o, json_type_object, p, err) < 0)
-		return -1;
 	r = j_i64(o, "major", p, major, err);
 	if (r <= 0)
 		return r < 0 ? r : j_required(p, "major", err);
@@ -167,40 +141,46 @@ static int parse_major_minor(jobj *o, const char *p, int64_t *major, int64_t *mi
 	return 0;
 }
 
-static int parse_throttle(jobj *bio, const char *path, const char *key,
-			  struct oci_throttle_device **out, size_t *n_out, struct hull_err **err)
+static int parse_throttle_device(jobj *o, const char *p, void *base, size_t i, struct hull_err **err)
 {
-	jobj *arr;
-	char p[JP_MAX], pi[JP_MAX];
-	size_t n;
+	struct oci_throttle_device *t = (struct oci_throttle_device *)base + i;
 	int r;
 
-	r = j_field(bio, key, json_type_array, path, &arr, err);
+	if (parse_major_minor(o, p, &t->major, &t->minor, err) < 0)
+		return -1;
+	r = j_u64(o, "rate", p, &t->rate, err);
 	if (r <= 0)
-		return r;
-	jp_key(p, path, key);
-	n = json_object_array_length(arr);
-	*out = xcalloc(n + 1, sizeof(**out));
-	*n_out = n;
-	for (size_t i = 0; i < n; i++) {
-		jobj *o = json_object_array_get_idx(arr, i);
-		struct oci_throttle_device *t = &(*out)[i];
-
-		jp_idx(pi, p, i);
-		if (parse_major_minor(o, pi, &t->major, &t->minor, err) < 0)
-			return -1;
-		r = j_u64(o, "rate", pi, &t->rate, err);
-		if (r <= 0)
-			return r < 0 ? r : j_required(pi, "rate", err);
-	}
+		return r < 0 ? r : j_required(p, "rate", err);
 	return 0;
+}
+
+static int parse_weight_device(jobj *o, const char *p, void *base, size_t i, struct hull_err **err)
+{
+	struct oci_weight_device *w = (struct oci_weight_device *)base + i;
+
+	if (parse_major_minor(o, p, &w->major, &w->minor, err) < 0 ||
+	    opt(j_u16(o, "weight", p, &w->weight, err), &w->has_weight) < 0 ||
+	    opt(j_u16(o, "leafWeight", p, &w->leaf_weight, err), &w->has_leaf_weight) < 0)
+		return -1;
+	return 0;
+}
+
+static int parse_throttle(jobj *bio, const char *path, const char *key,
+			  struct oci_throttle_device **out, size_t *n, struct hull_err **err)
+{
+	void *base = NULL;
+	int r = j_objects(bio, key, path, sizeof(**out), &base, n, parse_throttle_device, err);
+
+	*out = base;
+	return r;
 }
 
 static int parse_block_io(jobj *res, const char *path, struct oci_resources *out,
 			  struct hull_err **err)
 {
-	jobj *o, *arr;
-	char p[JP_MAX], pw[JP_MAX], pi[JP_MAX];
+	jobj *o;
+	char p[JP_MAX];
+	void *wd = NULL;
 	int r;
 
 	r = j_field(res, "blockIO", json_type_object, path, &o, err);
@@ -212,29 +192,11 @@ static int parse_block_io(jobj *res, const char *path, struct oci_resources *out
 	if (opt(j_u16(o, "leafWeight", p, &out->block_io.leaf_weight, err),
 		&out->block_io.has_leaf_weight) < 0)
 		return -1;
-	r = j_field(o, "weightDevice", json_type_array, p, &arr, err);
+	r = j_objects(o, "weightDevice", p, sizeof(*out->block_io.weight_device), &wd,
+		      &out->block_io.n_weight_device, parse_weight_device, err);
+	out->block_io.weight_device = wd;
 	if (r < 0)
 		return -1;
-	if (r > 0) {
-		size_t n = json_object_array_length(arr);
-
-		jp_key(pw, p, "weightDevice");
-		out->block_io.weight_device = xcalloc(n + 1, sizeof(*out->block_io.weight_device));
-		out->block_io.n_weight_device = n;
-		for (size_t i = 0; i < n; i++) {
-			jobj *d = json_object_array_get_idx(arr, i);
-			struct oci_weight_device *w = &out->block_io.weight_device[i];
-
-			jp_idx(pi, pw, i);
-			if (parse_major_minor(d, pi, &w->major, &w->minor, err) < 0)
-				return -1;
-			if (opt(j_u16(d, "weight", pi, &w->weight, err), &w->has_weight) < 0)
-				return -1;
-			if (opt(j_u16(d, "leafWeight", pi, &w->leaf_weight, err),
-				&w->has_leaf_weight) < 0)
-				return -1;
-		}
-	}
 	if (parse_throttle(o, p, "throttleReadBpsDevice", &out->block_io.throttle_read_bps,
 			   &out->block_io.n_throttle_read_bps, err) < 0 ||
 	    parse_throttle(o, p, "throttleWriteBpsDevice", &out->block_io.throttle_write_bps,
@@ -247,35 +209,17 @@ static int parse_block_io(jobj *res, const char *path, struct oci_resources *out
 	return 0;
 }
 
-static int parse_hugepages(jobj *res, const char *path, struct oci_resources *out,
-			   struct hull_err **err)
+static int parse_hugepage(jobj *o, const char *p, void *base, size_t i, struct hull_err **err)
 {
-	jobj *arr;
-	char p[JP_MAX], pi[JP_MAX];
-	size_t n;
+	struct oci_hugepage_limit *h = (struct oci_hugepage_limit *)base + i;
 	int r;
 
-	r = j_field(res, "hugepageLimits", json_type_array, path, &arr, err);
+	r = j_str(o, "pageSize", p, &h->page_size, err);
 	if (r <= 0)
-		return r;
-	jp_key(p, path, "hugepageLimits");
-	n = json_object_array_length(arr);
-	out->hugepage_limits = xcalloc(n + 1, sizeof(*out->hugepage_limits));
-	for (size_t i = 0; i < n; i++) {
-		jobj *o = json_object_array_get_idx(arr, i);
-		struct oci_hugepage_limit *h = &out->hugepage_limits[i];
-
-		out->n_hugepage_limits = i + 1;
-		jp_idx(pi, p, i);
-		if (j_expect(o, json_type_object, pi, err) < 0)
-			return -1;
-		r = j_str(o, "pageSize", pi, &h->page_size, err);
-		if (r <= 0)
-			return r < 0 ? r : j_required(pi, "pageSize", err);
-		r = j_u64(o, "limit", pi, &h->limit, err);
-		if (r <= 0)
-			return r < 0 ? r : j_required(pi, "limit", err);
-	}
+		return r < 0 ? r : j_required(p, "pageSize", err);
+	r = j_u64(o, "limit", p, &h->limit, err);
+	if (r <= 0)
+		return r < 0 ? r : j_required(p, "limit", err);
 	return 0;
 }
 
@@ -341,10 +285,22 @@ static int parse_network(jobj *res, const char *path, struct oci_resources *out,
 int oci_parse_resources(jobj *res, const char *path, struct oci_resources *out,
 			struct hull_err **err)
 {
-	if (j_expect(res, json_type_object, path[0] ? path : "resources", err) < 0 ||
-	    parse_device_rules(res, path, out, err) < 0 || parse_memory(res, path, out, err) < 0 ||
+	void *devs = NULL, *huge = NULL;
+	int r;
+
+	if (j_expect(res, json_type_object, path[0] ? path : "resources", err) < 0)
+		return -1;
+	r = j_objects(res, "devices", path, sizeof(*out->devices), &devs, &out->n_devices,
+		      parse_device_rule, err);
+	out->devices = devs;
+	if (r < 0)
+		return -1;
+	r = j_objects(res, "hugepageLimits", path, sizeof(*out->hugepage_limits), &huge,
+		      &out->n_hugepage_limits, parse_hugepage, err);
+	out->hugepage_limits = huge;
+	if (r < 0 || parse_memory(res, path, out, err) < 0 ||
 	    parse_cpu(res, path, out, err) < 0 || parse_pids(res, path, out, err) < 0 ||
-	    parse_block_io(res, path, out, err) < 0 || parse_hugepages(res, path, out, err) < 0 ||
+	    parse_block_io(res, path, out, err) < 0 ||
 	    parse_rdma(res, path, out, err) < 0 ||
 	    j_kv(res, "unified", path, &out->unified, &out->n_unified, err) < 0 ||
 	    parse_network(res, path, out, err) < 0)

@@ -4,12 +4,11 @@
 
 #include <sys/stat.h>
 
-static int parse_mount(jobj *o, const char *p, struct oci_mount *m, struct hull_err **err)
+static int parse_mount(jobj *o, const char *p, void *base, size_t i, struct hull_err **err)
 {
+	struct oci_mount *m = (struct oci_mount *)base + i;
 	int r;
 
-	if (j_expect(o, json_type_object, p, err) < 0)
-		return -1;
 	r = j_str(o, "destination", p, &m->destination, err);
 	if (r <= 0)
 		return r < 0 ? r : j_required(p, "destination", err);
@@ -35,32 +34,19 @@ static void mount_clear(struct oci_mount *m)
 
 static int parse_mounts(jobj *root, struct oci_spec *s, struct hull_err **err)
 {
-	jobj *arr;
-	char pi[JP_MAX];
-	size_t n;
-	int r;
+	void *base = NULL;
+	int r = j_objects(root, "mounts", "", sizeof(*s->mounts), &base, &s->n_mounts, parse_mount, err);
 
-	r = j_field(root, "mounts", json_type_array, "", &arr, err);
-	if (r <= 0)
-		return r;
-	n = json_object_array_length(arr);
-	s->mounts = xcalloc(n + 1, sizeof(*s->mounts));
-	for (size_t i = 0; i < n; i++) {
-		s->n_mounts = i + 1;
-		jp_idx(pi, "mounts", i);
-		if (parse_mount(json_object_array_get_idx(arr, i), pi, &s->mounts[i], err) < 0)
-			return -1;
-	}
-	return 0;
+	s->mounts = base;
+	return r;
 }
 
-static int parse_hook(jobj *o, const char *p, struct oci_hook *h, struct hull_err **err)
+static int parse_hook(jobj *o, const char *p, void *base, size_t i, struct hull_err **err)
 {
+	struct oci_hook *h = (struct oci_hook *)base + i;
 	char pt[JP_MAX];
 	int r;
 
-	if (j_expect(o, json_type_object, p, err) < 0)
-		return -1;
 	r = j_str(o, "path", p, &h->path, err);
 	if (r <= 0)
 		return r < 0 ? r : j_required(p, "path", err);
@@ -81,7 +67,6 @@ static int parse_hook(jobj *o, const char *p, struct oci_hook *h, struct hull_er
 static int parse_hooks(jobj *root, struct oci_spec *s, struct hull_err **err)
 {
 	jobj *hooks;
-	char pk[JP_MAX], pi[JP_MAX];
 	int r;
 
 	r = j_field(root, "hooks", json_type_object, "", &hooks, err);
@@ -89,23 +74,13 @@ static int parse_hooks(jobj *root, struct oci_spec *s, struct hull_err **err)
 		return r;
 	for (int k = 0; k < OCI_HOOK_KIND_COUNT; k++) {
 		struct oci_hook_list *l = &s->hooks[k];
-		jobj *arr;
-		size_t n;
+		void *base = NULL;
 
-		r = j_field(hooks, oci_hook_names[k], json_type_array, "hooks", &arr, err);
+		r = j_objects(hooks, oci_hook_names[k], "hooks", sizeof(*l->hooks), &base, &l->n,
+			      parse_hook, err);
+		l->hooks = base;
 		if (r < 0)
 			return -1;
-		if (r == 0)
-			continue;
-		jp_key(pk, "hooks", oci_hook_names[k]);
-		n = json_object_array_length(arr);
-		l->hooks = xcalloc(n + 1, sizeof(*l->hooks));
-		for (size_t i = 0; i < n; i++) {
-			l->n = i + 1;
-			jp_idx(pi, pk, i);
-			if (parse_hook(json_object_array_get_idx(arr, i), pi, &l->hooks[i], err) < 0)
-				return -1;
-		}
 	}
 	return 0;
 }

@@ -111,6 +111,8 @@ static const struct bad_case bad_cases[] = {
 	{ "mount relative", CFG(",\"mounts\":[{\"destination\":\"/a\"},{\"destination\":\"/b\"},{\"destination\":\"/c\"},"
 				 "{\"destination\":\"proc\"}]"),
 	  "mounts[3].destination: must be an absolute path, got \"proc\"" },
+	{ "mount not object", CFG(",\"mounts\":[{\"destination\":\"/a\"},\"/b\"]"),
+	  "mounts[1]: expected object, got string" },
 	{ "mount no destination", CFG(",\"mounts\":[{\"type\":\"proc\"}]"), "mounts[0].destination: required" },
 	{ "mount options", CFG(",\"mounts\":[{\"destination\":\"/p\",\"options\":[\"ro\",false]}]"),
 	  "mounts[0].options[1]: expected string, got boolean" },
@@ -124,6 +126,8 @@ static const struct bad_case bad_cases[] = {
 	  "hooks.prestart[0].timeout: must be greater than 0" },
 	{ "hook negative timeout", CFG(",\"hooks\":{\"createRuntime\":[{\"path\":\"/x\",\"timeout\":-5}]}"),
 	  "hooks.createRuntime[0].timeout: must be greater than 0" },
+	{ "hooks not object", CFG(",\"hooks\":[]"), "hooks: expected object, got array" },
+	{ "hook list not array", CFG(",\"hooks\":{\"poststart\":{}}"), "hooks.poststart: expected array" },
 	{ "hook args", CFG(",\"hooks\":{\"startContainer\":[{\"path\":\"/x\",\"args\":[1]}]}"),
 	  "hooks.startContainer[0].args[0]: expected string" },
 	/* linux */
@@ -190,6 +194,10 @@ static const struct bad_case bad_cases[] = {
 	  "linux.resources.blockIO.weight: expected integer in [0, 65535]" },
 	{ "blkio throttle", RES("\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0}]}"),
 	  "linux.resources.blockIO.throttleReadBpsDevice[0].rate: required" },
+	{ "throttle not object", RES("\"blockIO\":{\"throttleWriteBpsDevice\":[[]]}"),
+	  "linux.resources.blockIO.throttleWriteBpsDevice[0]: expected object, got array" },
+	{ "weightDevice weight", RES("\"blockIO\":{\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":-1}]}"),
+	  "linux.resources.blockIO.weightDevice[0].weight: expected integer in [0, 65535]" },
 	{ "hugepage", RES("\"hugepageLimits\":[{\"limit\":1}]"), "linux.resources.hugepageLimits[0].pageSize: required" },
 	{ "rdma", RES("\"rdma\":{\"mlx5_0\":{\"hcaHandles\":-1}}"),
 	  "linux.resources.rdma.mlx5_0.hcaHandles: expected integer" },
