@@ -181,9 +181,12 @@ static int set_ambient(const struct oci_process *proc, struct hull_err **err)
 			continue;
 		/* runc only warns here: engines pass ambient sets without the
 		 * matching inheritable bits, and the container must still start. */
-		if (cap_set_ambient((cap_value_t)cap, CAP_SET) < 0)
+		if (cap_set_ambient((cap_value_t)cap, CAP_SET) < 0) {
+			int e = errno; /* cap_label() may clobber errno */
+
 			hull_debug("process.capabilities.ambient: cannot raise %s (not permitted and inheritable): %s",
-				  cap_label(cap, name, sizeof(name)), strerror(errno));
+				   cap_label(cap, name, sizeof(name)), strerror(e));
+		}
 	}
 	return 0;
 }

@@ -364,6 +364,37 @@ static void test_confine_validate_lsm_needs_the_lsm_on_the_host(void **state)
 	assert_int_equal(confine_validate(NULL, &proc, NULL), 0);
 }
 
+static int child_close_fds(void)
+{
+	struct hull_err *err = NULL;
+
+	for (int fd = 3; fd <= 10; fd++)
+		if (dup2(0, fd) != fd)
+			return 10;
+	if (confine_close_fds(2, &err) < 0)
+		return 11;
+	for (int fd = 0; fd <= 4; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			return 20 + fd; /* 0-2 and the two preserved must stay */
+	for (int fd = 5; fd <= 10; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			return 30 + fd;
+	return 0;
+}
+
+static void test_confine_close_fds_keeps_stdio_and_preserved(void **state)
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_close_fds());
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_confine_scheduler_policy_and_nice),
 		cmocka_unit_test(test_confine_capset_names_a_capability_the_runtime_lacks),
 		cmocka_unit_test(test_confine_validate_misc_messages),
+		cmocka_unit_test(test_confine_close_fds_keeps_stdio_and_preserved),
 		cmocka_unit_test(test_confine_validate_lsm_needs_the_lsm_on_the_host),
 	};
 
