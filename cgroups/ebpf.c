@@ -196,6 +196,8 @@ int cg_bpf_load(const struct bpf_insn *insns, size_t n, struct hull_err **err)
 	return hull_err_make(err, errno, "load the device cgroup eBPF program (%zu insns): %.200s", n, log);
 }
 
+static int detach_ids(int cgfd, const uint32_t *ids, uint32_t n_ids, const char *dir, struct hull_err **err);
+
 int cg_bpf_install(const char *dir, int prog_fd, struct hull_err **err)
 {
 	_cleanup_close_ int cgfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -217,9 +219,22 @@ int cg_bpf_install(const char *dir, int prog_fd, struct hull_err **err)
 	a.attach_bpf_fd = (uint32_t)prog_fd;
 	a.attach_type = BPF_CGROUP_DEVICE;
 	a.attach_flags = BPF_F_ALLOW_MULTI;
-	if (sys_bpf(BPF_PROG_ATTACH, &a) < 0)
-		return hull_err_make(err, errno, "attach the device eBPF program to %s", dir);
-	for (uint32_t i = 0; i < n_ids && i < ARRAY_SIZE(ids); i++) {
+	if (sys_bpf(BPF_PROG_ATTACH, &a) < 0) {
+		/* A program attached without BPF_F_ALLOW_MULTI (another manager)
+		 * blocks multi attachment: detach it, then attach ours. */
+		if (errno != EPERM || n_ids == 0 || detach_ids(cgfd, ids, n_ids, dir, err) < 0 ||
+		    sys_bpf(BPF_PROG_ATTACH, &a) < 0)
+			return hull_err_make(err, errno, "attach the device eBPF program to %s", dir);
+		return 0;
+	}
+	return detach_ids(cgfd, ids, n_ids, dir, err);
+}
+
+static int detach_ids(int cgfd, const uint32_t *ids, uint32_t n_ids, const char *dir, struct hull_err **err)
+{
+	union bpf_attr a;
+
+	for (uint32_t i = 0; i < n_ids && i < 64; i++) {
 		_cleanup_close_ int old = -1;
 		memset(&a, 0, sizeof(a));
 		a.prog_id = ids[i];

@@ -247,8 +247,10 @@ static int create_paths(struct cgroup *cg, const struct cg_layout *l, const stru
 	cg->pure_v2 = l->mode == CG_V2;
 	if (l->unified) {
 		cg->unified = xasprintf("%s%s", l->unified, cg->rel);
-		if (enable_controllers(l, cg->rel, need, n_need, err) < 0 ||
-		    (!cfg->systemd && make_dirs(cg, l->unified, cg->rel, false, err) < 0))
+		/* Directories first: the walk reads each ancestor's files. */
+		if (!cfg->systemd && make_dirs(cg, l->unified, cg->rel, false, err) < 0)
+			return -1;
+		if ((n_need || l->mode == CG_V2) && enable_controllers(l, cg->rel, need, n_need, err) < 0)
 			return -1;
 	}
 	for (int i = 0; i < V1_COUNT; i++) {
