@@ -65,7 +65,9 @@ fail:
 }
 
 /* Feed stdin and wait for exit or deadline.  Returns 0 with *status set, or
- * 1 on timeout (child killed and reaped). */
+ * 1 on timeout (child killed and reaped).  Without a pidfd (old kernel, or a
+ * seccomp profile that denies pidfd_open when startContainer hooks run inside
+ * the container) poll in 10 ms steps with waitpid(WNOHANG). */
 static int supervise(pid_t pid, int pidfd, int wfd, const struct hook_run *r, int *status,
 		     struct hull_err **err)
 {
@@ -73,8 +75,11 @@ static int supervise(pid_t pid, int pidfd, int wfd, const struct hook_run *r, in
 	size_t off = 0;
 
 	for (;;) {
+		/* poll() ignores negative fds, so a missing pidfd or a finished
+		 * stdin simply drop out of the set. */
 		struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = wfd, .events = POLLOUT } };
 		int timeout = -1, n;
+		pid_t w;
 
 		if (deadline >= 0) {
 			int64_t left = deadline - now_ms();
@@ -82,34 +87,36 @@ static int supervise(pid_t pid, int pidfd, int wfd, const struct hook_run *r, in
 				break;
 			timeout = left > INT32_MAX ? INT32_MAX : (int)left;
 		}
-		n = poll(p, wfd >= 0 ? 2 : 1, timeout);
+		if (pidfd < 0 && (timeout < 0 || timeout > 10))
+			timeout = 10;
+		n = poll(p, 2, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return hull_err_make(err, errno, "hook %s[%zu] %s: poll", r->kind, r->index, r->h->path);
-		if (n == 0)
-			break;
 		if (wfd >= 0 && p[1].revents) {
-			ssize_t w = write(wfd, r->state + off, r->state_len - off);
-			if (w > 0)
-				off += (size_t)w;
+			ssize_t wr = write(wfd, r->state + off, r->state_len - off);
+			if (wr > 0)
+				off += (size_t)wr;
 			/* EPIPE (hook closed stdin) is fine: it chose not to read. */
-			if ((w < 0 && errno != EAGAIN && errno != EINTR) || off == r->state_len) {
+			if ((wr < 0 && errno != EAGAIN && errno != EINTR) || off == r->state_len) {
 				close(wfd);
 				wfd = -1;
 			}
 		}
-		if (p[0].revents) {
+		if (pidfd >= 0 && !p[0].revents)
+			continue;
+		w = waitpid(pid, status, pidfd >= 0 ? 0 : WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR)) {
 			if (wfd >= 0)
 				close(wfd);
-			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-				;
 			return 0;
 		}
 	}
 	if (wfd >= 0)
 		close(wfd);
-	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+		kill(pid, SIGKILL); /* not reaped yet, so the pid is still ours */
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 		;
 	return 1;
@@ -145,14 +152,7 @@ static int run_one(const struct hook_run *r, struct hull_err **err)
 	close(in[0]);
 	close(ep[1]);
 	errfd = ep[0];
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0) {
-		rc = hull_err_make(err, errno, "hook %s[%zu] %s: pidfd_open", r->kind, r->index, h->path);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		close(in[1]);
-		return rc;
-	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* -1: supervise() polls instead */
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
 	rc = supervise(pid, pidfd, in[1], r, &status, err);
 	if (rc < 0)

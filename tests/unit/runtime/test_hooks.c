@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <sys/wait.h>
+
 #include "runtime/runtime.h"
 
 #define STATE "{\"ociVersion\":\"1.2.0\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":42,\"bundle\":\"/b\"}"
@@ -241,6 +243,52 @@ static void test_hooks_large_state_with_and_without_reader(void **state)
 	free(big);
 }
 
+/* startContainer hooks run inside the container, where the profile may deny
+ * pidfd_open: the hook still runs, fails and times out the same way. */
+static int child_without_pidfd(void)
+{
+	char *names[] = { "pidfd_open" };
+	struct oci_seccomp_syscall sc = { .names = names, .n_names = 1, .action = "SCMP_ACT_ERRNO",
+					  .has_errno_ret = true, .errno_ret = ENOSYS };
+	struct oci_seccomp sec = { .default_action = "SCMP_ACT_ALLOW", .syscalls = &sc, .n_syscalls = 1 };
+	char *args[] = { "sleep", "30", NULL };
+	struct oci_hook ok = { .path = "/bin/true" };
+	struct oci_hook bad = { .path = "/bin/false" };
+	struct oci_hook slow = { .path = "/bin/sleep", .args = args, .has_timeout = true, .timeout = 1 };
+	struct oci_spec spec = { 0 };
+	struct hull_err *err = NULL;
+
+	if (confine_seccomp_load(&sec, NULL, NULL) < 0)
+		return 10;
+	spec.hooks[OCI_HOOK_START_CONTAINER] = (struct oci_hook_list){ &ok, 1 };
+	if (hooks_run(&spec, OCI_HOOK_START_CONTAINER, STATE, NULL) < 0)
+		return 11;
+	spec.hooks[OCI_HOOK_START_CONTAINER] = (struct oci_hook_list){ &bad, 1 };
+	if (hooks_run(&spec, OCI_HOOK_START_CONTAINER, STATE, &err) == 0 ||
+	    strcmp(err->msg, "hook startContainer[0] /bin/false: exit status 1") != 0)
+		return 12;
+	hull_err_free(&err);
+	spec.hooks[OCI_HOOK_START_CONTAINER] = (struct oci_hook_list){ &slow, 1 };
+	if (hooks_run(&spec, OCI_HOOK_START_CONTAINER, STATE, &err) == 0 ||
+	    strcmp(err->msg, "hook startContainer[0] /bin/sleep: timed out after 1s") != 0)
+		return 13;
+	hull_err_free(&err);
+	return 0;
+}
+
+static void test_hooks_work_when_pidfd_open_is_denied(void **state)
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_without_pidfd());
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_hooks_missing_binary_reports_exec_error),
 		cmocka_unit_test(test_hooks_inherit_no_fds_and_write_stdout_to_stderr),
 		cmocka_unit_test(test_hooks_large_state_with_and_without_reader),
+		cmocka_unit_test(test_hooks_work_when_pidfd_open_is_denied),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
