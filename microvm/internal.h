@@ -367,7 +367,7 @@ void pci_msix_signal(struct pci_dev *d, unsigned int vec);
 struct virtio_pci *virtio_pci_create(struct vm *vm, struct virtio_dev *vdev, struct hull_err **err);
 void virtio_pci_destroy(struct virtio_pci *vp);
 
-/* ---- legacy devices (serial.c, boot_timer.c, platform in acpi_pm.c) -------- */
+/* ---- legacy devices (serial.c, boot_timer.c, platform.c) ---------------------- */
 
 struct serial *serial_create(struct vm *vm, int in_fd, int out_fd, struct hull_err **err);
 void serial_destroy(struct serial *s);
