@@ -98,7 +98,9 @@ static int create_node(int root_fd, const struct dev_node *d, bool in_userns, st
 
 	if (*base == '\0' || fmt == 0)
 		return hull_err_make(err, EINVAL, "device %s: bad path or type", d->path);
-	if (in_userns)
+	/* A FIFO needs no privilege; device nodes in a user namespace would be
+	 * refused (or unusable), so the host's node is bound instead. */
+	if (in_userns && d->type != 'p')
 		return bind_host_node(root_fd, clean, err);
 	parent = ns_mkdir_p_in_root(root_fd, dirname(dir), 0755, false, err);
 	if (parent < 0)
