@@ -588,6 +588,32 @@ static void test_seccomp_notify_fd_reaches_listener_and_works(void **state)
 	rmdir(dir);
 }
 
+static int child_notify_tsync(void *arg)
+{
+	int fd = -1;
+
+	if (load_or_report(arg, &fd) < 0)
+		return 10;
+	return fd >= 0 ? 0 : 11;
+}
+
+/* The kernel refuses TSYNC with a listener unless TSYNC_ESRCH is also set;
+ * libseccomp >= 2.5 (API level 6) does that for us. */
+static void test_seccomp_notify_with_tsync_flag_loads(void **state)
+{
+	char *names[] = { "getppid" };
+	char *flagv[] = { "SECCOMP_FILTER_FLAG_TSYNC" };
+	struct oci_seccomp_syscall sc = { .names = names, .n_names = 1, .action = "SCMP_ACT_NOTIFY" };
+	struct oci_seccomp s = { .default_action = "SCMP_ACT_ALLOW", .syscalls = &sc, .n_syscalls = 1,
+				 .flags = flagv, .n_flags = 1, .listener_path = "/unused" };
+
+	if (seccomp_api_get() < 6) {
+		print_message("skip: libseccomp API level %u cannot combine TSYNC and notify\n", seccomp_api_get());
+		skip();
+	}
+	assert_child_ok(in_child(child_notify_tsync, &s));
+}
+
 static void test_seccomp_send_listener_reports_connect_failure(void **state)
 {
 	struct oci_seccomp s = { .default_action = "SCMP_ACT_ALLOW", .listener_path = "/nonexistent/hull.sock" };
@@ -615,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_seccomp_arches_flags_and_redundant_rules_load),
 		cmocka_unit_test(test_seccomp_podman_default_profile_loads),
 		cmocka_unit_test(test_seccomp_notify_fd_reaches_listener_and_works),
+		cmocka_unit_test(test_seccomp_notify_with_tsync_flag_loads),
 		cmocka_unit_test(test_seccomp_send_listener_reports_connect_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
