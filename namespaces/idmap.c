@@ -41,12 +41,11 @@ int userns_fd_for_maps(const struct oci_id_mapping *uids, size_t n_uids,
 	}
 	close(pipefd[0]);
 
-	dir = xasprintf("/proc/%d", (int)pid);
 	um = id_map_text(uids, n_uids);
 	gm = id_map_text(gids, n_gids);
-	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	dfd = proc_pid_open(pid, &dir, err);
 	if (dfd < 0)
-		r = hull_err_make(err, errno, "open %s", dir);
+		r = dfd;
 	if (r == 0)
 		r = write_file_at(dfd, "uid_map", um, strlen(um), err);
 	if (r == 0)

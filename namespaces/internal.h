@@ -14,6 +14,9 @@
 
 /* "container host size\n" lines for /proc/PID/{uid,gid}_map; malloc'd. */
 char *id_map_text(const struct oci_id_mapping *m, size_t n);
+/* O_PATH fd of /proc/PID for `pid` as the caller's pid namespace numbers it,
+ * even when /proc belongs to an older pid namespace; *name gets the path. */
+int proc_pid_open(pid_t pid, char **name, struct hull_err **err);
 
 /* ---- resolve.c ----------------------------------------------------------- */
 

@@ -98,6 +98,8 @@ out:
 	return r;
 }
 
+static pid_t pid_in_proc(pid_t pid);
+
 /* Kernels before 5.8 only take namespace fds: one setns per type. */
 static int join_pid_per_type(pid_t pid, int flags, struct hull_err **err)
 {
@@ -110,7 +112,8 @@ static int join_pid_per_type(pid_t pid, int flags, struct hull_err **err)
 		fds[i] = -1;
 		if (!(flags & ns_types[order[i]].flag))
 			continue;
-		_cleanup_free_ char *p = xasprintf("/proc/%d/ns/%s", (int)pid, ns_types[order[i]].proc);
+		_cleanup_free_ char *p = xasprintf("/proc/%d/ns/%s", (int)pid_in_proc(pid),
+						ns_types[order[i]].proc);
 		fds[i] = open(p, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0 && r == 0)
 			r = hull_err_make(err, errno, "open %s", p);
@@ -156,15 +159,49 @@ char *id_map_text(const struct oci_id_mapping *m, size_t n)
 	return buf;
 }
 
+/* "Pid:" of a pidfd's fdinfo is the pid in the pid namespace of the /proc
+ * mount, which differs from `pid` when the caller sits in a newer pid
+ * namespace than its /proc (container init before pivot_root). */
+static pid_t pid_in_proc(pid_t pid)
+{
+	_cleanup_close_ int pidfd = pidfd_open(pid, 0);
+	_cleanup_free_ char *path = NULL, *info = NULL;
+	char *line;
+	int64_t v;
+
+	if (pidfd < 0)
+		return pid;
+	path = xasprintf("/proc/self/fdinfo/%d", pidfd);
+	if (read_file_at(AT_FDCWD, path, &info, NULL, 0, NULL) < 0)
+		return pid;
+	line = strstr(info, "\nPid:\t");
+	if (!line)
+		return pid;
+	line += 6;
+	line[strcspn(line, "\n")] = '\0';
+	return parse_i64(line, &v) == 0 && v > 0 ? (pid_t)v : pid;
+}
+
+int proc_pid_open(pid_t pid, char **name, struct hull_err **err)
+{
+	_cleanup_free_ char *dir = xasprintf("/proc/%d", (int)pid_in_proc(pid));
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return hull_err_make(err, errno, "open %s", dir);
+	*name = take_ptr(dir);
+	return fd;
+}
+
 int ns_write_id_maps(pid_t pid, const struct oci_spec *spec, struct hull_err **err)
 {
 	const struct oci_linux *l = &spec->linux_;
-	_cleanup_free_ char *dir = xasprintf("/proc/%d", (int)pid);
-	_cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int dfd = proc_pid_open(pid, &dir, err);
 	int r;
 
 	if (dfd < 0)
-		return hull_err_make(err, errno, "open %s", dir);
+		return dfd;
 	/* An unprivileged writer may only map its gids once setgroups is denied
 	 * (user_namespaces(7)); root keeps setgroups so the process can drop
 	 * supplementary groups later, as runc. */

@@ -141,11 +141,19 @@ static char *o_rro[] = { "rbind", "rro" };
 #define OPTS(a) a, ARRAY_SIZE(a)
 #define NOOPTS NULL, 0
 
+/* What differs between the runs. */
+struct variant {
+	bool userns;                /* new user namespace: host device binds, sysfs/cgroup fallbacks */
+	bool no_pivot;              /* MS_MOVE + chroot instead of pivot_root */
+	const char *propagation;    /* linux.rootfsPropagation */
+	bool idmap;                 /* an idmapped bind (needs init-userns privilege) */
+};
+
 struct spec_store {
 	struct oci_spec spec;
 	struct oci_mount mounts[16];
 	struct oci_linux_device devices[2];
-	struct oci_id_mapping map;
+	struct oci_id_mapping map, idmap;
 	char *masked[4], *ro[3];
 };
 
@@ -157,7 +165,7 @@ static void add_mount(struct spec_store *s, const char *dest, const char *type, 
 				 .options = opts, .n_options = n };
 }
 
-static void build_spec(struct spec_store *s, struct fixture *f, bool userns)
+static void build_spec(struct spec_store *s, struct fixture *f, const struct variant *v)
 {
 	memset(s, 0, sizeof(*s));
 	s->spec.mounts = s->mounts;
@@ -195,7 +203,17 @@ static void build_spec(struct spec_store *s, struct fixture *f, bool userns)
 	s->ro[2] = "/nope";
 	s->spec.linux_.readonly_paths = s->ro;
 	s->spec.linux_.n_readonly_paths = 3;
-	if (userns) {
+	s->spec.linux_.rootfs_propagation = (char *)v->propagation;
+	if (v->idmap) {
+		/* on-disk uid/gid 0 shows as 1000 through the idmapped mount */
+		s->idmap = (struct oci_id_mapping){ 0, 1000, 1 };
+		add_mount(s, "/idmapped", "bind", f->vol, NOOPTS);
+		s->mounts[s->spec.n_mounts - 1].uid_mappings = &s->idmap;
+		s->mounts[s->spec.n_mounts - 1].gid_mappings = &s->idmap;
+		s->mounts[s->spec.n_mounts - 1].n_uid_mappings = 1;
+		s->mounts[s->spec.n_mounts - 1].n_gid_mappings = 1;
+	}
+	if (v->userns) {
 		s->map = (struct oci_id_mapping){ 0, 0, 65536 };
 		s->spec.linux_.uid_mappings = s->spec.linux_.gid_mappings = &s->map;
 		s->spec.linux_.n_uid_mappings = s->spec.linux_.n_gid_mappings = 1;
@@ -273,6 +291,29 @@ static bool fs_readonly(const char *path)
 	return statvfs(path, &sv) == 0 && (sv.f_flag & ST_RDONLY);
 }
 
+/* The optional fields of "/" in mountinfo: "shared:N" or none (private). */
+static bool root_propagation_is(const char *tag)
+{
+	char *info = NULL, *save = NULL;
+	bool ok = false;
+
+	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL, 0, NULL) < 0)
+		return false;
+	for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f = line, *sep = strstr(line, " - ");
+		for (int i = 0; i < 4 && f; i++) {
+			f = strchr(f, ' ');
+			f = f ? f + 1 : NULL;
+		}
+		if (!f || strncmp(f, "/ ", 2) != 0 || !sep)
+			continue;
+		*sep = '\0';
+		ok = tag ? strstr(f, tag) != NULL : strstr(f, "shared:") == NULL && strstr(f, "master:") == NULL;
+	}
+	free(info);
+	return ok;
+}
+
 static void check_console(void)
 {
 	struct hull_err *err = NULL;
@@ -310,7 +351,7 @@ static int run_busybox(void)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-static void container_checks(bool userns)
+static void container_checks(const struct variant *v)
 {
 
 	struct stat st;
@@ -352,7 +393,7 @@ static void container_checks(bool userns)
 	CHECK(is_dev("/dev/full", S_IFCHR, 1, 7) && is_dev("/dev/urandom", S_IFCHR, 1, 9));
 	CHECK(is_dev("/dev/tty", S_IFCHR, 5, 0) && is_dev("/dev/fuse", S_IFCHR, 10, 229));
 	CHECK(stat("/dev/custom/fifo", &st) == 0 && S_ISFIFO(st.st_mode) && (st.st_mode & 07777) == 0640);
-	if (!userns)
+	if (!v->userns)
 		CHECK(stat("/dev/fuse", &st) == 0 && (st.st_mode & 07777) == 0600 && st.st_uid == 1000);
 	CHECK(link_is("/dev/ptmx", "pts/ptmx") && link_is("/dev/fd", "/proc/self/fd"));
 	CHECK(link_is("/dev/stdin", "/proc/self/fd/0") && link_is("/dev/stderr", "/proc/self/fd/2"));
@@ -360,21 +401,28 @@ static void container_checks(bool userns)
 	CHECK(fd >= 0 && write(fd, "x", 1) == 1);
 	if (fd >= 0)
 		close(fd);
+	if (v->idmap) {
+		CHECK(stat("/idmapped/data", &st) == 0 && st.st_uid == 1000 && st.st_gid == 1000);
+		CHECK(stat("/vol/data", &st) == 0 && st.st_uid == 0);
+	}
+	if (v->propagation)
+		CHECK(root_propagation_is(strcmp(v->propagation, "rshared") == 0 ? "shared:" : NULL));
 	check_console();
 	CHECK(run_busybox() == 0);
 }
 
 /* pid 1 of the new pid namespace */
-static int container_init(struct fixture *f, struct spec_store *s, bool userns)
+static int container_init(struct fixture *f, struct spec_store *s, const struct variant *v)
 {
-	struct ns_rootfs r = { .spec = &s->spec, .rootfs = f->rootfs, .in_userns = userns };
+	struct ns_rootfs r = { .spec = &s->spec, .rootfs = f->rootfs, .in_userns = v->userns,
+			       .no_pivot = v->no_pivot };
 	struct hull_err *err = NULL;
 
 	if (ns_rootfs_mount(&r, &err) < 0 || ns_rootfs_pivot(&r, &err) < 0 || ns_rootfs_finalize(&r, &err) < 0) {
 		fprintf(stderr, "rootfs: %s\n", err ? err->msg : "?");
 		return 2;
 	}
-	container_checks(userns);
+	container_checks(v);
 	return failures ? 1 : 0;
 }
 
@@ -388,13 +436,14 @@ static int wait_exit(pid_t pid)
 }
 
 /* Child: (user namespace, maps written by the parent,) then mount + pid (+ipc) namespaces. */
-static int container_main(struct fixture *f, struct spec_store *s, bool userns, int ready_w, int go_r)
+static int container_main(struct fixture *f, struct spec_store *s, const struct variant *v, int ready_w,
+			  int go_r)
 {
-	int flags = CLONE_NEWNS | CLONE_NEWPID | (userns ? CLONE_NEWIPC : 0);
+	int flags = CLONE_NEWNS | CLONE_NEWPID | (v->userns ? CLONE_NEWIPC : 0);
 	char c;
 	pid_t pid;
 
-	if (userns) {
+	if (v->userns) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			return 4;
 		if (write(ready_w, "r", 1) != 1 || read(go_r, &c, 1) != 1 || c != 'g')
@@ -406,11 +455,11 @@ static int container_main(struct fixture *f, struct spec_store *s, bool userns, 
 	}
 	pid = fork();
 	if (pid == 0)
-		_exit(container_init(f, s, userns));
+		_exit(container_init(f, s, v));
 	return pid < 0 ? 7 : wait_exit(pid);
 }
 
-static void run_container(struct fixture *f, bool userns)
+static void run_container(struct fixture *f, const struct variant *v)
 {
 	struct spec_store s;
 	int ready[2], go[2];
@@ -418,15 +467,15 @@ static void run_container(struct fixture *f, bool userns)
 	char *after = NULL, p[512];
 	struct stat st;
 
-	build_spec(&s, f, userns);
+	build_spec(&s, f, v);
 	assert_int_equal(ns_validate_spec(&s.spec, NULL), 0);
 	assert_int_equal(pipe(ready), 0);
 	assert_int_equal(pipe(go), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(container_main(f, &s, userns, ready[1], go[0]));
-	if (userns) {
+		_exit(container_main(f, &s, v, ready[1], go[0]));
+	if (v->userns) {
 		struct hull_err *err = NULL;
 		char c;
 		assert_int_equal(read(ready[0], &c, 1), 1);
@@ -452,12 +501,26 @@ static void run_container(struct fixture *f, bool userns)
 
 static void test_rootfs_phases_as_root(void **state)
 {
-	run_container(*state, false);
+	const struct variant v = { .idmap = true };
+	run_container(*state, &v);
 }
 
 static void test_rootfs_phases_in_user_namespace(void **state)
 {
-	run_container(*state, true);
+	const struct variant v = { .userns = true };
+	run_container(*state, &v);
+}
+
+static void test_rootfs_phases_no_pivot_rprivate(void **state)
+{
+	const struct variant v = { .no_pivot = true, .propagation = "rprivate" };
+	run_container(*state, &v);
+}
+
+static void test_rootfs_phases_rshared_root(void **state)
+{
+	const struct variant v = { .propagation = "rshared" };
+	run_container(*state, &v);
 }
 
 int main(void)
@@ -465,6 +528,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rootfs_phases_as_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rootfs_phases_in_user_namespace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rootfs_phases_no_pivot_rprivate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rootfs_phases_rshared_root, setup, teardown),
 	};
 	if (geteuid() != 0) {
 		fprintf(stderr, "skip: test_rootfs needs root (mount namespaces, mknod)\n");
