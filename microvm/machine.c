@@ -216,8 +216,6 @@ int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **e
 	int r = -1;
 
 	*exit_code = MICROVM_EXIT_ERROR;
-	if (check_config(cfg, err) < 0)
-		return -1;
 	if (cfg->dump_acpi) {
 		struct acpi_tables t;
 		if (acpi_build(&t, LAYOUT_ACPI, cfg->cpus, err) < 0)
@@ -228,6 +226,8 @@ int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **e
 			*exit_code = MICROVM_EXIT_POWEROFF;
 		return r;
 	}
+	if (check_config(cfg, err) < 0)
+		return -1;
 	for (; done < ARRAY_SIZE(stages); done++) {
 		if (stages[done].init(&vm, err) < 0) {
 			/* vm_open's own error is the whole story (e.g. PVM, no /dev/kvm). */
