@@ -71,7 +71,8 @@ fail:
 static int supervise(pid_t pid, int pidfd, int wfd, const struct hook_run *r, int *status,
 		     struct hull_err **err)
 {
-	int64_t deadline = r->h->has_timeout ? now_ms() + (int64_t)r->h->timeout * 1000 : -1;
+	bool timed = r->h->has_timeout && r->h->timeout > 0;
+	int64_t deadline = timed ? now_ms() + (int64_t)r->h->timeout * 1000 : -1;
 	size_t off = 0;
 
 	for (;;) {
