@@ -56,33 +56,24 @@ static const struct op_entry ops[] = {
 	{ "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
 };
 
-/* arch 0: a runtime-spec name libseccomp 2.5.4 has no support for. */
-struct arch_entry { const char *name; uint32_t arch; };
+/* {runtime-spec name, libseccomp name}: resolved through the linked library,
+ * so an arch it lacks (LOONGARCH64, M68K, SH on 2.5.4) is reported as such and
+ * a newer libseccomp enables it, in step with oci_features_json(). */
+struct arch_entry { const char *name, *scmp; };
 
 static const struct arch_entry arches[] = {
-	{ "SCMP_ARCH_X86", SCMP_ARCH_X86 },
-	{ "SCMP_ARCH_X86_64", SCMP_ARCH_X86_64 },
-	{ "SCMP_ARCH_X32", SCMP_ARCH_X32 },
-	{ "SCMP_ARCH_ARM", SCMP_ARCH_ARM },
-	{ "SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64 },
-	{ "SCMP_ARCH_MIPS", SCMP_ARCH_MIPS },
-	{ "SCMP_ARCH_MIPS64", SCMP_ARCH_MIPS64 },
-	{ "SCMP_ARCH_MIPS64N32", SCMP_ARCH_MIPS64N32 },
-	{ "SCMP_ARCH_MIPSEL", SCMP_ARCH_MIPSEL },
-	{ "SCMP_ARCH_MIPSEL64", SCMP_ARCH_MIPSEL64 },
-	{ "SCMP_ARCH_MIPSEL64N32", SCMP_ARCH_MIPSEL64N32 },
-	{ "SCMP_ARCH_PPC", SCMP_ARCH_PPC },
-	{ "SCMP_ARCH_PPC64", SCMP_ARCH_PPC64 },
-	{ "SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE },
-	{ "SCMP_ARCH_S390", SCMP_ARCH_S390 },
-	{ "SCMP_ARCH_S390X", SCMP_ARCH_S390X },
-	{ "SCMP_ARCH_PARISC", SCMP_ARCH_PARISC },
-	{ "SCMP_ARCH_PARISC64", SCMP_ARCH_PARISC64 },
-	{ "SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64 },
-	{ "SCMP_ARCH_LOONGARCH64", 0 },
-	{ "SCMP_ARCH_M68K", 0 },
-	{ "SCMP_ARCH_SH", 0 },
-	{ "SCMP_ARCH_SHEB", 0 },
+	{ "SCMP_ARCH_X86", "x86" },		  { "SCMP_ARCH_X86_64", "x86_64" },
+	{ "SCMP_ARCH_X32", "x32" },		  { "SCMP_ARCH_ARM", "arm" },
+	{ "SCMP_ARCH_AARCH64", "aarch64" },	  { "SCMP_ARCH_MIPS", "mips" },
+	{ "SCMP_ARCH_MIPS64", "mips64" },	  { "SCMP_ARCH_MIPS64N32", "mips64n32" },
+	{ "SCMP_ARCH_MIPSEL", "mipsel" },	  { "SCMP_ARCH_MIPSEL64", "mipsel64" },
+	{ "SCMP_ARCH_MIPSEL64N32", "mipsel64n32" }, { "SCMP_ARCH_PPC", "ppc" },
+	{ "SCMP_ARCH_PPC64", "ppc64" },		  { "SCMP_ARCH_PPC64LE", "ppc64le" },
+	{ "SCMP_ARCH_S390", "s390" },		  { "SCMP_ARCH_S390X", "s390x" },
+	{ "SCMP_ARCH_PARISC", "parisc" },	  { "SCMP_ARCH_PARISC64", "parisc64" },
+	{ "SCMP_ARCH_RISCV64", "riscv64" },	  { "SCMP_ARCH_LOONGARCH64", "loongarch64" },
+	{ "SCMP_ARCH_M68K", "m68k" },		  { "SCMP_ARCH_SH", "sh" },
+	{ "SCMP_ARCH_SHEB", "sheb" },
 };
 
 /* SECCOMP_FILTER_FLAG_* -> filter attribute set to 1.  WAIT_KILLABLE_RECV
@@ -136,8 +127,8 @@ int confine_seccomp_arch(const char *name, uint32_t *arch)
 {
 	for (size_t i = 0; name && i < ARRAY_SIZE(arches); i++) {
 		if (strcmp(arches[i].name, name) == 0) {
-			*arch = arches[i].arch;
-			return arches[i].arch ? 0 : -2;
+			*arch = seccomp_arch_resolve_name(arches[i].scmp);
+			return *arch ? 0 : -2;
 		}
 	}
 	return -1;
