@@ -9,6 +9,23 @@
  * symlink) is resolved inside the rootfs with openat2(RESOLVE_IN_ROOT |
  * RESOLVE_NO_MAGICLINKS) and mounted through the resolved fd, so a symlink
  * in the image can never redirect a mount onto the host.
+ *
+ * Mounts use the new mount API: each one is built detached (open_tree clone
+ * or fsopen/fsmount), gets its flags, and is attached with move_mount() onto
+ * the resolved O_PATH fd.  No phase needs /proc inside the container.
+ *
+ * Ordering for a container init (what hull create is expected to do):
+ *   parent: clone/unshare the child with ns_new_flags(spec) (user namespace
+ *           first); ns_write_id_maps(child) once it has unshared CLONE_NEWUSER;
+ *   child:  ns_join_paths(spec, skip) -> unshare the rest -> (time ns:
+ *           ns_write_time_offsets before the fork that enters it) -> fork so
+ *           that pid 1 of a new pid namespace does the mounts (procfs must be
+ *           mounted from inside the pid namespace) ->
+ *           ns_rootfs_mount -> ns_rootfs_pivot -> open /dev/ptmx of the
+ *           container's devpts and ns_bind_console(slave) if process.terminal
+ *           -> ns_rootfs_finalize -> exec.
+ *   A relative bind source is resolved against the current directory: chdir
+ *   to the bundle before ns_rootfs_mount, as runc does.
  */
 #ifndef HULL_NAMESPACES_H
 #define HULL_NAMESPACES_H
@@ -28,7 +45,9 @@ int ns_join_paths(const struct oci_spec *spec, int skip, struct hull_err **err);
  * types in `flags` at once. */
 int ns_join_pid(pid_t pid, int pidfd, int flags, struct hull_err **err);
 /* Write /proc/PID/{uid_map,gid_map} from the spec (writes "deny" to setgroups
- * only when the caller is unprivileged, as runc does). */
+ * only when the caller is unprivileged, as runc does).  Call after PID has
+ * unshared CLONE_NEWUSER, from its parent user namespace.  PID is numbered in
+ * the caller's pid namespace even if /proc belongs to an older one. */
 int ns_write_id_maps(pid_t pid, const struct oci_spec *spec, struct hull_err **err);
 /* Write /proc/self/timens_offsets (after unshare(CLONE_NEWTIME), before fork). */
 int ns_write_time_offsets(const struct oci_spec *spec, struct hull_err **err);
@@ -55,7 +74,10 @@ struct ns_mount_opts {
 	unsigned int attr_set, attr_clr; /* MOUNT_ATTR_* for recursive ro etc. (rro, rnosuid...) */
 	char *data;                 /* comma-joined filesystem-specific options, or NULL */
 };
-/* Parse an OCI options array; unknown flag-like options become fs data. */
+/* Parse an OCI options array (runc's vocabulary: flags, propagation, r*
+ * recursive attributes, idmap/ridmap, tmpcopyup); anything else becomes fs
+ * data ("size=64k").  The last of conflicting options wins.  out->data is
+ * malloc'd: release with ns_mount_opts_clear(). */
 int ns_mount_opts_parse(char *const *options, size_t n, struct ns_mount_opts *out, struct hull_err **err);
 void ns_mount_opts_clear(struct ns_mount_opts *o);
 /* Check every spec mount (destination absolute, options valid, type known)
@@ -74,15 +96,26 @@ struct ns_rootfs {
 /* Phase 1, inside the container's new mount namespace, before pivot: set
  * propagation of / (rootfsPropagation, default rslave as runc), bind the rootfs
  * onto itself, perform spec mounts in order, create default devices and
- * linux.devices, /dev symlinks (fd, stdin, stdout, stderr, ptmx, core). */
+ * linux.devices, /dev symlinks (fd, stdin, stdout, stderr, ptmx, core).
+ * Devices are skipped when the spec bind-mounts /dev (runc needsSetupDev).
+ * In a user namespace (in_userns) sysfs, mqueue and cgroup mounts the kernel
+ * refuses fall back to recursive binds of the host's /sys, /dev/mqueue and
+ * (read-only) /sys/fs/cgroup; "cgroup" mounts cgroup2.  Call
+ * ns_validate_spec() first for field-named errors before anything exists. */
 int ns_rootfs_mount(const struct ns_rootfs *r, struct hull_err **err);
 /* Phase 2: pivot_root into the rootfs (or move + chroot), chdir("/"). */
 int ns_rootfs_pivot(const struct ns_rootfs *r, struct hull_err **err);
-/* Phase 3, after pivot (and after the console is bound): maskedPaths,
- * readonlyPaths, readonly root, final propagation. */
+/* Phase 3, after pivot (and after the console is bound): maskedPaths (a
+ * directory gets a read-only tmpfs, anything else the container's /dev/null,
+ * which must be the 1:3 device; missing paths are skipped), readonlyPaths
+ * (recursive read-only bind onto itself), root.readonly (the root mount only,
+ * keeping its other flags), final rootfsPropagation on "/". */
 int ns_rootfs_finalize(const struct ns_rootfs *r, struct hull_err **err);
 
-/* Bind the pty slave `slave_fd` over /dev/console (after pivot). */
+/* Bind the pty slave `slave_fd` over /dev/console (after pivot; creates an
+ * empty /dev/console first).  The slave must come from a devpts mounted in
+ * the caller's mount namespace (the container's /dev/pts): the kernel refuses
+ * to bind a mount of another namespace.  Does not consume slave_fd. */
 int ns_bind_console(int slave_fd, struct hull_err **err);
 
 #endif
