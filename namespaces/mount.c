@@ -126,7 +126,8 @@ static void fs_log_last(int fsfd, char *buf, size_t sz)
 	while ((n = read(fsfd, msg, sizeof(msg) - 1)) > 0) {
 		msg[n] = '\0';
 		if (msg[0] == 'e' && msg[1] == ' ') {
-			size_t len = strnlen(msg + 2, sz - 1);
+			size_t len = strcspn(msg + 2, "\n");
+			len = len < sz - 1 ? len : sz - 1;
 			memcpy(buf, msg + 2, len);
 			buf[len] = '\0';
 		}
@@ -207,14 +208,15 @@ static const char *const proc_allowed[] = {
 	"/proc/sys/crypto/fips_enabled",
 };
 
-static int check_proc_dest(const char *clean, size_t idx, struct hull_err **err)
+static int check_proc_dest(const char *clean, struct hull_err **err)
 {
 	if (strncmp(clean, "/proc/", 6) != 0)
 		return 0;
 	for (size_t i = 0; i < ARRAY_SIZE(proc_allowed); i++)
 		if (strcmp(clean, proc_allowed[i]) == 0)
 			return 0;
-	return hull_err_make(err, EPERM, "mounts[%zu].destination: %s is inside /proc", idx, clean);
+	return hull_err_make(err, EPERM, "only proc itself and a few files (/proc/cpuinfo, ...) may be "
+			     "covered inside /proc");
 }
 
 /* Filesystems the kernel refuses in a user namespace that does not own the
@@ -333,7 +335,7 @@ static int mount_entry(const struct ns_rootfs *r, int root_fd, size_t idx, const
 	bool existed = false;
 	int mfd;
 
-	if (check_proc_dest(clean, idx, err) < 0)
+	if (check_proc_dest(clean, err) < 0)
 		return -1;
 	if (o->bind || strcmp(m->type, "bind") == 0) {
 		mfd = mount_bind_entry(r, root_fd, m, o, err);

@@ -152,7 +152,7 @@ struct variant {
 struct spec_store {
 	struct oci_spec spec;
 	struct oci_mount mounts[16];
-	struct oci_linux_device devices[2];
+	struct oci_linux_device devices[3];
 	struct oci_id_mapping map, idmap;
 	char *masked[4], *ro[3];
 };
@@ -190,8 +190,9 @@ static void build_spec(struct spec_store *s, struct fixture *f, const struct var
 						   .has_uid = true, .uid = 1000, .has_gid = true, .gid = 1000 };
 	s->devices[1] = (struct oci_linux_device){ .path = "/dev/custom/fifo", .type = 'p',
 						   .has_file_mode = true, .file_mode = 0640 };
+	s->devices[2] = (struct oci_linux_device){ .path = "/evil/hull-evil-fifo", .type = 'p' };
 	s->spec.linux_.devices = s->devices;
-	s->spec.linux_.n_devices = 2;
+	s->spec.linux_.n_devices = 3;
 	s->masked[0] = "/etc/secret";
 	s->masked[1] = "/etc/secretdir";
 	s->masked[2] = "/does/not/exist";
@@ -411,17 +412,30 @@ static void container_checks(const struct variant *v)
 	CHECK(run_busybox() == 0);
 }
 
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
 /* pid 1 of the new pid namespace */
 static int container_init(struct fixture *f, struct spec_store *s, const struct variant *v)
 {
 	struct ns_rootfs r = { .spec = &s->spec, .rootfs = f->rootfs, .in_userns = v->userns,
 			       .no_pivot = v->no_pivot };
 	struct hull_err *err = NULL;
+	int fds_before = count_fds();
 
 	if (ns_rootfs_mount(&r, &err) < 0 || ns_rootfs_pivot(&r, &err) < 0 || ns_rootfs_finalize(&r, &err) < 0) {
 		fprintf(stderr, "rootfs: %s\n", err ? err->msg : "?");
 		return 2;
 	}
+	/* No host fd (rootfs, mount or namespace fds) may survive the phases. */
+	CHECK(count_fds() == fds_before);
 	container_checks(v);
 	return failures ? 1 : 0;
 }
@@ -489,6 +503,10 @@ static void run_container(struct fixture *f, const struct variant *v)
 	snprintf(p, sizeof(p), "%s/etc/hull-evil-mnt", f->rootfs);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_not_equal(stat("/etc/hull-evil-mnt", &st), 0);
+	snprintf(p, sizeof(p), "%s/etc/hull-evil-fifo", f->rootfs);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_not_equal(lstat("/etc/hull-evil-fifo", &st), 0);
 	snprintf(p, sizeof(p), "%s/hostside/mnt", f->rootfs);
 	assert_int_equal(stat(p, &st), 0);
 	snprintf(p, sizeof(p), "%s/hostside/mnt", f->base);
@@ -523,6 +541,75 @@ static void test_rootfs_phases_rshared_root(void **state)
 	run_container(*state, &v);
 }
 
+/* ns_rootfs_mount in a throwaway mount namespace; returns its error text. */
+static char *mount_error(struct fixture *f, struct oci_mount *m)
+{
+	struct oci_spec spec = { .mounts = m, .n_mounts = 1, .has_linux = true };
+	char buf[512] = "";
+	int p[2];
+	ssize_t n;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ns_rootfs r = { .spec = &spec, .rootfs = f->rootfs };
+		struct hull_err *err = NULL;
+		close(p[0]);
+		if (unshare(CLONE_NEWNS) < 0)
+			_exit(1);
+		if (ns_rootfs_mount(&r, &err) == 0)
+			_exit(2);
+		if (write_all(p[1], err->msg, strlen(err->msg)) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	assert_int_equal(wait_exit(pid), 0);
+	buf[n > 0 ? n : 0] = '\0';
+	return xstrdup(buf);
+}
+
+static void test_rootfs_mount_errors_name_mount_and_cause(void **state)
+{
+	struct fixture *f = *state;
+	static char *o_bind[] = { "bind" };
+	static char *o_size[] = { "size=banana" };
+	char link[256];
+	struct {
+		struct oci_mount m;
+		const char *want;
+	} cases[] = {
+		{ { .destination = "/data", .type = "bind", .source = "/nonexistent-hull" },
+		  "mounts[0] /data: bind source /nonexistent-hull: No such file or directory" },
+		{ { .destination = "/proc//sys/../self/attr", .source = "/etc/hostname", .options = o_bind,
+		    .n_options = 1 },
+		  "mounts[0] /proc//sys/../self/attr: only proc itself and a few files (/proc/cpuinfo, ...) may be "
+		  "covered inside /proc: Operation not permitted" },
+		{ { .destination = "/tmp", .type = "tmpfs", .source = "tmpfs", .options = o_size, .n_options = 1 },
+		  "mounts[0] /tmp: mount tmpfs: tmpfs: Bad value for 'size': Invalid argument" },
+		{ { .destination = "/proclink", .type = "proc", .source = "proc" },
+		  "mounts[0] /proclink: proc destination /proclink is a symlink: Too many levels of symbolic links" },
+	};
+
+	snprintf(link, sizeof(link), "%s/proclink", f->rootfs);
+	assert_int_equal(symlink("/etc", link), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *msg = mount_error(f, &cases[i].m);
+		assert_string_equal(msg, cases[i].want);
+		free(msg);
+	}
+	{
+		char *after = NULL;
+		assert_int_equal(read_file_at(AT_FDCWD, "/proc/self/mountinfo", &after, NULL, 0, NULL), 0);
+		assert_string_equal(after, f->host_mountinfo);
+		free(after);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -530,6 +617,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rootfs_phases_in_user_namespace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rootfs_phases_no_pivot_rprivate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rootfs_phases_rshared_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rootfs_mount_errors_name_mount_and_cause, setup, teardown),
 	};
 	if (geteuid() != 0) {
 		fprintf(stderr, "skip: test_rootfs needs root (mount namespaces, mknod)\n");
