@@ -505,6 +505,59 @@ static void test_process_copy_is_deep(void **state)
 	assert_null(copy.args);
 }
 
+/* Every proper prefix of a valid document is invalid JSON: none may parse, leak or crash. */
+static void test_spec_parse_rejects_every_truncation(void **state)
+{
+	size_t len = strlen(full_config);
+
+	(void)state;
+	for (size_t n = 0; n < len; n++) {
+		struct oci_spec *s = NULL;
+		struct hull_err *err = NULL;
+		assert_true(oci_spec_parse(full_config, n, "t", &s, &err) < 0);
+		assert_null(s);
+		assert_non_null(strstr(err->msg, "t: invalid JSON at offset"));
+		hull_err_free(&err);
+	}
+}
+
+/* Each byte replaced by a quote, a brace or a digit: whatever parses must free cleanly. */
+static void test_spec_parse_survives_byte_mutations(void **state)
+{
+	static const char subst[] = "\"{9";
+	size_t len = strlen(full_config);
+	char *buf = malloc(len + 1);
+
+	(void)state;
+	assert_non_null(buf);
+	for (size_t i = 0; i < len; i++) {
+		for (size_t k = 0; k < sizeof(subst) - 1; k++) {
+			struct oci_spec *s = NULL;
+			struct hull_err *err = NULL;
+			memcpy(buf, full_config, len + 1);
+			buf[i] = subst[k];
+			if (oci_spec_parse(buf, len, "m", &s, &err) == 0)
+				oci_spec_free(s);
+			else
+				assert_non_null(err);
+			hull_err_free(&err);
+		}
+	}
+	free(buf);
+}
+
+static void test_process_copy_of_empty_process(void **state)
+{
+	struct oci_process empty = { 0 }, copy;
+
+	(void)state;
+	oci_process_copy(&copy, &empty);
+	assert_null(copy.args);
+	assert_null(copy.rlimits);
+	assert_null(copy.user.additional_gids);
+	oci_process_clear(&copy);
+}
+
 static void test_process_parse_uses_relative_paths(void **state)
 {
 	static const char good[] = "{\"cwd\":\"/\",\"args\":[\"ls\"],\"env\":[\"A=b\"],\"user\":{\"uid\":5}}";
@@ -551,7 +604,10 @@ int main(void)
 		cmocka_unit_test(test_spec_parse_reads_every_section),
 		cmocka_unit_test(test_spec_parse_minimal_has_no_optional_sections),
 		cmocka_unit_test(test_spec_load_reads_bundle_config),
+		cmocka_unit_test(test_spec_parse_rejects_every_truncation),
+		cmocka_unit_test(test_spec_parse_survives_byte_mutations),
 		cmocka_unit_test(test_process_copy_is_deep),
+		cmocka_unit_test(test_process_copy_of_empty_process),
 		cmocka_unit_test(test_process_parse_uses_relative_paths),
 		cmocka_unit_test(test_resources_parse_uses_relative_paths),
 	};
