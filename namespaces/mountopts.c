@@ -184,6 +184,8 @@ int mount_opts_parse_at(char *const *options, size_t n, const char *what, struct
 	_cleanup_free_ char *data = NULL;
 	size_t dlen = 0;
 
+	if (options == NULL)
+		n = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *opt = options[i];
 		const struct opt_def *d;

@@ -76,8 +76,8 @@ static void copy_busybox(const char *rootfs)
 static int setup(void **state)
 {
 	static const char *const base_dirs[] = { "rootfs", "vol", "hostside", NULL };
-	static const char *const root_dirs[] = { "bin", "etc", "etc/secretdir", "etc/rodir", "tmp", "proc",
-						 "sys", "dev", NULL };
+	static const char *const root_dirs[] = { "bin", "etc", "etc/secretdir", "etc/rodir", "tmp", "tmp/sub",
+						 "tmp/sub/dir", "proc", "sys", "dev", "data", NULL };
 	struct fixture *f = calloc(1, sizeof(*f));
 	char p[512];
 
@@ -97,6 +97,11 @@ static int setup(void **state)
 	put(f->rootfs, "etc/secretdir/file", "hidden\n");
 	put(f->rootfs, "etc/hostname", "image\n");
 	put(f->rootfs, "tmp/seed", "seed\n");
+	put(f->rootfs, "tmp/sub/dir/file", "deep\n");
+	snprintf(p, sizeof(p), "%s/tmp/sub/link", f->rootfs);
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	snprintf(p, sizeof(p), "%s/data", f->rootfs);
+	assert_int_equal(chmod(p, 0710), 0);
 	put(f->base, "hostname", "fromhost\n");
 	put(f->base, "vol/data", "vol\n");
 	/* Hostile image: an absolute link to a host directory and a "../" escape. */
@@ -179,6 +184,7 @@ static void build_spec(struct spec_store *s, struct fixture *f, const struct var
 	add_mount(s, "/sys", "sysfs", "sysfs", OPTS(o_sys));
 	add_mount(s, "/sys/fs/cgroup", "cgroup", "cgroup", OPTS(o_cg));
 	add_mount(s, "/tmp", "tmpfs", "tmpfs", OPTS(o_tmp));
+	add_mount(s, "/data", "tmpfs", "tmpfs", NOOPTS);
 	add_mount(s, "/etc/hostname", "bind", f->hostname_src, OPTS(o_robind));
 	add_mount(s, "/vol", NULL, f->vol, OPTS(o_rro));
 	/* "/evil" -> "/etc": the mount must land in rootfs/etc, never the host's /etc. */
@@ -380,7 +386,10 @@ static void container_checks(const struct variant *v)
 	CHECK(creat_fails_with("/newfile", EROFS));
 	CHECK(fs_readonly("/") && fs_readonly("/sys") && fs_readonly("/sys/fs/cgroup"));
 	/* tmpfs with tmpcopyup stays writable and has the image's files */
-	CHECK(content_is("/tmp/seed", "seed\n"));
+	CHECK(content_is("/tmp/seed", "seed\n") && content_is("/tmp/sub/dir/file", "deep\n"));
+	CHECK(link_is("/tmp/sub/link", "/etc/passwd"));
+	/* A tmpfs keeps the mode of the directory it covers (runc). */
+	CHECK(stat("/data", &st) == 0 && (st.st_mode & 07777) == 0710 && mounted_at("/data"));
 	fd = open("/tmp/new", O_CREAT | O_WRONLY, 0644);
 	CHECK(fd >= 0);
 	if (fd >= 0)
