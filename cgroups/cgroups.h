@@ -53,9 +53,11 @@ int cgroups_validate(const struct oci_resources *r, const char *cgroups_path, bo
 		     struct hull_err **err);
 
 /*
- * Create the cgroup (every hierarchy), apply the limits and the device
- * filter, and move pid in (when pid > 0).  On failure everything this call
- * created is removed again and *out is untouched.
+ * Validate, create the cgroup (every hierarchy), apply the limits and the
+ * device filter, and move pid in (when pid > 0; required with systemd).  On
+ * failure everything this call created is removed again and *out is
+ * untouched.  An existing directory may be reused when it has no processes
+ * (runc refuses a busy one too); only directories hull made are removed later.
  */
 int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out, struct hull_err **err);
 
@@ -65,7 +67,9 @@ char *cgroups_serialize(const struct cgroup *cg);
 int cgroups_load(const char *serialized, struct cgroup **out, struct hull_err **err);
 
 /* `hull update`: apply r on top of what is there (absent fields unchanged).
- * Devices: the new eBPF program is attached before the old one is detached. */
+ * When r has device rules they replace the old ones (plus runc's default list
+ * and create's linux.devices, which the handle remembers); on v2 the new eBPF
+ * program is attached before the old one is detached. */
 int cgroups_update(struct cgroup *cg, const struct oci_resources *r, struct hull_err **err);
 
 /* Move pid into the container's cgroup in every hierarchy (`hull exec`). */
@@ -89,11 +93,12 @@ int cgroups_pids(struct cgroup *cg, pid_t **pids, size_t *n, struct hull_err **e
  * "blkio":..,"hugetlb":..}, from v2 files or, per controller, v1 files. */
 int cgroups_stats_json(struct cgroup *cg, char **json, struct hull_err **err);
 
-/* OOM kills so far (memory.events oom_kill on v2, memory.oom_control on v1),
- * and an fd the caller polls (POLLPRI on v2 memory.events, eventfd semantics
- * are not used) to learn that it changed; *fd is -1 when none exists.
- * The caller owns *fd. */
+/* OOM kills so far (memory.events oom_kill on v2, memory.oom_control on v1). */
 int cgroups_oom_count(struct cgroup *cg, uint64_t *n, struct hull_err **err);
+/* An fd that wakes the caller when OOM events happen; *fd is -1 when the host
+ * has none.  The caller owns it.  v2: memory.events, poll for POLLPRI, then
+ * re-read cgroups_oom_count().  v1 memory: an eventfd registered on
+ * memory.oom_control, poll for POLLIN and read its 8-byte counter. */
 int cgroups_oom_fd(struct cgroup *cg, int *fd, struct hull_err **err);
 
 /*

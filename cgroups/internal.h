@@ -59,6 +59,9 @@ struct cgroup {
 	char *v1[V1_COUNT];         /* absolute dir per v1 controller (comounted share one) */
 	char **created;             /* dirs hull made, creation order (rmdir in reverse) */
 	size_t n_created;
+	/* linux.devices of create, allowed again when `update` replaces the rules. */
+	struct oci_linux_device *devs;
+	size_t n_devs;
 };
 
 /* ---- files (fs.c) ---------------------------------------------------------- */

@@ -17,6 +17,13 @@ static void add_created(struct cgroup *cg, const char *dir)
 	cg->created[cg->n_created++] = xstrdup(dir);
 }
 
+/* Only type and numbers matter to the device filter; path stays NULL. */
+static void add_dev(struct cgroup *cg, char type, int64_t major, int64_t minor)
+{
+	cg->devs = xrealloc(cg->devs, (cg->n_devs + 1) * sizeof(*cg->devs));
+	cg->devs[cg->n_devs++] = (struct oci_linux_device){ .type = type, .major = major, .minor = minor };
+}
+
 static bool was_created(const struct cgroup *cg, const char *dir)
 {
 	for (size_t i = 0; i < cg->n_created; i++)
@@ -37,6 +44,7 @@ void cgroups_free(struct cgroup *cg)
 	for (size_t i = 0; i < cg->n_created; i++)
 		free(cg->created[i]);
 	free(cg->created);
+	free(cg->devs);
 	free(cg);
 }
 
@@ -285,6 +293,8 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 		return hull_err_make(err, 0, "--systemd-cgroup: systemd is not running on this host");
 	cg = xcalloc(1, sizeof(*cg));
 	cg->systemd = cfg->systemd;
+	for (size_t i = 0; i < cfg->n_devices; i++)
+		add_dev(cg, cfg->devices[i].type, cfg->devices[i].major, cfg->devices[i].minor);
 	if (cfg->systemd) {
 		_cleanup_free_ char *slice = NULL, *unit = NULL;
 		if (pid <= 0) {
@@ -337,7 +347,7 @@ int cgroups_update(struct cgroup *cg, const struct oci_resources *r, struct hull
 	if ((cg->unified && cg_apply_v2(l, cg->unified, r, err) < 0) || cg_apply_v1(cg, r, true, err) < 0)
 		return -1;
 	if (r && r->n_devices) {
-		struct cgroups_cfg cfg = { .resources = r };
+		struct cgroups_cfg cfg = { .resources = r, .devices = cg->devs, .n_devices = cg->n_devs };
 		if (install_devices(cg, &cfg, err) < 0)
 			return -1;
 	}
@@ -387,8 +397,14 @@ int cgroups_kill_all(struct cgroup *cg, int sig, struct hull_err **err)
 
 	if (!prim)
 		return 0;
-	if (sig == SIGKILL && cg->unified && cg_exists(cg->unified, "cgroup.kill"))
-		return cg_write(cg->unified, "cgroup.kill", "1", err);
+	if (sig == SIGKILL && cg->unified && cg_exists(cg->unified, "cgroup.kill")) {
+		if (cg_write(cg->unified, "cgroup.kill", "1", err) < 0)
+			return -1;
+		/* A task frozen by the v1 freezer dies only once thawed (runc thaws too). */
+		if (cg->v1[V1_FREEZER])
+			(void)cgroups_freeze(cg, false, NULL);
+		return 0;
+	}
 	/* Freeze so nothing forks behind our back; SIGKILL lands on thaw. */
 	if (v1_freeze && cgroups_freeze(cg, true, err) < 0)
 		return -1;
@@ -431,6 +447,8 @@ char *cgroups_serialize(const struct cgroup *cg)
 			fprintf(f, "v1 %s %s\n", v1_ctrl_names[i], cg->v1[i]);
 	for (size_t i = 0; i < cg->n_created; i++)
 		fprintf(f, "created %s\n", cg->created[i]);
+	for (size_t i = 0; i < cg->n_devs; i++)
+		fprintf(f, "dev %c %" PRId64 " %" PRId64 "\n", cg->devs[i].type, cg->devs[i].major, cg->devs[i].minor);
 	fclose(f);
 	return buf;
 }
@@ -461,6 +479,12 @@ int cgroups_load(const char *serialized, struct cgroup **out, struct hull_err **
 			cg->unit = xstrdup(val);
 		} else if (strcmp(line, "unified") == 0 && !cg->unified && val[0] == '/') {
 			cg->unified = xstrdup(val);
+		} else if (strcmp(line, "dev") == 0) {
+			char t;
+			int64_t ma, mi;
+			if (sscanf(val, "%c %" SCNd64 " %" SCNd64, &t, &ma, &mi) != 3 || !strchr("cbup", t))
+				goto bad;
+			add_dev(cg, t, ma, mi);
 		} else if (strcmp(line, "created") == 0 && val[0] == '/') {
 			add_created(cg, val);
 		} else if (strcmp(line, "v1") == 0) {

@@ -308,12 +308,13 @@ static void test_serialize_round_trip(void **state)
 	struct hull_err *err = NULL;
 	char *s, *s2;
 	const char *text = "hull-cgroups 1\nsystemd 0\npure_v2 0\nrel /hull/x\nunified /sys/fs/cgroup/unified/hull/x\n"
-			   "v1 memory /sys/fs/cgroup/memory/hull/x\ncreated /sys/fs/cgroup/memory/hull\n";
+			   "v1 memory /sys/fs/cgroup/memory/hull/x\ncreated /sys/fs/cgroup/memory/hull\ndev c 10 229\n";
 
 	assert_int_equal(cgroups_load(text, &cg, &err), 0);
 	assert_string_equal(cgroups_path(cg), "/hull/x");
 	assert_string_equal(cgroups_unified_dir(cg), "/sys/fs/cgroup/unified/hull/x");
 	s = cgroups_serialize(cg);
+	assert_non_null(strstr(s, "dev c 10 229\n"));
 	assert_int_equal(cgroups_load(s, &cg2, &err), 0);
 	s2 = cgroups_serialize(cg2);
 	assert_string_equal(s, s2);
@@ -327,7 +328,8 @@ static void test_load_rejects_malformed_state(void **state)
 {
 	const char *bad[] = { "", "garbage", "hull-cgroups 2\nrel /x\n", "hull-cgroups 1\n",
 			      "hull-cgroups 1\nrel /x\nv1 bogus /a\n", "hull-cgroups 1\nrel /x\nv1 memory rel\n",
-			      "hull-cgroups 1\nrel relative\n", "hull-cgroups 1\nrel /x\nwhat ever\n" };
+			      "hull-cgroups 1\nrel relative\n", "hull-cgroups 1\nrel /x\nwhat ever\n",
+			      "hull-cgroups 1\nrel /x\ndev z 1 2\n", "hull-cgroups 1\nrel /x\ndev c x\n" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct cgroup *cg = NULL;
 		struct hull_err *err = NULL;
