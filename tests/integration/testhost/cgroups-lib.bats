@@ -55,6 +55,10 @@ passed() {
 	passed test_live_device_program_blocks_dev_full_when_not_allowed
 }
 
+@test "device update replaces the rules and keeps linux.devices and the default list" {
+	passed test_live_device_update_keeps_linux_devices_allowed
+}
+
 @test "kill_all empties the cgroup (cgroup.kill)" {
 	passed test_live_kill_all_empties_the_cgroup
 }

@@ -252,7 +252,7 @@ static int try_open(void *arg)
 	const char *const *paths = arg;
 	int bits = 0;
 	for (int i = 0; paths[i]; i++) {
-		int fd = open(paths[i], O_RDONLY);
+		int fd = open(paths[i], O_RDONLY | O_NOCTTY);
 		if (fd >= 0) {
 			bits |= 1 << i;
 			close(fd);
@@ -318,6 +318,35 @@ static void test_live_device_program_blocks_dev_full_when_not_allowed(void **sta
 	close(prog);
 	free(insns);
 	assert_int_equal(release_and_wait(go, pid), 1);
+	destroy_and_check(cg);
+}
+
+static void test_live_device_update_keeps_linux_devices_allowed(void **state)
+{
+	static const char *const paths[] = { "/dev/kmsg", "/dev/null", "/dev/full", "/dev/console", NULL };
+	static struct oci_linux_device kmsg = { .path = "/dev/kmsg", .type = 'c', .major = 1, .minor = 11 };
+	static struct oci_device_rule allow_console = { .allow = true, .type = 'c', .has_major = true,
+							.has_minor = true, .major = 5, .minor = 1, .access = "r" };
+	struct cgroups_cfg cfg = { .id = "t", .cgroups_path = path_name, .devices = &kmsg, .n_devices = 1 };
+	struct oci_resources u = { 0 };
+	struct cgroup *cg = NULL;
+	struct hull_err *err = NULL;
+	int go;
+	pid_t pid = spawn(&go, try_open, (void *)paths);
+
+	if (cgroups_create(&cfg, pid, &cg, &err) < 0)
+		fail_msg("create: %s", err->msg);
+	assert_int_equal(release_and_wait(go, pid), 1 | 2 | 4);
+	/* New rules allow /dev/console (5:1, not in the default list); linux.devices
+	 * (kmsg) and the default list stay allowed. */
+	u.devices = &allow_console;
+	u.n_devices = 1;
+	if (cgroups_update(cg, &u, &err) < 0)
+		fail_msg("update: %s", err->msg);
+	pid = spawn(&go, try_open, (void *)paths);
+	if (cgroups_enter(cg, pid, &err) < 0)
+		fail_msg("enter: %s", err->msg);
+	assert_int_equal(release_and_wait(go, pid), 1 | 2 | 4 | 8);
 	destroy_and_check(cg);
 }
 
@@ -550,6 +579,7 @@ int main(void)
 		T(test_live_freeze_stops_progress_until_thawed),
 		T(test_live_default_devices_allow_null_deny_kmsg),
 		T(test_live_device_program_blocks_dev_full_when_not_allowed),
+		T(test_live_device_update_keeps_linux_devices_allowed),
 		T(test_live_kill_all_empties_the_cgroup),
 		T(test_live_update_changes_pids_limit_and_state_round_trips),
 		T(test_live_failed_create_leaves_nothing),
