@@ -135,6 +135,8 @@ int cgroups_validate(const struct oci_resources *r, const char *cgroups_path, bo
 		if (cgroups_swap_to_v2(r->memory.swap, r->memory.has_limit ? r->memory.limit : 0, &out, err) < 0)
 			return -1;
 	}
+	if (r->pids.has_limit && r->pids.limit < -1)
+		return hull_err_make(err, 0, F "pids.limit: invalid value %" PRId64, r->pids.limit);
 	if (r->memory.has_swappiness && r->memory.swappiness > 100)
 		return hull_err_make(err, 0, F "memory.swappiness: %" PRIu64 " is outside [0, 100]",
 				     r->memory.swappiness);
@@ -421,9 +423,9 @@ int cg_apply_v2(const struct cg_layout *l, const char *dir, const struct oci_res
 		return -1;
 	if (!cg_ctrl_is_v1(l, V1_CPU) && v2_cpu(dir, r, err) < 0)
 		return -1;
-	if (!cg_ctrl_is_v1(l, V1_PIDS) && r->pids.has_limit) {
-		/* limit <= 0 means unlimited (runtime-spec 1.2; crun) */
-		_cleanup_free_ char *v = r->pids.limit > 0 ? num_or_max(r->pids.limit) : xstrdup("max");
+	/* runc: 0 leaves pids.max alone, -1 is "max". */
+	if (!cg_ctrl_is_v1(l, V1_PIDS) && r->pids.has_limit && r->pids.limit != 0) {
+		_cleanup_free_ char *v = num_or_max(r->pids.limit);
 		if (cg_write(dir, "pids.max", v, err) < 0)
 			return -1;
 	}

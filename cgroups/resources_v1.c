@@ -142,7 +142,7 @@ int cg_apply_v1(const struct cgroup *cg, const struct oci_resources *r, bool upd
 		return -1;
 	if ((d = cg->v1[V1_CPU]) && v1_cpu(d, r, err) < 0)
 		return -1;
-	if ((d = cg->v1[V1_PIDS]) && r->pids.has_limit) {
+	if ((d = cg->v1[V1_PIDS]) && r->pids.has_limit && r->pids.limit != 0) {
 		_cleanup_free_ char *v = r->pids.limit > 0 ? xasprintf("%" PRId64, r->pids.limit) : xstrdup("max");
 		if (cg_write(d, "pids.max", v, err) < 0)
 			return -1;

@@ -182,6 +182,7 @@ static void test_validate_rejects_hostile_resources(void **state)
 		{ "memory.limit: invalid", ({ void f(struct oci_resources *r) { r->memory.has_limit = true; r->memory.limit = -2; } f; }) },
 		{ "memory.reservation: invalid", ({ void f(struct oci_resources *r) { r->memory.has_reservation = true; r->memory.reservation = -5; } f; }) },
 		{ "memory.swap", ({ void f(struct oci_resources *r) { r->memory.has_limit = true; r->memory.limit = 100 << 20; r->memory.has_swap = true; r->memory.swap = 1 << 20; } f; }) },
+		{ "pids.limit: invalid", ({ void f(struct oci_resources *r) { r->pids.has_limit = true; r->pids.limit = -2; } f; }) },
 		{ "memory.swappiness", ({ void f(struct oci_resources *r) { r->memory.has_swappiness = true; r->memory.swappiness = 101; } f; }) },
 		{ "cpu.shares", ({ void f(struct oci_resources *r) { r->cpu.has_shares = true; r->cpu.shares = 1u << 20; } f; }) },
 		{ "cpu.quota", ({ void f(struct oci_resources *r) { r->cpu.has_quota = true; r->cpu.quota = -7; } f; }) },

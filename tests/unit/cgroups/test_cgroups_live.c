@@ -414,7 +414,12 @@ static void test_live_update_changes_pids_limit_and_state_round_trips(void **sta
 	v = read_ctrl(loaded, V1_PIDS, "pids.max", "pids.max");
 	assert_string_equal(v, "10");
 	free(v);
-	r.pids.limit = 0; /* 0: unlimited */
+	r.pids.limit = 0; /* runc: 0 leaves the limit alone */
+	assert_int_equal(cgroups_update(loaded, &r, &err), 0);
+	v = read_ctrl(loaded, V1_PIDS, "pids.max", "pids.max");
+	assert_string_equal(v, "10");
+	free(v);
+	r.pids.limit = -1; /* -1: unlimited */
 	assert_int_equal(cgroups_update(loaded, &r, &err), 0);
 	v = read_ctrl(loaded, V1_PIDS, "pids.max", "pids.max");
 	assert_string_equal(v, "max");
