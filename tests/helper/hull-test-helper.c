@@ -110,7 +110,7 @@ static int status_fields(const char *const *fields, size_t n)
 				for (char *p = v; *p; p++)
 					if (*p == '\t')
 						*p = ' ';
-				printf("%s: %s\n", fields[i], v);
+				printf(*v ? "%s: %s\n" : "%s:%s\n", fields[i], v);
 				found++;
 			}
 		}

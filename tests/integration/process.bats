@@ -1,0 +1,202 @@
+#!/usr/bin/env bats
+# process.*: what the container process observes.
+
+load helpers
+
+# cap_mask CAP_NUMBER...: the 16-hex-digit mask /proc/self/status prints.
+cap_mask() {
+	local m=0 c
+	for c in "$@"; do m=$((m | (1 << c))); done
+	printf '%016x\n' "$m"
+}
+
+@test "args and env reach the process" {
+	update_config '.process.env = ["PATH=/bin", "FOO=bar baz", "EMPTY="]'
+	run_ctr /bin/sh -c 'echo "$FOO|$EMPTY|$PATH|$0|$1" ; env | sort' arg0 arg1
+	assert_success
+	assert_line --index 0 'bar baz||/bin|arg0|arg1'
+	refute_line --regexp '^TERM='
+}
+
+@test "args[0] is looked up in the container's PATH" {
+	update_config '.process.env = ["PATH=/usr/local/bin:/bin"]'
+	run_ctr hull-test-helper cwd
+	assert_success
+	assert_output /
+}
+
+@test "cwd" {
+	update_config '.process.cwd = "/etc"'
+	run_helper cwd
+	assert_success
+	assert_output /etc
+}
+
+@test "user uid, gid and additionalGids" {
+	update_config '.process.user = {"uid": 1000, "gid": 1000, "additionalGids": [1001, 2000]}'
+	run_helper id
+	assert_success
+	assert_line 'Uid: 1000 1000 1000 1000'
+	assert_line 'Gid: 1000 1000 1000 1000'
+	assert_line 'Groups: 1001 2000'
+}
+
+@test "root without additionalGids has no supplementary groups" {
+	run_helper status Groups
+	assert_output 'Groups:'
+}
+
+@test "user.umask" {
+	update_config '.process.user.umask = 63'
+	run_helper umask
+	assert_output 0077
+}
+
+@test "the default umask is 0022" {
+	run_helper umask
+	assert_output 0022
+}
+
+@test "rlimits are applied" {
+	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 1024},
+		{"type": "RLIMIT_CORE", "soft": 0, "hard": 0}, {"type": "RLIMIT_NPROC", "soft": 300, "hard": 400}]'
+	run_ctr /bin/sh -c "$HELPER rlimit NOFILE; $HELPER rlimit CORE; $HELPER rlimit NPROC"
+	assert_success
+	assert_line --index 0 '512 1024'
+	assert_line --index 1 '0 0'
+	assert_line --index 2 '300 400'
+}
+
+@test "raising RLIMIT_NOFILE above the hard limit without CAP_SYS_RESOURCE fails clearly and leaves nothing" {
+	eff=$(awk '/^CapEff:/ {print $2}' /proc/self/status)
+	if (((0x$eff >> 24) & 1)); then
+		skip "this host's root has CAP_SYS_RESOURCE: raising would succeed"
+	fi
+	hard=$(ulimit -Hn)
+	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": $h, "hard": $h}]' --argjson h $((hard * 4))
+	id=$(new_id)
+	set_args "$HELPER" sleep 100 "$id"
+	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	assert_failure
+	assert_one_line_error 'setrlimit.*RLIMIT_NOFILE.*(Operation not permitted|EPERM)'
+	runtime_is_runc || [[ $stderr == *RLIMIT_NOFILE* ]]
+	assert_nothing_left "$id"
+}
+
+@test "capabilities: the default set in every capability set that is configured" {
+	run_helper caps
+	assert_success
+	want=$(cap_mask 5 10 29) # KILL, NET_BIND_SERVICE, AUDIT_WRITE
+	assert_line "CapEff: $want"
+	assert_line "CapPrm: $want"
+	assert_line "CapBnd: $want"
+	# ambient needs inheritable too (capabilities(7)); the config has none
+	assert_line "CapInh: 0000000000000000"
+	assert_line "CapAmb: 0000000000000000"
+}
+
+@test "capabilities: bounding without effective grants nothing" {
+	update_config '.process.capabilities = {"bounding": ["CAP_CHOWN", "CAP_SYS_ADMIN"]}'
+	run_helper caps
+	assert_line "CapBnd: $(cap_mask 0 21)"
+	assert_line "CapEff: 0000000000000000"
+	assert_line "CapPrm: 0000000000000000"
+}
+
+@test "capabilities: an effective capability works, a missing one does not" {
+	update_config '.process.capabilities = {"bounding": ["CAP_SYS_ADMIN"], "effective": ["CAP_SYS_ADMIN"], "permitted": ["CAP_SYS_ADMIN"]}'
+	run_helper syscall sethostname
+	assert_output OK
+	update_config '.process.capabilities = {"bounding": ["CAP_CHOWN"], "effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"]}'
+	run_helper syscall sethostname
+	assert_output EPERM
+}
+
+@test "capabilities survive the switch to a non-root user through ambient" {
+	update_config '.process.user = {"uid": 1000, "gid": 1000} |
+		.process.capabilities = {"bounding": ["CAP_NET_BIND_SERVICE"], "effective": ["CAP_NET_BIND_SERVICE"],
+		"permitted": ["CAP_NET_BIND_SERVICE"], "inheritable": ["CAP_NET_BIND_SERVICE"], "ambient": ["CAP_NET_BIND_SERVICE"]}'
+	run_helper caps
+	assert_line "CapEff: $(cap_mask 10)"
+	assert_line "CapAmb: $(cap_mask 10)"
+}
+
+@test "a non-root user without ambient capabilities has none effective" {
+	update_config '.process.user = {"uid": 1000, "gid": 1000} | .process.capabilities.ambient = []'
+	run_helper caps
+	assert_line "CapEff: 0000000000000000"
+	assert_line "CapBnd: $(cap_mask 5 10 29)"
+}
+
+@test "noNewPrivileges true and false" {
+	run_helper status NoNewPrivs
+	assert_output 'NoNewPrivs: 1'
+	update_config '.process.noNewPrivileges = false'
+	run_helper status NoNewPrivs
+	assert_output 'NoNewPrivs: 0'
+}
+
+@test "oomScoreAdj" {
+	update_config '.process.oomScoreAdj = 500'
+	run_helper oom
+	assert_output 500
+}
+
+@test "sysctl in a new network namespace; the host's value is untouched" {
+	host=$(cat /proc/sys/net/ipv4/ip_forward)
+	want=$((1 - host))
+	update_config '.linux.sysctl = {"net.ipv4.ip_forward": ($v | tostring)}' --argjson v "$want"
+	run_helper read /proc/sys/net/ipv4/ip_forward
+	assert_success
+	assert_output "$want"
+	assert_equal "$(cat /proc/sys/net/ipv4/ip_forward)" "$host"
+}
+
+@test "a sysctl of a namespace the container does not own is refused" {
+	update_config '.linux.sysctl = {"kernel.pid_max": "40000"}'
+	id=$(new_id)
+	set_args "$HELPER" exit 0
+	before=$(cat /proc/sys/kernel/pid_max)
+	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	assert_one_line_error 'kernel\.pid_max'
+	assert_equal "$(cat /proc/sys/kernel/pid_max)" "$before"
+	assert_nothing_left "$id"
+}
+
+@test "personality LINUX32" {
+	runtime_is_runc && skip "runc 1.1 has no linux.personality (runtime-spec 1.1)"
+	update_config '.linux.personality = {"domain": "LINUX32"}'
+	run_helper personality
+	assert_success
+	assert_output 'LINUX32 0x0008'
+}
+
+@test "ioPriority" {
+	runtime_is_runc && skip "runc 1.1 has no process.ioPriority (runtime-spec 1.1)"
+	update_config '.process.ioPriority = {"class": "IOPRIO_CLASS_IDLE", "priority": 0}'
+	run_helper ioprio
+	assert_output 'IOPRIO_CLASS_IDLE 0'
+	update_config '.process.ioPriority = {"class": "IOPRIO_CLASS_BE", "priority": 6}'
+	run_helper ioprio
+	assert_output 'IOPRIO_CLASS_BE 6'
+}
+
+@test "scheduler: SCHED_BATCH with nice, and SCHED_FIFO with a priority" {
+	runtime_is_runc && skip "runc 1.1 has no process.scheduler (runtime-spec 1.1)"
+	update_config '.process.scheduler = {"policy": "SCHED_BATCH", "nice": 5}'
+	run_helper sched
+	assert_output 'SCHED_BATCH priority=0 nice=5'
+	update_config '.process.scheduler = {"policy": "SCHED_FIFO", "priority": 10}'
+	run_helper sched
+	assert_output 'SCHED_FIFO priority=10 nice=0'
+}
+
+@test "an unknown scheduler policy fails and leaves nothing" {
+	hull_only "runc 1.1 ignores process.scheduler"
+	update_config '.process.scheduler = {"policy": "SCHED_NOPE"}'
+	id=$(new_id)
+	set_args "$HELPER" exit 0
+	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	assert_one_line_error 'process\.scheduler\.policy'
+	assert_nothing_left "$id"
+}
