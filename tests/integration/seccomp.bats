@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# linux.seccomp: actions, errnoRet, argument conditions, the notify listener.
+
+load helpers
+
+setup_file() {
+	gcc -std=gnu17 -O2 -Wall -Wextra -Werror -o "$BATS_FILE_TMPDIR/seccomp-listener" \
+		"$BATS_TEST_DIRNAME/../helper/seccomp-listener.c"
+}
+
+# seccomp JSON_SYSCALLS [DEFAULT_ACTION]: install a filter.
+seccomp() {
+	update_config '.linux.seccomp = {"defaultAction": $d, "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], "syscalls": $s}' \
+		--argjson s "$1" --arg d "${2:-SCMP_ACT_ALLOW}"
+}
+
+@test "a filter is installed: Seccomp mode 2" {
+	seccomp '[{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]'
+	run_helper status Seccomp
+	assert_output 'Seccomp: 2'
+}
+
+@test "SCMP_ACT_ERRNO denies with EPERM by default; other syscalls work" {
+	seccomp '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]'
+	run_ctr /bin/sh -c "$HELPER syscall mkdir; $HELPER syscall getpid"
+	assert_line --index 0 EPERM
+	assert_line --index 1 OK
+}
+
+@test "errnoRet picks the errno" {
+	seccomp '[{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}]'
+	run_helper syscall mkdir
+	assert_output ENOMSG
+}
+
+@test "argument conditions: only the matching call is denied" {
+	seccomp '[{"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}]'
+	run_ctr /bin/sh -c "$HELPER syscall personality 8; $HELPER syscall personality 0xffffffff"
+	assert_line --index 0 EPERM
+	assert_line --index 1 OK
+}
+
+@test "argument conditions: SCMP_CMP_MASKED_EQ" {
+	# deny unshare(CLONE_NEWUSER), whatever other flags come with it
+	seccomp '[{"names": ["unshare"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 268435456, "valueTwo": 268435456, "op": "SCMP_CMP_MASKED_EQ"}]}]'
+	run_ctr /bin/sh -c "$HELPER syscall unshare 0x10000000; $HELPER syscall unshare 0x10020000; $HELPER syscall unshare 0"
+	assert_line --index 0 EPERM
+	assert_line --index 1 EPERM
+	assert_line --index 2 OK
+}
+
+@test "SCMP_ACT_KILL kills the process with SIGSYS" {
+	seccomp '[{"names": ["getppid"], "action": "SCMP_ACT_KILL"}]'
+	run_helper syscall getppid
+	assert_equal "$status" $((128 + 31))
+}
+
+@test "SCMP_ACT_KILL_PROCESS kills the process with SIGSYS" {
+	seccomp '[{"names": ["getppid"], "action": "SCMP_ACT_KILL_PROCESS"}]'
+	run_helper syscall getppid
+	assert_equal "$status" $((128 + 31))
+}
+
+@test "exec'd processes get the same filter" {
+	seccomp '[{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]'
+	id=$(new_id)
+	start_detached "$id" "$HELPER" sleep 100 "$id"
+	run hull exec "$id" "$HELPER" syscall mkdir
+	assert_output EPERM
+}
+
+@test "SCMP_ACT_NOTIFY: the listener gets the notify fd and the state, and answers the syscall" {
+	sock=$BATS_TEST_TMPDIR/seccomp.sock
+	"$BATS_FILE_TMPDIR/seccomp-listener" "$sock" "$BATS_TEST_TMPDIR/state.json" \
+		>"$BATS_TEST_TMPDIR/listener.out" 2>&1 &
+	lpid=$!
+	for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.05; done
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": $p,
+		"listenerMetadata": "hull-test-metadata",
+		"syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}' --arg p "$sock"
+	run_helper syscall mkdir
+	assert_output ENOMSG
+	wait "$lpid" || fail "listener: $(cat "$BATS_TEST_TMPDIR/listener.out")"
+	run cat "$BATS_TEST_TMPDIR/listener.out"
+	assert_output --regexp '^notified nr=[0-9]+$'
+	run jq -e --arg id "$CID" '.ociVersion and .fds == ["seccompFd"] and .pid > 0 and
+		.metadata == "hull-test-metadata" and .state.id == $id' "$BATS_TEST_TMPDIR/state.json"
+	assert_success
+}
+
+@test "an unknown syscall name fails and leaves nothing" {
+	hull_only "runc ignores unknown syscall names"
+	seccomp '[{"names": ["getpid", "no_such_syscall"], "action": "SCMP_ACT_ERRNO"}]'
+	id=$(new_id)
+	set_args "$HELPER" exit 0
+	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	assert_one_line_error 'linux\.seccomp\.syscalls\[0\]\.names\[1\].*no_such_syscall'
+	assert_nothing_left "$id"
+}
+
+@test "an unknown action fails and leaves nothing" {
+	seccomp '[{"names": ["getpid"], "action": "SCMP_ACT_NOPE"}]'
+	id=$(new_id)
+	set_args "$HELPER" exit 0
+	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	assert_one_line_error 'SCMP_ACT_NOPE'
+	assert_nothing_left "$id"
+}
