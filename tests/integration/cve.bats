@@ -1,0 +1,83 @@
+#!/usr/bin/env bats
+# Regression tests for runc CVE classes; each fails on a vulnerable runtime.
+
+load helpers
+
+@test "CVE-2019-5736: no process in the container can reach the runtime binary through /proc/PID/exe" {
+	sum_before=$(sha256sum "$RUNTIME" | cut -d' ' -f1)
+	read -r dev ino < <(stat -L -c '%d %i' "$RUNTIME")
+	id=$(new_id)
+	# the watcher scans every /proc/PID/exe while the runtime execs into the container
+	start_detached "$id" "$HELPER" exe-watch "$dev" "$ino" 6 "$id"
+	wait_for_output "$id" ready
+	for _ in $(seq 20); do
+		hull exec "$id" "$HELPER" exit 0 || true
+	done
+	wait_for_status "$id" stopped 15
+	run ctr_output "$id"
+	assert_line safe
+	refute_line --regexp '^VULNERABLE'
+	assert_equal "$(sha256sum "$RUNTIME" | cut -d' ' -f1)" "$sum_before"
+}
+
+@test "CVE-2019-5736: the runtime binary is not writable via /proc/self/exe of an exec'd runtime process" {
+	sum_before=$(sha256sum "$RUNTIME" | cut -d' ' -f1)
+	id=$(new_id)
+	start_detached "$id" "$HELPER" sleep 100 "$id"
+	# a process exec'd as the binary at /proc/self/exe of the runtime's own
+	# in-container process: with a cloned binary it is not the host file
+	run hull exec "$id" /proc/self/exe --version
+	run hull exec "$id" /bin/sh -c 'echo evil >> /proc/self/exe; echo rc=$?'
+	assert_equal "$(sha256sum "$RUNTIME" | cut -d' ' -f1)" "$sum_before"
+}
+
+@test "CVE-2024-21626: process.cwd through a leaked fd does not reach the host" {
+	host_hostname=$(cat /etc/hostname)
+	for fd in 3 4 5 6 7 8 9 10; do
+		update_config '.process.cwd = $c' --arg c "/proc/self/fd/$fd"
+		run_helper read ../../../../../../../../../etc/hostname
+		# either refused, or the path resolved inside the container
+		if [[ $status -eq 0 ]]; then
+			[[ $output != "$host_hostname" || $output == hull-rootfs ]] || fail "fd $fd reached the host: $output"
+		fi
+		refute_output --partial '(unreachable)'
+	done
+}
+
+@test "CVE-2024-21626: exec --cwd through a leaked fd does not reach the host" {
+	id=$(new_id)
+	start_detached "$id" "$HELPER" sleep 100 "$id"
+	host_hostname=$(cat /etc/hostname)
+	for fd in 3 4 5 6 7 8 9 10; do
+		run hull exec --cwd "/proc/self/fd/$fd" "$id" "$HELPER" read ../../../../../../../../../etc/hostname
+		if [[ $status -eq 0 ]]; then
+			[[ $output != "$host_hostname" || $output == hull-rootfs ]] || fail "fd $fd reached the host: $output"
+		fi
+	done
+}
+
+@test "CVE-2022-29162: exec does not grant inheritable capabilities" {
+	id=$(new_id)
+	start_detached "$id" "$HELPER" sleep 100 "$id"
+	run hull exec "$id" "$HELPER" caps
+	assert_line 'CapInh: 0000000000000000'
+}
+
+@test "CVE-2016-9962: the runtime's in-container processes are not ptrace-able or dumpable" {
+	id=$(new_id)
+	start_detached "$id" "$HELPER" sleep 100 "$id"
+	# while an exec is in flight, no process in the container may expose fds
+	# of the runtime: every /proc/PID/fd listing it can read shows only its own
+	exec 7</etc/hostname
+	run hull exec "$id" /bin/sh -c 'for p in /proc/[0-9]*; do ls -l $p/fd 2>/dev/null; done'
+	exec 7<&-
+	refute_output --partial '/etc/hostname'
+	refute_output --partial "$ROOT"
+}
+
+@test "a container cannot see or signal host processes" {
+	id=$(new_id)
+	start_detached "$id" "$HELPER" sleep 100 "$id"
+	run hull exec "$id" /bin/sh -c "kill -0 $$ 2>&1 && echo reached || echo isolated"
+	assert_output --partial isolated
+}
