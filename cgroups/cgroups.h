@@ -72,8 +72,10 @@ int cgroups_load(const char *serialized, struct cgroup **out, struct hull_err **
  * program is attached before the old one is detached. */
 int cgroups_update(struct cgroup *cg, const struct oci_resources *r, struct hull_err **err);
 
-/* Move pid into the container's cgroup in every hierarchy (`hull exec`). */
-int cgroups_enter(struct cgroup *cg, pid_t pid, struct hull_err **err);
+/* Move pid into the container's cgroup in every hierarchy (`hull exec`).
+ * sub (NULL for none) is `exec --cgroup PATH`: an existing sub-cgroup of the
+ * container's, relative, without ".." ("controller:path" is not supported). */
+int cgroups_enter(struct cgroup *cg, const char *sub, pid_t pid, struct hull_err **err);
 
 /* Freeze (pause) or thaw (resume); returns once the kernel reports the new
  * state, or fails with ETIMEDOUT after 10 s (the cgroup is thawed again). */

@@ -219,9 +219,22 @@ static int destroy_dirs(struct cgroup *cg, struct hull_err **err)
 	return ret;
 }
 
-int cgroups_enter(struct cgroup *cg, pid_t pid, struct hull_err **err)
+static int enter_one(const char *dir, const char *sub, pid_t pid, struct hull_err **err)
 {
-	if (cg->unified && cg_writef(cg->unified, "cgroup.procs", err, "%d", (int)pid) < 0)
+	_cleanup_free_ char *d = sub ? xasprintf("%s/%s", dir, sub) : xstrdup(dir);
+
+	if (sub && access(d, F_OK) < 0)
+		return hull_err_make(err, errno, "--cgroup: %s", d);
+	return cg_writef(d, "cgroup.procs", err, "%d", (int)pid);
+}
+
+int cgroups_enter(struct cgroup *cg, const char *sub, pid_t pid, struct hull_err **err)
+{
+	if (sub && (sub[0] == '/' || strchr(sub, ':')))
+		return hull_err_make(err, 0, "--cgroup: \"%s\" must be a relative sub-cgroup path", sub);
+	if (sub && cg_check_path(sub, "--cgroup", err) < 0)
+		return -1;
+	if (cg->unified && enter_one(cg->unified, sub, pid, err) < 0)
 		return -1;
 	for (int i = 0; i < V1_COUNT; i++) {
 		bool dup = false;
@@ -229,7 +242,7 @@ int cgroups_enter(struct cgroup *cg, pid_t pid, struct hull_err **err)
 			continue;
 		for (int j = 0; j < i; j++)
 			dup |= cg->v1[j] && strcmp(cg->v1[j], cg->v1[i]) == 0;
-		if (!dup && cg_writef(cg->v1[i], "cgroup.procs", err, "%d", (int)pid) < 0)
+		if (!dup && enter_one(cg->v1[i], sub, pid, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -318,7 +331,7 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 		goto fail;
 	if (install_devices(cg, cfg, err) < 0)
 		goto fail;
-	if (pid > 0 && cgroups_enter(cg, pid, err) < 0)
+	if (pid > 0 && cgroups_enter(cg, NULL, pid, err) < 0)
 		goto fail;
 	*out = cg;
 	return 0;

@@ -344,7 +344,14 @@ static void test_live_device_update_keeps_linux_devices_allowed(void **state)
 	if (cgroups_update(cg, &u, &err) < 0)
 		fail_msg("update: %s", err->msg);
 	pid = spawn(&go, try_open, (void *)paths);
-	if (cgroups_enter(cg, pid, &err) < 0)
+	if (cgroups_enter(cg, "../x", pid, &err) >= 0)
+		fail_msg("enter accepted ../x");
+	assert_non_null(strstr(err->msg, "--cgroup"));
+	hull_err_free(&err);
+	if (cgroups_enter(cg, "nosuch", pid, &err) >= 0)
+		fail_msg("enter accepted a missing sub-cgroup");
+	hull_err_free(&err);
+	if (cgroups_enter(cg, NULL, pid, &err) < 0)
 		fail_msg("enter: %s", err->msg);
 	assert_int_equal(release_and_wait(go, pid), 1 | 2 | 4 | 8);
 	destroy_and_check(cg);
