@@ -60,7 +60,7 @@ int confine_close_fds(int preserve_fds, struct hull_err **err);
 int hooks_run(const struct oci_spec *spec, enum oci_hook_kind kind, const char *state_json,
 	      struct hull_err **err);
 
-/* ============================ lifecycle (runtime/*.c) ===================== */
+/* ============================ lifecycle (runtime/ lifecycle files) ===================== */
 
 struct runtime_ctx {
 	const char *root;           /* --root, default /run/hull */
@@ -122,6 +122,12 @@ void runtime_info_free(struct runtime_info *v, size_t n);
 int runtime_ps(const struct runtime_ctx *ctx, const char *id, pid_t **pids, size_t *n, struct hull_err **err);
 int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *o, int *status,
 		 struct hull_err **err);
+
+/* CVE-2019-5736: before entering a container, make sure this process runs
+ * from a read-only mount of its own binary (re-exec through a detached
+ * read-only overlayfs), so a container process that execs /proc/self/exe
+ * cannot open the host binary for writing.  No copy of the binary is made. */
+int runtime_ensure_sealed_exe(char **argv, struct hull_err **err);
 
 /* Container ids: [A-Za-z0-9_.+-]{1,1024}, not "." or "..". */
 int runtime_validate_id(const char *id, struct hull_err **err);

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * create / run: validate everything first (nothing exists yet), then make
+ * the state dir, then spawn.  Any failure after the state dir exists removes
+ * it again, so bad input leaves nothing behind.
+ */
+#include "internal.h"
+#include "namespaces/namespaces.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+static int check_semantics(const struct oci_spec *s, const struct runtime_create_opts *o, bool foreground,
+			   struct hull_err **err)
+{
+	if (!s->has_process)
+		return hull_err_make(err, 0, "process: required");
+	if (!s->has_linux)
+		return hull_err_make(err, 0, "linux: required on Linux");
+	if (!oci_spec_has_ns(s, OCI_NS_MOUNT))
+		return hull_err_make(err, 0, "linux.namespaces: a mount namespace is required");
+	if ((s->hostname || s->domainname) && oci_spec_get_ns(s, OCI_NS_UTS) == NULL)
+		return hull_err_make(err, 0, "%s: requires a uts namespace", s->hostname ? "hostname" : "domainname");
+	if (oci_spec_has_ns(s, OCI_NS_USER) && !oci_spec_get_ns(s, OCI_NS_USER)->path &&
+	    (s->linux_.n_uid_mappings == 0 || s->linux_.n_gid_mappings == 0))
+		return hull_err_make(err, 0, "linux.uidMappings: a new user namespace needs uid and gid mappings");
+	if (!oci_spec_has_ns(s, OCI_NS_USER) && (s->linux_.n_uid_mappings || s->linux_.n_gid_mappings))
+		return hull_err_make(err, 0, "linux.uidMappings: mappings given without a user namespace");
+	if ((s->linux_.time_offsets[0].set || s->linux_.time_offsets[1].set) &&
+	    (!oci_spec_has_ns(s, OCI_NS_TIME) || oci_spec_get_ns(s, OCI_NS_TIME)->path))
+		return hull_err_make(err, 0, "linux.timeOffsets: requires a new time namespace");
+	for (size_t i = 0; i < s->linux_.n_sysctl; i++) {
+		const char *k = s->linux_.sysctl[i].key;
+		bool net = strncmp(k, "net.", 4) == 0;
+		bool ipc = strncmp(k, "kernel.msg", 10) == 0 || strncmp(k, "kernel.sem", 10) == 0 ||
+			   strncmp(k, "kernel.shm", 10) == 0 || strncmp(k, "fs.mqueue.", 10) == 0;
+		bool uts = strcmp(k, "kernel.hostname") == 0 || strcmp(k, "kernel.domainname") == 0;
+		/* Only namespaced keys, and only when the container owns that namespace (runc's rule). */
+		if (strstr(k, "..") || strchr(k, '/'))
+			return hull_err_make(err, 0, "linux.sysctl: invalid key \"%s\"", k);
+		if (net && !oci_spec_has_ns(s, OCI_NS_NETWORK))
+			return hull_err_make(err, 0, "linux.sysctl: \"%s\" requires a network namespace", k);
+		if (ipc && !oci_spec_has_ns(s, OCI_NS_IPC))
+			return hull_err_make(err, 0, "linux.sysctl: \"%s\" requires an ipc namespace", k);
+		if (uts && !oci_spec_has_ns(s, OCI_NS_UTS))
+			return hull_err_make(err, 0, "linux.sysctl: \"%s\" requires a uts namespace", k);
+		if (!net && !ipc && !uts)
+			return hull_err_make(err, 0, "linux.sysctl: \"%s\" is not namespaced", k);
+	}
+	if (s->process.terminal && !o->console_socket && !foreground)
+		return hull_err_make(err, 0, "process.terminal is true but no --console-socket was given");
+	if (!s->process.terminal && o->console_socket)
+		return hull_err_make(err, 0, "--console-socket given but process.terminal is false");
+	return 0;
+}
+
+static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
+		   struct container **out, struct hull_err **err)
+{
+	_cleanup_free_ char *bundle = NULL;
+	_cleanup_free_ char *cfg_path = NULL;
+	_cleanup_free_ char *cfg_text = NULL;
+	_cleanup_free_ char *root = NULL;
+	_cleanup_free_ char *rootfs = NULL;
+	struct oci_spec *spec = NULL;
+	struct container *c = NULL;
+	struct stat st;
+	size_t len;
+
+	if (runtime_validate_id(o->id, err) < 0)
+		return -1;
+	bundle = realpath(o->bundle, NULL);
+	if (!bundle)
+		return hull_err_make(err, errno, "--bundle %s", o->bundle);
+	cfg_path = xasprintf("%s/config.json", bundle);
+	if (read_file_at(AT_FDCWD, cfg_path, &cfg_text, &len, 0, err) < 0)
+		return -1;
+	if (oci_spec_parse(cfg_text, len, cfg_path, &spec, err) < 0)
+		return -1;
+	root = spec->root_path[0] == '/' ? xstrdup(spec->root_path) : xasprintf("%s/%s", bundle, spec->root_path);
+	rootfs = realpath(root, NULL);
+	if (!rootfs || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		hull_err_make(err, rootfs ? ENOTDIR : errno, "root.path %s", root);
+		goto fail;
+	}
+	if (check_semantics(spec, o, foreground, err) < 0 || ns_validate_spec(spec, err) < 0 ||
+	    confine_validate(spec, &spec->process, err) < 0)
+		goto fail;
+
+	if (container_new(ctx, o->id, &c, err) < 0)
+		goto fail;
+	/* The container keeps its own copy: exec and delete must not depend on the bundle. */
+	if (write_file_atomic_at(c->dir_fd, CONFIG_FILE, cfg_text, len, 0600, err) < 0) {
+		container_remove_dir(c, NULL);
+		container_free(c);
+		goto fail;
+	}
+	c->bundle = take_ptr(bundle);
+	c->rootfs = take_ptr(rootfs);
+	c->spec = spec;
+	c->new_pid_ns = oci_spec_has_ns(spec, OCI_NS_PID) && !oci_spec_get_ns(spec, OCI_NS_PID)->path;
+	*out = c;
+	return 0;
+fail:
+	oci_spec_free(spec);
+	return -1;
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct hull_err **err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+
+	if (write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0644, err) < 0)
+		return hull_err_wrap(err, "--pid-file");
+	return 0;
+}
+
+/* Undo a failed create: the process (if any) and the state dir. */
+static void abandon(struct container *c)
+{
+	if (c->pid > 0 && proc_alive(c->pid, c->pid_start))
+		kill(c->pid, SIGKILL);
+	container_remove_dir(c, NULL);
+	container_free(c);
+}
+
+static int create_common(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
+			 struct container **out, int *console_master, struct hull_err **err)
+{
+	struct container *c = NULL;
+	struct spawn_opts so = { .ctx = ctx, .o = o, .foreground = foreground, .console_master = -1 };
+
+	if (prepare(ctx, o, foreground, &c, err) < 0)
+		return -1;
+	so.c = c;
+	if (spawn_container(&so, err) < 0 || container_save(c, err) < 0 ||
+	    (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)) {
+		if (so.console_master >= 0)
+			close(so.console_master);
+		abandon(c);
+		return -1;
+	}
+	*out = c;
+	if (console_master)
+		*console_master = so.console_master;
+	else if (so.console_master >= 0)
+		close(so.console_master);
+	return 0;
+}
+
+int runtime_create(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, struct hull_err **err)
+{
+	struct container *c = NULL;
+
+	if (create_common(ctx, o, false, &c, NULL, err) < 0)
+		return -1;
+	container_free(c);
+	return 0;
+}
+
+int runtime_run(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, int *status,
+		struct hull_err **err)
+{
+	struct container *c = NULL;
+	_cleanup_close_ int master = -1;
+	pid_t pid;
+	int r;
+
+	if (create_common(ctx, o, !o->detach, &c, &master, err) < 0)
+		return -1;
+	if (start_release(c, err) < 0) {
+		abandon(c);
+		return -1;
+	}
+	if (c->spec) {
+		_cleanup_free_ char *st = container_state_json(c, OCI_STATUS_RUNNING, false);
+		struct hull_err *herr = NULL;
+		if (hooks_run(c->spec, OCI_HOOK_POSTSTART, st, &herr) < 0) {
+			hull_warn("%s", herr->msg);
+			hull_err_free(&herr);
+		}
+	}
+	pid = c->pid;
+	/* Other commands (state, kill) on this id must not wait for us. */
+	container_free(c);
+	c = NULL;
+	if (o->detach) {
+		*status = 0;
+		return 0;
+	}
+	r = wait_forward(pid, master, status, err);
+	if (o->keep)
+		return r;
+	if (runtime_delete(ctx, o->id, true, r < 0 ? NULL : err) < 0 && r == 0)
+		return -1;
+	return r;
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * CVE-2019-5736: a container process that execs /proc/self/exe while hull is
+ * inside the container gets hull's binary, and could open it for writing once
+ * hull exits.  Before entering a container, hull re-executes itself from a
+ * detached, read-only overlayfs whose lower layers are hull's directory and
+ * an empty tmpfs: /proc/self/exe then points into a filesystem that cannot
+ * be written at all, and nothing is copied (runc 1.2 does the same).  Where
+ * overlayfs is unavailable, a sealed memfd copy is the fallback (logged).
+ */
+#include "internal.h"
+
+#include <libgen.h>
+#include <linux/mount.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+
+extern char **environ;
+
+#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+static bool already_sealed(void)
+{
+	_cleanup_close_ int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	struct statvfs sv;
+	int seals;
+
+	if (fd < 0)
+		return false;
+	/* Any read-only mount is safe, including our own overlay. */
+	if (fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY))
+		return true;
+	seals = fcntl(fd, F_GET_SEALS);
+	return seals >= 0 && (seals & SEALS) == SEALS;
+}
+
+static int detached_mount(const char *type, const char *lower)
+{
+	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
+
+	if (fs < 0)
+		return -1;
+	if (lower && syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0)
+		return -1;
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	return (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+			    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
+}
+
+static int overlay_exe(const char *path)
+{
+	_cleanup_free_ char *d = xstrdup(path), *b = xstrdup(path);
+	_cleanup_close_ int dir = open(dirname(d), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int empty = detached_mount("tmpfs", NULL);
+	_cleanup_close_ int mnt = -1;
+	char lower[64];
+
+	if (dir < 0 || empty < 0)
+		return -1;
+	/* Two layers: overlayfs without an upper layer needs at least two. */
+	snprintf(lower, sizeof(lower), "/proc/self/fd/%d:/proc/self/fd/%d", dir, empty);
+	mnt = detached_mount("overlay", lower);
+	if (mnt < 0)
+		return -1;
+	return openat(mnt, basename(b), O_PATH | O_CLOEXEC);
+}
+
+static int memfd_exe(const char *path, struct hull_err **err)
+{
+	_cleanup_close_ int src = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int mfd = -1;
+	struct stat st;
+	off_t off = 0;
+
+	if (src < 0 || fstat(src, &st) < 0)
+		return hull_err_make(err, errno, "open %s", path);
+	mfd = memfd_create("hull", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		return hull_err_make(err, errno, "memfd_create");
+	while (off < st.st_size) {
+		ssize_t n = sendfile(mfd, src, &off, (size_t)(st.st_size - off));
+		if (n <= 0)
+			return hull_err_make(err, n < 0 ? errno : EIO, "copy %s to memfd", path);
+	}
+	if (fcntl(mfd, F_ADD_SEALS, SEALS) < 0)
+		return hull_err_make(err, errno, "seal memfd");
+	return take_fd(&mfd);
+}
+
+int runtime_ensure_sealed_exe(char **argv, struct hull_err **err)
+{
+	char path[4096];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (already_sealed())
+		return 0;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n < 0)
+		return hull_err_make(err, errno, "readlink /proc/self/exe");
+	path[n] = '\0';
+	fd = overlay_exe(path);
+	if (fd < 0) {
+		hull_debug("read-only overlay of %s unavailable (%s); using a sealed memfd copy", path,
+			   strerror(errno));
+		fd = memfd_exe(path, err);
+		if (fd < 0)
+			return -1;
+	}
+	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+	return hull_err_make(err, errno, "re-exec %s from a sealed copy", path);
+}

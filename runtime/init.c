@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Container side of create (C): runs in the new namespaces, builds the
+ * rootfs, confines itself, reports READY, then waits on the exec fifo until
+ * `start` and execs the user process.  Every failure is sent to hull over
+ * the sync socket (sync_fail) so create reports it with context.
+ */
+#include "internal.h"
+#include "namespaces/namespaces.h"
+#include "net/net.h"
+
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+
+static int set_sysctls(const struct oci_spec *s, struct hull_err **err)
+{
+	for (size_t i = 0; i < s->linux_.n_sysctl; i++) {
+		_cleanup_free_ char *path = xasprintf("/proc/sys/%s", s->linux_.sysctl[i].key);
+		const char *v = s->linux_.sysctl[i].value;
+		for (char *p = path + 10; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		if (write_file_at(AT_FDCWD, path, v, strlen(v), err) < 0)
+			return hull_err_wrap(err, "linux.sysctl %s", s->linux_.sysctl[i].key);
+	}
+	return 0;
+}
+
+static int set_names(const struct oci_spec *s, struct hull_err **err)
+{
+	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return hull_err_make(err, errno, "sethostname \"%s\"", s->hostname);
+	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		return hull_err_make(err, errno, "setdomainname \"%s\"", s->domainname);
+	return 0;
+}
+
+static const char *env_get(char *const *env, const char *key)
+{
+	size_t kl = strlen(key);
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], key, kl) == 0 && env[i][kl] == '=')
+			return env[i] + kl + 1;
+	return NULL;
+}
+
+/* Resolve args[0] as execvp will (PATH from the process env), so a missing
+ * binary fails `create` with a clear message instead of a dead container. */
+int runtime_find_exec(const struct oci_process *p, char **out, struct hull_err **err)
+{
+	const char *arg0 = p->args[0];
+	const char *path = env_get(p->env, "PATH");
+	_cleanup_free_ char *copy = NULL;
+	char *save = NULL, *dir;
+
+	if (strchr(arg0, '/')) {
+		if (access(arg0, X_OK) < 0)
+			return hull_err_make(err, errno, "exec \"%s\"", arg0);
+		*out = xstrdup(arg0);
+		return 0;
+	}
+	copy = xstrdup(path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *cand = xasprintf("%s/%s", *dir ? dir : ".", arg0);
+		struct stat st;
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
+			*out = take_ptr(cand);
+			return 0;
+		}
+	}
+	return hull_err_make(err, 0, "exec \"%s\": executable file not found in $PATH", arg0);
+}
+
+/* Close-on-exec everything the container must not inherit; the exec fifo
+ * stays open until the exec itself so `start` returns only after it. */
+int runtime_seal_fds(int preserve_fds, struct hull_err **err)
+{
+	if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	return confine_close_fds(preserve_fds, err);
+}
+
+static int setup_terminal(const struct init_args *a, struct hull_err **err)
+{
+	_cleanup_close_ int master = -1;
+	_cleanup_close_ int slave = -1;
+
+	if (console_open_pty(&master, &slave, &a->spec->process, err) < 0)
+		return -1;
+	if (ns_bind_console(slave, err) < 0)
+		return -1;
+	if (sync_send(a->sync, SYNC_CONSOLE, 0, master, NULL) < 0)
+		return hull_err_make(err, errno, "send console fd");
+	return console_setup_slave(slave, err);
+}
+
+void init_container(const struct init_args *a)
+{
+	const struct oci_spec *s = a->spec;
+	const struct oci_process *p = &s->process;
+	struct ns_rootfs r = { .spec = s, .rootfs = a->rootfs, .no_pivot = a->no_pivot, .in_userns = a->in_userns };
+	struct hull_err *err = NULL;
+	_cleanup_free_ char *exe = NULL;
+	struct sync_msg m;
+	int notify_fd = -1;
+	pid_t host_pid;
+	char b;
+
+	/* Keep other container processes out of /proc/<us> while we hold host fds. */
+	prctl(PR_SET_DUMPABLE, 0);
+	if (sync_expect(a->sync, SYNC_GO, &m, NULL, &err) < 0)
+		_exit(1);
+	if (oci_spec_has_ns(s, OCI_NS_NETWORK) && !oci_spec_get_ns(s, OCI_NS_NETWORK)->path &&
+	    net_link_up("lo", &err) < 0)
+		sync_fail(a->sync, err);
+	if (set_names(s, &err) < 0)
+		sync_fail(a->sync, err);
+	if (!a->no_new_keyring) {
+		_cleanup_free_ char *name = xasprintf("_ses.%s", a->id);
+		if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name) < 0 && errno != ENOSYS) {
+			hull_err_make(&err, errno, "join session keyring");
+			sync_fail(a->sync, err);
+		}
+	}
+	if (ns_rootfs_mount(&r, &err) < 0)
+		sync_fail(a->sync, err);
+
+	sync_send(a->sync, SYNC_CREATE_RUNTIME, 0, -1, NULL);
+	if (sync_recv(a->sync, &m, NULL) < 0 || m.type != SYNC_GO)
+		_exit(1);
+	host_pid = m.value;
+	{
+		struct oci_state st = { .oci_version = s->oci_version, .id = (char *)a->id,
+					.status = OCI_STATUS_CREATING, .pid = host_pid,
+					.bundle = (char *)a->bundle, .annotations = s->annotations,
+					.n_annotations = s->n_annotations };
+		_cleanup_free_ char *json = oci_state_to_json(&st, false);
+		if (hooks_run(s, OCI_HOOK_CREATE_CONTAINER, json, &err) < 0)
+			sync_fail(a->sync, err);
+	}
+	if (ns_rootfs_pivot(&r, &err) < 0)
+		sync_fail(a->sync, err);
+	if (p->terminal && setup_terminal(a, &err) < 0)
+		sync_fail(a->sync, err);
+	if (set_sysctls(s, &err) < 0 || ns_rootfs_finalize(&r, &err) < 0)
+		sync_fail(a->sync, err);
+	if (confine_apply(s, p, &notify_fd, &err) < 0)
+		sync_fail(a->sync, err);
+	if (notify_fd >= 0) {
+		sync_send(a->sync, SYNC_SECCOMP, 0, notify_fd, NULL);
+		close(notify_fd);
+	}
+	if (runtime_find_exec(p, &exe, &err) < 0)
+		sync_fail(a->sync, err);
+	sync_send(a->sync, SYNC_READY, 0, -1, NULL);
+	close(a->sync);
+
+	/* Wait for `start`.  EOF cannot happen: we hold a write end ourselves. */
+	while (read(a->fifo_fd, &b, 1) < 0) {
+		if (errno != EINTR)
+			_exit(1);
+	}
+	{
+		struct oci_state st = { .oci_version = s->oci_version, .id = (char *)a->id,
+					.status = OCI_STATUS_RUNNING, .pid = host_pid, .bundle = (char *)a->bundle,
+					.annotations = s->annotations, .n_annotations = s->n_annotations };
+		_cleanup_free_ char *json = oci_state_to_json(&st, false);
+		if (hooks_run(s, OCI_HOOK_START_CONTAINER, json, &err) < 0) {
+			dprintf(STDERR_FILENO, "hull: %s\n", err->msg);
+			_exit(1);
+		}
+	}
+	if (runtime_seal_fds(a->preserve_fds, &err) < 0) {
+		dprintf(STDERR_FILENO, "hull: %s\n", err->msg);
+		_exit(1);
+	}
+	execve(exe, p->args, p->env ? p->env : (char *[]){ NULL });
+	dprintf(STDERR_FILENO, "hull: exec %s: %s\n", exe, strerror(errno));
+	_exit(127);
+}

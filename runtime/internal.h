@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* runtime/internal.h: private to runtime/ (state store, sync protocol, spawn). */
+#ifndef HULL_RUNTIME_INTERNAL_H
+#define HULL_RUNTIME_INTERNAL_H
+
+#include "runtime/runtime.h"
+
+#include <sys/socket.h>
+
+/* ---- state store (state.c) ------------------------------------------------ */
+
+/* What hull remembers of a container, in ROOT/ID/state.json (json-c). */
+struct container {
+	char *id;
+	char *dir;                  /* ROOT/ID */
+	int dir_fd;                 /* O_PATH|O_DIRECTORY of dir, -1 if not open */
+	int lock_fd;                /* flock'd ROOT/ID/lock, -1 if not held */
+	pid_t pid;                  /* container init, 0 before it exists */
+	uint64_t pid_start;         /* /proc/PID/stat starttime, guards pid reuse */
+	char *bundle;               /* absolute */
+	char *rootfs;               /* absolute */
+	char *created;              /* RFC 3339 */
+	char *owner;
+	char *cgroup;               /* cgroups_serialize() or NULL */
+	bool new_pid_ns;
+	struct oci_spec *spec;      /* ROOT/ID/config.json, loaded lazily by container_load_spec */
+};
+
+#define STATE_FILE "state.json"
+#define CONFIG_FILE "config.json"
+#define FIFO_FILE "exec.fifo"
+#define LOCK_FILE "lock"
+
+/* Create ROOT/ID exclusively and lock it: "container \"x\" already exists". */
+int container_new(const struct runtime_ctx *ctx, const char *id, struct container **out, struct hull_err **err);
+/* Open and lock an existing container: "container \"x\" does not exist". */
+int container_open(const struct runtime_ctx *ctx, const char *id, struct container **out, struct hull_err **err);
+int container_save(struct container *c, struct hull_err **err);
+int container_load_spec(struct container *c, struct hull_err **err);
+/* Remove ROOT/ID entirely (after the lock is dropped by free). */
+int container_remove_dir(struct container *c, struct hull_err **err);
+void container_free(struct container *c);
+/* Current status from the process and the exec fifo. */
+enum oci_status container_status(struct container *c);
+/* pidfd of the live init (checked against pid_start), or -1 with errno ESRCH. */
+int container_pidfd(struct container *c);
+/* The spec's state JSON for hooks and `state`. */
+char *container_state_json(struct container *c, enum oci_status st, bool pretty);
+uint64_t proc_start_time(pid_t pid);   /* 0 if gone */
+bool proc_alive(pid_t pid, uint64_t start); /* running (not zombie) with that start time */
+
+/* ---- sync protocol between hull and the container-side processes (sync.c) --- */
+
+enum sync_type {
+	SYNC_ERROR = 1,             /* payload: message; errnum in header */
+	SYNC_USERNS,                /* child unshared CLONE_NEWUSER: write the id maps */
+	SYNC_USERNS_DONE,
+	SYNC_GO,                    /* parent: continue */
+	SYNC_PID,                   /* payload: pid_t of the container process */
+	SYNC_CREATE_RUNTIME,        /* namespaces exist: run prestart/createRuntime hooks */
+	SYNC_CONSOLE,               /* fd: pty master */
+	SYNC_SECCOMP,               /* fd: seccomp notify fd */
+	SYNC_READY,                 /* set-up complete, waiting for start */
+	SYNC_ABORT,                 /* parent: give up */
+};
+
+struct sync_msg {
+	uint32_t type;
+	int32_t errnum;
+	int32_t value;
+	char text[1024];
+};
+
+int sync_send(int sock, enum sync_type type, int32_t value, int fd, const char *text);
+/* Receive one message; *fd gets a passed fd or -1.  0 or -errno (-EPIPE on EOF). */
+int sync_recv(int sock, struct sync_msg *m, int *fd);
+/* Receive and require `want`; SYNC_ERROR becomes an hull_err. */
+int sync_expect(int sock, enum sync_type want, struct sync_msg *m, int *fd, struct hull_err **err);
+/* Report err to the parent and _exit(1): used by container-side code only. */
+__attribute__((noreturn)) void sync_fail(int sock, struct hull_err *err);
+
+/* ---- spawn (spawn.c, init.c) ---------------------------------------------- */
+
+struct spawn_opts {
+	const struct runtime_ctx *ctx;
+	struct container *c;
+	const struct runtime_create_opts *o;
+	bool foreground;            /* run: hull stays the parent (subreaper) */
+	int console_master;         /* out: pty master when foreground && terminal */
+};
+
+/* Create the container up to "created": namespaces, rootfs, hooks, waiting
+ * on the exec fifo.  On failure everything made is undone. */
+int spawn_container(struct spawn_opts *so, struct hull_err **err);
+
+/* Container-side init (init.c): never returns. */
+struct init_args {
+	const struct oci_spec *spec;
+	const char *rootfs;
+	int sync;
+	int fifo_fd;
+	bool no_pivot;
+	bool in_userns;
+	int preserve_fds;
+	const char *id;
+	const char *bundle;
+	bool no_new_keyring;
+};
+__attribute__((noreturn)) void init_container(const struct init_args *a);
+
+/* Release a created container (start.c): write the fifo, wait for exec. */
+int start_release(struct container *c, struct hull_err **err);
+
+/* PATH lookup of process.args[0] as the exec will do it (init.c). */
+int runtime_find_exec(const struct oci_process *p, char **out, struct hull_err **err);
+/* Mark every fd above 2 + preserve_fds close-on-exec. */
+int runtime_seal_fds(int preserve_fds, struct hull_err **err);
+
+/* Hand a seccomp notify fd of process `pid` to linux.seccomp.listenerPath. */
+int runtime_seccomp_forward(struct container *c, pid_t pid, int fd, struct hull_err **err);
+
+/* ---- console (console.c) ---------------------------------------------------- */
+
+/* Open a new pty in the current mount namespace's /dev/ptmx; master and slave fds. */
+int console_open_pty(int *master, int *slave, const struct oci_process *p, struct hull_err **err);
+/* Make slave the controlling terminal and stdio of the calling process. */
+int console_setup_slave(int slave, struct hull_err **err);
+/* Send the master fd to a --console-socket path (SCM_RIGHTS). */
+int console_send_to_socket(const char *path, int master, struct hull_err **err);
+/* Proxy the caller's stdio to/from master until the child exits; returns when
+ * master hangs up. Puts the caller's tty in raw mode for the duration. */
+struct console_proxy;
+int console_proxy_start(int master, struct console_proxy **out, struct hull_err **err);
+void console_proxy_stop(struct console_proxy *p);
+
+/* ---- wait (wait.c) ---------------------------------------------------------- */
+
+/* Wait for pid (our child), forwarding signals; return exit code or 128+sig. */
+int wait_forward(pid_t pid, int console_master, int *status, struct hull_err **err);
+
+/* ---- misc ------------------------------------------------------------------- */
+
+/* Re-exec from a read-only mount of our own binary (CVE-2019-5736). */
+int exe_ensure_sealed(char **argv, struct hull_err **err);
+
+#endif

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* start, kill, delete and ps on an existing container. */
+#include "internal.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+int start_release(struct container *c, struct hull_err **err)
+{
+	_cleanup_close_ int fd = openat(c->dir_fd, FIFO_FILE, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	struct pollfd pfd;
+	char b = '0';
+
+	if (fd < 0) {
+		if (errno == ENXIO)
+			return hull_err_make(err, 0, "container \"%s\" is not running", c->id);
+		if (errno == ENOENT)
+			return hull_err_make(err, 0, "container \"%s\" has already been started", c->id);
+		return hull_err_make(err, errno, "open %s/%s", c->dir, FIFO_FILE);
+	}
+	if (write(fd, &b, 1) != 1)
+		return hull_err_make(err, errno, "write %s/%s", c->dir, FIFO_FILE);
+	/* POLLERR once no reader is left: the init's fifo fd is close-on-exec, so
+	 * this returns when the user process has been exec'd (or the init died). */
+	pfd = (struct pollfd){ .fd = fd, .events = 0 };
+	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+		;
+	unlinkat(c->dir_fd, FIFO_FILE, 0);
+	return 0;
+}
+
+int runtime_start(const struct runtime_ctx *ctx, const char *id, struct hull_err **err)
+{
+	struct container *c = NULL;
+	_cleanup_free_ char *st = NULL;
+	struct hull_err *herr = NULL;
+	enum oci_status s;
+	int r = -1;
+
+	if (container_open(ctx, id, &c, err) < 0)
+		return -1;
+	s = container_status(c);
+	if (s != OCI_STATUS_CREATED) {
+		hull_err_make(err, 0, "cannot start container \"%s\": it is %s", id, oci_status_names[s]);
+		goto out;
+	}
+	if (container_load_spec(c, err) < 0 || start_release(c, err) < 0)
+		goto out;
+	st = container_state_json(c, OCI_STATUS_RUNNING, false);
+	/* Spec: a poststart failure is only a warning. */
+	if (hooks_run(c->spec, OCI_HOOK_POSTSTART, st, &herr) < 0) {
+		hull_warn("%s", herr->msg);
+		hull_err_free(&herr);
+	}
+	r = 0;
+out:
+	container_free(c);
+	return r;
+}
+
+static uint64_t ns_inode(pid_t pid, const char *ns)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+static pid_t ppid_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p ? (pid_t)strtol(p + 4, NULL, 10) : 0;
+}
+
+/* Processes of a container: everything in its pid namespace, or, when it
+ * shares the host's, the init and its descendants. */
+static int container_pids(struct container *c, pid_t **out, size_t *n, struct hull_err **err)
+{
+	uint64_t want = c->new_pid_ns ? ns_inode(c->pid, "pid") : 0;
+	pid_t *v = NULL;
+	size_t cnt = 0;
+	struct dirent *e;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	if (!proc_alive(c->pid, c->pid_start))
+		return 0;
+	d = opendir("/proc");
+	if (!d)
+		return hull_err_make(err, errno, "open /proc");
+	v = xmalloc(sizeof(pid_t));
+	v[cnt++] = c->pid;
+	while ((e = readdir(d))) {
+		pid_t p = (pid_t)strtol(e->d_name, NULL, 10);
+		if (p <= 0 || p == c->pid)
+			continue;
+		if (want) {
+			if (ns_inode(p, "pid") != want)
+				continue;
+		} else {
+			pid_t q = p;
+			for (int depth = 0; q > 1 && q != c->pid && depth < 64; depth++)
+				q = ppid_of(q);
+			if (q != c->pid)
+				continue;
+		}
+		v = xrealloc(v, (cnt + 1) * sizeof(pid_t));
+		v[cnt++] = p;
+	}
+	closedir(d);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int runtime_ps(const struct runtime_ctx *ctx, const char *id, pid_t **pids, size_t *n, struct hull_err **err)
+{
+	struct container *c = NULL;
+	int r;
+
+	if (container_open(ctx, id, &c, err) < 0)
+		return -1;
+	r = container_pids(c, pids, n, err);
+	container_free(c);
+	return r;
+}
+
+static int signal_all(struct container *c, int sig, struct hull_err **err)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+
+	if (container_pids(c, &pids, &n, err) < 0)
+		return -1;
+	/* The init last, so a pid namespace is not torn down under the others' feet. */
+	for (size_t i = n; i-- > 0;)
+		kill(pids[i], sig);
+	return 0;
+}
+
+int runtime_kill(const struct runtime_ctx *ctx, const char *id, int sig, bool all, struct hull_err **err)
+{
+	struct container *c = NULL;
+	_cleanup_close_ int pidfd = -1;
+	int r = 0;
+
+	if (container_open(ctx, id, &c, err) < 0)
+		return -1;
+	pidfd = container_pidfd(c);
+	if (pidfd < 0) {
+		r = hull_err_make(err, 0, "container \"%s\" is not running", id);
+	} else if (all) {
+		r = signal_all(c, sig, err);
+	} else if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {
+		r = hull_err_make(err, errno, "kill %d with signal %d", c->pid, sig);
+	}
+	container_free(c);
+	return r;
+}
+
+/* SIGKILL everything and wait for the init to be gone (reaped by its parent). */
+static int kill_and_wait(struct container *c, struct hull_err **err)
+{
+	_cleanup_close_ int pidfd = container_pidfd(c);
+	struct pollfd pfd;
+
+	if (pidfd < 0)
+		return 0;
+	if (signal_all(c, SIGKILL, err) < 0)
+		return -1;
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	pfd = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+	if (poll(&pfd, 1, 10000) == 0)
+		return hull_err_make(err, ETIMEDOUT, "wait for container init %d to die", c->pid);
+	/* Our own child (foreground run): reap it here. */
+	waitpid(c->pid, NULL, WNOHANG);
+	return 0;
+}
+
+int runtime_delete(const struct runtime_ctx *ctx, const char *id, bool force, struct hull_err **err)
+{
+	struct container *c = NULL;
+	struct hull_err *herr = NULL;
+	enum oci_status s;
+	int r = -1;
+
+	if (container_open(ctx, id, &c, err) < 0)
+		return -1;
+	s = container_status(c);
+	if ((s == OCI_STATUS_RUNNING) && !force) {
+		hull_err_make(err, 0, "cannot delete container \"%s\" that is not stopped: %s", id,
+			      oci_status_names[s]);
+		goto out;
+	}
+	if (kill_and_wait(c, err) < 0)
+		goto out;
+	if (container_load_spec(c, &herr) == 0) {
+		_cleanup_free_ char *st = container_state_json(c, OCI_STATUS_STOPPED, false);
+		/* Spec: poststop failures are logged, and delete goes on. */
+		if (hooks_run(c->spec, OCI_HOOK_POSTSTOP, st, &herr) < 0)
+			hull_warn("%s", herr->msg);
+	} else {
+		hull_warn("container \"%s\": %s", id, herr->msg);
+	}
+	hull_err_free(&herr);
+	r = container_remove_dir(c, err);
+out:
+	container_free(c);
+	return r;
+}

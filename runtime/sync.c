@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Parent <-> container-side messages over a SOCK_SEQPACKET pair: one packet per
+ * message, so a short read can never split a header, and an fd rides along
+ * with SCM_RIGHTS.  EOF means the other side died.
+ */
+#include "internal.h"
+
+#include <poll.h>
+
+int sync_send(int sock, enum sync_type type, int32_t value, int fd, const char *text)
+{
+	struct sync_msg m = { .type = type, .value = value };
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (text)
+		snprintf(m.text, sizeof(m.text), "%s", text);
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+int sync_recv(int sock, struct sync_msg *m, int *fd)
+{
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (fd)
+		*fd = -1;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -EPIPE;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			int got;
+			memcpy(&got, CMSG_DATA(cm), sizeof(int));
+			if (fd && *fd < 0)
+				*fd = got;
+			else
+				close(got);
+		}
+	}
+	if ((size_t)n != sizeof(*m))
+		return -EBADMSG;
+	m->text[sizeof(m->text) - 1] = '\0';
+	return 0;
+}
+
+int sync_expect(int sock, enum sync_type want, struct sync_msg *m, int *fd, struct hull_err **err)
+{
+	int r = sync_recv(sock, m, fd);
+
+	if (r == -EPIPE)
+		return hull_err_make(err, 0, "container process exited during set-up");
+	if (r < 0)
+		return hull_err_make(err, -r, "read sync socket");
+	if (m->type == SYNC_ERROR)
+		return hull_err_make(err, 0, "%s", m->text);
+	if (m->type != want)
+		return hull_err_make(err, 0, "sync: expected message %d, got %u", want, m->type);
+	return 0;
+}
+
+void sync_fail(int sock, struct hull_err *err)
+{
+	const char *msg = err ? err->msg : "container set-up failed";
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+
+	if (sync_send(sock, SYNC_ERROR, err ? err->errnum : 0, -1, msg) < 0)
+		dprintf(STDERR_FILENO, "hull: %s\n", msg);
+	/* Wait for the parent to read it (it closes its end); avoids racing its
+	 * EOF check against our exit. */
+	(void)poll(&pfd, 1, 5000);
+	_exit(1);
+}
