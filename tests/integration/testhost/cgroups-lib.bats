@@ -64,6 +64,10 @@ passed() {
 	passed test_live_device_update_keeps_linux_devices_allowed
 }
 
+@test "an OOM kill is counted (memory.events) and wakes the oom fd" {
+	passed test_live_oom_kill_is_counted_and_signalled
+}
+
 @test "kill_all empties the cgroup (cgroup.kill)" {
 	passed test_live_kill_all_empties_the_cgroup
 }

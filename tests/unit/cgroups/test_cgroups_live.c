@@ -15,6 +15,7 @@
 #include "cgroups/internal.h"
 
 #include <json-c/json.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -357,6 +358,47 @@ static void test_live_device_update_keeps_linux_devices_allowed(void **state)
 	destroy_and_check(cg);
 }
 
+static int eat_memory(void *arg)
+{
+	size_t len = 256u << 20;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 1;
+	for (size_t i = 0; i < len; i += 4096)
+		p[i] = 1;
+	return 0;
+}
+
+static void test_live_oom_kill_is_counted_and_signalled(void **state)
+{
+	struct oci_resources r = { 0 };
+	struct hull_err *err = NULL;
+	struct cgroup *cg;
+	uint64_t before = 0, after = 0;
+	int go, fd = -1, st = 0;
+	pid_t pid = spawn(&go, eat_memory, NULL);
+
+	r.memory.has_limit = true;
+	r.memory.limit = 16 << 20;
+	r.memory.has_swap = true;
+	r.memory.swap = 16 << 20; /* memory+swap == memory: no swap */
+	cg = create(&r, pid);
+	assert_int_equal(cgroups_oom_count(cg, &before, &err), 0);
+	assert_int_equal(before, 0);
+	if (cgroups_oom_fd(cg, &fd, &err) < 0)
+		fail_msg("%s", err->msg);
+	assert_true(fd >= 0);
+	assert_int_equal(write(go, "x", 1), 1);
+	close(go);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	assert_int_equal(poll(&(struct pollfd){ .fd = fd, .events = POLLIN | POLLPRI }, 1, 5000), 1);
+	assert_int_equal(cgroups_oom_count(cg, &after, &err), 0);
+	assert_true(after >= 1);
+	close(fd);
+	destroy_and_check(cg);
+}
+
 static int spawn_sleepers(void *arg)
 {
 	for (int i = 0; i < 2; i++)
@@ -592,6 +634,7 @@ int main(void)
 		T(test_live_default_devices_allow_null_deny_kmsg),
 		T(test_live_device_program_blocks_dev_full_when_not_allowed),
 		T(test_live_device_update_keeps_linux_devices_allowed),
+		T(test_live_oom_kill_is_counted_and_signalled),
 		T(test_live_kill_all_empties_the_cgroup),
 		T(test_live_update_changes_pids_limit_and_state_round_trips),
 		T(test_live_failed_create_leaves_nothing),
