@@ -202,7 +202,7 @@ int acpi_build(struct acpi_tables *t, uint64_t base, unsigned int ncpus, struct 
 	madt = reserve(&b, madt_len, t, "APIC");
 	mcfg = reserve(&b, HDR_LEN + 8 + 16, t, "MCFG");
 	dsdt_off = reserve(&b, dsdt.len, t, "DSDT");
-	if (b.len > LAYOUT_ACPI_SIZE) {
+	if (b.len > LAYOUT_RESET_VECTOR - LAYOUT_ACPI) { /* must not reach the reset stub */
 		free(b.p);
 		aml_free(&dsdt);
 		return hull_err_make(err, E2BIG, "ACPI tables: %zu bytes", b.len);

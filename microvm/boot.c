@@ -381,6 +381,24 @@ static int load_vmlinux(struct vm *vm, const uint8_t *img, size_t len, struct hu
 	return 0;
 }
 
+/* Linux on a hardware-reduced ACPI machine without EFI reboots through
+ * "BIOS": machine_real_restart drops to real mode and jumps to F000:FFF0.
+ * Our "BIOS" is this stub: write the ACPI reset value to the reset port and
+ * halt, so every reboot path ends in MICROVM_EXIT_REBOOT. */
+static int write_reset_vector(struct vm *vm, struct hull_err **err)
+{
+	static const uint8_t stub[] = {
+		0xb0, LAYOUT_ACPI_RESET_VALUE,                              /* mov al, 1 */
+		0xba, LAYOUT_PORT_ACPI_RESET & 0xff, LAYOUT_PORT_ACPI_RESET >> 8, /* mov dx, port */
+		0xee,                                                       /* out dx, al */
+		0xf4,                                                       /* hlt */
+		0xeb, 0xfd,                                                 /* jmp hlt */
+	};
+	if (gm_write(&vm->gm, LAYOUT_RESET_VECTOR, stub, sizeof(stub)) < 0)
+		return hull_err_make(err, EFAULT, "reset vector");
+	return 0;
+}
+
 int boot_load(struct vm *vm, struct hull_err **err)
 {
 	struct mapped k;
@@ -389,7 +407,9 @@ int boot_load(struct vm *vm, struct hull_err **err)
 
 	if (r < 0)
 		return r;
-	r = boot_kernel_kind(k.p, k.len, &kind, err);
+	r = write_reset_vector(vm, err);
+	if (r == 0)
+		r = boot_kernel_kind(k.p, k.len, &kind, err);
 	if (r < 0)
 		r = hull_err_wrap(err, "--kernel %s", vm->cfg->kernel);
 	else if (kind == KERNEL_BZIMAGE)

@@ -10,6 +10,7 @@
  *   0x0000_9000  PML4, 0xa000 PDPT, 0xb000..0xefff four PDs (2 MiB pages, 4 GiB)
  *   0x0002_0000  kernel command line (up to 64 KiB)
  *   0x000e_0000  ACPI tables (RSDP first), reserved in the e820 map
+ *   0x000f_fff0  "BIOS" reset vector: a 16-bit stub writing the ACPI reset port
  *   0x0010_0000  kernel (bzImage protected-mode part or ELF PT_LOADs)
  *   ... RAM up to min(mem, 3 GiB) ...
  *   0xc000_0000  PCI 32-bit MMIO window (BARs), 512 MiB
@@ -41,6 +42,7 @@
 #define LAYOUT_EBDA 0x9fc00ULL /* end of the low RAM entry in e820 */
 #define LAYOUT_ACPI 0xe0000ULL
 #define LAYOUT_ACPI_SIZE 0x20000ULL
+#define LAYOUT_RESET_VECTOR 0xffff0ULL /* F000:FFF0, where machine_real_restart jumps */
 #define LAYOUT_KERNEL 0x100000ULL
 
 /* RAM split around the 32-bit MMIO hole */

@@ -31,7 +31,9 @@ static enum exit_action handle_io(struct bus *pio, struct kvm_run *run)
 	for (uint32_t i = 0; i < run->io.count; i++, p += run->io.size) {
 		if (!write)
 			memset(p, 0xff, run->io.size); /* an empty ISA port floats high */
-		bus_access(pio, run->io.port, p, run->io.size, write);
+		if (bus_access(pio, run->io.port, p, run->io.size, write) < 0 && write &&
+		    hull_log_enabled(HULL_LOG_DEBUG))
+			hull_debug("unhandled port write 0x%x (%u bytes)", run->io.port, run->io.size);
 	}
 	return EXIT_CONTINUE;
 }

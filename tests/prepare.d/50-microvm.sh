@@ -1,0 +1,111 @@
+#!/bin/bash
+# Host-side preparation for tests/integration/testhost/microvm.bats and
+# tests/bench/microvm.sh: Debian's cloud kernel, a busybox initramfs whose
+# /init runs the test named by hull.test= on the kernel command line, and a
+# small ext4 disk.  Everything lands in build/cache/microvm/ (idempotent).
+#
+# Guest protocol (/init): load the virtio and pvpanic modules, write port
+# 0x440 (boot timer), print "HULL-TEST-BEGIN", run the test, print
+# "HULL-TEST-END", then do what hull.end= says: poweroff (default), reboot
+# or panic.
+set -euo pipefail
+export PATH=$PATH:/usr/sbin:/sbin
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+out=$root/build/cache/microvm
+mkdir -p "$out"
+
+if [ ! -f "$out/vmlinuz" ] || [ ! -d "$out/modules" ]; then
+	pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+	[ -n "$pkg" ] || { echo "50-microvm: no linux-image-*-cloud-amd64 in apt" >&2; exit 1; }
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	(cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1) || { echo "50-microvm: apt-get download $pkg failed" >&2; exit 1; }
+	dpkg -x "$tmp"/*.deb "$tmp/x"
+	rm -rf "$out/modules"
+	kver=$(ls "$tmp/x/lib/modules")
+	cp "$tmp/x/boot/vmlinuz-$kver" "$out/vmlinuz.new"
+	cp -a "$tmp/x/lib/modules/$kver" "$out/modules"
+	echo "$kver" >"$out/kver"
+	mv "$out/vmlinuz.new" "$out/vmlinuz"
+fi
+
+# ---- initramfs -----------------------------------------------------------
+want=(virtio_pci virtio_blk virtio_console virtio-rng pvpanic-mmio)
+declare -A seen=()
+order=()
+modpath() { find "$out/modules/kernel" -name "$1.ko" -o -name "$(tr - _ <<<"$1").ko" | head -n1; }
+add() { # depth-first: dependencies before the module
+	local name=$1 path dep
+	[ -n "${seen[$name]:-}" ] && return
+	seen[$name]=1
+	path=$(modpath "$name")
+	[ -n "$path" ] || { echo "50-microvm: module $name not found" >&2; exit 1; }
+	# the .modinfo section holds NUL-separated "depends=a,b" (no kmod needed)
+	for dep in $(tr '\0' '\n' <"$path" | sed -n 's/^depends=//p' | head -n1 | tr , ' '); do add "$dep"; done
+	order+=("$path")
+}
+for m in "${want[@]}"; do add "$m"; done
+
+ird=$(mktemp -d)
+trap 'rm -rf "$ird" "${tmp:-/nonexistent}"' EXIT
+mkdir -p "$ird"/{bin,dev,proc,sys,mnt,lib/modules,tmp}
+cp /bin/busybox "$ird/bin/busybox"
+: >"$ird/lib/modules/order"
+for p in "${order[@]}"; do
+	cp "$p" "$ird/lib/modules/"
+	basename "$p" >>"$ird/lib/modules/order"
+done
+cat >"$ird/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /lib/modules/order); do insmod /lib/modules/$m 2>/dev/null; done
+# boot timer: any byte to port 0x440 (1088)
+printf 'x' | dd of=/dev/port bs=1 seek=1088 count=1 2>/dev/null
+arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+test=$(arg hull.test)
+end=$(arg hull.end)
+echo HULL-TEST-BEGIN
+case "$test" in
+info)
+	echo "nproc=$(nproc)"
+	echo "memtotal_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+	;;
+all)
+	echo "nproc=$(nproc)"
+	echo "memtotal_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+	mount -t ext4 -o ro /dev/vda /mnt && echo "disk=$(cat /mnt/hello.txt)" && umount /mnt
+	if dd if=/dev/zero of=/dev/vdb bs=512 count=1 conv=fsync 2>/tmp/ro.err; then echo "rodisk=writable";
+	else echo "rodisk=refused $(head -n1 /tmp/ro.err)"; fi
+	echo "rng_current=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
+	echo "rng_bytes=$(dd if=/dev/hwrng bs=16 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')"
+	echo "acpi_errors=$(dmesg | grep -cE 'ACPI (BIOS )?Error')"
+	dmesg | grep -E 'ACPI (BIOS )?Error' | head -n5
+	;;
+esac
+echo HULL-TEST-END
+case "$end" in
+reboot) reboot -f ;;
+panic) echo c >/proc/sysrq-trigger ;;
+*) poweroff -f ;;
+esac
+sleep 10
+INIT
+chmod +x "$ird/init"
+(cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.new"
+mv "$out/initramfs.new" "$out/initramfs.cpio.gz"
+
+# ---- disks -----------------------------------------------------------------
+if [ ! -f "$out/disk.ext4" ]; then
+	d=$(mktemp -d)
+	echo "hello from virtio-blk" >"$d/hello.txt"
+	rm -f "$out/disk.ext4"
+	mkfs.ext4 -q -F -d "$d" "$out/disk.ext4.new" 16M >/dev/null
+	mv "$out/disk.ext4.new" "$out/disk.ext4"
+	rm -rf "$d"
+fi
+[ -f "$out/ro.img" ] || truncate -s 1M "$out/ro.img"
+echo "50-microvm: $out ready"
