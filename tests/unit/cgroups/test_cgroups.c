@@ -442,6 +442,76 @@ static void test_stats_json_from_fake_v1_tree(void **state)
 	cgroups_free(cg);
 }
 
+static void expect_file(const char *file, const char *want)
+{
+	char *v = NULL;
+	assert_int_equal(cg_read(tmpdir, file, &v, NULL), 0);
+	if (strcmp(v, want) != 0)
+		fail_msg("%s: \"%s\", want \"%s\"", file, v, want);
+	free(v);
+}
+
+static void test_v2_file_values_on_fake_tree(void **state)
+{
+	static const char *const files[] = { "memory.max", "memory.low", "memory.swap.max", "cpu.weight",
+					     "cpu.max", "cpu.max.burst", "cpu.idle", "cpuset.cpus", "cpuset.mems",
+					     "pids.max", "io.weight", "io.max", "hugetlb.2MB.max",
+					     "hugetlb.2MB.rsvd.max", "rdma.max", "memory.high" };
+	static struct oci_throttle_device wiops = { 8, 16, 300 };
+	static struct oci_hugepage_limit hp = { .page_size = "2MB", .limit = 2 << 21 };
+	static struct oci_rdma_limit rdma = { .device = "mlx5_0", .has_handles = true, .hca_handles = 3 };
+	static struct oci_kv uni = { "memory.high", "123456" };
+	const struct cg_layout *l = cg_layout_get(NULL);
+	struct oci_resources r = { 0 };
+	struct hull_err *err = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		put(tmpdir, files[i], "");
+	r.memory.has_limit = true;
+	r.memory.limit = -1;
+	r.memory.has_reservation = true;
+	r.memory.reservation = 1 << 20;
+	r.cpu.has_shares = true;
+	r.cpu.shares = 2048;
+	r.cpu.has_quota = true;
+	r.cpu.quota = -1;
+	r.cpu.has_burst = true;
+	r.cpu.burst = 1000;
+	r.cpu.has_idle = true;
+	r.cpu.idle = 1;
+	r.cpu.cpus = "0-1";
+	r.cpu.mems = "0";
+	r.pids.has_limit = true;
+	r.pids.limit = -1;
+	r.block_io.has_weight = true;
+	r.block_io.weight = 500;
+	r.block_io.throttle_write_iops = &wiops;
+	r.block_io.n_throttle_write_iops = 1;
+	r.hugepage_limits = &hp;
+	r.n_hugepage_limits = 1;
+	r.rdma = &rdma;
+	r.n_rdma = 1;
+	r.unified = &uni;
+	r.n_unified = 1;
+	if (cg_apply_v2(l, tmpdir, &r, &err) < 0)
+		fail_msg("%s", err->msg);
+	expect_file("memory.max", "max");
+	expect_file("memory.swap.max", "max"); /* memory -1, swap unset: both unlimited */
+	expect_file("memory.low", "1048576");
+	expect_file("cpu.weight", "79"); /* 1 + (2046 * 9999) / 262142 */
+	expect_file("cpu.max", "max");
+	expect_file("cpu.max.burst", "1000");
+	expect_file("cpu.idle", "1");
+	expect_file("cpuset.cpus", "0-1");
+	expect_file("pids.max", "max");
+	expect_file("io.weight", "default 5000");
+	expect_file("io.max", "8:16 wiops=300");
+	expect_file("hugetlb.2MB.max", "4194304");
+	expect_file("hugetlb.2MB.rsvd.max", "4194304");
+	expect_file("rdma.max", "mlx5_0 hca_handle=3");
+	expect_file("memory.high", "123456");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +527,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_validate_accepts_good_resources, setup_fake, teardown_fake),
 		cmocka_unit_test(test_bpf_program_shape),
 		cmocka_unit_test(test_bpf_program_loads_in_kernel),
+		cmocka_unit_test_setup_teardown(test_v2_file_values_on_fake_tree, setup_fake, teardown_fake),
 		cmocka_unit_test(test_serialize_round_trip),
 		cmocka_unit_test(test_load_rejects_malformed_state),
 		cmocka_unit_test_setup_teardown(test_stats_json_from_fake_v2_tree, setup_fake, teardown_fake),

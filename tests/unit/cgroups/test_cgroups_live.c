@@ -546,6 +546,9 @@ static void test_v2_limits_land_in_their_files(void **state)
 	if (!need_v2())
 		skip();
 	blk = find_blockdev(&maj, &min);
+	/* The test host VM has no disk; a RAM disk gives io.max a device. */
+	if (!blk && getenv("TESTHOST") && system("modprobe brd rd_nr=1 rd_size=4096 2>/dev/null") == 0)
+		blk = find_blockdev(&maj, &min);
 	r.memory.has_limit = true;
 	r.memory.limit = 32 << 20;
 	r.memory.has_reservation = true;
@@ -578,6 +581,8 @@ static void test_v2_limits_land_in_their_files(void **state)
 	expect(cg, "memory.low", "16777216");
 	if (cg_exists(cg->unified, "memory.swap.max"))
 		expect(cg, "memory.swap.max", "33554432");
+	else
+		print_message("note: no memory.swap.max (no swap accounting); not checked\n");
 	expect(cg, "memory.high", "50331648");
 	expect(cg, "cpu.weight", "39");
 	expect(cg, "cpu.max", "50000 100000");
@@ -585,6 +590,8 @@ static void test_v2_limits_land_in_their_files(void **state)
 	expect(cg, "pids.max", "7");
 	if (r.n_hugepage_limits)
 		expect(cg, "hugetlb.2MB.max", "8388608");
+	else
+		print_message("note: no 2MB huge pages; hugetlb not checked\n");
 	if (blk) {
 		char *want = xasprintf("%u:%u rbps=1048576", maj, min);
 		expect(cg, "io.max", want);
