@@ -504,7 +504,7 @@ static void test_v2_file_values_on_fake_tree(void **state)
 	expect_file("cpu.idle", "1");
 	expect_file("cpuset.cpus", "0-1");
 	expect_file("pids.max", "max");
-	expect_file("io.weight", "default 5000");
+	expect_file("io.weight", "default 4950"); /* 1 + (490 * 9999) / 990 */
 	expect_file("io.max", "8:16 wiops=300");
 	expect_file("hugetlb.2MB.max", "4194304");
 	expect_file("hugetlb.2MB.rsvd.max", "4194304");
