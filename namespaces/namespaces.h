@@ -103,7 +103,9 @@ struct ns_rootfs {
  * (read-only) /sys/fs/cgroup; "cgroup" mounts cgroup2.  Call
  * ns_validate_spec() first for field-named errors before anything exists. */
 int ns_rootfs_mount(const struct ns_rootfs *r, struct hull_err **err);
-/* Phase 2: pivot_root into the rootfs (or move + chroot), chdir("/"). */
+/* Phase 2: pivot_root(".", ".") into the rootfs and detach the old root, or
+ * (no_pivot) detach the host's procfs/sysfs mounts, MS_MOVE the rootfs onto
+ * "/" and chroot, as runc's msMoveRoot; then chdir("/"). */
 int ns_rootfs_pivot(const struct ns_rootfs *r, struct hull_err **err);
 /* Phase 3, after pivot (and after the console is bound): maskedPaths (a
  * directory gets a read-only tmpfs, anything else the container's /dev/null,

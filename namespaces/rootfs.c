@@ -110,8 +110,62 @@ int ns_rootfs_mount(const struct ns_rootfs *r, struct hull_err **err)
 	return 0;
 }
 
+/* Full procfs/sysfs mounts of the host outside the rootfs. */
+static bool host_proc_or_sys(char **f, const char *rest, const char *real_rootfs)
+{
+	const char *sep = strstr(rest, " - ");
+	size_t n;
+
+	if (!sep || strcmp(f[3], "/") != 0 || is_under(f[4], real_rootfs))
+		return false;
+	sep += 3;
+	n = strcspn(sep, " ");
+	return (n == 4 && strncmp(sep, "proc", 4) == 0) || (n == 5 && strncmp(sep, "sysfs", 5) == 0);
+}
+
+/* chroot leaves the host's mounts in the namespace: the kernel would then
+ * allow procfs/sysfs mounts it refuses when a masked instance is the only
+ * one visible.  As runc's msMoveRoot, detach every full host procfs and
+ * sysfs outside the rootfs, or cover it with a tmpfs when that is refused. */
+static int hide_host_proc_sys(const char *rootfs, struct hull_err **err)
+{
+	_cleanup_free_ char *info = NULL;
+	char real[PATH_MAX];
+	char *save = NULL;
+
+	if (!realpath(rootfs, real))
+		return hull_err_make(err, errno, "rootfs %s", rootfs);
+	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL, 0, err) < 0)
+		return -1;
+	for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[5] = { 0 }, *p = line, *tok;
+		int i = 0;
+
+		while (i < 5 && (tok = strsep(&p, " ")))
+			f[i++] = tok;
+		if (i < 5 || !p)
+			continue;
+		unescape(f[3]);
+		unescape(f[4]);
+		if (!host_proc_or_sys(f, p, real))
+			continue;
+		/* The unmount must not propagate to the host. */
+		if (mount(NULL, f[4], NULL, MS_SLAVE | MS_REC, NULL) < 0 && errno != ENOENT && errno != EINVAL)
+			return hull_err_make(err, errno, "make %s rslave", f[4]);
+		if (umount2(f[4], MNT_DETACH) == 0 || errno == ENOENT)
+			continue;
+		if (errno != EINVAL && errno != EPERM)
+			return hull_err_make(err, errno, "detach host %s", f[4]);
+		if (mount("tmpfs", f[4], "tmpfs", 0, NULL) < 0 && errno != ENOENT)
+			return hull_err_make(err, errno, "cover host %s", f[4]);
+	}
+	return 0;
+}
+
 static int move_root(const char *rootfs, struct hull_err **err)
 {
+	if (hide_host_proc_sys(rootfs, err) < 0)
+		return -1;
 	if (chdir(rootfs) < 0)
 		return hull_err_make(err, errno, "chdir %s", rootfs);
 	if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
