@@ -25,6 +25,12 @@ int console_open_pty(int *master, int *slave, const struct oci_process *p, struc
 	s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (s < 0)
 		return hull_err_make(err, errno, "open pty slave");
+	/* runc makes the process user own its terminal (the group stays tty). */
+	if (fchown(s, p->user.uid, (gid_t)-1) < 0) {
+		int e = errno;
+		close(s);
+		return hull_err_make(err, e, "chown pty to uid %u", p->user.uid);
+	}
 	if (p->console_size.set) {
 		struct winsize ws = { .ws_row = (unsigned short)p->console_size.height,
 				      .ws_col = (unsigned short)p->console_size.width };

@@ -199,6 +199,12 @@ int runtime_delete(const struct runtime_ctx *ctx, const char *id, bool force, st
 	enum oci_status s;
 	int r = -1;
 
+	if (force && runtime_validate_id(id, err) == 0) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", ctx->root, id);
+		/* runc: deleting an unknown id with --force succeeds. */
+		if (access(dir, F_OK) < 0 && errno == ENOENT)
+			return 0;
+	}
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
 	s = container_status(c);
