@@ -512,6 +512,67 @@ static void test_v2_file_values_on_fake_tree(void **state)
 	expect_file("memory.high", "123456");
 }
 
+static void test_v1_file_values_on_fake_tree(void **state)
+{
+	static const struct { int ctrl; const char *file, *want; } t[] = {
+		{ V1_MEMORY, "memory.limit_in_bytes", "33554432" },
+		{ V1_MEMORY, "memory.memsw.limit_in_bytes", "67108864" },
+		{ V1_MEMORY, "memory.soft_limit_in_bytes", "16777216" },
+		{ V1_MEMORY, "memory.swappiness", "10" },
+		{ V1_CPU, "cpu.shares", "1024" },
+		{ V1_CPU, "cpu.cfs_period_us", "100000" },
+		{ V1_CPU, "cpu.cfs_quota_us", "50000" },
+		{ V1_PIDS, "pids.max", "5" },
+		{ V1_BLKIO, "blkio.weight", "500" },
+		{ V1_BLKIO, "blkio.throttle.read_bps_device", "8:0 1048576" },
+		{ V1_CPUSET, "cpuset.cpus", "0" },
+	};
+	static struct oci_throttle_device rbps = { 8, 0, 1048576 };
+	struct cgroup cg = { 0 };
+	struct oci_resources r = { 0 };
+	struct hull_err *err = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		if (!cg.v1[t[i].ctrl]) {
+			cg.v1[t[i].ctrl] = xasprintf("%s/%s", tmpdir, v1_ctrl_names[t[i].ctrl]);
+			assert_int_equal(mkdir(cg.v1[t[i].ctrl], 0755), 0);
+		}
+		put(cg.v1[t[i].ctrl], t[i].file, "");
+	}
+	r.memory.has_limit = true;
+	r.memory.limit = 32 << 20;
+	r.memory.has_swap = true;
+	r.memory.swap = 64 << 20;
+	r.memory.has_reservation = true;
+	r.memory.reservation = 16 << 20;
+	r.memory.has_swappiness = true;
+	r.memory.swappiness = 10;
+	r.cpu.has_shares = true;
+	r.cpu.shares = 1024;
+	r.cpu.has_quota = true;
+	r.cpu.quota = 50000;
+	r.cpu.has_period = true;
+	r.cpu.period = 100000;
+	r.cpu.cpus = "0";
+	r.pids.has_limit = true;
+	r.pids.limit = 5;
+	r.block_io.has_weight = true;
+	r.block_io.weight = 500;
+	r.block_io.throttle_read_bps = &rbps;
+	r.block_io.n_throttle_read_bps = 1;
+	if (cg_apply_v1(&cg, &r, false, &err) < 0)
+		fail_msg("%s", err->msg);
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		char *v = NULL;
+		assert_int_equal(cg_read(cg.v1[t[i].ctrl], t[i].file, &v, NULL), 0);
+		if (strcmp(v, t[i].want) != 0)
+			fail_msg("%s: \"%s\", want \"%s\"", t[i].file, v, t[i].want);
+		free(v);
+	}
+	for (int i = 0; i < V1_COUNT; i++)
+		free(cg.v1[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_bpf_program_shape),
 		cmocka_unit_test(test_bpf_program_loads_in_kernel),
 		cmocka_unit_test_setup_teardown(test_v2_file_values_on_fake_tree, setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_v1_file_values_on_fake_tree, setup_fake, teardown_fake),
 		cmocka_unit_test(test_serialize_round_trip),
 		cmocka_unit_test(test_load_rejects_malformed_state),
 		cmocka_unit_test_setup_teardown(test_stats_json_from_fake_v2_tree, setup_fake, teardown_fake),
