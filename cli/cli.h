@@ -52,5 +52,9 @@ CLI_CMD(ps);
 CLI_CMD(exec);
 CLI_CMD(spec);
 CLI_CMD(features);
+CLI_CMD(pause);
+CLI_CMD(resume);
+CLI_CMD(update);
+CLI_CMD(events);
 
 #endif

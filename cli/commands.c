@@ -13,6 +13,10 @@ const struct cli_command cli_commands[] = {
 	{ "exec", cmd_exec, "[options] ID [COMMAND [ARG...]]", "run a process in a running container", true },
 	{ "spec", cmd_spec, "[--rootless] [--bundle DIR]", "write a default config.json", false },
 	{ "features", cmd_features, "", "print the runtime features JSON", false },
+	{ "pause", cmd_pause, "ID", "freeze every process of the container", false },
+	{ "resume", cmd_resume, "ID", "thaw a paused container", false },
+	{ "update", cmd_update, "[--resources FILE|-] [runc flags] ID", "change resource limits", false },
+	{ "events", cmd_events, "[--stats] [--interval D] ID", "stats and OOM events as JSON lines", false },
 };
 const size_t cli_n_commands = ARRAY_SIZE(cli_commands);
 

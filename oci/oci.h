@@ -284,8 +284,10 @@ char *oci_spec_default_json(bool rootless, uid_t uid, gid_t gid);
 
 /* ---- state JSON --------------------------------------------------------- */
 
-enum oci_status { OCI_STATUS_CREATING, OCI_STATUS_CREATED, OCI_STATUS_RUNNING, OCI_STATUS_STOPPED };
-extern const char *const oci_status_names[4];
+/* PAUSED is runc's addition (a frozen cgroup); the spec has the first four. */
+enum oci_status { OCI_STATUS_CREATING, OCI_STATUS_CREATED, OCI_STATUS_RUNNING, OCI_STATUS_STOPPED,
+		  OCI_STATUS_PAUSED };
+extern const char *const oci_status_names[5];
 
 struct oci_state {
 	char *oci_version;

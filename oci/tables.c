@@ -120,9 +120,10 @@ const char *const oci_hook_names[OCI_HOOK_KIND_COUNT] = {
 	[OCI_HOOK_POSTSTOP] = "poststop",
 };
 
-const char *const oci_status_names[4] = {
+const char *const oci_status_names[5] = {
 	[OCI_STATUS_CREATING] = "creating", [OCI_STATUS_CREATED] = "created",
 	[OCI_STATUS_RUNNING] = "running",   [OCI_STATUS_STOPPED] = "stopped",
+	[OCI_STATUS_PAUSED] = "paused",
 };
 
 int oci_table_lookup(const struct oci_name_value *t, size_t n, const char *name)

@@ -87,6 +87,10 @@ static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_op
 	if (check_semantics(spec, o, foreground, err) < 0 || ns_validate_spec(spec, err) < 0 ||
 	    confine_validate(spec, &spec->process, err) < 0)
 		goto fail;
+	if (runtime_cgroups_enabled(ctx) &&
+	    cgroups_validate(spec->linux_.has_resources ? &spec->linux_.resources : NULL,
+			     spec->linux_.cgroups_path, ctx->systemd_cgroup, err) < 0)
+		goto fail;
 
 	if (container_new(ctx, o->id, &c, err) < 0)
 		goto fail;
@@ -122,6 +126,8 @@ static void abandon(struct container *c)
 {
 	if (c->pid > 0 && proc_alive(c->pid, c->pid_start))
 		kill(c->pid, SIGKILL);
+	if (c->cg)
+		cgroups_destroy(c->cg, NULL);
 	container_remove_dir(c, NULL);
 	container_free(c);
 }

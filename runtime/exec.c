@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "namespaces/namespaces.h"
 
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -180,9 +181,14 @@ static __attribute__((noreturn)) void exec_process(const struct exec_child *x)
 static __attribute__((noreturn)) void join(const struct exec_child *x)
 {
 	struct hull_err *err = NULL;
+	struct sync_msg m;
 	pid_t pid;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Wait until hull has put us in the container's cgroup (before the
+	 * cgroup namespace is joined, so it is rooted where the container's is). */
+	if (sync_expect(x->sync, SYNC_GO, &m, NULL, &err) < 0)
+		_exit(1);
 	if (x->ns_flags && ns_join_pid(x->target, x->pidfd, x->ns_flags, &err) < 0)
 		sync_fail(x->sync, err);
 	close(x->pidfd);
@@ -246,6 +252,7 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 {
 	struct container *c = NULL;
 	struct oci_process proc = { 0 };
+	struct cgroup *cg = NULL;
 	_cleanup_close_ int pidfd = -1;
 	_cleanup_close_ int sock = -1;
 	int master = -1, sv[2], r = -1, wst;
@@ -255,7 +262,7 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 	if (container_open(ctx, o->id, &c, err) < 0)
 		return -1;
 	st = container_status(c);
-	if (st != OCI_STATUS_RUNNING && st != OCI_STATUS_CREATED) {
+	if (st != OCI_STATUS_RUNNING && st != OCI_STATUS_CREATED && st != OCI_STATUS_PAUSED) {
 		hull_err_make(err, 0, "cannot exec in container \"%s\": it is %s", o->id, oci_status_names[st]);
 		goto out;
 	}
@@ -295,7 +302,15 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 	}
 	close(sv[1]);
 	sock = sv[0];
-	r = converse(c, sock, o, &pid, &master, err);
+	r = container_cgroup(c, &cg, err);
+	if (r == 0 && cg)
+		r = cgroups_enter(cg, NULL, joiner, err);
+	if (r == 0 && sync_send(sock, SYNC_GO, 0, -1, NULL) < 0)
+		r = hull_err_make(err, errno, "sync: send");
+	if (r == 0)
+		r = converse(c, sock, o, &pid, &master, err);
+	else
+		kill(joiner, SIGKILL);
 	while (waitpid(joiner, &wst, 0) < 0 && errno == EINTR)
 		;
 	if (r == 0 && o->pid_file) {

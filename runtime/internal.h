@@ -4,6 +4,7 @@
 #define HULL_RUNTIME_INTERNAL_H
 
 #include "runtime/runtime.h"
+#include "cgroups/cgroups.h"
 
 #include <sys/socket.h>
 
@@ -21,7 +22,8 @@ struct container {
 	char *rootfs;               /* absolute */
 	char *created;              /* RFC 3339 */
 	char *owner;
-	char *cgroup;               /* cgroups_serialize() or NULL */
+	char *cgroup;               /* cgroups_serialize() or NULL (--cgroup-manager=disabled) */
+	struct cgroup *cg;          /* loaded from `cgroup` by container_cgroup() */
 	bool new_pid_ns;
 	struct oci_spec *spec;      /* ROOT/ID/config.json, loaded lazily by container_load_spec */
 };
@@ -40,6 +42,10 @@ int container_load_spec(struct container *c, struct hull_err **err);
 /* Remove ROOT/ID entirely (after the lock is dropped by free). */
 int container_remove_dir(struct container *c, struct hull_err **err);
 void container_free(struct container *c);
+/* The container's cgroup handle (NULL without one); loaded on first use. */
+int container_cgroup(struct container *c, struct cgroup **cg, struct hull_err **err);
+bool runtime_cgroups_enabled(const struct runtime_ctx *ctx);
+
 /* Current status from the process and the exec fifo. */
 enum oci_status container_status(struct container *c);
 /* pidfd of the live init (checked against pid_start), or -1 with errno ESRCH. */

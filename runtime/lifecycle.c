@@ -90,16 +90,22 @@ static pid_t ppid_of(pid_t pid)
  * shares the host's, the init and its descendants. */
 static int container_pids(struct container *c, pid_t **out, size_t *n, struct hull_err **err)
 {
-	uint64_t want = c->new_pid_ns ? ns_inode(c->pid, "pid") : 0;
+	uint64_t want;
 	pid_t *v = NULL;
 	size_t cnt = 0;
+	struct cgroup *cg;
 	struct dirent *e;
 	DIR *d;
 
 	*out = NULL;
 	*n = 0;
+	if (container_cgroup(c, &cg, err) < 0)
+		return -1;
+	if (cg)
+		return cgroups_pids(cg, out, n, err);
 	if (!proc_alive(c->pid, c->pid_start))
 		return 0;
+	want = c->new_pid_ns ? ns_inode(c->pid, "pid") : 0;
 	d = opendir("/proc");
 	if (!d)
 		return hull_err_make(err, errno, "open /proc");
@@ -143,8 +149,13 @@ int runtime_ps(const struct runtime_ctx *ctx, const char *id, pid_t **pids, size
 static int signal_all(struct container *c, int sig, struct hull_err **err)
 {
 	_cleanup_free_ pid_t *pids = NULL;
+	struct cgroup *cg;
 	size_t n = 0;
 
+	if (container_cgroup(c, &cg, err) < 0)
+		return -1;
+	if (cg)
+		return cgroups_kill_all(cg, sig, err);
 	if (container_pids(c, &pids, &n, err) < 0)
 		return -1;
 	/* The init last, so a pid namespace is not torn down under the others' feet. */
@@ -196,6 +207,7 @@ int runtime_delete(const struct runtime_ctx *ctx, const char *id, bool force, st
 {
 	struct container *c = NULL;
 	struct hull_err *herr = NULL;
+	struct cgroup *cg = NULL;
 	enum oci_status s;
 	int r = -1;
 
@@ -208,12 +220,14 @@ int runtime_delete(const struct runtime_ctx *ctx, const char *id, bool force, st
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
 	s = container_status(c);
-	if ((s == OCI_STATUS_RUNNING) && !force) {
+	if ((s == OCI_STATUS_RUNNING || s == OCI_STATUS_PAUSED) && !force) {
 		hull_err_make(err, 0, "cannot delete container \"%s\" that is not stopped: %s", id,
 			      oci_status_names[s]);
 		goto out;
 	}
 	if (kill_and_wait(c, err) < 0)
+		goto out;
+	if (container_cgroup(c, &cg, err) < 0 || (cg && cgroups_destroy(cg, err) < 0))
 		goto out;
 	if (container_load_spec(c, &herr) == 0) {
 		_cleanup_free_ char *st = container_state_json(c, OCI_STATUS_STOPPED, false);

@@ -129,6 +129,18 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
  * cannot open the host binary for writing.  No copy of the binary is made. */
 int runtime_ensure_sealed_exe(char **argv, struct hull_err **err);
 
+/* cgroup operations (runtime/cgroup_ops.c). */
+int runtime_pause(const struct runtime_ctx *ctx, const char *id, bool pause, struct hull_err **err);
+int runtime_update(const struct runtime_ctx *ctx, const char *id, const struct oci_resources *r,
+		   struct hull_err **err);
+/* runc's events --stats "data" object for the container. Malloc'd. */
+int runtime_stats_json(const struct runtime_ctx *ctx, const char *id, char **json, struct hull_err **err);
+/* An fd that becomes readable/priority on OOM kills (-1 when the host has
+ * none) and the OOM count so far. */
+int runtime_oom_watch(const struct runtime_ctx *ctx, const char *id, int *fd, uint64_t *count,
+		      struct hull_err **err);
+int runtime_oom_count(const struct runtime_ctx *ctx, const char *id, uint64_t *count, struct hull_err **err);
+
 /* Container ids: [A-Za-z0-9_.+-]{1,1024}, not "." or "..". */
 int runtime_validate_id(const char *id, struct hull_err **err);
 

@@ -167,6 +167,11 @@ static __attribute__((noreturn)) void stage(const struct spawn_opts *so, int soc
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (sync_expect(sock, SYNC_GO, &m, NULL, &err) < 0)
 		_exit(1);
+	/* runc resolves relative mount sources against the bundle. */
+	if (chdir(so->c->bundle) < 0) {
+		hull_err_make(&err, errno, "chdir %s", so->c->bundle);
+		sync_fail(sock, err);
+	}
 	if (ns_join_paths(spec, 0, &err) < 0)
 		sync_fail(sock, err);
 	if (flags & CLONE_NEWUSER) {
@@ -237,7 +242,21 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 	/* Only the init may hold the fifo, or `start` would never see it close. */
 	close(take_fd(&fifo_fd));
 
-	r = converse(so, sock, pid, err);
+	/* S enters the cgroup before it unshares, so a new cgroup namespace is
+	 * rooted at the container's cgroup and every descendant starts inside. */
+	r = 0;
+	if (runtime_cgroups_enabled(so->ctx)) {
+		const struct oci_linux *l = &c->spec->linux_;
+		struct cgroups_cfg cfg = { .id = c->id, .cgroups_path = l->cgroups_path,
+					   .systemd = so->ctx->systemd_cgroup,
+					   .resources = l->has_resources ? &l->resources : NULL,
+					   .devices = l->devices, .n_devices = l->n_devices };
+		r = cgroups_create(&cfg, pid, &c->cg, err);
+		if (r == 0)
+			c->cgroup = cgroups_serialize(c->cg);
+	}
+	if (r == 0)
+		r = converse(so, sock, pid, err);
 	if (r < 0 && c->pid > 0)
 		kill(c->pid, SIGKILL);
 	if (r < 0)

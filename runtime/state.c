@@ -226,6 +226,7 @@ void container_free(struct container *c)
 		close(c->dir_fd);
 	if (c->spec)
 		oci_spec_free(c->spec);
+	cgroups_free(c->cg);
 	free(c->id);
 	free(c->dir);
 	free(c->bundle);
@@ -307,14 +308,31 @@ int container_pidfd(struct container *c)
 	return fd;
 }
 
+bool runtime_cgroups_enabled(const struct runtime_ctx *ctx)
+{
+	return !ctx->cgroup_manager || strcmp(ctx->cgroup_manager, "disabled") != 0;
+}
+
+int container_cgroup(struct container *c, struct cgroup **cg, struct hull_err **err)
+{
+	if (!c->cg && c->cgroup && cgroups_load(c->cgroup, &c->cg, err) < 0)
+		return hull_err_wrap(err, "container \"%s\" cgroup", c->id);
+	*cg = c->cg;
+	return 0;
+}
+
 enum oci_status container_status(struct container *c)
 {
+	struct cgroup *cg = NULL;
+	bool frozen = false;
 	struct stat st;
 
 	if (!proc_alive(c->pid, c->pid_start))
 		return OCI_STATUS_STOPPED;
 	if (fstatat(c->dir_fd, FIFO_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return OCI_STATUS_CREATED;
+	if (container_cgroup(c, &cg, NULL) == 0 && cg && cgroups_is_frozen(cg, &frozen, NULL) == 0 && frozen)
+		return OCI_STATUS_PAUSED;
 	return OCI_STATUS_RUNNING;
 }
 
