@@ -81,7 +81,7 @@ wait_recvtty() {
 	update_config '.process.terminal = true'
 	id=$(new_id)
 	set_args "$HELPER" tty
-	run --separate-stderr hull create --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull create --bundle "$BUNDLE" "$id"
 	assert_one_line_error 'console-socket|terminal'
 	assert_nothing_left "$id"
 }
@@ -90,7 +90,7 @@ wait_recvtty() {
 	update_config '.process.terminal = true'
 	id=$(new_id)
 	set_args "$HELPER" tty
-	run --separate-stderr hull create --console-socket "$BATS_TEST_TMPDIR/nobody.sock" --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull create --console-socket "$BATS_TEST_TMPDIR/nobody.sock" --bundle "$BUNDLE" "$id"
 	assert_one_line_error 'nobody.sock'
 	assert_nothing_left "$id"
 }

@@ -54,13 +54,13 @@ load helpers
 	id=$(new_id)
 	create_ctr "$id" "$HELPER" sleep 100 "$id"
 	hull start "$id"
-	run --separate-stderr hull start "$id"
+	run_nopipe hull start "$id"
 	assert_failure
 	assert_one_line_error
 }
 
 @test "start of an unknown id fails with one line" {
-	run --separate-stderr hull start does-not-exist
+	run_nopipe hull start does-not-exist
 	assert_one_line_error 'does-not-exist'
 }
 

@@ -72,7 +72,7 @@ load helpers
 	update_config '.linux.devices = [{"path": "/dev/x", "type": "z", "major": 1, "minor": 3}]'
 	id=$(new_id)
 	set_args "$HELPER" exit 0
-	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
 	assert_one_line_error 'linux\.devices\[0\]'
 	assert_nothing_left "$id"
 }

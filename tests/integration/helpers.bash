@@ -68,6 +68,18 @@ teardown_common() {
 setup() { setup_common; }
 teardown() { teardown_common; }
 
+# run_nopipe CMD...: `run --separate-stderr` through files: a container that
+# unexpectedly starts would otherwise hold the bats pipe open forever.
+run_nopipe() {
+	local o=$BATS_TEST_TMPDIR/run.out e=$BATS_TEST_TMPDIR/run.err
+	status=0
+	"$@" >"$o" 2>"$e" </dev/null || status=$?
+	output=$(cat "$o")
+	stderr=$(cat "$e")
+	mapfile -t lines <"$o"
+	mapfile -t stderr_lines <"$e"
+}
+
 # A fresh container id, remembered for teardown.
 new_id() {
 	local id="hull-t${BATS_TEST_NUMBER}-$$-$RANDOM"

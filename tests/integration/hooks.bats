@@ -75,7 +75,7 @@ record() {
 	record poststart
 	id=$(new_id)
 	set_args "$HELPER" sleep 100 "$id"
-	run --separate-stderr hull create --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull create --bundle "$BUNDLE" "$id"
 	assert_one_line_error 'prestart'
 	assert_nothing_left "$id"
 	[ ! -e "$HOOKDIR/poststart.json" ]
@@ -85,7 +85,7 @@ record() {
 	hook createRuntime "exit 1"
 	id=$(new_id)
 	set_args "$HELPER" sleep 100 "$id"
-	run --separate-stderr hull create --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull create --bundle "$BUNDLE" "$id"
 	assert_one_line_error 'createRuntime'
 	assert_nothing_left "$id"
 }
@@ -96,7 +96,7 @@ record() {
 	id=$(new_id)
 	set_args "$HELPER" sleep 100 "$id"
 	SECONDS=0
-	run --separate-stderr hull create --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull create --bundle "$BUNDLE" "$id"
 	[[ $SECONDS -lt 15 ]] || fail "took $SECONDS s"
 	assert_one_line_error 'prestart|timed out|timeout'
 	assert_nothing_left "$id"
@@ -109,7 +109,7 @@ record() {
 	hook poststart "exit 1"
 	id=$(new_id)
 	create_ctr "$id" "$HELPER" sleep 100 "$id"
-	run --separate-stderr hull start "$id"
+	run_nopipe hull start "$id"
 	assert_success
 	assert_equal "$(state_field "$id" status)" running
 }
@@ -131,7 +131,7 @@ record() {
 	update_config '.hooks.prestart = [{"path": "/does/not/exist"}]'
 	id=$(new_id)
 	set_args "$HELPER" sleep 100 "$id"
-	run --separate-stderr hull create --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull create --bundle "$BUNDLE" "$id"
 	assert_one_line_error '/does/not/exist'
 	assert_nothing_left "$id"
 }

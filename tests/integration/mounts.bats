@@ -194,7 +194,7 @@ mountinfo_line() {
 	hull_only "runc 1.1 accepts relative destinations"
 	id=$(new_id)
 	set_args "$HELPER" exit 0
-	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
 	assert_one_line_error 'mounts\[[0-9]+\]\.destination'
 	assert_nothing_left "$id"
 }
@@ -203,7 +203,7 @@ mountinfo_line() {
 	add_mount '{"destination": "/mnt/x", "type": "nosuchfs", "source": "none"}'
 	id=$(new_id)
 	set_args "$HELPER" exit 0
-	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
 	assert_one_line_error 'nosuchfs|/mnt/x'
 	assert_nothing_left "$id"
 }

@@ -130,7 +130,7 @@ teardown() {
 	update_config '.linux.namespaces |= map(if .type == "network" then .path = "/etc/hostname" else . end)'
 	set_args "$HELPER" exit 0
 	id=$(new_id)
-	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
 	assert_one_line_error 'network|/etc/hostname'
 	assert_nothing_left "$id"
 }

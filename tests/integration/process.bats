@@ -76,7 +76,7 @@ cap_mask() {
 	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": $h, "hard": $h}]' --argjson h $((hard * 4))
 	id=$(new_id)
 	set_args "$HELPER" sleep 100 "$id"
-	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
 	assert_failure
 	assert_one_line_error 'setrlimit.*RLIMIT_NOFILE.*(Operation not permitted|EPERM)'
 	runtime_is_runc || [[ $stderr == *RLIMIT_NOFILE* ]]
@@ -157,7 +157,7 @@ cap_mask() {
 	id=$(new_id)
 	set_args "$HELPER" exit 0
 	before=$(cat /proc/sys/kernel/pid_max)
-	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
 	assert_one_line_error 'kernel\.pid_max'
 	assert_equal "$(cat /proc/sys/kernel/pid_max)" "$before"
 	assert_nothing_left "$id"
@@ -196,7 +196,7 @@ cap_mask() {
 	update_config '.process.scheduler = {"policy": "SCHED_NOPE"}'
 	id=$(new_id)
 	set_args "$HELPER" exit 0
-	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
 	assert_one_line_error 'process\.scheduler\.policy'
 	assert_nothing_left "$id"
 }

@@ -71,7 +71,7 @@ load helpers
 @test "the container's stderr is the caller's stderr" {
 	set_args /bin/sh -c 'echo to-stderr >&2'
 	id=$(new_id)
-	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
 	assert_success
 	assert_equal "$output" ""
 	assert_equal "$stderr" to-stderr

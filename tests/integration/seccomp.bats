@@ -93,7 +93,7 @@ seccomp() {
 	seccomp '[{"names": ["getpid", "no_such_syscall"], "action": "SCMP_ACT_ERRNO"}]'
 	id=$(new_id)
 	set_args "$HELPER" exit 0
-	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
 	assert_one_line_error 'linux\.seccomp\.syscalls\[0\]\.names\[1\].*no_such_syscall'
 	assert_nothing_left "$id"
 }
@@ -102,7 +102,7 @@ seccomp() {
 	seccomp '[{"names": ["getpid"], "action": "SCMP_ACT_NOPE"}]'
 	id=$(new_id)
 	set_args "$HELPER" exit 0
-	run --separate-stderr hull run --bundle "$BUNDLE" "$id" </dev/null
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
 	assert_one_line_error 'SCMP_ACT_NOPE'
 	assert_nothing_left "$id"
 }
