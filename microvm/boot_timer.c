@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Boot timer: guest init writes any byte to port 0x440 once userspace is up;
- * with --boot-timer we print the time since the hull process started.  The
+ * Boot timer: guest init writes any byte to port 0x440 (or, where the kernel
+ * has no /dev/port, to MMIO 0xe0100000 with `devmem 0xe0100000 8 1`) once
+ * userspace is up; with --boot-timer we print the time since the hull
+ * process started.  The
  * start is taken in a constructor (before main) from CLOCK_MONOTONIC, which
  * is within microseconds of exec; /proc/self/stat's starttime has only
  * clock-tick (10 ms) resolution.
@@ -53,5 +55,8 @@ static void boot_timer_io(void *opaque, uint64_t off, void *data, uint32_t len, 
 int boot_timer_init(struct vm *vm, struct hull_err **err)
 {
 	vm->boot_timer_t0_ns = process_start_ns ? process_start_ns : now_ns();
-	return bus_insert(&vm->pio, LAYOUT_PORT_BOOT_TIMER, 1, boot_timer_io, vm, "boot-timer", err);
+	if (bus_insert(&vm->pio, LAYOUT_PORT_BOOT_TIMER, 1, boot_timer_io, vm, "boot-timer", err) < 0)
+		return -1;
+	return bus_insert(&vm->mmio, LAYOUT_BOOT_TIMER_MMIO, LAYOUT_BOOT_TIMER_MMIO_SIZE, boot_timer_io, vm,
+			  "boot-timer", err);
 }

@@ -15,6 +15,7 @@
  *   ... RAM up to min(mem, 3 GiB) ...
  *   0xc000_0000  PCI 32-bit MMIO window (BARs), 512 MiB
  *   0xe000_0000  PCI ECAM (bus 0 only, 1 MiB)
+ *   0xe010_0000  boot timer (MMIO twin of port 0x440, for guests without /dev/port)
  *   0xfec0_0000  IOAPIC (in KVM), 0xfee0_0000 LAPIC (in KVM)
  *   0x1_0000_0000  RAM above 4 GiB (mem - 3 GiB) when mem > 3 GiB
  *   0x10_0000_0000 PCI 64-bit MMIO window, 64 GiB
@@ -56,6 +57,8 @@
 #define LAYOUT_PCI_MMIO32_SIZE MiB(512)
 #define LAYOUT_PCI_ECAM 0xe0000000ULL
 #define LAYOUT_PCI_ECAM_SIZE MiB(1) /* bus 0 only */
+#define LAYOUT_BOOT_TIMER_MMIO 0xe0100000ULL
+#define LAYOUT_BOOT_TIMER_MMIO_SIZE 0x1000ULL
 #define LAYOUT_IOAPIC 0xfec00000ULL
 #define LAYOUT_LAPIC 0xfee00000ULL
 #define LAYOUT_PCI_MMIO64 GiB(64)

@@ -4,8 +4,8 @@
 # /init runs the test named by hull.test= on the kernel command line, and a
 # small ext4 disk.  Everything lands in build/cache/microvm/ (idempotent).
 #
-# Guest protocol (/init): load the virtio and pvpanic modules, write port
-# 0x440 (boot timer), print "HULL-TEST-BEGIN", run the test, print
+# Guest protocol (/init): load the virtio and pvpanic modules, write the boot
+# timer (port 0x440 or MMIO 0xe0100000), print "HULL-TEST-BEGIN", run the test, print
 # "HULL-TEST-END", then do what hull.end= says: poweroff (default), reboot
 # or panic.
 set -euo pipefail
@@ -63,8 +63,9 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in $(cat /lib/modules/order); do insmod /lib/modules/$m 2>/dev/null; done
-# boot timer: any byte to port 0x440 (1088)
-printf 'x' | dd of=/dev/port bs=1 seek=1088 count=1 2>/dev/null
+# boot timer: any byte to port 0x440, or its MMIO twin (Debian has no /dev/port)
+if [ -e /dev/port ]; then printf 'x' | dd of=/dev/port bs=1 seek=1088 count=1 2>/dev/null
+else devmem 0xe0100000 8 1; fi
 arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 test=$(arg hull.test)
 end=$(arg hull.end)
@@ -73,6 +74,10 @@ case "$test" in
 info)
 	echo "nproc=$(nproc)"
 	echo "memtotal_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+	;;
+hvc)
+	echo "hvc=$(cat /sys/class/tty/hvc0/dev 2>/dev/null)"
+	echo "hello over virtio-console" >/dev/hvc0
 	;;
 all)
 	echo "nproc=$(nproc)"
