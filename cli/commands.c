@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cli.h"
 
+CLI_CMD(vm); /* cli/cmd_vm.c (microvm) */
+
 const struct cli_command cli_commands[] = {
 	{ "create", cmd_create, "[options] ID", "create a container (process waits for start)", true },
 	{ "start", cmd_start, "ID", "start a created container", false },
@@ -13,6 +15,7 @@ const struct cli_command cli_commands[] = {
 	{ "exec", cmd_exec, "[options] ID [COMMAND [ARG...]]", "run a process in a running container", true },
 	{ "spec", cmd_spec, "[--rootless] [--bundle DIR]", "write a default config.json", false },
 	{ "features", cmd_features, "", "print the runtime features JSON", false },
+	{ "vm", cmd_vm, "run --kernel FILE [options]", "boot a kernel in a KVM microVM", false },
 	{ "pause", cmd_pause, "ID", "freeze every process of the container", false },
 	{ "resume", cmd_resume, "ID", "thaw a paused container", false },
 	{ "update", cmd_update, "[--resources FILE|-] [runc flags] ID", "change resource limits", false },
