@@ -80,7 +80,7 @@ passed() {
 	passed test_live_failed_create_leaves_nothing
 }
 
-@test "memory.max/low/swap.max, cpu.weight/max, cpuset, pids, io.max, hugetlb, unified land in their files; update" {
+@test "memory.max/low/swap.max, cpu.weight/max, cpuset, pids, hugetlb, unified (io.max when a disk exists) land in their files; update" {
 	passed test_v2_limits_land_in_their_files
 }
 
