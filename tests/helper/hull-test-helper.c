@@ -432,6 +432,16 @@ static int cmd_sched(int argc, char **argv)
 	return 0;
 }
 
+/* Try to switch to SCHED_FIFO at PRIO: "OK" or the errno name (v1 RT budget tests). */
+static int cmd_rt(int argc, char **argv)
+{
+	struct sched_param sp = { .sched_priority = atoi(argv[1]) };
+	if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0)
+		return fail("sched_setscheduler");
+	printf("OK\n");
+	return 0;
+}
+
 static int cmd_personality(int argc, char **argv)
 {
 	int p = personality(0xffffffff);
@@ -596,6 +606,7 @@ static const struct {
 	{ "ioprio", 0, cmd_ioprio, "CLASS LEVEL" },
 	{ "sched", 0, cmd_sched, "POLICY priority=N nice=N" },
 	{ "personality", 0, cmd_personality, "LINUX|LINUX32 0xVALUE" },
+	{ "rt", 1, cmd_rt, "PRIO: switch to SCHED_FIFO, OK or errno name" },
 	{ "oom", 0, cmd_oom, "oom_score_adj" },
 	{ "mountinfo", 0, cmd_mountinfo, "/proc/self/mountinfo" },
 	{ "fork-bomb", 1, cmd_fork_bomb, "N: number of children that could be forked" },

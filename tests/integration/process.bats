@@ -163,6 +163,18 @@ cap_mask() {
 	assert_nothing_left "$id"
 }
 
+@test "an RT policy needs an RT budget under v1 RT group scheduling" {
+	[[ -f /sys/fs/cgroup/cpu/cpu.rt_runtime_us ]] || skip "no v1 RT group scheduling on this host"
+	update_config '.process.capabilities.bounding += ["CAP_SYS_NICE"] |
+		.process.capabilities.effective += ["CAP_SYS_NICE"] | .process.capabilities.permitted += ["CAP_SYS_NICE"]'
+	run_helper rt 10
+	assert_output EPERM
+	update_config '.linux.resources.cpu = {"realtimeRuntime": 10000, "realtimePeriod": 1000000}'
+	run_helper rt 10
+	assert_success
+	assert_output OK
+}
+
 @test "personality LINUX32" {
 	runtime_is_runc && skip "runc 1.1 has no linux.personality (runtime-spec 1.1)"
 	update_config '.linux.personality = {"domain": "LINUX32"}'
@@ -186,7 +198,9 @@ cap_mask() {
 	update_config '.process.scheduler = {"policy": "SCHED_BATCH", "nice": 5}'
 	run_helper sched
 	assert_output 'SCHED_BATCH priority=0 nice=5'
-	update_config '.process.scheduler = {"policy": "SCHED_FIFO", "priority": 10}'
+	# with v1 RT group scheduling a new cgroup has no RT budget: give it one
+	update_config '.process.scheduler = {"policy": "SCHED_FIFO", "priority": 10} |
+		.linux.resources.cpu = {"realtimeRuntime": 10000, "realtimePeriod": 1000000}'
 	run_helper sched
 	assert_output 'SCHED_FIFO priority=10 nice=0'
 }
