@@ -1,0 +1,102 @@
+#!/usr/bin/env bats
+# tests/testhost/run, from this machine: exit status, output streams, working
+# directory, environment, the overlay, the timeout and the cleanup.  Each
+# boot costs a few seconds, so one boot in setup_file serves several tests.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+bats_require_minimum_version 1.5.0
+
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+RUN=$REPO/tests/testhost/run
+
+# Leftovers of a run that used $1 as TMPDIR: its temporary directory and any
+# QEMU whose job lived there.
+leftovers() {
+	find "$1" -mindepth 1 -maxdepth 1 -print
+	pgrep -af "testhost_job=$1/" || true
+}
+
+setup_file() {
+	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+	local d=$BATS_FILE_TMPDIR
+	mkdir -p "$d/tmp"
+	# One boot: a single string runs through sh -c, in the caller's cwd (a
+	# subdirectory, to tell it from the checkout's top), writes a file into
+	# the checkout and exits 7.
+	export PROBE=$REPO/build/.testhost-run-probe-$$
+	(
+		cd "$REPO/tests/testhost" &&
+			TMPDIR=$d/tmp "$RUN" 'echo "to stdout"; echo "to stderr" >&2; pwd; echo inside >"'"$PROBE"'" && cat "'"$PROBE"'"; exit 7'
+	) >"$d/out" 2>"$d/err" && echo 0 >"$d/status" || echo $? >"$d/status"
+	leftovers "$d/tmp" >"$d/leftovers" 2>&1
+}
+
+teardown_file() {
+	rm -f "${PROBE:-/nonexistent}"
+}
+
+@test "the command's non-zero exit status comes back unchanged" {
+	run cat "$BATS_FILE_TMPDIR/status"
+	assert_output 7
+}
+
+@test "the command's stdout comes back on stdout, its stderr on stderr" {
+	run cat "$BATS_FILE_TMPDIR/out"
+	assert_line --index 0 "to stdout"
+	refute_line "to stderr"
+	run cat "$BATS_FILE_TMPDIR/err"
+	assert_output "to stderr"
+}
+
+@test "the command runs in the caller's working directory" {
+	run cat "$BATS_FILE_TMPDIR/out"
+	assert_line --index 1 "$REPO/tests/testhost"
+}
+
+@test "a file written in the test host lands in its overlay, not on this machine" {
+	run cat "$BATS_FILE_TMPDIR/out"
+	assert_line --index 2 inside
+	[ ! -e "$PROBE" ] || fail "$PROBE appeared on the machine"
+}
+
+@test "nothing is left after a run: no temporary directory, no QEMU" {
+	run cat "$BATS_FILE_TMPDIR/leftovers"
+	assert_output ""
+}
+
+@test "arguments pass through unchanged and the environment is the allowlist plus TESTHOST_ENV" {
+	mkdir -p "$BATS_TEST_TMPDIR/tmp"
+	SECRET=host-only THE_VAR="a b'c" TESTHOST_ENV=THE_VAR TMPDIR=$BATS_TEST_TMPDIR/tmp \
+		run --separate-stderr "$RUN" -- sh -c 'printf "<%s>\n" "$@" "$THE_VAR" "${SECRET-unset}" "$HOME" "$TESTHOST"' \
+		sh "two words" "it's" '$HOME'
+	assert_success
+	assert_equal "${lines[*]}" "<two words> <it's> <\$HOME> <a b'c> <unset> </root> <1>"
+	run leftovers "$BATS_TEST_TMPDIR/tmp"
+	assert_output ""
+}
+
+@test "a command that outlives --timeout is killed: status 124, a message, nothing left" {
+	mkdir -p "$BATS_TEST_TMPDIR/tmp"
+	TMPDIR=$BATS_TEST_TMPDIR/tmp run --separate-stderr "$RUN" --timeout 5 -- sleep 100
+	assert_equal "$status" 124
+	assert_equal "$stderr" "testhost: timed out after 5s; VM killed"
+	run leftovers "$BATS_TEST_TMPDIR/tmp"
+	assert_output ""
+}
+
+@test "bad usage fails with 125 and a reason, without booting" {
+	run --separate-stderr "$RUN" --mem lots -- true
+	assert_equal "$status" 125
+	assert_equal "$stderr" "testhost: --mem: not a number of MiB: 'lots'"
+	run --separate-stderr "$RUN"
+	assert_equal "$status" 125
+	assert_equal "$stderr" "testhost: no command given (or --shell)"
+}
+
+@test "a working directory under /tmp (the test host's own tmpfs) fails with 125 before booting" {
+	cd "$BATS_TEST_TMPDIR"
+	run --separate-stderr "$RUN" -- true
+	assert_equal "$status" 125
+	assert_equal "$stderr" "testhost: the working directory $(pwd -P) is under /tmp, which the test host hides under its own tmpfs"
+}
