@@ -207,9 +207,12 @@ static int converse(struct container *c, int sock, const struct runtime_exec_opt
 		    struct hull_err **err)
 {
 	struct sync_msg m;
+	bool ready = false;
 	int fd, r;
 
-	for (;;) {
+	/* J's PID and E's READY come from two processes on one socket, in
+	 * either order: only both together finish set-up. */
+	while (!ready || *pid <= 0) {
 		r = sync_recv(sock, &m, &fd);
 		if (r == -EPIPE)
 			return hull_err_make(err, 0, "exec process exited during set-up");
@@ -238,13 +241,15 @@ static int converse(struct container *c, int sock, const struct runtime_exec_opt
 				return -1;
 			break;
 		case SYNC_READY:
-			return 0;
+			ready = true;
+			break;
 		default:
 			if (fd >= 0)
 				close(fd);
 			return hull_err_make(err, 0, "sync: unexpected message %u", m.type);
 		}
 	}
+	return 0;
 }
 
 int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *o, int *status,

@@ -38,6 +38,10 @@ int wait_forward(pid_t pid, int master, int *status, struct hull_err **err)
 	bool restore_tty = false, stdin_open = master >= 0;
 	int r = 0, wst;
 
+	/* kill(0 or -1, sig) would signal hull's own process group or everything. */
+	if (pid <= 0)
+		return hull_err_make(err, EINVAL, "wait for process %d", (int)pid);
+
 	sigfillset(&all);
 	sigdelset(&all, SIGSEGV);
 	sigdelset(&all, SIGBUS);
