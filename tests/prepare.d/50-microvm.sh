@@ -69,11 +69,15 @@ else devmem 0xe0100000 8 1; fi
 arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 test=$(arg hull.test)
 end=$(arg hull.end)
+sleep_s=$(arg hull.sleep)
 echo HULL-TEST-BEGIN
 case "$test" in
 info)
 	echo "nproc=$(nproc)"
 	echo "memtotal_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+	;;
+sleep)
+	sleep "${sleep_s:-5}"
 	;;
 hvc)
 	echo "hvc=$(cat /sys/class/tty/hvc0/dev 2>/dev/null)"
@@ -102,6 +106,16 @@ INIT
 chmod +x "$ird/init"
 (cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.new"
 mv "$out/initramfs.new" "$out/initramfs.cpio.gz"
+
+# The benchmark's guest: power off as soon as userspace starts.
+pod=$(mktemp -d)
+mkdir -p "$pod/bin"
+cp /bin/busybox "$pod/bin/busybox"
+printf '#!/bin/busybox sh\n/bin/busybox poweroff -f\n' >"$pod/init"
+chmod +x "$pod/init"
+(cd "$pod" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/poweroff.cpio.gz.new"
+mv "$out/poweroff.cpio.gz.new" "$out/poweroff.cpio.gz"
+rm -rf "$pod"
 
 # ---- disks -----------------------------------------------------------------
 if [ ! -f "$out/disk.ext4" ]; then
