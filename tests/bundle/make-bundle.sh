@@ -33,7 +33,9 @@ for f in "$busybox" "$helper"; do
 		exit 1
 	fi
 done
-if ! file_out=$(LC_ALL=C "$busybox" 2>&1 | head -1) || [[ $file_out != BusyBox* ]]; then
+# No pipe into head: under pipefail, busybox's SIGPIPE would fail the check at random.
+file_out=$(LC_ALL=C "$busybox" --help 2>&1 || true)
+if [[ ${file_out%%$'\n'*} != BusyBox* ]]; then
 	echo "make-bundle.sh: $busybox: not busybox" >&2
 	exit 1
 fi
