@@ -237,3 +237,63 @@ build_c_helper() {
 	fi
 	echo "$BATS_FILE_TMPDIR/$name"
 }
+
+# ---- cgroups (tests/integration/cgroups.bats, testhost/cgroups-cli.bats) ----
+
+# cgroup_dir PID CONTROLLER: the host directory of PID's cgroup for a v1
+# CONTROLLER (pids, memory, cpu, freezer, devices...) read from
+# /proc/PID/cgroup; on a pure cgroup v2 host, or with CONTROLLER "unified",
+# the cgroup2 directory.
+cgroup_dir() {
+	local pid=$1 ctrl=$2 path
+	if [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]]; then
+		path=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
+		echo "/sys/fs/cgroup$path"
+		return
+	fi
+	if [[ $ctrl == unified ]]; then
+		path=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
+		echo "/sys/fs/cgroup/unified$path"
+		return
+	fi
+	path=$(awk -F: -v c="$ctrl" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) { print $3; exit } }' \
+		"/proc/$pid/cgroup")
+	[[ -n $path ]] || return 1
+	echo "/sys/fs/cgroup/$ctrl$path"
+}
+
+# cgroup_dirs_named NAME: every cgroup directory (any hierarchy) called NAME.
+cgroup_dirs_named() {
+	find /sys/fs/cgroup -maxdepth 7 -type d -name "$1" 2>/dev/null || true
+}
+
+# assert_no_cgroup NAME: no hierarchy has a directory NAME.
+assert_no_cgroup() {
+	local left
+	left=$(cgroup_dirs_named "$1")
+	[[ -z $left ]] || fail "cgroup left behind: $left"
+}
+
+# cgroup_top_listing: the top-level cgroup directories of every hierarchy
+# and the children of this shell's own cgroup in each (hull's "hull" parent
+# goes there), without what runtimes under test make ("hull", container ids
+# "hull-t*"): a suite must leave this listing as it found it.
+cgroup_top_listing() {
+	local d ctrl own v2=0
+	[[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] && v2=1
+	{
+		for d in /sys/fs/cgroup /sys/fs/cgroup/*; do
+			[[ -f $d/cgroup.procs ]] && find "$d" -mindepth 1 -maxdepth 1 -type d
+		done
+		while IFS=: read -r _ ctrl own; do
+			ctrl=${ctrl#name=}
+			if [[ -z $ctrl ]]; then
+				((v2)) && d=/sys/fs/cgroup$own || d=/sys/fs/cgroup/unified$own
+			else
+				d=/sys/fs/cgroup/${ctrl%%,*}$own
+			fi
+			[[ $own != / && -d $d ]] && find "$d" -mindepth 1 -maxdepth 1 -type d
+		done </proc/self/cgroup
+	} 2>/dev/null | grep -Ev '/(hull|hull-t[^/]*)$' | sort -u
+	true
+}

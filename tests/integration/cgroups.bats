@@ -1,0 +1,308 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Containers' cgroups through the CLI on this machine's HYBRID hierarchy:
+# linux.resources land in the v1 controllers' files and take effect, pause,
+# update, ps, kill --all, events --stats, delete, and bad input leaving
+# nothing behind.  Pure cgroup v2 is covered by testhost/cgroups-cli.bats.
+#
+# Cgroup files are found from the container's pid (/proc/PID/cgroup), so the
+# same assertions hold for hull ("hull/<id>" under its own cgroup) and runc
+# ("<id>"): HULL=/usr/sbin/runc bats tests/integration/cgroups.bats
+
+load helpers
+
+setup_file() {
+	cgroup_top_listing >"$BATS_FILE_TMPDIR/cgroups.before"
+}
+
+teardown_file() {
+	# Nothing outside the runtimes' own cgroups appeared or went away.  Other
+	# suites running at the same time (podman.bats' libpod_parent) add
+	# directories for a while: wait up to 10 s for the listings to agree.
+	local i
+	for ((i = 0; i < 20; i++)); do
+		cgroup_top_listing >"$BATS_FILE_TMPDIR/cgroups.after"
+		cmp -s "$BATS_FILE_TMPDIR/cgroups.before" "$BATS_FILE_TMPDIR/cgroups.after" && return 0
+		sleep 0.5
+	done
+	diff -u "$BATS_FILE_TMPDIR/cgroups.before" "$BATS_FILE_TMPDIR/cgroups.after" | sed 's/^/# /' >&3
+	echo "# cgroup directories outside hull's changed (diff above)" >&3
+	return 1
+}
+
+# A detached container with these resources running ARGS; sets CID and PID.
+start_with_resources() {
+	local res=$1
+	shift
+	update_config '.linux.resources = $r' --argjson r "$res"
+	CID=$(new_id)
+	start_detached "$CID" "$@" || fail "run -d failed: $(ctr_output "$CID")"
+	PID=$(state_field "$CID" pid)
+	[[ $PID =~ ^[0-9]+$ ]] || fail "no pid for $CID: $(hull state "$CID" 2>&1)"
+}
+
+# cg_file CONTROLLER FILE: content of FILE in the container's cgroup.
+cg_file() {
+	local d
+	d=$(cgroup_dir "$PID" "$1") || fail "pid $PID has no $1 cgroup"
+	cat "$d/$2"
+}
+
+@test "pids.limit lands in pids.max and forking past it fails inside" {
+	start_with_resources '{"pids": {"limit": 5}}' \
+		/bin/sh -c "$HELPER fork-bomb 10; exec $HELPER sleep 60"
+	run cg_file pids pids.max
+	assert_output 5
+	wait_for_output "$CID" '[0-9]*'
+	# sh and the helper count: 5 tasks allowed, so 3 children
+	run ctr_output "$CID"
+	assert_output 3
+}
+
+@test "memory.limit lands in memory.limit_in_bytes; going past it is OOM-killed; events --stats shows the limit" {
+	start_with_resources '{"memory": {"limit": 33554432}}' \
+		/bin/sh -c "$HELPER alloc 64; echo rc=\$?; exec $HELPER sleep 60"
+	run cg_file memory memory.limit_in_bytes
+	assert_output 33554432
+	wait_for_output "$CID" 'rc=.*' 30
+	run ctr_output "$CID"
+	assert_line rc=137
+	run hull events --stats "$CID"
+	assert_success
+	assert_equal "$(jq -r .type <<<"$output")" stats
+	assert_equal "$(jq -r .id <<<"$output")" "$CID"
+	assert_equal "$(jq -r .data.memory.usage.limit <<<"$output")" 33554432
+	[[ $(jq -r .data.memory.usage.failcnt <<<"$output") -gt 0 ]] || fail "failcnt is 0 after an OOM: $output"
+}
+
+@test "cpu shares, quota and period land in the cpu controller" {
+	start_with_resources '{"cpu": {"shares": 512, "quota": 50000, "period": 100000}}' "$HELPER" sleep 60
+	run cg_file cpu cpu.shares
+	assert_output 512
+	run cg_file cpu cpu.cfs_quota_us
+	assert_output 50000
+	run cg_file cpu cpu.cfs_period_us
+	assert_output 100000
+}
+
+@test "every hierarchy has the container's cgroup and delete removes it from all of them" {
+	start_with_resources '{"pids": {"limit": 50}}' "$HELPER" sleep 60
+	local ctrl d dirs=()
+	for ctrl in pids memory cpu freezer devices; do
+		d=$(cgroup_dir "$PID" "$ctrl") || fail "no $ctrl cgroup for pid $PID"
+		[[ -d $d && $d == */"$CID" ]] || fail "$ctrl cgroup $d is not the container's own"
+		dirs+=("$d")
+	done
+	hull kill "$CID" KILL
+	wait_for_status "$CID" stopped
+	run hull delete "$CID"
+	assert_success
+	for d in "${dirs[@]}"; do
+		[[ ! -e $d ]] || fail "$d left after delete"
+	done
+	assert_no_cgroup "$CID"
+	assert_nothing_left "$CID"
+}
+
+@test "the default cgroup is hull/<id> under hull's own cgroup in each v1 hierarchy" {
+	hull_only 'default cgroupsPath'
+	start_with_resources '{}' "$HELPER" sleep 60
+	local own
+	own=$(awk -F: '$2 == "pids" { print $3 }' /proc/self/cgroup)
+	run cgroup_dir "$PID" pids
+	assert_output "/sys/fs/cgroup/pids${own%/}/hull/$CID"
+	own=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
+	run cgroup_dir "$PID" memory
+	assert_output "/sys/fs/cgroup/memory${own%/}/hull/$CID"
+}
+
+@test "pause freezes the container: status paused and a counter stops until resume" {
+	start_with_resources '{}' "$HELPER" count
+	wait_for_output "$CID" 3
+	run hull pause "$CID"
+	assert_success
+	run state_field "$CID" status
+	assert_output paused
+	run cg_file freezer freezer.state
+	assert_output FROZEN
+	local before after
+	before=$(ctr_output "$CID" | tail -n1)
+	sleep 1
+	after=$(ctr_output "$CID" | tail -n1)
+	assert_equal "$after" "$before"
+	run hull resume "$CID"
+	assert_success
+	run state_field "$CID" status
+	assert_output running
+	wait_for_output "$CID" $((after + 3))
+}
+
+@test "update --pids-limit and --memory change the limits of a running container" {
+	start_with_resources '{"pids": {"limit": 20}, "memory": {"limit": 33554432}}' "$HELPER" sleep 60
+	run hull update --pids-limit 7 --memory 64m "$CID"
+	assert_success
+	run cg_file pids pids.max
+	assert_output 7
+	run cg_file memory memory.limit_in_bytes
+	assert_output 67108864
+}
+
+@test "update --resources - takes the limits as JSON on stdin" {
+	start_with_resources '{"pids": {"limit": 20}}' "$HELPER" sleep 60
+	run hull update --resources - "$CID" <<<'{"pids": {"limit": 9}, "cpu": {"shares": 256}}'
+	assert_success
+	run cg_file pids pids.max
+	assert_output 9
+	run cg_file cpu cpu.shares
+	assert_output 256
+}
+
+@test "ps lists processes started with exec" {
+	start_with_resources '{}' "$HELPER" sleep 60
+	hull exec -d "$CID" "$HELPER" sleep 77
+	local i expid=
+	for ((i = 0; i < 100; i++)); do
+		expid=$(pgrep -f -x "$HELPER sleep 77" | head -n1) && break
+		sleep 0.05
+	done
+	[[ -n $expid ]] || fail "exec'd process not found"
+	run hull ps --format json "$CID"
+	assert_success
+	assert_equal "$(jq -c 'sort' <<<"$output")" "$(jq -nc --argjson a "$PID" --argjson b "$expid" '[$a, $b] | sort')"
+	run cgroup_dir "$expid" pids
+	assert_output "$(cgroup_dir "$PID" pids)"
+}
+
+@test "kill --all kills exec'd processes too" {
+	start_with_resources '{}' "$HELPER" sleep 60
+	hull exec -d "$CID" "$HELPER" sleep 78
+	local i
+	for ((i = 0; i < 100; i++)); do
+		pgrep -f -x "$HELPER sleep 78" >/dev/null && break
+		sleep 0.05
+	done
+	local procs
+	procs=$(cgroup_dir "$PID" pids)/cgroup.procs
+	[[ $(wc -l <"$procs") -eq 2 ]] || fail "expected 2 processes in $procs: $(cat "$procs")"
+	run hull kill --all "$CID" KILL
+	assert_success
+	wait_for_status "$CID" stopped
+	for ((i = 0; i < 100; i++)); do
+		[[ ! -s $procs ]] && break
+		sleep 0.05
+	done
+	[[ ! -s $procs ]] || fail "processes left in the cgroup: $(cat "$procs")"
+	run pgrep -f -x "$HELPER sleep 78"
+	assert_failure
+}
+
+@test "--cgroup-manager=disabled puts the container in no cgroup of its own" {
+	hull_only '--cgroup-manager'
+	update_config '.linux.resources = {"pids": {"limit": 5}}'
+	CID=$(new_id)
+	set_args "$HELPER" sleep 60
+	"$RUNTIME" --cgroup-manager=disabled --root "$ROOT" run -d --bundle "$BUNDLE" "$CID" \
+		>"$BATS_TEST_TMPDIR/$CID.out" 2>&1 </dev/null || fail "run failed: $(ctr_output "$CID")"
+	PID=$(state_field "$CID" pid)
+	run cat "/proc/$PID/cgroup"
+	assert_output "$(cat /proc/self/cgroup)"
+	assert_no_cgroup "$CID"
+	run --separate-stderr hull pause "$CID"
+	assert_one_line_error 'no cgroup'
+}
+
+# ---- devices ------------------------------------------------------------------
+# The node comes from a bind mount of the host's /dev/loop-control (10:237):
+# not a linux.devices entry (hull allows those in the controller) and not in
+# the default list, and opening it neither blocks nor needs a capability.
+# The shell only opens it (no read), under `timeout`, so nothing can hang.
+
+device_probe() {
+	update_config '.mounts += [{"destination": "/dev/probe", "type": "bind", "source": "/dev/loop-control",
+		"options": ["bind"]}] | .linux.resources.devices = $d' --argjson d "$1"
+	run_ctr /bin/sh -c 'timeout 5 sh -c "exec 3<>/dev/probe" 2>&1 && echo OPENED; echo x >/dev/null && echo NULL-OK'
+}
+
+@test "devices: a node not in the allow list cannot be opened, the default devices still can" {
+	[[ -c /dev/loop-control ]] || skip "no /dev/loop-control on this machine"
+	device_probe '[{"allow": false, "access": "rwm"}]'
+	assert_success
+	assert_line --partial 'Operation not permitted'
+	refute_line OPENED
+	assert_line NULL-OK
+}
+
+@test "devices: an allow rule for the node lets it open (the probe can tell)" {
+	[[ -c /dev/loop-control ]] || skip "no /dev/loop-control on this machine"
+	device_probe '[{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 237, "access": "rw"}]'
+	assert_success
+	assert_line OPENED
+	assert_line NULL-OK
+}
+
+@test "devices: a later deny rule overrides an earlier allow" {
+	[[ -c /dev/loop-control ]] || skip "no /dev/loop-control on this machine"
+	device_probe '[{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 237, "access": "rw"},
+		{"allow": false, "type": "c", "major": 10, "minor": 237, "access": "rwm"}]'
+	assert_success
+	assert_line --partial 'Operation not permitted'
+	refute_line OPENED
+}
+
+# ---- bad input ------------------------------------------------------------------
+
+# bad_resources JQ_FILTER REGEX: run fails with one line naming the field,
+# and nothing is created: no state, no cgroup, no process.
+bad_config() {
+	update_config "$1"
+	local id
+	id=$(new_id)
+	set_args "$HELPER" sleep 60
+	run_nopipe hull run -d --bundle "$BUNDLE" "$id"
+	assert_one_line_error "$2"
+	assert_nothing_left "$id"
+	assert_no_cgroup "$id"
+}
+
+@test "bad input: negative memory.limit" {
+	bad_config '.linux.resources.memory.limit = -5' 'linux\.resources\.memory\.limit'
+}
+
+@test "bad input: cpu.shares above 262144" {
+	bad_config '.linux.resources.cpu.shares = 1000000000000' 'linux\.resources\.cpu\.shares'
+}
+
+@test "bad input: pids.limit -2" {
+	hull_only 'runc takes any negative pids.limit as unlimited'
+	bad_config '.linux.resources.pids.limit = -2' 'linux\.resources\.pids\.limit'
+}
+
+@test "bad input: negative cpu.quota other than -1" {
+	hull_only 'runc writes any negative quota'
+	bad_config '.linux.resources.cpu.quota = -5 | .linux.resources.cpu.period = 100000' 'linux\.resources\.cpu\.quota'
+}
+
+@test "bad input: unknown unified key" {
+	bad_config '.linux.resources.unified = {"foo.bar": "1"}' 'linux\.resources\.unified'
+}
+
+@test "bad input: cgroupsPath escaping with ../" {
+	hull_only 'runc cleans the path into its root'
+	bad_config '.linux.cgroupsPath = "../../hull-escape"' 'linux\.cgroupsPath'
+	assert_no_cgroup hull-escape
+}
+
+@test "bad input: cgroupsPath with a .. component in the middle" {
+	hull_only 'runc cleans the path into its root'
+	bad_config '.linux.cgroupsPath = "/hull-bats/../../hull-escape"' 'linux\.cgroupsPath'
+	assert_no_cgroup hull-escape
+	assert_no_cgroup hull-bats
+}
+
+@test "bad input: update with a negative memory limit names the flag and changes nothing" {
+	start_with_resources '{"memory": {"limit": 33554432}}' "$HELPER" sleep 60
+	run --separate-stderr hull update --memory -5 "$CID"
+	assert_one_line_error 'memory'
+	run cg_file memory memory.limit_in_bytes
+	assert_output 33554432
+}
