@@ -5,6 +5,7 @@
  */
 #include "cgroups/internal.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 
 #define F "linux.resources."
@@ -65,7 +66,89 @@ static int v1_memory(const char *dir, const struct oci_resources *r, struct hull
 	return 0;
 }
 
-static int v1_cpu(const char *dir, const struct oci_resources *r, struct hull_err **err)
+/*
+ * RT group scheduling: a cgroup's cpu.rt_runtime_us must fit in its parent's.
+ * Intermediate directories hull makes (the default "hull/" level, or the
+ * parents of a cgroupsPath it created) start with 0, so raise each of them,
+ * outermost first, to the container's budget before the container's own
+ * write.  runc avoids this only because its default cgroup sits at the root.
+ */
+static bool hull_made(const struct cgroup *cg, const char *p)
+{
+	const char *base = strrchr(p, '/');
+
+	if (base && strcmp(base + 1, "hull") == 0)
+		return true;
+	for (size_t i = 0; i < cg->n_created; i++)
+		if (strcmp(cg->created[i], p) == 0)
+			return true;
+	return false;
+}
+
+static int64_t rt_runtime(const char *dir)
+{
+	_cleanup_free_ char *cur = NULL;
+	int64_t v = 0;
+
+	if (cg_read(dir, "cpu.rt_runtime_us", &cur, NULL) < 0 || parse_i64(cur, &v) < 0)
+		return 0;
+	return v;
+}
+
+/* Sum of the children's budgets, with `child` counted as `child_budget`. */
+static int64_t rt_children(const char *dir, const char *child, int64_t child_budget)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int64_t sum = child_budget;
+
+	if (!d)
+		return sum;
+	while ((e = readdir(d))) {
+		_cleanup_free_ char *sub = NULL;
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		sub = xasprintf("%s/%s", dir, e->d_name);
+		if (strcmp(sub, child) != 0)
+			sum += rt_runtime(sub);
+	}
+	closedir(d);
+	return sum;
+}
+
+static int v1_rt_budget_parents(const struct cgroup *cg, const char *dir, int64_t runtime,
+				struct hull_err **err)
+{
+	_cleanup_free_ char *p = xstrdup(dir);
+	char *chain[16];
+	int64_t target[16];
+	const char *child = dir;
+	int64_t budget = runtime;
+	size_t n = 0;
+	int r = 0;
+
+	/* Innermost first: each hull-made level needs its children's budgets. */
+	for (char *slash; n < ARRAY_SIZE(chain) && (slash = strrchr(p, '/')) && slash != p;) {
+		*slash = '\0';
+		if (!hull_made(cg, p))
+			break;
+		chain[n] = xstrdup(p);
+		target[n] = rt_children(chain[n], child, budget);
+		budget = target[n];
+		child = chain[n];
+		n++;
+	}
+	/* Outermost first when writing: a parent must have room before its child grows. */
+	for (size_t i = n; i-- > 0;) {
+		if (r == 0 && rt_runtime(chain[i]) < target[i])
+			r = w_i64(chain[i], "cpu.rt_runtime_us", target[i], err);
+		free(chain[i]);
+	}
+	return r;
+}
+
+static int v1_cpu(const struct cgroup *cg, const char *dir, const struct oci_resources *r,
+		  struct hull_err **err)
 {
 	const typeof(r->cpu) *c = &r->cpu;
 
@@ -81,6 +164,9 @@ static int v1_cpu(const char *dir, const struct oci_resources *r, struct hull_er
 	/* Period before runtime: the runtime must fit the period. */
 	if (c->has_realtime_period && c->realtime_period != 0 &&
 	    cg_writef(dir, "cpu.rt_period_us", err, "%" PRIu64, c->realtime_period) < 0)
+		return -1;
+	if (c->has_realtime_runtime && c->realtime_runtime > 0 &&
+	    v1_rt_budget_parents(cg, dir, c->realtime_runtime, err) < 0)
 		return -1;
 	if (c->has_realtime_runtime && c->realtime_runtime != 0 &&
 	    w_i64(dir, "cpu.rt_runtime_us", c->realtime_runtime, err) < 0)
@@ -140,7 +226,7 @@ int cg_apply_v1(const struct cgroup *cg, const struct oci_resources *r, bool upd
 	}
 	if ((d = cg->v1[V1_MEMORY]) && v1_memory(d, r, err) < 0)
 		return -1;
-	if ((d = cg->v1[V1_CPU]) && v1_cpu(d, r, err) < 0)
+	if ((d = cg->v1[V1_CPU]) && v1_cpu(cg, d, r, err) < 0)
 		return -1;
 	if ((d = cg->v1[V1_PIDS]) && r->pids.has_limit && r->pids.limit != 0) {
 		_cleanup_free_ char *v = r->pids.limit > 0 ? xasprintf("%" PRId64, r->pids.limit) : xstrdup("max");

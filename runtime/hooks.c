@@ -190,14 +190,20 @@ int hooks_run(const struct oci_spec *spec, enum oci_hook_kind kind, const char *
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &pipe_set, &old);
-	for (size_t i = 0; i < list->n && rc == 0; i++) {
+	/* Spec: a failing poststart/poststop hook is a warning and the remaining
+	 * hooks still run; any other failing hook stops the list. */
+	bool keep_going = kind == OCI_HOOK_POSTSTART || kind == OCI_HOOK_POSTSTOP;
+	for (size_t i = 0; i < list->n && (rc == 0 || keep_going); i++) {
 		struct hook_run r = { .kind = oci_hook_names[kind], .index = i, .h = &list->hooks[i],
 				      .state = state_json ? state_json : "", .state_len = state_json ? strlen(state_json) : 0 };
+		int one;
 
 		if (r.h->path == NULL || r.h->path[0] != '/')
-			rc = hull_err_make(err, 0, "hooks.%s[%zu].path: must be absolute", r.kind, i);
+			one = hull_err_make(err, 0, "hooks.%s[%zu].path: must be absolute", r.kind, i);
 		else
-			rc = run_one(&r, err);
+			one = run_one(&r, err);
+		if (rc == 0)
+			rc = one;
 	}
 	if (!sigismember(&old, SIGPIPE)) {
 		struct timespec zero = { 0, 0 };
