@@ -49,6 +49,7 @@ setup_common() {
 	: >"$IDS_FILE"
 	jq --arg r "$BASE_BUNDLE/rootfs" '.root.path = $r' "$BASE_BUNDLE/config.json" >"$BUNDLE/config.json"
 	MOUNTS_BEFORE=$(wc -l </proc/self/mountinfo)
+	cp /proc/self/mountinfo "$BATS_TEST_TMPDIR/mountinfo.before"
 }
 
 teardown_common() {
@@ -213,11 +214,30 @@ assert_nothing_left() {
 		left=$(find "$ROOT" -mindepth 1 -maxdepth 1 -not -name '*.lock' | head -5)
 		[[ -z $left ]] || fail "left under --root: $left"
 	fi
-	local now
-	now=$(wc -l </proc/self/mountinfo)
-	[[ $now -eq $MOUNTS_BEFORE ]] || fail "host mount count changed: $MOUNTS_BEFORE -> $now"
+	assert_no_new_host_mounts
 	if pgrep -f -- "--root $ROOT" >/dev/null; then
 		fail "runtime process left behind: $(pgrep -af -- "--root $ROOT")"
+	fi
+}
+
+# No mount added to the host since setup that a container could have leaked:
+# under the test's dirs, the bundle or --root, inside a rootfs, or on a path
+# a container mounts (/proc, /sys, /dev...).  Under CI=true (nothing else runs
+# on the machine) the host's mount count must not change at all.
+assert_no_new_host_mounts() {
+	local added
+	added=$(awk 'NR == FNR { seen[$1] = 1; next } !($1 in seen) { print $5 }' 		"$BATS_TEST_TMPDIR/mountinfo.before" /proc/self/mountinfo |
+		awk -v t="$BATS_TEST_TMPDIR" -v b="$BASE_BUNDLE" -v r="$ROOT" '
+			index($0, t) == 1 || index($0, b) == 1 || index($0, r) == 1 || /\/rootfs(\/|$)/ ||
+			/^\/(proc|sys|dev|tmp|run\/hull)(\/|$)/')
+	if [[ -n $added ]]; then
+		fail "mounts left on the host: $added"
+		return 1
+	fi
+	if [[ ${CI:-} == true ]]; then
+		local now
+		now=$(wc -l </proc/self/mountinfo)
+		[[ $now -eq $MOUNTS_BEFORE ]] || fail "host mount count changed: $MOUNTS_BEFORE -> $now"
 	fi
 }
 
