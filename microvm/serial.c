@@ -98,6 +98,11 @@ static void input_ready(void *opaque, uint32_t events)
 	ssize_t n;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->count == FIFO_SIZE) { /* raced with the guest filling up: wait for room */
+		watch_input(s, false);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 	n = read(s->in_fd, buf, FIFO_SIZE - s->count);
 	if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) {
 		watch_input(s, false);
@@ -219,7 +224,8 @@ void serial_io(void *opaque, uint64_t off, void *data, uint32_t len, bool write)
 		else
 			p[i] = reg_read(s, (unsigned int)(off + i), &rearm);
 	}
-	if (rearm && s->count < FIFO_SIZE)
+	/* Room again (a read, or a FIFO reset through FCR): resume host input. */
+	if (s->count < FIFO_SIZE)
 		watch_input(s, true);
 	if (rearm && s->count && (s->ier & IER_RDI))
 		irq = true; /* more data behind the byte just read */

@@ -76,6 +76,12 @@ info)
 	echo "nproc=$(nproc)"
 	echo "memtotal_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
 	;;
+stdin)
+	# lines typed before the UART driver started may be cut: wait for a whole one
+	while read -t 60 line; do
+		case $line in *typed*host) echo "stdin=$line"; break ;; esac
+	done
+	;;
 sleep)
 	sleep "${sleep_s:-5}"
 	;;

@@ -68,6 +68,16 @@ value() { # value KEY: KEY=... line from the guest
 	assert_output --partial "Kernel panic"
 }
 
+@test "host stdin reaches the guest through the serial port" {
+	# the line is repeated: input that arrives before the guest's 8250 driver
+	# starts is flushed by it, as on real hardware
+	run bash -c "while echo 'typed on the host'; do sleep 1; done 2>/dev/null | timeout 300 '$HULL_BIN' vm run --kernel '$C/vmlinuz' \
+		--initrd '$C/initramfs.cpio.gz' --memory 128 --cmdline 'console=ttyS0 quiet hull.test=stdin panic=-1'"
+	echo "$output" | tail -n 20
+	assert_success
+	assert_equal "$(value stdin)" "typed on the host"
+}
+
 @test "--console virtio carries guest output over virtio-console" {
 	vm --memory 128 --console virtio --cmdline "console=ttyS0 quiet hull.test=hvc panic=-1"
 	echo "$output" | tail -n 20
