@@ -218,7 +218,7 @@ void serial_io(void *opaque, uint64_t off, void *data, uint32_t len, bool write)
 
 	pthread_mutex_lock(&s->lock);
 	/* Byte registers; a wider access touches consecutive registers. */
-	for (uint32_t i = 0; i < len && off + i < 8; i++) {
+	for (uint32_t i = 0; i < len && off < 8 && i < 8 - off; i++) {
 		if (write)
 			irq |= reg_write(s, (unsigned int)(off + i), p[i]);
 		else
