@@ -118,6 +118,8 @@ CLI_CMD(vm)
 		return hull_err_make(err, 0, "usage: hull vm run --kernel FILE [--initrd FILE] [--cmdline STR] "
 				     "[--cpus N] [--memory MiB] [--disk PATH[,ro]]... [--console serial|virtio] "
 				     "[--hugepages] [--ksm] [--boot-timer]");
+	/* A closed console pipe must not kill the VMM: the UART just drops output. */
+	signal(SIGPIPE, SIG_IGN);
 	microvm_config_init(&cfg);
 	if (parse_run(&cfg, argc - 1, argv + 1, err) < 0)
 		return fail(g, err);

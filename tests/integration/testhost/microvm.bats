@@ -54,11 +54,17 @@ value() { # value KEY: KEY=... line from the guest
 	assert_output --regexp 'hull: boot-timer: [0-9]+\.[0-9]{3} ms'
 }
 
-@test "1 vCPU: nproc is 1 and guest reboot exits 2" {
-	vm --cpus 1 --memory 128 --cmdline "console=ttyS0 quiet hull.test=info hull.end=reboot panic=-1"
+@test "1 vCPU on huge pages with KSM: nproc is 1 and guest reboot exits 2" {
+	# the test host is a throwaway VM: reserving huge pages there is fine
+	echo 96 >/proc/sys/vm/nr_hugepages
+	(( $(cat /proc/sys/vm/nr_hugepages) >= 64 )) || skip "could not reserve 64 huge pages in the test host"
+	local free_before; free_before=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+	vm --cpus 1 --memory 128 --hugepages --ksm --cmdline "console=ttyS0 quiet hull.test=info hull.end=reboot panic=-1"
 	echo "$output" | tail -n 20
 	assert_equal "$status" 2
 	assert_equal "$(value nproc)" 1
+	# the memory came back to the pool when the VM ended
+	assert_equal "$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)" "$free_before"
 }
 
 @test "guest panic exits 3 through pvpanic" {
