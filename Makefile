@@ -16,7 +16,13 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
 CPPFLAGS_ALL := -std=gnu17 -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
 	-DHULL_COMMIT='"$(COMMIT)"' -MMD -MP
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+# libsystemd is dlopen'd by cgroups/systemd.c only when --systemd-cgroup asks for it,
+# and the small libraries are linked statically: each hull command is a fresh
+# exec, and dynamic relocation was a large share of `hull run`.
+STATIC_PKGS := libseccomp libcap json-c libnl-route-3.0 libnl-3.0
+# Unit tests may drive sd-bus directly (a stand-in systemd on a private bus).
+TEST_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null)
+LIBS    := -Wl,-Bstatic $(shell pkg-config --libs $(STATIC_PKGS) 2>/dev/null) -Wl,-Bdynamic -lpthread -ldl
 
 ifeq ($(SAN),1)
 CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -59,7 +65,7 @@ $(HULL): $(CLI_OBJ) $(LIBHULL)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBHULL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(LIBHULL) $(LIBS) -lcmocka
+	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(LIBHULL) $(LIBS) $(TEST_LIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 

@@ -7,8 +7,88 @@
  */
 #include "cgroups/internal.h"
 
+#include <dlfcn.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
+
+/*
+ * libsystemd is loaded on first use: every other hull command would pay for
+ * it (and for liblzma, libzstd, libgcrypt behind it) at each exec otherwise.
+ */
+static struct {
+	__typeof__(sd_bus_call) *bus_call;
+	__typeof__(sd_bus_call_method) *bus_call_method;
+	__typeof__(sd_bus_error_free) *bus_error_free;
+	__typeof__(sd_bus_error_has_name) *bus_error_has_name;
+	__typeof__(sd_bus_flush_close_unref) *bus_flush_close_unref;
+	__typeof__(sd_bus_match_signal) *bus_match_signal;
+	__typeof__(sd_bus_message_append) *bus_message_append;
+	__typeof__(sd_bus_message_close_container) *bus_message_close_container;
+	__typeof__(sd_bus_message_new_method_call) *bus_message_new_method_call;
+	__typeof__(sd_bus_message_open_container) *bus_message_open_container;
+	__typeof__(sd_bus_message_read) *bus_message_read;
+	__typeof__(sd_bus_message_unref) *bus_message_unref;
+	__typeof__(sd_bus_open_system) *bus_open_system;
+	__typeof__(sd_bus_process) *bus_process;
+	__typeof__(sd_bus_slot_unref) *bus_slot_unref;
+	__typeof__(sd_bus_wait) *bus_wait;
+} sdb;
+
+static int sdb_load(struct hull_err **err)
+{
+	static const char *const names[] = {
+		"sd_bus_call",
+		"sd_bus_call_method",
+		"sd_bus_error_free",
+		"sd_bus_error_has_name",
+		"sd_bus_flush_close_unref",
+		"sd_bus_match_signal",
+		"sd_bus_message_append",
+		"sd_bus_message_close_container",
+		"sd_bus_message_new_method_call",
+		"sd_bus_message_open_container",
+		"sd_bus_message_read",
+		"sd_bus_message_unref",
+		"sd_bus_open_system",
+		"sd_bus_process",
+		"sd_bus_slot_unref",
+		"sd_bus_wait"
+	};
+	void **slots = (void **)&sdb;
+	void *h;
+
+	_Static_assert(sizeof(sdb) == ARRAY_SIZE(names) * sizeof(void *), "one slot per symbol");
+	if (sdb.bus_open_system)
+		return 0;
+	h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return hull_err_make(err, 0, "--systemd-cgroup: load libsystemd.so.0: %s", dlerror());
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		slots[i] = dlsym(h, names[i]);
+		if (!slots[i]) {
+			memset(&sdb, 0, sizeof(sdb));
+			return hull_err_make(err, 0, "--systemd-cgroup: libsystemd lacks %s", names[i]);
+		}
+	}
+	return 0;
+}
+
+#define sd_bus_call (*sdb.bus_call)
+#define sd_bus_call_method (*sdb.bus_call_method)
+#define sd_bus_error_free (*sdb.bus_error_free)
+#define sd_bus_error_has_name (*sdb.bus_error_has_name)
+#define sd_bus_flush_close_unref (*sdb.bus_flush_close_unref)
+#define sd_bus_match_signal (*sdb.bus_match_signal)
+#define sd_bus_message_append (*sdb.bus_message_append)
+#define sd_bus_message_close_container (*sdb.bus_message_close_container)
+#define sd_bus_message_new_method_call (*sdb.bus_message_new_method_call)
+#define sd_bus_message_open_container (*sdb.bus_message_open_container)
+#define sd_bus_message_read (*sdb.bus_message_read)
+#define sd_bus_message_unref (*sdb.bus_message_unref)
+#define sd_bus_open_system (*sdb.bus_open_system)
+#define sd_bus_process (*sdb.bus_process)
+#define sd_bus_slot_unref (*sdb.bus_slot_unref)
+#define sd_bus_wait (*sdb.bus_wait)
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
@@ -102,6 +182,8 @@ int cg_systemd_start(const char *unit, const char *slice, pid_t pid, const struc
 	uint64_t deadline;
 	int k;
 
+	if (sdb_load(err) < 0)
+		return -1;
 	if ((k = sd_bus_open_system(&bus)) < 0)
 		return hull_err_make(err, -k, "--systemd-cgroup: connect to the system bus");
 	if ((k = sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_IFACE, "JobRemoved", on_job_removed, &w)) < 0)
@@ -150,6 +232,8 @@ int cg_systemd_stop(const char *unit, struct hull_err **err)
 
 	if (!unit || !cg_systemd_running())
 		return 0;
+	if (sdb_load(err) < 0)
+		return -1;
 	if ((k = sd_bus_open_system(&bus)) < 0)
 		return hull_err_make(err, -k, "--systemd-cgroup: connect to the system bus");
 	k = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_IFACE, "StopUnit", &e, &reply, "ss", unit, "replace");
