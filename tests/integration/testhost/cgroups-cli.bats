@@ -1,0 +1,255 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Containers' cgroups through the hull CLI on pure cgroup v2 (runs inside the
+# test host: tests/testhost/run-suite).  Every linux.resources field is read
+# back from the container's own cgroup files, and the limits are shown to
+# take effect: pids.max, memory.max with an OOM event, the freezer, the
+# device eBPF program, update, delete, a cgroup namespace.
+#
+# The runtime and bundle are the machine's build, seen over the read-only 9p
+# root: $HULL (default build/bin/hull) and $HULL_BUNDLE (default build/bundle),
+# e.g. TESTHOST_ENV="HULL HULL_BUNDLE" HULL=$PWD/build/x/bin/hull
+# HULL_BUNDLE=$PWD/build/x/bundle tests/testhost/run-suite <this file>.
+# The VM runs under TCG (~10x slower): few containers, generous waits.
+
+load ../helpers
+
+setup_file() {
+	if [[ ${TESTHOST:-} != 1 ]]; then
+		echo "# this file runs inside the test host: tests/testhost/run-suite $BATS_TEST_FILENAME" >&3
+		return 1
+	fi
+	cgroup_top_listing >"$BATS_FILE_TMPDIR/cgroups.before"
+}
+
+teardown_file() {
+	[[ -f $BATS_FILE_TMPDIR/cgroups.before ]] || return 0
+	# nothing outside the containers' cgroups appeared or went away
+	cgroup_top_listing >"$BATS_FILE_TMPDIR/cgroups.after"
+	if ! cmp -s "$BATS_FILE_TMPDIR/cgroups.before" "$BATS_FILE_TMPDIR/cgroups.after"; then
+		diff -u "$BATS_FILE_TMPDIR/cgroups.before" "$BATS_FILE_TMPDIR/cgroups.after" | sed 's/^/# /' >&3
+		return 1
+	fi
+}
+
+setup() {
+	setup_common
+	[[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] || fail "not pure cgroup v2"
+}
+
+# A cgroup namespace and a read-only cgroup2 mount: the container sees its
+# own cgroup at /sys/fs/cgroup.
+with_cgroupns() {
+	update_config '.linux.namespaces += [{"type": "cgroup"}] |
+		.mounts += [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+		"options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}]'
+}
+
+# A detached container with these resources running ARGS; sets CID, PID, CG.
+start_with_resources() {
+	local res=$1
+	shift
+	update_config '.linux.resources = $r' --argjson r "$res"
+	CID=$(new_id)
+	start_detached "$CID" "$@" || fail "run -d failed: $(ctr_output "$CID")"
+	PID=$(state_field "$CID" pid)
+	[[ $PID =~ ^[0-9]+$ ]] || fail "no pid for $CID: $(hull state "$CID" 2>&1)"
+	CG=$(cgroup_dir "$PID" unified)
+	[[ -d $CG ]] || fail "no cgroup $CG for pid $PID"
+}
+
+@test "memory, cpu, cpuset and pids limits are in the container's cgroup files" {
+	local res
+	res='{"memory": {"limit": 67108864, "reservation": 16777216, "swap": 100663296},
+		"cpu": {"shares": 1024, "quota": 50000, "period": 100000, "cpus": "1", "mems": "0"},
+		"pids": {"limit": 42}}'
+	update_config '.linux.resources = $r' --argjson r "$res"
+	with_cgroupns
+	run_ctr /bin/sh -c 'cd /sys/fs/cgroup && for f in memory.max memory.low memory.swap.max cpu.weight cpu.max cpuset.cpus cpuset.mems pids.max; do echo "$f $(cat $f)"; done'
+	assert_success
+	assert_line 'memory.max 67108864'
+	assert_line 'memory.low 16777216'
+	# OCI swap is memory+swap: 96M - 64M
+	assert_line 'memory.swap.max 33554432'
+	# runc's conversion: 1 + (shares - 2) * 9999 / 262142
+	assert_line "cpu.weight $((1 + (1024 - 2) * 9999 / 262142))"
+	assert_line 'cpu.max 50000 100000'
+	assert_line 'cpuset.cpus 1'
+	assert_line 'cpuset.mems 0'
+	assert_line 'pids.max 42'
+}
+
+@test "cpu.shares at both ends of the range map to cpu.weight 1 and 10000, unlimited quota to max" {
+	with_cgroupns
+	update_config '.linux.resources = {"cpu": {"shares": 2, "quota": -1, "period": 250000}}'
+	run_ctr /bin/sh -c 'cat /sys/fs/cgroup/cpu.weight /sys/fs/cgroup/cpu.max'
+	assert_success
+	assert_line --index 0 1
+	assert_line --index 1 'max 250000'
+	update_config '.linux.resources = {"cpu": {"shares": 262144}}'
+	run_ctr /bin/sh -c 'cat /sys/fs/cgroup/cpu.weight'
+	assert_success
+	assert_output 10000
+}
+
+@test "io.max from blockIO throttle rates (when the VM has a disk)" {
+	local dev
+	dev=$(cat /sys/block/*/dev 2>/dev/null | head -n1)
+	[[ -n $dev ]] || skip "the test host has no block device (/sys/block is empty): io.max cannot be set"
+	local maj=${dev%:*} min=${dev#*:}
+	update_config '.linux.resources.blockIO = {"throttleReadBpsDevice": [{"major": $a, "minor": $b, "rate": 1048576}],
+		"throttleWriteIOPSDevice": [{"major": $a, "minor": $b, "rate": 100}]}' --argjson a "$maj" --argjson b "$min"
+	with_cgroupns
+	run_ctr /bin/cat /sys/fs/cgroup/io.max
+	assert_success
+	assert_output "$maj:$min rbps=1048576 wbps=max riops=max wiops=100"
+}
+
+@test "hugetlb.<size>.max from hugepageLimits (when the kernel has hugepage sizes)" {
+	local dir size
+	dir=$(ls -d /sys/kernel/mm/hugepages/hugepages-*kB 2>/dev/null | head -n1)
+	[[ -n $dir ]] || skip "the test host kernel has no hugepage sizes (/sys/kernel/mm/hugepages is empty)"
+	size=${dir##*hugepages-}
+	size=${size%kB}
+	local name
+	if ((size >= 1048576)); then name=$((size / 1048576))GB
+	elif ((size >= 1024)); then name=$((size / 1024))MB
+	else name=${size}KB; fi
+	update_config '.linux.resources.hugepageLimits = [{"pageSize": $p, "limit": $l}]' \
+		--arg p "$name" --argjson l $((size * 1024 * 4))
+	with_cgroupns
+	run_ctr /bin/cat "/sys/fs/cgroup/hugetlb.$name.max"
+	assert_success
+	assert_output $((size * 1024 * 4))
+}
+
+@test "forking past pids.max fails inside the container" {
+	update_config '.linux.resources = {"pids": {"limit": 5}}'
+	run_helper fork-bomb 10
+	assert_success
+	# the helper is one of the 5 tasks
+	assert_output 4
+}
+
+@test "going past memory.max OOM-kills the process and hull events streams an oom event" {
+	start_with_resources '{"memory": {"limit": 33554432, "swap": 33554432}}' "$HELPER" sleep 300
+	run cat "$CG/memory.max"
+	assert_output 33554432
+	local ev=$BATS_TEST_TMPDIR/events
+	hull events --interval 1s "$CID" >"$ev" 2>&1 </dev/null &
+	local evpid=$! i
+	# the first stats line says the stream (and its OOM watch) is set up
+	for ((i = 0; i < 300; i++)); do
+		grep -q '"type": *"stats"' "$ev" && break
+		sleep 0.1
+	done
+	grep -q '"type": *"stats"' "$ev" || { kill "$evpid"; fail "no stats event: $(cat "$ev")"; }
+	run hull exec "$CID" "$HELPER" alloc 128 </dev/null
+	assert_equal "$status" 137
+	for ((i = 0; i < 300; i++)); do
+		grep -q '"type": *"oom"' "$ev" && break
+		sleep 0.1
+	done
+	kill "$evpid" 2>/dev/null || true
+	wait "$evpid" 2>/dev/null || true
+	run grep '"type": *"oom"' "$ev"
+	assert_success
+	assert_equal "$(jq -r .id <<<"${lines[0]}")" "$CID"
+	run awk '$1 == "oom_kill" { print $2 }' "$CG/memory.events"
+	assert_output 1
+}
+
+@test "a paused container makes no progress until resumed" {
+	start_with_resources '{}' "$HELPER" count
+	wait_for_output "$CID" 3 60
+	run hull pause "$CID"
+	assert_success
+	run state_field "$CID" status
+	assert_output paused
+	run grep -x 'frozen 1' "$CG/cgroup.events"
+	assert_success
+	local before after
+	before=$(ctr_output "$CID" | tail -n1)
+	sleep 2
+	after=$(ctr_output "$CID" | tail -n1)
+	assert_equal "$after" "$before"
+	run hull resume "$CID"
+	assert_success
+	run state_field "$CID" status
+	assert_output running
+	wait_for_output "$CID" $((after + 3)) 60
+}
+
+# The node is a bind mount of /dev/kmsg (1:11, not in the default list, not a
+# linux.devices entry).  A write-only open of kmsg needs no privilege and
+# never blocks; the shell opens it without writing, under `timeout`.
+device_probe() {
+	update_config '.mounts += [{"destination": "/dev/probe", "type": "bind", "source": "/dev/kmsg",
+		"options": ["bind"]}] | .linux.resources.devices = $d' --argjson d "$1"
+	run_ctr /bin/sh -c 'timeout 10 sh -c "exec 3>/dev/probe" 2>&1 && echo OPENED; echo x >/dev/null && echo NULL-OK'
+}
+
+@test "a device the cgroup does not allow cannot be opened; with an allow rule it can" {
+	device_probe '[{"allow": false, "access": "rwm"}]'
+	assert_success
+	assert_line --partial 'Operation not permitted'
+	refute_line OPENED
+	assert_line NULL-OK
+	device_probe '[{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]'
+	assert_success
+	assert_line OPENED
+	assert_line NULL-OK
+}
+
+@test "update changes limits of a running container; delete removes its cgroup" {
+	start_with_resources '{"memory": {"limit": 67108864}, "pids": {"limit": 20}, "cpu": {"quota": 50000, "period": 100000}}' \
+		"$HELPER" sleep 300
+	run hull update --memory 128m --pids-limit 9 --cpu-quota 20000 "$CID"
+	assert_success
+	run cat "$CG/memory.max" "$CG/pids.max" "$CG/cpu.max"
+	assert_line --index 0 134217728
+	assert_line --index 1 9
+	assert_line --index 2 '20000 100000'
+	run hull update --resources - "$CID" <<<'{"pids": {"limit": 11}}'
+	assert_success
+	run cat "$CG/pids.max" "$CG/memory.max"
+	assert_line --index 0 11
+	assert_line --index 1 134217728
+	run hull delete --force "$CID"
+	assert_success
+	[[ ! -e $CG ]] || fail "$CG left after delete"
+	assert_no_cgroup "$CID"
+	assert_nothing_left "$CID"
+}
+
+@test "kill --all empties the cgroup, exec'd processes included" {
+	start_with_resources '{}' "$HELPER" sleep 300
+	hull exec -d "$CID" "$HELPER" sleep 301
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ $(wc -l <"$CG/cgroup.procs") -ge 2 ]] && break
+		sleep 0.1
+	done
+	run hull ps --format json "$CID"
+	assert_success
+	assert_equal "$(jq length <<<"$output")" 2
+	run hull kill --all "$CID" KILL
+	assert_success
+	wait_for_status "$CID" stopped 30
+	run cat "$CG/cgroup.procs"
+	assert_output ''
+	run pgrep -f -x "$HELPER sleep 301"
+	assert_failure
+}
+
+@test "with a cgroup namespace the container sees its cgroup as / and /sys/fs/cgroup read-only" {
+	with_cgroupns
+	update_config '.linux.resources = {"pids": {"limit": 33}}'
+	run_ctr /bin/sh -c 'cat /proc/self/cgroup; cat /sys/fs/cgroup/pids.max; mkdir /sys/fs/cgroup/x 2>&1; grep " /sys/fs/cgroup " /proc/self/mountinfo'
+	assert_success
+	assert_line --index 0 '0::/'
+	# the root of the mount is the container's own cgroup (its limit)
+	assert_line --index 1 33
+	assert_line --partial 'Read-only file system'
+	assert_line --regexp ' /sys/fs/cgroup ro,.* - cgroup2 '
+}
