@@ -192,9 +192,15 @@ static int check_config(const struct vm_config *cfg, struct hull_err **err)
 		return -1;
 	if (cfg->initrd && access(cfg->initrd, R_OK) < 0)
 		return hull_err_make(err, errno, "--initrd %s", cfg->initrd);
-	for (unsigned int i = 0; i < cfg->ndisks; i++)
-		if (access(cfg->disks[i].path, cfg->disks[i].ro ? R_OK : R_OK | W_OK) < 0)
+	for (unsigned int i = 0; i < cfg->ndisks; i++) {
+		struct stat st;
+		if (access(cfg->disks[i].path, cfg->disks[i].ro ? R_OK : R_OK | W_OK) < 0 ||
+		    stat(cfg->disks[i].path, &st) < 0)
 			return hull_err_make(err, errno, "--disk %s", cfg->disks[i].path);
+		if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+			return hull_err_make(err, 0, "--disk %s: not a regular file or block device",
+					     cfg->disks[i].path);
+	}
 	return 0;
 }
 

@@ -67,6 +67,8 @@ is_pvm() {
 	assert_output "hull: vm run: --initrd /nonexistent/initrd: No such file or directory"
 	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --disk /nonexistent/disk.img,ro
 	assert_output "hull: vm run: --disk /nonexistent/disk.img: No such file or directory"
+	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --disk /etc,ro
+	assert_output "hull: vm run: --disk /etc: not a regular file or block device"
 }
 
 @test "vm run rejects too little memory, bad cpu counts and unknown options" {

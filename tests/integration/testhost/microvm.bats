@@ -74,6 +74,20 @@ value() { # value KEY: KEY=... line from the guest
 	assert_output --partial "Kernel panic"
 }
 
+@test "4 vCPUs and 4200 MiB: RAM above the 4 GiB hole is usable" {
+	vm --cpus 4 --memory 4200 --cmdline "console=ttyS0 quiet hull.test=info panic=-1"
+	assert_success
+	assert_equal "$(value nproc)" 4
+	local mem; mem=$(value memtotal_kb)
+	(( mem > 3 * 1024 * 1024 + 512 * 1024 && mem <= 4200 * 1024 ))
+}
+
+@test "a kernel that does not fit in --memory is refused before boot" {
+	vm --memory 32
+	assert_failure 1
+	assert_output --regexp '^hull: vm run: kernel: --kernel .*: needs [0-9]+ MiB from 1 MiB, --memory too small$'
+}
+
 @test "host stdin reaches the guest through the serial port" {
 	# the line is repeated: input that arrives before the guest's 8250 driver
 	# starts is flushed by it, as on real hardware
