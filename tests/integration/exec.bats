@@ -74,6 +74,7 @@ JSON
 	start_sleeper
 	hull exec -d --pid-file "$BATS_TEST_TMPDIR/epid" "$id" "$HELPER" sleep 100 "$id-exec"
 	epid=$(cat "$BATS_TEST_TMPDIR/epid")
+	wait_for_pgrep "$id-exec"
 	run cat "/proc/$epid/cmdline"
 	assert_output --partial "$id-exec"
 	assert_equal "$(readlink "/proc/$epid/ns/pid")" "$(readlink "/proc/$pid/ns/pid")"

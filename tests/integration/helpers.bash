@@ -162,6 +162,18 @@ wait_for_output() {
 	return 1
 }
 
+# wait_for_pgrep PATTERN [SECONDS]: until a process's command line matches
+# (a detached exec returns before the process has exec'd its binary).
+wait_for_pgrep() {
+	local i n=$((${2:-10} * 20))
+	for ((i = 0; i < n; i++)); do
+		pgrep -f -- "$1" >/dev/null && return 0
+		sleep 0.05
+	done
+	echo "no process matches '$1'" >&2
+	return 1
+}
+
 # state_field ID FIELD: one field of `state` (status, pid, bundle, id).
 state_field() {
 	hull state "$1" | jq -r ".$2"

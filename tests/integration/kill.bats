@@ -41,7 +41,7 @@ start_waiter() {
 	start_detached "$id" "$HELPER" signal-wait
 	wait_for_output "$id" ready
 	hull exec -d "$id" "$HELPER" sleep 100 "$id-exec"
-	pgrep -f -- "$id-exec" >/dev/null
+	wait_for_pgrep "$id-exec"
 	hull kill --all "$id" KILL
 	wait_for_status "$id" stopped
 	for _ in $(seq 50); do pgrep -f -- "$id-exec" >/dev/null || break; sleep 0.1; done

@@ -32,6 +32,7 @@ load helpers
 	hull run -d --pid-file "$BATS_TEST_TMPDIR/pid" --bundle "$BUNDLE" "$id" >/dev/null 2>&1 </dev/null
 	pid=$(cat "$BATS_TEST_TMPDIR/pid")
 	assert_equal "$pid" "$(state_field "$id" pid)"
+	wait_for_pgrep "$id"
 	run cat "/proc/$pid/cmdline"
 	assert_output --partial "$id"
 }
