@@ -24,6 +24,7 @@ fd_numbers() {
 	start_detached "$id" "$HELPER" sleep 100 "$id"
 	exec 7<&-
 	pid=$(state_field "$id" pid)
+	wait_for_pgrep "$id"
 	run ls "/proc/$pid/fd"
 	assert_equal "$(echo "$output" | sort -n | tr '\n' ' ')" "0 1 2 "
 }
