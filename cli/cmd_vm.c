@@ -7,6 +7,8 @@
 #include "cli.h"
 #include "microvm/microvm.h"
 
+#include <termios.h>
+
 CLI_CMD(vm);
 
 static int parse_disk(struct vm_config *cfg, char *arg, struct hull_err **err)
@@ -97,6 +99,44 @@ static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_e
 	return 0;
 }
 
+/* An interactive console is character-at-a-time without local echo (the
+ * guest echoes); Ctrl-C still stops hull, and the terminal is restored on
+ * every way out, including the fatal signals we re-raise. */
+static struct termios saved_tio;
+static bool tio_saved;
+
+static void restore_tty(void)
+{
+	if (tio_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+}
+
+static void restore_and_reraise(int sig)
+{
+	restore_tty();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void raw_tty(int fd)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct termios t;
+
+	if (fd != STDIN_FILENO || !isatty(fd) || tcgetattr(fd, &saved_tio) < 0)
+		return;
+	t = saved_tio;
+	t.c_lflag &= (tcflag_t) ~(ICANON | ECHO | ECHONL | IEXTEN);
+	t.c_iflag &= (tcflag_t) ~(ICRNL | IXON);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(fd, TCSANOW, &t) < 0)
+		return;
+	tio_saved = true;
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		signal(sigs[i], restore_and_reraise);
+}
+
 /* The error line names the sub-subcommand ("hull: vm run: ..."), which the
  * generic "hull: <cmd>: " prefix in main() cannot, so it is printed here the
  * same way main() prints. */
@@ -123,7 +163,10 @@ CLI_CMD(vm)
 	microvm_config_init(&cfg);
 	if (parse_run(&cfg, argc - 1, argv + 1, err) < 0)
 		return fail(g, err);
-	if (microvm_run(&cfg, &code, err) < 0)
+	raw_tty(cfg.console_in);
+	int r = microvm_run(&cfg, &code, err);
+	restore_tty();
+	if (r < 0)
 		return fail(g, err);
 	return code;
 }
