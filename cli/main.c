@@ -63,7 +63,7 @@ static int parse_global(struct cli_ctx *g, int argc, char **argv, bool *done, st
 		case 'v': print_version(); *done = true; return 0;
 		case 'h': usage(stdout); *done = true; return 0;
 		default:
-			return hull_err_make(err, 0, "unknown global option \"%s\"", argv[optind - 1]);
+			return hull_err_make(err, 0, "%s: unknown global option", argv[optind - 1]);
 		}
 	}
 	if (strcmp(log_format, "json") == 0)
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 	}
 	cmd = cli_find(argv[idx]);
 	if (!cmd) {
-		hull_err_make(&err, 0, "unknown command \"%s\" (see hull --help)", argv[idx]);
+		hull_err_make(&err, 0, "%s: unknown command (see hull --help)", argv[idx]);
 		goto fail;
 	}
 	if (cmd->seal && runtime_ensure_sealed_exe(argv, &err) < 0)
