@@ -114,6 +114,7 @@ void init_container(const struct init_args *a)
 	prctl(PR_SET_DUMPABLE, 0);
 	if (sync_expect(a->sync, SYNC_GO, &m, NULL, &err) < 0)
 		_exit(1);
+	host_pid = m.value;
 	if (oci_spec_has_ns(s, OCI_NS_NETWORK) && !oci_spec_get_ns(s, OCI_NS_NETWORK)->path &&
 	    net_link_up("lo", &err) < 0)
 		sync_fail(a->sync, err);
@@ -129,10 +130,13 @@ void init_container(const struct init_args *a)
 	if (ns_rootfs_mount(&r, &err) < 0)
 		sync_fail(a->sync, err);
 
-	sync_send(a->sync, SYNC_CREATE_RUNTIME, 0, -1, NULL);
-	if (sync_recv(a->sync, &m, NULL) < 0 || m.type != SYNC_GO)
-		_exit(1);
-	host_pid = m.value;
+	/* Without prestart/createRuntime hooks hull has nothing to do here:
+	 * skip the round trip (each one is a pair of context switches). */
+	if (spawn_has_runtime_hooks(s)) {
+		sync_send(a->sync, SYNC_CREATE_RUNTIME, 0, -1, NULL);
+		if (sync_recv(a->sync, &m, NULL) < 0 || m.type != SYNC_GO)
+			_exit(1);
+	}
 	{
 		struct oci_state st = { .oci_version = s->oci_version, .id = (char *)a->id,
 					.status = OCI_STATUS_CREATING, .pid = host_pid,

@@ -95,6 +95,12 @@ struct spawn_opts {
 	int console_master;         /* out: pty master when foreground && terminal */
 };
 
+/* Whether create needs the CREATE_RUNTIME round trip (hooks run by hull). */
+static inline bool spawn_has_runtime_hooks(const struct oci_spec *s)
+{
+	return s->hooks[OCI_HOOK_PRESTART].n > 0 || s->hooks[OCI_HOOK_CREATE_RUNTIME].n > 0;
+}
+
 /* Create the container up to "created": namespaces, rootfs, hooks, waiting
  * on the exec fifo.  On failure everything made is undone. */
 int spawn_container(struct spawn_opts *so, struct hull_err **err);
