@@ -75,6 +75,37 @@ cg_file() {
 	[[ $(jq -r .data.memory.usage.failcnt <<<"$output") -gt 0 ]] || fail "failcnt is 0 after an OOM: $output"
 }
 
+@test "events streams an oom event (v1 memory.oom_control eventfd) and ends when the container is gone" {
+	start_with_resources '{"memory": {"limit": 33554432}}' "$HELPER" sleep 60
+	local ev=$BATS_TEST_TMPDIR/events i
+	hull events --interval 1s "$CID" >"$ev" 2>&1 </dev/null &
+	local evpid=$!
+	# the first stats line says the stream (and its OOM watch) is set up
+	for ((i = 0; i < 100; i++)); do
+		grep -q '"type": *"stats"' "$ev" && break
+		sleep 0.1
+	done
+	grep -q '"type": *"stats"' "$ev" || { kill "$evpid"; fail "no stats event: $(cat "$ev")"; }
+	run hull exec "$CID" "$HELPER" alloc 64 </dev/null
+	assert_equal "$status" 137
+	for ((i = 0; i < 100; i++)); do
+		grep -q '"type": *"oom"' "$ev" && break
+		sleep 0.1
+	done
+	run grep '"type": *"oom"' "$ev"
+	assert_success
+	assert_equal "$(jq -r .id <<<"${lines[0]}")" "$CID"
+	hull delete --force "$CID"
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$evpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$evpid" 2>/dev/null; then
+		kill "$evpid"
+		fail "events still running 10 s after the container was deleted"
+	fi
+}
+
 @test "cpu shares, quota and period land in the cpu controller" {
 	start_with_resources '{"cpu": {"shares": 512, "quota": 50000, "period": 100000}}' "$HELPER" sleep 60
 	run cg_file cpu cpu.shares
