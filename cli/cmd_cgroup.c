@@ -283,16 +283,21 @@ CLI_CMD(events)
 		while (left > 0) {
 			int n = poll(&p, oom_fd >= 0 ? 1 : 0, left);
 			uint64_t now = ooms;
-			if (n > 0) {
-				if (p.revents & POLLIN) {
-					uint64_t buf;
-					if (read(oom_fd, &buf, sizeof(buf)) < 0)
-						p.fd = -1;
-				}
-				if (runtime_oom_count(&g->rt, id, &now, NULL) == 0 && now > ooms) {
+			if (n > 0 && (p.revents & POLLIN)) {
+				/* v1: an eventfd whose counter is the number of OOM events;
+				 * oom_kill may not be counted yet when it fires. */
+				uint64_t cnt = 0;
+				if (read(oom_fd, &cnt, sizeof(cnt)) != sizeof(cnt))
+					p.fd = -1;
+				for (; cnt > 0; cnt--)
+					print_event("oom", id, NULL);
+			} else if (n > 0 && (p.revents & POLLPRI)) {
+				/* v2: memory.events changed; report new oom_kill counts. */
+				if (runtime_oom_count(&g->rt, id, &now, NULL) == 0)
 					for (; ooms < now; ooms++)
 						print_event("oom", id, NULL);
-				}
+			} else if (n > 0) {
+				p.fd = -1;   /* POLLERR/POLLHUP: stop watching, keep the stats */
 			}
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			left = interval - (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
