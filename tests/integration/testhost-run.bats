@@ -21,6 +21,9 @@ setup_file() {
 	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 	local d=$BATS_FILE_TMPDIR
 	mkdir -p "$d/tmp"
+	# A fresh checkout builds the kernel cache and initramfs on first use and
+	# says so on stderr: do that first, so the measured run's stderr is its own.
+	"$REPO/tests/testhost/build" >/dev/null || fail "tests/testhost/build failed"
 	# One boot: a single string runs through sh -c, in the caller's cwd (a
 	# subdirectory, to tell it from the checkout's top), writes a file into
 	# the checkout and exits 7.
@@ -94,9 +97,27 @@ teardown_file() {
 	assert_equal "$stderr" "testhost: no command given (or --shell)"
 }
 
-@test "a working directory under /tmp (the test host's own tmpfs) fails with 125 before booting" {
-	cd "$BATS_TEST_TMPDIR"
+@test "a working directory under /tmp is overlaid into the test host, and writes stay there" {
+	# CI may clone into /tmp, which the guest covers with its own tmpfs.
+	local d
+	d=$(mktemp -d /tmp/testhost-cwd.XXXXXX)
+	echo from-host >"$d/marker"
+	cd "$d"
+	run --separate-stderr "$RUN" -- sh -c 'pwd; cat marker; echo guest >written; cat written'
+	cd /
+	local found_written=no
+	[[ -e $d/written ]] && found_written=yes
+	rm -rf "$d"
+	assert_success
+	assert_equal "${lines[0]}" "$d"
+	assert_equal "${lines[1]}" from-host
+	assert_equal "${lines[2]}" guest
+	assert_equal "$found_written" no
+}
+
+@test "/tmp itself as the working directory fails with 125 before booting" {
+	cd /tmp
 	run --separate-stderr "$RUN" -- true
 	assert_equal "$status" 125
-	assert_equal "$stderr" "testhost: the working directory $(pwd -P) is under /tmp, which the test host hides under its own tmpfs"
+	assert_equal "$stderr" "testhost: the working directory is /tmp itself, which the test host replaces with its own tmpfs"
 }
