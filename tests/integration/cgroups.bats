@@ -30,17 +30,6 @@ teardown_file() {
 	return 1
 }
 
-# A detached container with these resources running ARGS; sets CID and PID.
-start_with_resources() {
-	local res=$1
-	shift
-	update_config '.linux.resources = $r' --argjson r "$res"
-	CID=$(new_id)
-	start_detached "$CID" "$@" || fail "run -d failed: $(ctr_output "$CID")"
-	PID=$(state_field "$CID" pid)
-	[[ $PID =~ ^[0-9]+$ ]] || fail "no pid for $CID: $(hull state "$CID" 2>&1)"
-}
-
 # cg_file CONTROLLER FILE: content of FILE in the container's cgroup.
 cg_file() {
 	local d
@@ -78,30 +67,20 @@ cg_file() {
 @test "events streams an oom event (v1 memory.oom_control eventfd) and ends when the container is gone" {
 	start_with_resources '{"memory": {"limit": 33554432}}' "$HELPER" sleep 60
 	local ev=$BATS_TEST_TMPDIR/events i
-	hull events --interval 1s "$CID" >"$ev" 2>&1 </dev/null &
-	local evpid=$!
-	# the first stats line says the stream (and its OOM watch) is set up
-	for ((i = 0; i < 100; i++)); do
-		grep -q '"type": *"stats"' "$ev" && break
-		sleep 0.1
-	done
-	grep -q '"type": *"stats"' "$ev" || { kill "$evpid"; fail "no stats event: $(cat "$ev")"; }
+	start_events "$CID" "$ev"
 	run hull exec "$CID" "$HELPER" alloc 64 </dev/null
 	assert_equal "$status" 137
-	for ((i = 0; i < 100; i++)); do
-		grep -q '"type": *"oom"' "$ev" && break
-		sleep 0.1
-	done
+	wait_for_match "$ev" '"type": *"oom"' || true
 	run grep '"type": *"oom"' "$ev"
 	assert_success
 	assert_equal "$(jq -r .id <<<"${lines[0]}")" "$CID"
 	hull delete --force "$CID"
 	for ((i = 0; i < 100; i++)); do
-		kill -0 "$evpid" 2>/dev/null || break
+		kill -0 "$EVPID" 2>/dev/null || break
 		sleep 0.1
 	done
-	if kill -0 "$evpid" 2>/dev/null; then
-		kill "$evpid"
+	if kill -0 "$EVPID" 2>/dev/null; then
+		kill "$EVPID"
 		fail "events still running 10 s after the container was deleted"
 	fi
 }
@@ -243,20 +222,13 @@ cg_file() {
 }
 
 # ---- devices ------------------------------------------------------------------
-# The node comes from a bind mount of the host's /dev/loop-control (10:237):
-# not a linux.devices entry (hull allows those in the controller) and not in
-# the default list, and opening it neither blocks nor needs a capability.
-# The shell only opens it (no read), under `timeout`, so nothing can hang.
-
-device_probe() {
-	update_config '.mounts += [{"destination": "/dev/probe", "type": "bind", "source": "/dev/loop-control",
-		"options": ["bind"]}] | .linux.resources.devices = $d' --argjson d "$1"
-	run_ctr /bin/sh -c 'timeout 5 sh -c "exec 3<>/dev/probe" 2>&1 && echo OPENED; echo x >/dev/null && echo NULL-OK'
-}
+# The node is the host's /dev/loop-control (10:237: not in the default list),
+# bind-mounted so that it is not a linux.devices entry (hull allows those in
+# the controller); opening it neither blocks nor needs a capability.
 
 @test "devices: a node not in the allow list cannot be opened, the default devices still can" {
 	[[ -c /dev/loop-control ]] || skip "no /dev/loop-control on this machine"
-	device_probe '[{"allow": false, "access": "rwm"}]'
+	device_probe /dev/loop-control '[{"allow": false, "access": "rwm"}]'
 	assert_success
 	assert_line --partial 'Operation not permitted'
 	refute_line OPENED
@@ -265,7 +237,7 @@ device_probe() {
 
 @test "devices: an allow rule for the node lets it open (the probe can tell)" {
 	[[ -c /dev/loop-control ]] || skip "no /dev/loop-control on this machine"
-	device_probe '[{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 237, "access": "rw"}]'
+	device_probe /dev/loop-control '[{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 237, "access": "rw"}]'
 	assert_success
 	assert_line OPENED
 	assert_line NULL-OK
@@ -273,7 +245,7 @@ device_probe() {
 
 @test "devices: a later deny rule overrides an earlier allow" {
 	[[ -c /dev/loop-control ]] || skip "no /dev/loop-control on this machine"
-	device_probe '[{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 237, "access": "rw"},
+	device_probe /dev/loop-control '[{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 237, "access": "rw"},
 		{"allow": false, "type": "c", "major": 10, "minor": 237, "access": "rwm"}]'
 	assert_success
 	assert_line --partial 'Operation not permitted'

@@ -329,3 +329,46 @@ cgroup_top_listing() {
 	} 2>/dev/null | grep -Ev '/(hull|hull-t[^/]*)$' | sort -u
 	true
 }
+
+# start_with_resources RESOURCES_JSON ARG...: a detached container with these
+# linux.resources running ARGS; sets CID and PID.
+start_with_resources() {
+	local res=$1
+	shift
+	update_config '.linux.resources = $r' --argjson r "$res"
+	CID=$(new_id)
+	start_detached "$CID" "$@" || fail "run -d failed: $(ctr_output "$CID")"
+	PID=$(state_field "$CID" pid)
+	[[ $PID =~ ^[0-9]+$ ]] || fail "no pid for $CID: $(hull state "$CID" 2>&1)"
+}
+
+# wait_for_match FILE REGEX [SECONDS]: until FILE has a line matching REGEX.
+wait_for_match() {
+	local i n=$((${3:-10} * 10))
+	for ((i = 0; i < n; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	grep -q -- "$2" "$1" 2>/dev/null
+}
+
+# start_events ID FILE [SECONDS]: `events --interval 1s ID` in the background
+# into FILE (pid in EVPID), returning once its first stats line says the
+# stream and its OOM watch are set up.
+start_events() {
+	hull events --interval 1s "$1" >"$2" 2>&1 </dev/null &
+	EVPID=$!
+	wait_for_match "$2" '"type": *"stats"' "${3:-10}" ||
+		{ kill "$EVPID" 2>/dev/null; fail "no stats event from events $1: $(cat "$2")"; }
+}
+
+# device_probe HOST_NODE RULES_JSON: run a container with linux.resources.devices
+# RULES_JSON and HOST_NODE bind-mounted at /dev/probe (so not a linux.devices
+# entry); it opens /dev/probe write-only without writing, under `timeout` so a
+# device whose open blocks cannot hang the suite, and prints OPENED or the
+# shell's error, then NULL-OK if /dev/null (a default device) still works.
+device_probe() {
+	update_config '.mounts += [{"destination": "/dev/probe", "type": "bind", "source": $n,
+		"options": ["bind"]}] | .linux.resources.devices = $d' --arg n "$1" --argjson d "$2"
+	run_ctr /bin/sh -c 'timeout 10 sh -c "exec 3>/dev/probe" 2>&1 && echo OPENED; echo x >/dev/null && echo NULL-OK'
+}

@@ -45,15 +45,9 @@ with_cgroupns() {
 		"options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}]'
 }
 
-# A detached container with these resources running ARGS; sets CID, PID, CG.
-start_with_resources() {
-	local res=$1
-	shift
-	update_config '.linux.resources = $r' --argjson r "$res"
-	CID=$(new_id)
-	start_detached "$CID" "$@" || fail "run -d failed: $(ctr_output "$CID")"
-	PID=$(state_field "$CID" pid)
-	[[ $PID =~ ^[0-9]+$ ]] || fail "no pid for $CID: $(hull state "$CID" 2>&1)"
+# start_with_resources (helpers.bash), plus CG: the container's cgroup2 dir.
+start_with_cgroup() {
+	start_with_resources "$@"
 	CG=$(cgroup_dir "$PID" unified)
 	[[ -d $CG ]] || fail "no cgroup $CG for pid $PID"
 }
@@ -132,26 +126,16 @@ start_with_resources() {
 }
 
 @test "going past memory.max OOM-kills the process and hull events streams an oom event" {
-	start_with_resources '{"memory": {"limit": 33554432, "swap": 33554432}}' "$HELPER" sleep 300
+	start_with_cgroup '{"memory": {"limit": 33554432, "swap": 33554432}}' "$HELPER" sleep 300
 	run cat "$CG/memory.max"
 	assert_output 33554432
 	local ev=$BATS_TEST_TMPDIR/events
-	hull events --interval 1s "$CID" >"$ev" 2>&1 </dev/null &
-	local evpid=$! i
-	# the first stats line says the stream (and its OOM watch) is set up
-	for ((i = 0; i < 300; i++)); do
-		grep -q '"type": *"stats"' "$ev" && break
-		sleep 0.1
-	done
-	grep -q '"type": *"stats"' "$ev" || { kill "$evpid"; fail "no stats event: $(cat "$ev")"; }
+	start_events "$CID" "$ev" 30
 	run hull exec "$CID" "$HELPER" alloc 128 </dev/null
 	assert_equal "$status" 137
-	for ((i = 0; i < 300; i++)); do
-		grep -q '"type": *"oom"' "$ev" && break
-		sleep 0.1
-	done
-	kill "$evpid" 2>/dev/null || true
-	wait "$evpid" 2>/dev/null || true
+	wait_for_match "$ev" '"type": *"oom"' 30 || true
+	kill "$EVPID" 2>/dev/null || true
+	wait "$EVPID" 2>/dev/null || true
 	run grep '"type": *"oom"' "$ev"
 	assert_success
 	assert_equal "$(jq -r .id <<<"${lines[0]}")" "$CID"
@@ -160,7 +144,7 @@ start_with_resources() {
 }
 
 @test "a paused container makes no progress until resumed" {
-	start_with_resources '{}' "$HELPER" count
+	start_with_cgroup '{}' "$HELPER" count
 	wait_for_output "$CID" 3 60
 	run hull pause "$CID"
 	assert_success
@@ -180,29 +164,23 @@ start_with_resources() {
 	wait_for_output "$CID" $((after + 3)) 60
 }
 
-# The node is a bind mount of /dev/kmsg (1:11, not in the default list, not a
-# linux.devices entry).  A write-only open of kmsg needs no privilege and
-# never blocks; the shell opens it without writing, under `timeout`.
-device_probe() {
-	update_config '.mounts += [{"destination": "/dev/probe", "type": "bind", "source": "/dev/kmsg",
-		"options": ["bind"]}] | .linux.resources.devices = $d' --argjson d "$1"
-	run_ctr /bin/sh -c 'timeout 10 sh -c "exec 3>/dev/probe" 2>&1 && echo OPENED; echo x >/dev/null && echo NULL-OK'
-}
-
+# The node is /dev/kmsg (1:11: not in the default list), bind-mounted so that
+# it is not a linux.devices entry; a write-only open of kmsg needs no
+# privilege and never blocks.
 @test "a device the cgroup does not allow cannot be opened; with an allow rule it can" {
-	device_probe '[{"allow": false, "access": "rwm"}]'
+	device_probe /dev/kmsg '[{"allow": false, "access": "rwm"}]'
 	assert_success
 	assert_line --partial 'Operation not permitted'
 	refute_line OPENED
 	assert_line NULL-OK
-	device_probe '[{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]'
+	device_probe /dev/kmsg '[{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]'
 	assert_success
 	assert_line OPENED
 	assert_line NULL-OK
 }
 
 @test "update changes limits of a running container; delete removes its cgroup" {
-	start_with_resources '{"memory": {"limit": 67108864}, "pids": {"limit": 20}, "cpu": {"quota": 50000, "period": 100000}}' \
+	start_with_cgroup '{"memory": {"limit": 67108864}, "pids": {"limit": 20}, "cpu": {"quota": 50000, "period": 100000}}' \
 		"$HELPER" sleep 300
 	run hull update --memory 128m --pids-limit 9 --cpu-quota 20000 "$CID"
 	assert_success
@@ -223,7 +201,7 @@ device_probe() {
 }
 
 @test "kill --all empties the cgroup, exec'd processes included" {
-	start_with_resources '{}' "$HELPER" sleep 300
+	start_with_cgroup '{}' "$HELPER" sleep 300
 	hull exec -d "$CID" "$HELPER" sleep 301
 	local i
 	for ((i = 0; i < 100; i++)); do
