@@ -167,15 +167,27 @@ cg_file() {
 	assert_output 256
 }
 
-@test "ps lists processes started with exec" {
-	start_with_resources '{}' "$HELPER" sleep 60
-	hull exec -d "$CID" "$HELPER" sleep 77
-	local i expid=
-	for ((i = 0; i < 100; i++)); do
-		expid=$(pgrep -f -x "$HELPER sleep 77" | head -n1) && break
+# exec_detached ARG...: `exec -d` ARGS in $CID; prints the new process's pid,
+# the one in the container's pids cgroup besides $PID.
+exec_detached() {
+	local procs i p
+	procs=$(cgroup_dir "$PID" pids)/cgroup.procs
+	hull exec -d "$CID" "$@" </dev/null >"$BATS_TEST_TMPDIR/exec.out" 2>&1 ||
+		{ echo "exec -d failed: $(cat "$BATS_TEST_TMPDIR/exec.out")"; return 1; }
+	for ((i = 0; i < 200; i++)); do
+		p=$(grep -vx "$PID" "$procs" | head -n1)
+		[[ -n $p ]] && { echo "$p"; return 0; }
 		sleep 0.05
 	done
-	[[ -n $expid ]] || fail "exec'd process not found"
+	echo "no exec'd process in $procs: $(cat "$procs")"
+	return 1
+}
+
+@test "ps lists processes started with exec" {
+	start_with_resources '{}' "$HELPER" sleep 60
+	local expid
+	expid=$(exec_detached "$HELPER" sleep 77) || fail "$expid"
+	[[ $(cat "/proc/$expid/cmdline" | tr '\0' ' ') == "$HELPER sleep 77 " ]] || fail "pid $expid is not the exec'd process"
 	run hull ps --format json "$CID"
 	assert_success
 	assert_equal "$(jq -c 'sort' <<<"$output")" "$(jq -nc --argjson a "$PID" --argjson b "$expid" '[$a, $b] | sort')"
@@ -185,12 +197,8 @@ cg_file() {
 
 @test "kill --all kills exec'd processes too" {
 	start_with_resources '{}' "$HELPER" sleep 60
-	hull exec -d "$CID" "$HELPER" sleep 78
-	local i
-	for ((i = 0; i < 100; i++)); do
-		pgrep -f -x "$HELPER sleep 78" >/dev/null && break
-		sleep 0.05
-	done
+	local expid i
+	expid=$(exec_detached "$HELPER" sleep 78) || fail "$expid"
 	local procs
 	procs=$(cgroup_dir "$PID" pids)/cgroup.procs
 	[[ $(wc -l <"$procs") -eq 2 ]] || fail "expected 2 processes in $procs: $(cat "$procs")"
@@ -202,8 +210,7 @@ cg_file() {
 		sleep 0.05
 	done
 	[[ ! -s $procs ]] || fail "processes left in the cgroup: $(cat "$procs")"
-	run pgrep -f -x "$HELPER sleep 78"
-	assert_failure
+	[[ ! -e /proc/$expid ]] || fail "exec'd process $expid survived kill --all"
 }
 
 @test "--cgroup-manager=disabled puts the container in no cgroup of its own" {
