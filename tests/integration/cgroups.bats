@@ -259,6 +259,17 @@ exec_detached() {
 	refute_line OPENED
 }
 
+@test "devices: a linux.devices entry at a default device's path drops that default allow rule" {
+	# runc (specconv createDevices): the spec's /dev/full replaces the
+	# default one, rule included, so deny-all denies it; /dev/null keeps its rule.
+	update_config '.linux.devices = [{"path": "/dev/full", "type": "c", "major": 1, "minor": 7, "fileMode": 438}] |
+		.linux.resources.devices = [{"allow": false, "access": "rwm"}]'
+	run_ctr /bin/sh -c "timeout 5 $HELPER write /dev/full x; timeout 5 $HELPER write /dev/null x"
+	assert_success
+	assert_line --index 0 EPERM
+	assert_line --index 1 OK
+}
+
 # ---- bad input ------------------------------------------------------------------
 
 # bad_resources JQ_FILTER REGEX: run fails with one line naming the field,
