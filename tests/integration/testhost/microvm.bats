@@ -91,7 +91,7 @@ value() { # value KEY: KEY=... line from the guest
 @test "host stdin reaches the guest through the serial port" {
 	# the line is repeated: input that arrives before the guest's 8250 driver
 	# starts is flushed by it, as on real hardware
-	run bash -c "while echo 'typed on the host'; do sleep 1; done 2>/dev/null | timeout 300 '$HULL_BIN' vm run --kernel '$C/vmlinuz' \
+	run bash -c "for i in \$(seq 200); do echo 'typed on the host' || break; sleep 1; done 2>/dev/null | timeout 180 '$HULL_BIN' vm run --kernel '$C/vmlinuz' \
 		--initrd '$C/initramfs.cpio.gz' --memory 128 --cmdline 'console=ttyS0 quiet hull.test=stdin panic=-1'"
 	echo "$output" | tail -n 20
 	assert_success
