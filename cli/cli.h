@@ -56,5 +56,6 @@ CLI_CMD(pause);
 CLI_CMD(resume);
 CLI_CMD(update);
 CLI_CMD(events);
+CLI_CMD(vm);
 
 #endif
