@@ -9,7 +9,6 @@
 
 #include <termios.h>
 
-CLI_CMD(vm);
 
 static int parse_disk(struct vm_config *cfg, char *arg, struct hull_err **err)
 {

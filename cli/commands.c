@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cli.h"
 
-CLI_CMD(vm); /* cli/cmd_vm.c (microvm) */
 
 const struct cli_command cli_commands[] = {
 	{ "create", cmd_create, "[options] ID", "create a container (process waits for start)", true },
