@@ -73,6 +73,8 @@ cg_file() {
 	wait_for_match "$ev" '"type": *"oom"' || true
 	run grep '"type": *"oom"' "$ev"
 	assert_success
+	# one OOM kill, one event
+	assert_equal "${#lines[@]}" 1
 	assert_equal "$(jq -r .id <<<"${lines[0]}")" "$CID"
 	hull delete --force "$CID"
 	for ((i = 0; i < 100; i++)); do

@@ -138,6 +138,8 @@ start_with_cgroup() {
 	wait "$EVPID" 2>/dev/null || true
 	run grep '"type": *"oom"' "$ev"
 	assert_success
+	# one OOM kill, one event
+	assert_equal "${#lines[@]}" 1
 	assert_equal "$(jq -r .id <<<"${lines[0]}")" "$CID"
 	run awk '$1 == "oom_kill" { print $2 }' "$CG/memory.events"
 	assert_output 1
