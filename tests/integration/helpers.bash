@@ -364,3 +364,14 @@ start_events() {
 	! grep -q '"type": *"oom"' "$2" ||
 		fail "oom events before any OOM: $(grep -c '"type": *"oom"' "$2") lines, e.g. $(head -c 200 "$2")"
 }
+
+# device_probe HOST_NODE RULES_JSON: run a container with linux.resources.devices
+# RULES_JSON and HOST_NODE bind-mounted at /dev/probe (so not a linux.devices
+# entry); it opens /dev/probe write-only without writing, under `timeout` so a
+# device whose open blocks cannot hang the suite, and prints OPENED or the
+# shell's error, then NULL-OK if /dev/null (a default device) still works.
+device_probe() {
+	update_config '.mounts += [{"destination": "/dev/probe", "type": "bind", "source": $n,
+		"options": ["bind"]}] | .linux.resources.devices = $d' --arg n "$1" --argjson d "$2"
+	run_ctr /bin/sh -c 'timeout 10 sh -c "exec 3>/dev/probe" 2>&1 && echo OPENED; echo x >/dev/null && echo NULL-OK'
+}
