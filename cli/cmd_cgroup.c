@@ -4,6 +4,7 @@
 
 #include <json-c/json.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static int one_id(int argc, char **argv, const char **id, struct hull_err **err)
@@ -272,10 +273,15 @@ CLI_CMD(events)
 	}
 	if (runtime_oom_watch(&g->rt, id, &oom_fd, &ooms, err) < 0)
 		return -1;
+	/* v2 hands us memory.events (a kernfs file: POLLPRI on change, re-armed by
+	 * reading that same fd; it always polls readable), v1 an eventfd. */
+	struct stat st;
+	bool v2 = oom_fd >= 0 && fstat(oom_fd, &st) == 0 && S_ISREG(st.st_mode);
+
 	/* Stream until the container is gone: stats every interval, OOMs as they come. */
 	for (;;) {
 		_cleanup_free_ char *json = NULL;
-		struct pollfd p = { .fd = oom_fd, .events = POLLIN | POLLPRI };
+		struct pollfd p = { .fd = oom_fd, .events = v2 ? POLLPRI : POLLIN };
 		struct timespec t0, t1;
 		int left = interval;
 
@@ -283,21 +289,23 @@ CLI_CMD(events)
 		while (left > 0) {
 			int n = poll(&p, oom_fd >= 0 ? 1 : 0, left);
 			uint64_t now = ooms;
-			if (n > 0 && (p.revents & POLLIN)) {
-				/* v1: an eventfd whose counter is the number of OOM events;
-				 * oom_kill may not be counted yet when it fires. */
+			if (n > 0 && v2 && (p.revents & POLLPRI)) {
+				char buf[512];
+				if (lseek(oom_fd, 0, SEEK_SET) < 0 || read(oom_fd, buf, sizeof(buf)) < 0)
+					p.fd = -1;
+				if (runtime_oom_count(&g->rt, id, &now, NULL) == 0)
+					for (; ooms < now; ooms++)
+						print_event("oom", id, NULL);
+			} else if (n > 0 && !v2 && (p.revents & POLLIN)) {
+				/* The eventfd's counter is the number of OOM events; oom_kill
+				 * may not be counted yet when it fires. */
 				uint64_t cnt = 0;
 				if (read(oom_fd, &cnt, sizeof(cnt)) != sizeof(cnt))
 					p.fd = -1;
 				for (; cnt > 0; cnt--)
 					print_event("oom", id, NULL);
-			} else if (n > 0 && (p.revents & POLLPRI)) {
-				/* v2: memory.events changed; report new oom_kill counts. */
-				if (runtime_oom_count(&g->rt, id, &now, NULL) == 0)
-					for (; ooms < now; ooms++)
-						print_event("oom", id, NULL);
 			} else if (n > 0) {
-				p.fd = -1;   /* POLLERR/POLLHUP: stop watching, keep the stats */
+				p.fd = -1;   /* POLLERR/POLLHUP/POLLNVAL: stop watching, keep the stats */
 			}
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			left = interval - (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
