@@ -36,7 +36,8 @@ struct cgroups_cfg {
 	const char *cgroups_path;       /* linux.cgroupsPath, or NULL */
 	bool systemd;                   /* --systemd-cgroup / --cgroup-manager=systemd */
 	const struct oci_resources *resources;      /* NULL: no limits, default devices */
-	/* linux.devices: each one is also allowed in the device controller (runc). */
+	/* linux.devices: one at a default device's path (/dev/null, /dev/full...)
+	 * drops that default allow rule, as runc does; the others grant nothing. */
 	const struct oci_linux_device *devices;
 	size_t n_devices;
 };

@@ -28,6 +28,26 @@ static const struct cg_dev_rule default_rules[] = {
 	{ true, 'c', 5, 2, 7 },     /* /dev/ptmx */
 };
 
+/* The paths of the default rules above that name one device node; runc
+ * drops such a rule when linux.devices redefines the path. */
+static const char *const default_paths[ARRAY_SIZE(default_rules)] = {
+	NULL, NULL, "/dev/null", "/dev/random", "/dev/full", "/dev/tty", "/dev/zero",
+	"/dev/urandom", NULL, "/dev/ptmx",
+};
+
+bool cg_default_device(const char *path, char *type, int64_t *major, int64_t *minor)
+{
+	for (size_t i = 0; path && i < ARRAY_SIZE(default_rules); i++) {
+		if (default_paths[i] && strcmp(default_paths[i], path) == 0) {
+			*type = default_rules[i].type;
+			*major = default_rules[i].major;
+			*minor = default_rules[i].minor;
+			return true;
+		}
+	}
+	return false;
+}
+
 static int parse_access(const char *s, unsigned *out)
 {
 	unsigned a = 0;
@@ -78,12 +98,15 @@ int cg_dev_rules(const struct oci_resources *r, const struct oci_linux_device *d
 		x->major = d->has_major ? d->major : -1;
 		x->minor = d->has_minor ? d->minor : -1;
 	}
-	memcpy(&v[k], default_rules, sizeof(default_rules));
-	k += ARRAY_SIZE(default_rules);
-	for (size_t i = 0; i < n_devs; i++)
-		if (devs[i].type == 'c' || devs[i].type == 'u' || devs[i].type == 'b')
-			v[k++] = (struct cg_dev_rule){ true, devs[i].type == 'b' ? 'b' : 'c', devs[i].major,
-						       devs[i].minor, 7 };
+	/* devs are the default rules to leave out (see cg_default_device). */
+	for (size_t i = 0; i < ARRAY_SIZE(default_rules); i++) {
+		bool dropped = false;
+		for (size_t j = 0; j < n_devs && !dropped; j++)
+			dropped = default_paths[i] && devs[j].type == default_rules[i].type &&
+				  devs[j].major == default_rules[i].major && devs[j].minor == default_rules[i].minor;
+		if (!dropped)
+			v[k++] = default_rules[i];
+	}
 	*out = v;
 	*n = k;
 	return 0;

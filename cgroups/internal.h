@@ -100,6 +100,10 @@ struct cg_dev_rule { bool allow; char type; int64_t major, minor; unsigned acces
 
 /* The effective rule list: deny all, the spec's rules, runc's default allow
  * list, then linux.devices.  Malloc'd. */
+/* If path is one of runc's default device nodes, its rule's type and numbers. */
+bool cg_default_device(const char *path, char *type, int64_t *major, int64_t *minor);
+/* Deny-all, the spec's rules, then runc's defaults minus those in devs
+ * (defaults that linux.devices redefined). */
 int cg_dev_rules(const struct oci_resources *r, const struct oci_linux_device *devs, size_t n_devs,
 		 struct cg_dev_rule **out, size_t *n, struct hull_err **err);
 /* Assemble a BPF_PROG_TYPE_CGROUP_DEVICE program (last matching rule wins). */

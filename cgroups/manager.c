@@ -17,7 +17,7 @@ static void add_created(struct cgroup *cg, const char *dir)
 	cg->created[cg->n_created++] = xstrdup(dir);
 }
 
-/* Only type and numbers matter to the device filter; path stays NULL. */
+/* A default rule to leave out of the device filter, by type and numbers. */
 static void add_dev(struct cgroup *cg, char type, int64_t major, int64_t minor)
 {
 	cg->devs = xrealloc(cg->devs, (cg->n_devs + 1) * sizeof(*cg->devs));
@@ -306,8 +306,14 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 		return hull_err_make(err, 0, "--systemd-cgroup: systemd is not running on this host");
 	cg = xcalloc(1, sizeof(*cg));
 	cg->systemd = cfg->systemd;
-	for (size_t i = 0; i < cfg->n_devices; i++)
-		add_dev(cg, cfg->devices[i].type, cfg->devices[i].major, cfg->devices[i].minor);
+	/* runc: a linux.devices node at a default device's path replaces that
+	 * default, and its allow rule goes with it. */
+	for (size_t i = 0; i < cfg->n_devices; i++) {
+		char t;
+		int64_t maj, min;
+		if (cg_default_device(cfg->devices[i].path, &t, &maj, &min))
+			add_dev(cg, t, maj, min);
+	}
 	if (cfg->systemd) {
 		_cleanup_free_ char *slice = NULL, *unit = NULL;
 		if (pid <= 0) {

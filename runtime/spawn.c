@@ -249,9 +249,8 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 		const struct oci_linux *l = &c->spec->linux_;
 		struct cgroups_cfg cfg = { .id = c->id, .cgroups_path = l->cgroups_path,
 					   .systemd = so->ctx->systemd_cgroup,
-					   /* linux.devices are not added to the allow list:
-					    * runc grants only resources.devices + its defaults. */
-					   .resources = l->has_resources ? &l->resources : NULL };
+					   .resources = l->has_resources ? &l->resources : NULL,
+					   .devices = l->devices, .n_devices = l->n_devices };
 		r = cgroups_create(&cfg, pid, &c->cg, err);
 		if (r == 0)
 			c->cgroup = cgroups_serialize(c->cg);
