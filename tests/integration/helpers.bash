@@ -360,7 +360,7 @@ start_events() {
 	hull events --interval 1s "$1" </dev/null 2>&1 | head -c 1000000 >"$2" &
 	EVPID=$!
 	wait_for_match "$2" '"type": *"stats"' "${3:-10}" ||
-		{ kill "$EVPID" 2>/dev/null; fail "no stats event from events $1: $(head -c 300 "$2")"; }
+		{ kill "$EVPID" 2>/dev/null; fail "no stats event from events $1 ($(grep -c '"type": *"oom"' "$2") oom lines, no OOM yet): $(head -c 300 "$2")"; }
 	! grep -q '"type": *"oom"' "$2" ||
 		fail "oom events before any OOM: $(grep -c '"type": *"oom"' "$2") lines, e.g. $(head -c 200 "$2")"
 }
