@@ -309,7 +309,9 @@ assert_no_cgroup() {
 # cgroup_top_listing: the top-level cgroup directories of every hierarchy
 # and the children of this shell's own cgroup in each (hull's "hull" parent
 # goes there), without what runtimes under test make ("hull", container ids
-# "hull-t*"): a suite must leave this listing as it found it.
+# "hull-t*") and podman's cgroupfs parent "libpod_parent" (podman.bats, when
+# it runs alongside, makes and removes it): a suite must leave this listing as
+# it found it.
 cgroup_top_listing() {
 	local d ctrl own v2=0
 	[[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] && v2=1
@@ -326,7 +328,7 @@ cgroup_top_listing() {
 			fi
 			[[ $own != / && -d $d ]] && find "$d" -mindepth 1 -maxdepth 1 -type d
 		done </proc/self/cgroup
-	} 2>/dev/null | grep -Ev '/(hull|hull-t[^/]*)$' | sort -u
+	} 2>/dev/null | grep -Ev '/(hull|hull-t[^/]*|libpod_parent)$' | sort -u
 	true
 }
 
