@@ -60,8 +60,8 @@ passed() {
 	passed test_live_device_program_blocks_dev_full_when_not_allowed
 }
 
-@test "device update replaces the rules and keeps linux.devices and the default list" {
-	passed test_live_device_update_keeps_linux_devices_allowed
+@test "a linux.devices node at a default path drops that rule, also after an update that replaces the rules" {
+	passed test_live_linux_device_at_default_path_stays_denied_across_update
 }
 
 @test "an OOM kill is counted (memory.events) and wakes the oom fd" {
