@@ -47,6 +47,19 @@ static bool is_under(const char *path, const char *mnt)
 	return strncmp(path, mnt, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
+/* Split a mountinfo line into its first five fields (f[3] root, f[4] mount
+ * point, still escaped); *rest points at the remaining fields. */
+static bool mountinfo_fields(char *line, char *f[5], char **rest)
+{
+	char *tok;
+	int i = 0;
+
+	*rest = line;
+	while (i < 5 && (tok = strsep(rest, " ")))
+		f[i++] = tok;
+	return i == 5 && *rest;
+}
+
 /* pivot_root refuses a new root whose parent mount is shared, and a shared
  * parent would propagate the rootfs bind to the host: make it private, as
  * runc's rootfsParentMountPrivate. */
@@ -62,12 +75,9 @@ static int make_parent_private(const char *rootfs, struct hull_err **err)
 	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL, 0, err) < 0)
 		return -1;
 	for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[5] = { 0 }, *p = line, *tok;
-		int i = 0;
+		char *f[5], *p;
 
-		while (i < 5 && (tok = strsep(&p, " ")))
-			f[i++] = tok;
-		if (i < 5 || !p)
+		if (!mountinfo_fields(line, f, &p))
 			continue;
 		unescape(f[4]);
 		if (!is_under(real, f[4]) || (best && strlen(f[4]) < strlen(best)))
@@ -138,12 +148,9 @@ static int hide_host_proc_sys(const char *rootfs, struct hull_err **err)
 	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL, 0, err) < 0)
 		return -1;
 	for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[5] = { 0 }, *p = line, *tok;
-		int i = 0;
+		char *f[5], *p;
 
-		while (i < 5 && (tok = strsep(&p, " ")))
-			f[i++] = tok;
-		if (i < 5 || !p)
+		if (!mountinfo_fields(line, f, &p))
 			continue;
 		unescape(f[3]);
 		unescape(f[4]);
