@@ -180,7 +180,7 @@ int runtime_run(const struct runtime_ctx *ctx, const struct runtime_create_opts 
 		abandon(c);
 		return -1;
 	}
-	if (c->spec) {
+	{
 		_cleanup_free_ char *st = container_state_json(c, OCI_STATUS_RUNNING, false);
 		struct hull_err *herr = NULL;
 		if (hooks_run(c->spec, OCI_HOOK_POSTSTART, st, &herr) < 0) {

@@ -421,8 +421,7 @@ int runtime_state_json(const struct runtime_ctx *ctx, const char *id, char **jso
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
 	/* Annotations come from the saved config; a broken copy must not hide the state. */
-	if (container_load_spec(c, NULL) < 0)
-		c->spec = NULL;
+	(void)container_load_spec(c, NULL);
 	*json = container_state_json(c, container_status(c), true);
 	container_free(c);
 	return 0;
