@@ -353,14 +353,22 @@ char *container_state_json(struct container *c, enum oci_status st, bool pretty)
 	return oci_state_to_json(&s, pretty);
 }
 
+/*
+ * /etc/passwd read directly, as runc does: hull is a static binary, and
+ * getpwuid() would need glibc's NSS modules at run time.
+ */
 static char *owner_name(const char *uid)
 {
-	uint64_t u;
+	_cleanup_fclose_ FILE *f = NULL;
 	struct passwd *pw;
+	uint64_t u;
 
-	if (!uid || parse_u64(uid, &u) < 0 || !(pw = getpwuid((uid_t)u)))
+	if (!uid || parse_u64(uid, &u) < 0 || !(f = fopen("/etc/passwd", "re")))
 		return xstrdup(uid ? uid : "");
-	return xstrdup(pw->pw_name);
+	while ((pw = fgetpwent(f)))
+		if (pw->pw_uid == (uid_t)u)
+			return xstrdup(pw->pw_name);
+	return xstrdup(uid);
 }
 
 void runtime_info_free(struct runtime_info *v, size_t n)

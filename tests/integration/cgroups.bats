@@ -329,3 +329,31 @@ bad_config() {
 	run cg_file memory memory.limit_in_bytes
 	assert_output 33554432
 }
+
+# ---- systemd driver -------------------------------------------------------------
+# hull is a static binary that dlopens libsystemd for --systemd-cgroup.  This
+# machine runs no systemd, so a private bus stands in for the system bus (in a
+# private mount namespace where /run/systemd/system exists): without a
+# systemd1 on it, the StartTransientUnit call fails with the bus's own error,
+# which proves libsystemd was loaded and talked to the bus.
+@test "--systemd-cgroup: the static binary loads libsystemd and calls systemd over the system bus" {
+	hull_only 'hull-specific: a static binary with libsystemd dlopened'
+	command -v dbus-daemon >/dev/null || skip "needs dbus-daemon for a stand-in system bus"
+	local t=$BATS_TEST_TMPDIR
+	cat >"$t/bus.conf" <<-EOF2
+		<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+		 "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+		<busconfig><type>system</type><listen>unix:path=$t/bus</listen><auth>EXTERNAL</auth>
+		<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>
+		<allow own="*"/></policy></busconfig>
+	EOF2
+	dbus-daemon --config-file="$t/bus.conf" --fork --print-pid >"$t/bus.pid"
+	CID=$(new_id)
+	run --separate-stderr env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$t/bus" \
+		unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && exec "$@"' \
+		sh "$RUNTIME" --systemd-cgroup --root "$ROOT" run --bundle "$BUNDLE" "$CID"
+	kill "$(cat "$t/bus.pid")"
+	assert_one_line_error 'systemd-cgroup: start .*\.scope: .*org\.freedesktop\.systemd1'
+	assert_nothing_left "$CID"
+	assert_no_cgroup "$CID"
+}
