@@ -78,6 +78,22 @@ int cgroups_update(struct cgroup *cg, const struct oci_resources *r, struct hull
  * container's, relative, without ".." ("controller:path" is not supported). */
 int cgroups_enter(struct cgroup *cg, const char *sub, pid_t pid, struct hull_err **err);
 
+/*
+ * Joining without the kernel's global lock.  A pid written to cgroup.procs
+ * takes cgroup_threadgroup_rwsem for writing, which waits for an RCU grace
+ * period (5-20 ms on a quiet machine) unless another migration just paid for
+ * one.  Two moves skip it: a child cloned straight into its cgroup2 directory
+ * (clone3 CLONE_INTO_CGROUP), and a single-threaded process writing "0" to a
+ * v1 hierarchy's `tasks` file (a move of the calling thread alone).
+ *
+ * cgroups_clone_fd: an O_PATH fd of the cgroup2 directory for
+ * CLONE_INTO_CGROUP, or *fd = -1 when there is none (pure v1, systemd).
+ * cgroups_enter_self: run in that child, single-threaded: enter every v1
+ * hierarchy, and the cgroup2 one too unless cloned_in.
+ */
+int cgroups_clone_fd(const struct cgroup *cg, int *fd, struct hull_err **err);
+int cgroups_enter_self(const struct cgroup *cg, bool cloned_in, struct hull_err **err);
+
 /* Freeze (pause) or thaw (resume); returns once the kernel reports the new
  * state, or fails with ETIMEDOUT after 10 s (the cgroup is thawed again). */
 int cgroups_freeze(struct cgroup *cg, bool frozen, struct hull_err **err);

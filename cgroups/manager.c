@@ -219,6 +219,17 @@ static int destroy_dirs(struct cgroup *cg, struct hull_err **err)
 	return ret;
 }
 
+/* cg->v1[i] exists and is not a hierarchy an earlier controller shares. */
+static bool v1_first(const struct cgroup *cg, int i)
+{
+	if (!cg->v1[i])
+		return false;
+	for (int j = 0; j < i; j++)
+		if (cg->v1[j] && strcmp(cg->v1[j], cg->v1[i]) == 0)
+			return false;
+	return true;
+}
+
 static int enter_one(const char *dir, const char *sub, pid_t pid, struct hull_err **err)
 {
 	_cleanup_free_ char *d = sub ? xasprintf("%s/%s", dir, sub) : xstrdup(dir);
@@ -236,15 +247,33 @@ int cgroups_enter(struct cgroup *cg, const char *sub, pid_t pid, struct hull_err
 		return -1;
 	if (cg->unified && enter_one(cg->unified, sub, pid, err) < 0)
 		return -1;
-	for (int i = 0; i < V1_COUNT; i++) {
-		bool dup = false;
-		if (!cg->v1[i])
-			continue;
-		for (int j = 0; j < i; j++)
-			dup |= cg->v1[j] && strcmp(cg->v1[j], cg->v1[i]) == 0;
-		if (!dup && enter_one(cg->v1[i], sub, pid, err) < 0)
+	for (int i = 0; i < V1_COUNT; i++)
+		if (v1_first(cg, i) && enter_one(cg->v1[i], sub, pid, err) < 0)
 			return -1;
-	}
+	return 0;
+}
+
+int cgroups_clone_fd(const struct cgroup *cg, int *fd, struct hull_err **err)
+{
+	*fd = -1;
+	/* systemd starts the scope with the pid it is given: nothing to clone into. */
+	if (!cg->unified || cg->systemd)
+		return 0;
+	*fd = open(cg->unified, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0)
+		return hull_err_make(err, errno, "open %s", cg->unified);
+	return 0;
+}
+
+int cgroups_enter_self(const struct cgroup *cg, bool cloned_in, struct hull_err **err)
+{
+	if (cg->unified && !cloned_in && cg_write(cg->unified, "cgroup.procs", "0", err) < 0)
+		return -1;
+	/* "0" in tasks moves the calling thread, which is the whole
+	 * (single-threaded) process, without the global lock. */
+	for (int i = 0; i < V1_COUNT; i++)
+		if (v1_first(cg, i) && cg_write(cg->v1[i], "tasks", "0", err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -373,13 +402,23 @@ int cgroups_update(struct cgroup *cg, const struct oci_resources *r, struct hull
 	return 0;
 }
 
+/* Nothing left in the cgroup or below it, as cgroup2 tracks it (the unified
+ * hierarchy sees every process on a hybrid host too): no thaw and kill pass. */
+static bool unpopulated(const struct cgroup *cg)
+{
+	uint64_t populated;
+
+	return cg->unified && cg_read_kv(cg->unified, "cgroup.events", "populated", &populated) == 0 &&
+	       populated == 0;
+}
+
 int cgroups_destroy(struct cgroup *cg, struct hull_err **err)
 {
 	const char *prim = primary_dir(cg);
 
 	if (cg->systemd && cg_systemd_stop(cg->unit, err) < 0)
 		return -1;
-	if (prim && access(prim, F_OK) == 0) {
+	if (prim && access(prim, F_OK) == 0 && !unpopulated(cg)) {
 		(void)cgroups_freeze(cg, false, NULL);
 		(void)cgroups_kill_all(cg, SIGKILL, NULL);
 		if (cg_wait_empty(prim, 5000) == -ETIMEDOUT)

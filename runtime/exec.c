@@ -145,6 +145,8 @@ struct exec_child {
 	int ns_flags;
 	int sync;
 	int preserve_fds;
+	const struct cgroup *cg;    /* the container's, or NULL */
+	bool cloned_in;             /* born in its cgroup2 directory */
 };
 
 static __attribute__((noreturn)) void exec_process(const struct exec_child *x)
@@ -185,8 +187,10 @@ static __attribute__((noreturn)) void join(const struct exec_child *x)
 	pid_t pid;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* Wait until hull has put us in the container's cgroup (before the
-	 * cgroup namespace is joined, so it is rooted where the container's is). */
+	/* The container's cgroup first, before the cgroup namespace is joined,
+	 * so that it is rooted where the container's is. */
+	if (x->cg && cgroups_enter_self(x->cg, x->cloned_in, &err) < 0)
+		sync_fail(x->sync, err);
 	if (sync_expect(x->sync, SYNC_GO, &m, NULL, &err) < 0)
 		_exit(1);
 	if (x->ns_flags && ns_join_pid(x->target, x->pidfd, x->ns_flags, &err) < 0)
@@ -258,6 +262,7 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 	struct container *c = NULL;
 	struct oci_process proc = { 0 };
 	struct cgroup *cg = NULL;
+	bool cloned_in = false;
 	_cleanup_close_ int pidfd = -1;
 	_cleanup_close_ int sock = -1;
 	int master = -1, sv[2], r = -1, wst;
@@ -287,12 +292,16 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 		hull_err_make(err, errno, "prctl PR_SET_CHILD_SUBREAPER");
 		goto out;
 	}
+	if (container_cgroup(c, &cg, err) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		goto out;
+	}
 	fflush(NULL);
-	joiner = fork();
+	joiner = fork_into_cgroup(cg, &cloned_in, err);
 	if (joiner < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		hull_err_make(err, errno, "fork");
 		goto out;
 	}
 	if (joiner == 0) {
@@ -301,16 +310,14 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 		close(c->dir_fd);
 		struct exec_child x = { .spec = c->spec, .proc = &proc, .target = c->pid, .pidfd = pidfd,
 					.ns_flags = differing_ns(c->pid), .sync = sv[1],
-					.preserve_fds = o->preserve_fds };
+					.preserve_fds = o->preserve_fds, .cg = cg, .cloned_in = cloned_in };
 		close(sv[0]);
 		join(&x);
 	}
 	close(sv[1]);
 	sock = sv[0];
-	r = container_cgroup(c, &cg, err);
-	if (r == 0 && cg)
-		r = cgroups_enter(cg, NULL, joiner, err);
-	if (r == 0 && sync_send(sock, SYNC_GO, 0, -1, NULL) < 0)
+	r = 0;
+	if (sync_send(sock, SYNC_GO, 0, -1, NULL) < 0)
 		r = hull_err_make(err, errno, "sync: send");
 	if (r == 0)
 		r = converse(c, sock, o, &pid, &master, err);

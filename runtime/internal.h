@@ -104,6 +104,10 @@ static inline bool spawn_has_runtime_hooks(const struct oci_spec *s)
 /* Create the container up to "created": namespaces, rootfs, hooks, waiting
  * on the exec fifo.  On failure everything made is undone. */
 int spawn_container(struct spawn_opts *so, struct hull_err **err);
+/* fork(), the child born in cg's cgroup2 directory when cg has one (see
+ * cgroups_enter_self(), which the child must call next with *cloned_in).
+ * cg may be NULL.  Returns like fork(); -1 with err set on failure. */
+pid_t fork_into_cgroup(const struct cgroup *cg, bool *cloned_in, struct hull_err **err);
 
 /* Container-side init (init.c): never returns. */
 struct init_args {

@@ -17,8 +17,10 @@
 #include <json-c/json.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 /* The seccomp listener receives the spec's containerProcessState. */
@@ -137,8 +139,47 @@ static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_er
 	}
 }
 
+pid_t fork_into_cgroup(const struct cgroup *cg, bool *cloned_in, struct hull_err **err)
+{
+	struct clone_args a = {
+		.flags = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_INTO_CGROUP,
+		.exit_signal = SIGCHLD,
+	};
+	_cleanup_close_ int fd = -1;
+	int *tid = NULL;
+	pid_t pid;
+
+	*cloned_in = false;
+	if (cg && cgroups_clone_fd(cg, &fd, err) < 0)
+		return -1;
+	if (fd < 0)
+		goto plain;
+	/* glibc's fork() has the kernel store the child's tid in the thread
+	 * descriptor, the address glibc gave set_tid_address(); without it,
+	 * raise() in the child would signal the parent's tid. */
+	if (prctl(PR_GET_TID_ADDRESS, &tid) < 0 || !tid) {
+		hull_log(HULL_LOG_DEBUG, "PR_GET_TID_ADDRESS unavailable: fork, then move into the cgroup");
+		goto plain;
+	}
+	a.child_tid = (uintptr_t)tid;
+	a.cgroup = (uint64_t)fd;
+	pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	if (pid >= 0) {
+		*cloned_in = true;
+		return pid;
+	}
+	if (errno != ENOSYS && errno != E2BIG)
+		return hull_err_make(err, errno, "clone3 into cgroup %s", cgroups_unified_dir(cg));
+	hull_log(HULL_LOG_DEBUG, "clone3 CLONE_INTO_CGROUP unavailable: fork, then move into the cgroup");
+plain:
+	pid = fork();
+	if (pid < 0)
+		hull_err_make(err, errno, "fork");
+	return pid;
+}
+
 /* Runs in S.  Never returns. */
-static __attribute__((noreturn)) void stage(const struct spawn_opts *so, int sock, int fifo_fd)
+static __attribute__((noreturn)) void stage(const struct spawn_opts *so, int sock, int fifo_fd, bool cloned_in)
 {
 	const struct oci_spec *spec = so->c->spec;
 	struct hull_err *err = NULL;
@@ -165,6 +206,10 @@ static __attribute__((noreturn)) void stage(const struct spawn_opts *so, int soc
 	close(so->c->dir_fd);
 	/* Die with hull while set-up is incomplete. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* S enters the cgroup before it unshares, so a new cgroup namespace is
+	 * rooted at the container's cgroup and every descendant starts inside. */
+	if (so->c->cg && cgroups_enter_self(so->c->cg, cloned_in, &err) < 0)
+		sync_fail(sock, err);
 	if (sync_expect(sock, SYNC_GO, &m, NULL, &err) < 0)
 		_exit(1);
 	/* runc resolves relative mount sources against the bundle. */
@@ -209,6 +254,7 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 	struct container *c = so->c;
 	_cleanup_close_ int fifo_fd = -1;
 	_cleanup_close_ int sock = -1;
+	bool systemd = false, cloned_in = false;
 	int sv[2], r, wst;
 	pid_t pid;
 
@@ -226,35 +272,41 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 		close(sv[1]);
 		return hull_err_make(err, errno, "prctl PR_SET_CHILD_SUBREAPER");
 	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return hull_err_make(err, errno, "fork");
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		stage(so, sv[1], fifo_fd);
-	}
-	close(sv[1]);
-	sock = sv[0];
-	/* Only the init may hold the fifo, or `start` would never see it close. */
-	close(take_fd(&fifo_fd));
-
-	/* S enters the cgroup before it unshares, so a new cgroup namespace is
-	 * rooted at the container's cgroup and every descendant starts inside. */
-	r = 0;
+	/* The cgroup exists before S, so that S starts inside it (cgroupfs); a
+	 * systemd scope is started for S's pid instead. */
 	if (runtime_cgroups_enabled(so->ctx)) {
 		const struct oci_linux *l = &c->spec->linux_;
 		struct cgroups_cfg cfg = { .id = c->id, .cgroups_path = l->cgroups_path,
 					   .systemd = so->ctx->systemd_cgroup,
 					   .resources = l->has_resources ? &l->resources : NULL,
 					   .devices = l->devices, .n_devices = l->n_devices };
-		r = cgroups_create(&cfg, pid, &c->cg, err);
-		if (r == 0)
-			c->cgroup = cgroups_serialize(c->cg);
+		systemd = cfg.systemd;
+		if (!systemd && cgroups_create(&cfg, 0, &c->cg, err) < 0)
+			goto fail_sock;
 	}
+	fflush(NULL);
+	pid = fork_into_cgroup(c->cg, &cloned_in, err);
+	if (pid < 0)
+		goto fail_sock;
+	if (pid == 0) {
+		close(sv[0]);
+		stage(so, sv[1], fifo_fd, cloned_in);
+	}
+	close(sv[1]);
+	sock = sv[0];
+	/* Only the init may hold the fifo, or `start` would never see it close. */
+	close(take_fd(&fifo_fd));
+
+	r = 0;
+	if (systemd) {
+		const struct oci_linux *l = &c->spec->linux_;
+		struct cgroups_cfg cfg = { .id = c->id, .cgroups_path = l->cgroups_path, .systemd = true,
+					   .resources = l->has_resources ? &l->resources : NULL,
+					   .devices = l->devices, .n_devices = l->n_devices };
+		r = cgroups_create(&cfg, pid, &c->cg, err);
+	}
+	if (r == 0 && c->cg)
+		c->cgroup = cgroups_serialize(c->cg);
 	if (r == 0)
 		r = converse(so, sock, pid, err);
 	if (r < 0 && c->pid > 0)
@@ -264,4 +316,8 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
 		;
 	return r;
+fail_sock:
+	close(sv[0]);
+	close(sv[1]);
+	return -1;
 }
