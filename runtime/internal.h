@@ -15,7 +15,7 @@ struct container {
 	char *id;
 	char *dir;                  /* ROOT/ID */
 	int dir_fd;                 /* O_PATH|O_DIRECTORY of dir, -1 if not open */
-	int lock_fd;                /* flock'd ROOT/ID/lock, -1 if not held */
+	int lock_fd;                /* flock'd ROOT/ID (the directory), -1 if not held */
 	pid_t pid;                  /* container init, 0 before it exists */
 	uint64_t pid_start;         /* /proc/PID/stat starttime, guards pid reuse */
 	char *bundle;               /* absolute */
@@ -31,7 +31,6 @@ struct container {
 #define STATE_FILE "state.json"
 #define CONFIG_FILE "config.json"
 #define FIFO_FILE "exec.fifo"
-#define LOCK_FILE "lock"
 
 /* Create ROOT/ID exclusively and lock it: "container \"x\" already exists". */
 int container_new(const struct runtime_ctx *ctx, const char *id, struct container **out, struct hull_err **err);
@@ -53,6 +52,8 @@ int container_pidfd(struct container *c);
 /* The spec's state JSON for hooks and `state`. */
 char *container_state_json(struct container *c, enum oci_status st, bool pretty);
 uint64_t proc_start_time(pid_t pid);   /* 0 if gone */
+/* Dead, or SIGKILL pending for it or its thread group (/proc/PID/status). */
+bool proc_killed(pid_t pid);
 bool proc_alive(pid_t pid, uint64_t start); /* running (not zombie) with that start time */
 
 /* ---- sync protocol between hull and the container-side processes (sync.c) --- */
@@ -104,6 +105,10 @@ static inline bool spawn_has_runtime_hooks(const struct oci_spec *s)
 /* Create the container up to "created": namespaces, rootfs, hooks, waiting
  * on the exec fifo.  On failure everything made is undone. */
 int spawn_container(struct spawn_opts *so, struct hull_err **err);
+/* `delete`; spec (taken, may be NULL) saves re-reading ROOT/ID/config.json
+ * when the caller has it already (a foreground `run`). */
+int delete_container(const struct runtime_ctx *ctx, const char *id, bool force, struct oci_spec *spec,
+		     struct hull_err **err);
 /* fork(), the child born in cg's cgroup2 directory when cg has one (see
  * cgroups_enter_self(), which the child must call next with *cloned_in).
  * cg may be NULL.  Returns like fork(); -1 with err set on failure. */

@@ -158,19 +158,36 @@ pid_t fork_into_cgroup(const struct cgroup *cg, bool *cloned_in, struct hull_err
 	 * descriptor, the address glibc gave set_tid_address(); without it,
 	 * raise() in the child would signal the parent's tid. */
 	if (prctl(PR_GET_TID_ADDRESS, &tid) < 0 || !tid) {
-		hull_log(HULL_LOG_DEBUG, "PR_GET_TID_ADDRESS unavailable: fork, then move into the cgroup");
+		hull_debug("PR_GET_TID_ADDRESS unavailable: fork, then move into the cgroup");
 		goto plain;
 	}
 	a.child_tid = (uintptr_t)tid;
 	a.cgroup = (uint64_t)fd;
 	pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
-	if (pid >= 0) {
+	if (pid == 0) {
+		*cloned_in = true;
+		return 0;
+	}
+	if (pid < 0 && errno != ENOSYS && errno != E2BIG)
+		return hull_err_make(err, errno, "clone3 into cgroup %s", cgroups_unified_dir(cg));
+	/*
+	 * Linux 6.14+ kills a child cloned into a cgroup whose cgroup.kill
+	 * count differs from its parent's cgroup's (a reused cgroup that was
+	 * killed once, or hull running in one): the SIGKILL is queued before
+	 * clone3 returns, so it is visible here.
+	 */
+	if (pid > 0 && !proc_killed(pid)) {
 		*cloned_in = true;
 		return pid;
 	}
-	if (errno != ENOSYS && errno != E2BIG)
-		return hull_err_make(err, errno, "clone3 into cgroup %s", cgroups_unified_dir(cg));
-	hull_log(HULL_LOG_DEBUG, "clone3 CLONE_INTO_CGROUP unavailable: fork, then move into the cgroup");
+	if (pid > 0) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		hull_debug("child cloned into %s was killed by the kernel: fork, then move in",
+			 cgroups_unified_dir(cg));
+	} else {
+		hull_debug("clone3 CLONE_INTO_CGROUP unavailable: fork, then move into the cgroup");
+	}
 plain:
 	pid = fork();
 	if (pid < 0)

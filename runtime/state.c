@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * State store: ROOT/ID/{state.json,config.json,exec.fifo,lock}.
- * Commands on one id are serialised by flock on ROOT/ID/lock; state.json is
+ * State store: ROOT/ID/{state.json,config.json,exec.fifo}.
+ * Commands on one id are serialised by flock on ROOT/ID itself; state.json is
  * replaced atomically so a reader never sees half a file.
  */
 #include "internal.h"
@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <json-c/json.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,11 +27,13 @@ static char *now_rfc3339(void)
 			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 }
 
+/* The lock is on the directory itself: a lock file would be one more inode
+ * to create and remove per container. */
 static int lock_dir(struct container *c, struct hull_err **err)
 {
-	c->lock_fd = openat(c->dir_fd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	c->lock_fd = openat(c->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c->lock_fd < 0)
-		return hull_err_make(err, errno, "open %s/%s", c->dir, LOCK_FILE);
+		return hull_err_make(err, errno, "open %s", c->dir);
 	while (flock(c->lock_fd, LOCK_EX) < 0) {
 		if (errno != EINTR)
 			return hull_err_make(err, errno, "lock %s", c->dir);
@@ -238,7 +241,8 @@ void container_free(struct container *c)
 }
 
 /* Field 22 of /proc/PID/stat; the comm field may contain spaces and ')'. */
-static int proc_stat(pid_t pid, char *state, uint64_t *start)
+/* State (field 3) and the numeric field `field` (>= 4) of /proc/PID/stat. */
+static int proc_stat(pid_t pid, int field, char *state, uint64_t *val)
 {
 	char path[64], buf[1024];
 	_cleanup_close_ int fd = -1;
@@ -258,14 +262,14 @@ static int proc_stat(pid_t pid, char *state, uint64_t *start)
 		return -EIO;
 	p += 2;
 	*state = *p;
-	for (int field = 3; field < 22 && p; field++) {
+	for (int f = 3; f < field && p; f++) {
 		p = strchr(p, ' ');
 		if (p)
 			p++;
 	}
 	if (!p)
 		return -EIO;
-	*start = strtoull(p, NULL, 10);
+	*val = strtoull(p, NULL, 10);
 	return 0;
 }
 
@@ -273,7 +277,27 @@ uint64_t proc_start_time(pid_t pid)
 {
 	char st;
 	uint64_t start = 0;
-	return proc_stat(pid, &st, &start) == 0 ? start : 0;
+	return proc_stat(pid, 22, &st, &start) == 0 ? start : 0;
+}
+
+bool proc_killed(pid_t pid)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ char *path = xasprintf("/proc/%d/status", (int)pid);
+	static const char *const keys[] = { "\nSigPnd:", "\nShdPnd:" };
+	const char *st;
+
+	if (read_file_at(AT_FDCWD, path, &buf, NULL, 1 << 16, NULL) < 0)
+		return true;
+	st = strstr(buf, "\nState:\t");
+	if (st && (st[8] == 'Z' || st[8] == 'X'))
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const char *k = strstr(buf, keys[i]);
+		if (k && (strtoull(k + strlen(keys[i]), NULL, 16) & (1ull << (SIGKILL - 1))))
+			return true;
+	}
+	return false;
 }
 
 bool proc_alive(pid_t pid, uint64_t start)
@@ -281,7 +305,7 @@ bool proc_alive(pid_t pid, uint64_t start)
 	char st;
 	uint64_t s;
 
-	if (pid <= 0 || proc_stat(pid, &st, &s) < 0)
+	if (pid <= 0 || proc_stat(pid, 22, &st, &s) < 0)
 		return false;
 	if (st == 'Z' || st == 'X')
 		return false;

@@ -330,6 +330,26 @@ bad_config() {
 	assert_output 33554432
 }
 
+# Linux 6.14+ kills a child cloned (clone3 CLONE_INTO_CGROUP) into a cgroup
+# whose cgroup.kill count differs from its parent's cgroup's.  hull sees the
+# pending SIGKILL and forks the usual way instead.
+@test "a reused cgroup that once had cgroup.kill written still takes the container" {
+	hull_only 'hull-specific: clone3 into the cgroup'
+	local v2 rel d
+	v2=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+	[[ -n $v2 ]] || skip "no cgroup2 hierarchy on this machine"
+	rel="hull-reused-$$-$RANDOM"
+	d=$v2/$rel
+	mkdir "$d"
+	echo 1 >"$d/cgroup.kill"
+	update_config '.linux.cgroupsPath = $p' --arg p "/$rel"
+	run_helper read /proc/self/cgroup
+	rmdir "$d"
+	assert_success
+	assert_output --partial "::/$rel"
+	assert_no_cgroup "$CID"
+}
+
 # ---- systemd driver -------------------------------------------------------------
 # hull is a static binary that dlopens libsystemd for --systemd-cgroup.  This
 # machine runs no systemd, so a private bus stands in for the system bus (in a
