@@ -4,7 +4,7 @@
  * inside the container gets hull's binary, and could open it for writing once
  * hull exits.  Before entering a container, hull re-executes itself from a
  * detached, read-only overlayfs whose lower layers are hull's directory and
- * an empty tmpfs: /proc/self/exe then points into a filesystem that cannot
+ * an empty tmpfs directory: /proc/self/exe then points into a filesystem that cannot
  * be written at all, and nothing is copied (runc 1.2 does the same).  Where
  * overlayfs is unavailable, a sealed memfd copy is the fallback (logged).
  */
@@ -37,7 +37,7 @@ static bool already_sealed(void)
 	return seals >= 0 && (seals & SEALS) == SEALS;
 }
 
-static int detached_mount(const char *type, const char *lower)
+static int detached_mount(const char *type, const char *lower, unsigned attr)
 {
 	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
 
@@ -47,26 +47,36 @@ static int detached_mount(const char *type, const char *lower)
 		return -1;
 	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return -1;
-	return (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
-			    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
+	return (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attr | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
 }
 
+/*
+ * One detached tree: a tmpfs whose empty directory "o" is both the overlay's
+ * second lower layer (overlayfs needs two without an upper one) and where the
+ * overlay is attached.  Closing the tree's fd then unmounts both at once:
+ * every detached tree dissolved costs an expedited RCU grace period.
+ */
 static int overlay_exe(const char *path)
 {
-	_cleanup_free_ char *d = xstrdup(path), *b = xstrdup(path);
+	_cleanup_free_ char *d = xstrdup(path), *b = xstrdup(path), *rel = NULL;
 	_cleanup_close_ int dir = open(dirname(d), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int empty = detached_mount("tmpfs", NULL);
-	_cleanup_close_ int mnt = -1;
+	_cleanup_close_ int tree = detached_mount("tmpfs", NULL, 0);
+	_cleanup_close_ int o = -1, mnt = -1;
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	char lower[64];
 
-	if (dir < 0 || empty < 0)
+	if (dir < 0 || tree < 0 || mkdirat(tree, "o", 0700) < 0)
 		return -1;
-	/* Two layers: overlayfs without an upper layer needs at least two. */
-	snprintf(lower, sizeof(lower), "/proc/self/fd/%d:/proc/self/fd/%d", dir, empty);
-	mnt = detached_mount("overlay", lower);
-	if (mnt < 0)
+	o = openat(tree, "o", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (o < 0)
 		return -1;
-	return openat(mnt, basename(b), O_PATH | O_CLOEXEC);
+	snprintf(lower, sizeof(lower), "/proc/self/fd/%d:/proc/self/fd/%d", dir, o);
+	mnt = detached_mount("overlay", lower, MOUNT_ATTR_RDONLY);
+	if (mnt < 0 || syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0 ||
+	    syscall(SYS_move_mount, mnt, "", o, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return -1;
+	rel = xasprintf("o/%s", basename(b));
+	return openat(tree, rel, O_PATH | O_CLOEXEC);
 }
 
 static int memfd_exe(const char *path, struct hull_err **err)
