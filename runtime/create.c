@@ -170,6 +170,7 @@ int runtime_run(const struct runtime_ctx *ctx, const struct runtime_create_opts 
 		struct hull_err **err)
 {
 	struct container *c = NULL;
+	struct oci_spec *spec;
 	_cleanup_close_ int master = -1;
 	pid_t pid;
 	int r;
@@ -189,6 +190,7 @@ int runtime_run(const struct runtime_ctx *ctx, const struct runtime_create_opts 
 		}
 	}
 	pid = c->pid;
+	spec = o->detach || o->keep ? NULL : take_ptr(c->spec);
 	/* Other commands (state, kill) on this id must not wait for us. */
 	container_free(c);
 	c = NULL;
@@ -199,7 +201,7 @@ int runtime_run(const struct runtime_ctx *ctx, const struct runtime_create_opts 
 	r = wait_forward(pid, master, status, err);
 	if (o->keep)
 		return r;
-	if (runtime_delete(ctx, o->id, true, r < 0 ? NULL : err) < 0 && r == 0)
+	if (delete_container(ctx, o->id, true, spec, r < 0 ? NULL : err) < 0 && r == 0)
 		return -1;
 	return r;
 }

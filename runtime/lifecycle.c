@@ -205,6 +205,12 @@ static int kill_and_wait(struct container *c, struct hull_err **err)
 
 int runtime_delete(const struct runtime_ctx *ctx, const char *id, bool force, struct hull_err **err)
 {
+	return delete_container(ctx, id, force, NULL, err);
+}
+
+int delete_container(const struct runtime_ctx *ctx, const char *id, bool force, struct oci_spec *spec,
+		     struct hull_err **err)
+{
 	struct container *c = NULL;
 	struct hull_err *herr = NULL;
 	struct cgroup *cg = NULL;
@@ -217,8 +223,11 @@ int runtime_delete(const struct runtime_ctx *ctx, const char *id, bool force, st
 		if (access(dir, F_OK) < 0 && errno == ENOENT)
 			return 0;
 	}
-	if (container_open(ctx, id, &c, err) < 0)
+	if (container_open(ctx, id, &c, err) < 0) {
+		oci_spec_free(spec);
 		return -1;
+	}
+	c->spec = spec;
 	s = container_status(c);
 	if ((s == OCI_STATUS_RUNNING || s == OCI_STATUS_PAUSED) && !force) {
 		hull_err_make(err, 0, "cannot delete container \"%s\" that is not stopped: %s", id,
