@@ -3,9 +3,9 @@
 
 
 const struct cli_command cli_commands[] = {
-	{ "create", cmd_create, "[options] ID", "create a container (process waits for start)", true },
+	{ "create", cmd_create, "[options] ID", "create a container (process waits for start)", false },
 	{ "start", cmd_start, "ID", "start a created container", false },
-	{ "run", cmd_run, "[options] ID", "create, start and wait for a container", true },
+	{ "run", cmd_run, "[options] ID", "create, start and wait for a container", false },
 	{ "state", cmd_state, "ID", "print the OCI state JSON of a container", false },
 	{ "kill", cmd_kill, "[--all] ID [SIGNAL]", "send a signal to the container", false },
 	{ "delete", cmd_delete, "[--force] ID", "delete a container", false },

@@ -106,6 +106,8 @@ int main(int argc, char **argv)
 	bool done = false;
 	int idx, ret;
 
+	if (argc > 1 && strcmp(argv[1], "__stage") == 0)
+		return runtime_stage_main(argc, argv);
 	idx = parse_global(&g, argc, argv, &done, &err);
 	if (done)
 		return 0;

@@ -99,5 +99,7 @@ void hull_log(enum hull_log_level lvl, const char *fmt, ...) __attribute__((form
 #define hull_debug(...) hull_log(HULL_LOG_DEBUG, __VA_ARGS__)
 #define hull_warn(...) hull_log(HULL_LOG_WARN, __VA_ARGS__)
 bool hull_log_enabled(enum hull_log_level lvl);
+/* The sink hull_log_init() set (handed to the stage process across its exec). */
+void hull_log_get(int *fd, bool *json, enum hull_log_level *level);
 
 #endif

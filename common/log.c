@@ -26,6 +26,13 @@ void hull_log_init(int fd, bool json, enum hull_log_level level)
 	log_level = level;
 }
 
+void hull_log_get(int *fd, bool *json, enum hull_log_level *level)
+{
+	*fd = log_fd;
+	*json = log_json;
+	*level = log_level;
+}
+
 bool hull_log_enabled(enum hull_log_level lvl)
 {
 	return lvl <= log_level;

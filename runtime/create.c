@@ -136,10 +136,16 @@ static int create_common(const struct runtime_ctx *ctx, const struct runtime_cre
 			 struct container **out, int *console_master, struct hull_err **err)
 {
 	struct container *c = NULL;
-	struct spawn_opts so = { .ctx = ctx, .o = o, .foreground = foreground, .console_master = -1 };
+	struct spawn_opts so = { .ctx = ctx, .o = o, .foreground = foreground, .console_master = -1,
+				 .sock = -1 };
 
-	if (prepare(ctx, o, foreground, &c, err) < 0)
+	/* S first: its sealed re-exec overlaps with everything up to the cgroup. */
+	if (stage_spawn(&so, err) < 0)
 		return -1;
+	if (prepare(ctx, o, foreground, &c, err) < 0) {
+		stage_abort(&so);
+		return -1;
+	}
 	so.c = c;
 	if (spawn_container(&so, err) < 0 || container_save(c, err) < 0 ||
 	    (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)) {

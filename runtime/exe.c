@@ -101,14 +101,16 @@ static int memfd_exe(const char *path, struct hull_err **err)
 	return take_fd(&mfd);
 }
 
-int runtime_ensure_sealed_exe(char **argv, struct hull_err **err)
+int exe_sealed_fd(struct hull_err **err)
 {
 	char path[4096];
-	_cleanup_close_ int fd = -1;
 	ssize_t n;
+	int fd;
 
-	if (already_sealed())
-		return 0;
+	if (already_sealed()) {
+		fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+		return fd >= 0 ? fd : hull_err_make(err, errno, "open /proc/self/exe");
+	}
 	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
 	if (n < 0)
 		return hull_err_make(err, errno, "readlink /proc/self/exe");
@@ -118,9 +120,19 @@ int runtime_ensure_sealed_exe(char **argv, struct hull_err **err)
 		hull_debug("read-only overlay of %s unavailable (%s); using a sealed memfd copy", path,
 			   strerror(errno));
 		fd = memfd_exe(path, err);
-		if (fd < 0)
-			return -1;
 	}
+	return fd;
+}
+
+int runtime_ensure_sealed_exe(char **argv, struct hull_err **err)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (already_sealed())
+		return 0;
+	fd = exe_sealed_fd(err);
+	if (fd < 0)
+		return -1;
 	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
-	return hull_err_make(err, errno, "re-exec %s from a sealed copy", path);
+	return hull_err_make(err, errno, "re-exec hull from a sealed copy");
 }

@@ -69,6 +69,8 @@ enum sync_type {
 	SYNC_SECCOMP,               /* fd: seccomp notify fd */
 	SYNC_READY,                 /* set-up complete, waiting for start */
 	SYNC_ABORT,                 /* parent: give up */
+	SYNC_BOOT,                  /* parent -> stage, blob: what to build; fd: exec fifo */
+	SYNC_CGROUP,                /* parent -> stage, blob: the cgroup; fd: its cgroup2 dir */
 };
 
 struct sync_msg {
@@ -83,6 +85,11 @@ int sync_send(int sock, enum sync_type type, int32_t value, int fd, const char *
 int sync_recv(int sock, struct sync_msg *m, int *fd);
 /* Receive and require `want`; SYNC_ERROR becomes an hull_err. */
 int sync_expect(int sock, enum sync_type want, struct sync_msg *m, int *fd, struct hull_err **err);
+/* Messages with a payload of up to SYNC_BLOB_MAX bytes (a JSON object): the
+ * stage's bootstrap.  The receiver gets a NUL-terminated malloc'd copy. */
+#define SYNC_BLOB_MAX (64u * 1024)
+int sync_send_blob(int sock, enum sync_type type, int fd, const char *data);
+int sync_recv_blob(int sock, enum sync_type want, char **data, int *fd, struct hull_err **err);
 /* Report err to the parent and _exit(1): used by container-side code only. */
 __attribute__((noreturn)) void sync_fail(int sock, struct hull_err *err);
 
@@ -94,6 +101,8 @@ struct spawn_opts {
 	const struct runtime_create_opts *o;
 	bool foreground;            /* run: hull stays the parent (subreaper) */
 	int console_master;         /* out: pty master when foreground && terminal */
+	pid_t stage;                /* S (stage.c), started before the spec is read */
+	int sock;                   /* hull's end of the sync socket, or -1 */
 };
 
 /* Whether create needs the CREATE_RUNTIME round trip (hooks run by hull). */
@@ -113,6 +122,24 @@ int delete_container(const struct runtime_ctx *ctx, const char *id, bool force, 
  * cgroups_enter_self(), which the child must call next with *cloned_in).
  * cg may be NULL.  Returns like fork(); -1 with err set on failure. */
 pid_t fork_into_cgroup(const struct cgroup *cg, bool *cloned_in, struct hull_err **err);
+/* The same with an fd of the cgroup2 directory (-1: plain fork). */
+pid_t fork_into_cgroup_fd(int cgroup_fd, bool *cloned_in, struct hull_err **err);
+/* Its first half: 1 with *pid set (0 in the child) when the child was born in
+ * the cgroup; 0 when the caller must fork instead (no cgroup2 fd, clone3
+ * unsupported), 2 when it must because the kernel killed the child at birth
+ * (reaped already); -1 on error. */
+int clone_into_cgroup(int cgroup_fd, pid_t *pid, struct hull_err **err);
+
+/* The stage process (stage.c).  stage_spawn forks S, which execs `hull
+ * __stage` from a sealed binary (so->stage, so->sock); spawn_container
+ * then drives it; stage_abort kills it when create fails before that. */
+#define STAGE_ARG "__stage"
+int stage_spawn(struct spawn_opts *so, struct hull_err **err);
+void stage_abort(struct spawn_opts *so);
+char *stage_boot_json(const struct spawn_opts *so);
+/* exe.c: an fd of hull's binary that cannot be written through (a read-only
+ * overlay, else a sealed memfd copy; /proc/self/exe when it already is). */
+int exe_sealed_fd(struct hull_err **err);
 
 /* Container-side init (init.c): never returns. */
 struct init_args {

@@ -126,8 +126,12 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 /* CVE-2019-5736: before entering a container, make sure this process runs
  * from a read-only mount of its own binary (re-exec through a detached
  * read-only overlayfs), so a container process that execs /proc/self/exe
- * cannot open the host binary for writing.  No copy of the binary is made. */
+ * cannot open the host binary for writing.  No copy of the binary is made.
+ * `exec` calls it first thing; create and run seal only their stage process. */
 int runtime_ensure_sealed_exe(char **argv, struct hull_err **err);
+/* `hull __stage SOCK LOGFD JSON LEVEL`: the stage process of create and run,
+ * exec'd by hull itself (runtime/stage.c).  Never returns on success. */
+int runtime_stage_main(int argc, char **argv);
 
 /* cgroup operations (runtime/cgroup_ops.c). */
 int runtime_pause(const struct runtime_ctx *ctx, const char *id, bool pause, struct hull_err **err);

@@ -83,8 +83,6 @@ static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_er
 	struct sync_msg m;
 	int fd, r;
 
-	if (sync_send(sock, SYNC_GO, 0, -1, NULL) < 0)
-		return hull_err_make(err, errno, "sync: send");
 	for (;;) {
 		r = sync_recv(sock, &m, &fd);
 		if (r == -EPIPE)
@@ -95,7 +93,8 @@ static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_er
 		case SYNC_ERROR:
 			return hull_err_make(err, 0, "%s", m.text);
 		case SYNC_USERNS:
-			if (ns_write_id_maps(stage, c->spec, err) < 0)
+			/* The stage's child unshares it (stage.c); it says its pid. */
+			if (ns_write_id_maps(m.value > 0 ? m.value : stage, c->spec, err) < 0)
 				return -1;
 			sync_send(sock, SYNC_USERNS_DONE, 0, -1, NULL);
 			break;
@@ -141,200 +140,136 @@ static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_er
 
 pid_t fork_into_cgroup(const struct cgroup *cg, bool *cloned_in, struct hull_err **err)
 {
+	_cleanup_close_ int fd = -1;
+
+	if (cg && cgroups_clone_fd(cg, &fd, err) < 0)
+		return -1;
+	return fork_into_cgroup_fd(fd, cloned_in, err);
+}
+
+int clone_into_cgroup(int cgroup_fd, pid_t *pid, struct hull_err **err)
+{
 	struct clone_args a = {
 		.flags = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_INTO_CGROUP,
 		.exit_signal = SIGCHLD,
 	};
-	_cleanup_close_ int fd = -1;
 	int *tid = NULL;
-	pid_t pid;
+	pid_t p;
 
-	*cloned_in = false;
-	if (cg && cgroups_clone_fd(cg, &fd, err) < 0)
-		return -1;
-	if (fd < 0)
-		goto plain;
+	if (cgroup_fd < 0)
+		return 0;
 	/* glibc's fork() has the kernel store the child's tid in the thread
 	 * descriptor, the address glibc gave set_tid_address(); without it,
 	 * raise() in the child would signal the parent's tid. */
 	if (prctl(PR_GET_TID_ADDRESS, &tid) < 0 || !tid) {
 		hull_debug("PR_GET_TID_ADDRESS unavailable: fork, then move into the cgroup");
-		goto plain;
-	}
-	a.child_tid = (uintptr_t)tid;
-	a.cgroup = (uint64_t)fd;
-	pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
-	if (pid == 0) {
-		*cloned_in = true;
 		return 0;
 	}
-	if (pid < 0 && errno != ENOSYS && errno != E2BIG)
-		return hull_err_make(err, errno, "clone3 into cgroup %s", cgroups_unified_dir(cg));
+	a.child_tid = (uintptr_t)tid;
+	a.cgroup = (uint64_t)cgroup_fd;
+	p = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	if (p < 0 && (errno == ENOSYS || errno == E2BIG)) {
+		hull_debug("clone3 CLONE_INTO_CGROUP unavailable: fork, then move into the cgroup");
+		return 0;
+	}
+	if (p < 0)
+		return hull_err_make(err, errno, "clone3 into the container's cgroup");
 	/*
 	 * Linux 6.14+ kills a child cloned into a cgroup whose cgroup.kill
 	 * count differs from its parent's cgroup's (a reused cgroup that was
 	 * killed once, or hull running in one): the SIGKILL is queued before
 	 * clone3 returns, so it is visible here.
 	 */
-	if (pid > 0 && !proc_killed(pid)) {
-		*cloned_in = true;
-		return pid;
-	}
-	if (pid > 0) {
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+	if (p > 0 && proc_killed(p)) {
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
 			;
-		hull_debug("child cloned into %s was killed by the kernel: fork, then move in",
-			 cgroups_unified_dir(cg));
-	} else {
-		hull_debug("clone3 CLONE_INTO_CGROUP unavailable: fork, then move into the cgroup");
+		hull_debug("a child cloned into the container's cgroup was killed by the kernel: "
+			   "fork, then move in");
+		return 2;
 	}
-plain:
+	*pid = p;
+	return 1;
+}
+
+pid_t fork_into_cgroup_fd(int cgroup_fd, bool *cloned_in, struct hull_err **err)
+{
+	pid_t pid;
+	int r = clone_into_cgroup(cgroup_fd, &pid, err);
+
+	*cloned_in = r == 1;
+	if (r < 0)
+		return -1;
+	if (r == 1)
+		return pid;
 	pid = fork();
 	if (pid < 0)
 		hull_err_make(err, errno, "fork");
 	return pid;
 }
 
-/* Runs in S.  Never returns. */
-static __attribute__((noreturn)) void stage(const struct spawn_opts *so, int sock, int fifo_fd, bool cloned_in)
+/* Send a bootstrap message to S; a dead S is not an error here: converse()
+ * then reads the error S reported, or its EOF. */
+static void send_stage(int sock, enum sync_type type, int fd, const char *text)
 {
-	const struct oci_spec *spec = so->c->spec;
-	struct hull_err *err = NULL;
-	struct sync_msg m;
-	int flags = ns_new_flags(spec);
-	const struct oci_namespace *user = oci_spec_get_ns(spec, OCI_NS_USER);
-	struct init_args a = {
-		.spec = spec,
-		.rootfs = so->c->rootfs,
-		.sync = sock,
-		.fifo_fd = fifo_fd,
-		.no_pivot = so->o->no_pivot,
-		.in_userns = user != NULL,
-		.preserve_fds = so->o->preserve_fds,
-		.id = so->c->id,
-		.bundle = so->c->bundle,
-		.no_new_keyring = so->o->no_new_keyring,
-	};
-	pid_t pid;
-
-	/* The flock lives on the open file: a copy here would keep the container
-	 * locked until the exec, blocking `state` and `start`. */
-	close(so->c->lock_fd);
-	close(so->c->dir_fd);
-	/* Die with hull while set-up is incomplete. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* S enters the cgroup before it unshares, so a new cgroup namespace is
-	 * rooted at the container's cgroup and every descendant starts inside. */
-	if (so->c->cg && cgroups_enter_self(so->c->cg, cloned_in, &err) < 0)
-		sync_fail(sock, err);
-	if (sync_expect(sock, SYNC_GO, &m, NULL, &err) < 0)
-		_exit(1);
-	/* runc resolves relative mount sources against the bundle. */
-	if (chdir(so->c->bundle) < 0) {
-		hull_err_make(&err, errno, "chdir %s", so->c->bundle);
-		sync_fail(sock, err);
-	}
-	if (ns_join_paths(spec, 0, &err) < 0)
-		sync_fail(sock, err);
-	if (flags & CLONE_NEWUSER) {
-		if (unshare(CLONE_NEWUSER) < 0) {
-			hull_err_make(&err, errno, "unshare user namespace");
-			sync_fail(sock, err);
-		}
-		sync_send(sock, SYNC_USERNS, 0, -1, NULL);
-		if (sync_expect(sock, SYNC_USERNS_DONE, &m, NULL, &err) < 0)
-			_exit(1);
-	}
-	if (user && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
-		hull_err_make(&err, errno, "become root in the user namespace (is 0 mapped?)");
-		sync_fail(sock, err);
-	}
-	if (unshare(flags & ~CLONE_NEWUSER) < 0) {
-		hull_err_make(&err, errno, "unshare namespaces 0x%x", flags & ~CLONE_NEWUSER);
-		sync_fail(sock, err);
-	}
-	if ((flags & CLONE_NEWTIME) && ns_write_time_offsets(spec, &err) < 0)
-		sync_fail(sock, err);
-	pid = fork();
-	if (pid < 0) {
-		hull_err_make(&err, errno, "fork container init");
-		sync_fail(sock, err);
-	}
-	if (pid == 0)
-		init_container(&a);
-	sync_send(sock, SYNC_PID, pid, -1, NULL);
-	_exit(0);
+	int r = sync_send_blob(sock, type, fd, text);
+	if (r < 0 && r != -EPIPE)
+		hull_debug("sync: send to the stage: %s", strerror(-r));
 }
 
 int spawn_container(struct spawn_opts *so, struct hull_err **err)
 {
 	struct container *c = so->c;
-	_cleanup_close_ int fifo_fd = -1;
-	_cleanup_close_ int sock = -1;
-	bool systemd = false, cloned_in = false;
-	int sv[2], r, wst;
-	pid_t pid;
+	_cleanup_close_ int fifo_fd = -1, cg_fd = -1;
+	_cleanup_free_ char *boot = NULL, *cgmsg = NULL;
+	struct json_object *o;
+	int r = 0, wst;
 
 	if (mkfifoat(c->dir_fd, FIFO_FILE, 0600) < 0)
-		return hull_err_make(err, errno, "mkfifo %s/%s", c->dir, FIFO_FILE);
+		r = hull_err_make(err, errno, "mkfifo %s/%s", c->dir, FIFO_FILE);
 	/* O_RDWR: the init holds both ends, so opening never blocks here and
 	 * `start`'s writer sees POLLERR exactly when the init execs (CLOEXEC). */
-	fifo_fd = openat(c->dir_fd, FIFO_FILE, O_RDWR | O_CLOEXEC);
-	if (fifo_fd < 0)
-		return hull_err_make(err, errno, "open %s/%s", c->dir, FIFO_FILE);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return hull_err_make(err, errno, "socketpair");
-	if (so->foreground && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return hull_err_make(err, errno, "prctl PR_SET_CHILD_SUBREAPER");
-	}
-	/* The cgroup exists before S, so that S starts inside it (cgroupfs); a
-	 * systemd scope is started for S's pid instead. */
+	else if ((fifo_fd = openat(c->dir_fd, FIFO_FILE, O_RDWR | O_CLOEXEC)) < 0)
+		r = hull_err_make(err, errno, "open %s/%s", c->dir, FIFO_FILE);
+	if (r < 0)
+		goto out;
+	boot = stage_boot_json(so);
+	send_stage(so->sock, SYNC_BOOT, fifo_fd, boot);
+	/* Only the init may hold the fifo, or `start` would never see it close. */
+	close(take_fd(&fifo_fd));
+
+	/* While S builds the namespaces: the cgroup, which S's child (the init)
+	 * is cloned into.  A systemd scope is started for S itself instead. */
 	if (runtime_cgroups_enabled(so->ctx)) {
 		const struct oci_linux *l = &c->spec->linux_;
 		struct cgroups_cfg cfg = { .id = c->id, .cgroups_path = l->cgroups_path,
 					   .systemd = so->ctx->systemd_cgroup,
 					   .resources = l->has_resources ? &l->resources : NULL,
 					   .devices = l->devices, .n_devices = l->n_devices };
-		systemd = cfg.systemd;
-		if (!systemd && cgroups_create(&cfg, 0, &c->cg, err) < 0)
-			goto fail_sock;
+		r = cgroups_create(&cfg, cfg.systemd ? so->stage : 0, &c->cg, err);
+		if (r == 0) {
+			c->cgroup = cgroups_serialize(c->cg);
+			r = cgroups_clone_fd(c->cg, &cg_fd, err);
+		}
+		if (r < 0)
+			goto out;
 	}
-	fflush(NULL);
-	pid = fork_into_cgroup(c->cg, &cloned_in, err);
-	if (pid < 0)
-		goto fail_sock;
-	if (pid == 0) {
-		close(sv[0]);
-		stage(so, sv[1], fifo_fd, cloned_in);
-	}
-	close(sv[1]);
-	sock = sv[0];
-	/* Only the init may hold the fifo, or `start` would never see it close. */
-	close(take_fd(&fifo_fd));
-
-	r = 0;
-	if (systemd) {
-		const struct oci_linux *l = &c->spec->linux_;
-		struct cgroups_cfg cfg = { .id = c->id, .cgroups_path = l->cgroups_path, .systemd = true,
-					   .resources = l->has_resources ? &l->resources : NULL,
-					   .devices = l->devices, .n_devices = l->n_devices };
-		r = cgroups_create(&cfg, pid, &c->cg, err);
-	}
-	if (r == 0 && c->cg)
-		c->cgroup = cgroups_serialize(c->cg);
-	if (r == 0)
-		r = converse(so, sock, pid, err);
+	o = json_object_new_object();
+	json_object_object_add(o, "cgroup", c->cgroup ? json_object_new_string(c->cgroup) : NULL);
+	json_object_object_add(o, "inUnified", json_object_new_boolean(so->ctx->systemd_cgroup));
+	cgmsg = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	send_stage(so->sock, SYNC_CGROUP, cg_fd, cgmsg);
+	close(take_fd(&cg_fd));
+	r = converse(so, so->sock, so->stage, err);
+out:
 	if (r < 0 && c->pid > 0)
 		kill(c->pid, SIGKILL);
 	if (r < 0)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
+		kill(so->stage, SIGKILL);
+	while (waitpid(so->stage, &wst, 0) < 0 && errno == EINTR)
 		;
+	so->stage = 0;
+	close(so->sock);
+	so->sock = -1;
 	return r;
-fail_sock:
-	close(sv[0]);
-	close(sv[1]);
-	return -1;
 }

@@ -8,15 +8,13 @@
 
 #include <poll.h>
 
-int sync_send(int sock, enum sync_type type, int32_t value, int fd, const char *text)
+/* One packet, with fd (if >= 0) attached by SCM_RIGHTS. */
+static int send_packet(int sock, const void *buf, size_t len, int fd)
 {
-	struct sync_msg m = { .type = type, .value = value };
 	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (text)
-		snprintf(m.text, sizeof(m.text), "%s", text);
 	if (fd >= 0) {
 		struct cmsghdr *cm;
 		memset(&u, 0, sizeof(u));
@@ -35,10 +33,21 @@ int sync_send(int sock, enum sync_type type, int32_t value, int fd, const char *
 	return 0;
 }
 
-int sync_recv(int sock, struct sync_msg *m, int *fd)
+int sync_send(int sock, enum sync_type type, int32_t value, int fd, const char *text)
+{
+	struct sync_msg m = { .type = type, .value = value };
+
+	if (text)
+		snprintf(m.text, sizeof(m.text), "%s", text);
+	return send_packet(sock, &m, sizeof(m), fd);
+}
+
+/* One packet into buf; *fd gets the first passed fd (others are closed).
+ * Returns its length, or -errno (-EPIPE on EOF). */
+static ssize_t recv_packet(int sock, void *buf, size_t len, int *fd)
 {
 	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf) };
 	struct cmsghdr *cm;
@@ -63,9 +72,60 @@ int sync_recv(int sock, struct sync_msg *m, int *fd)
 				close(got);
 		}
 	}
+	if (mh.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;
+	return n;
+}
+
+int sync_recv(int sock, struct sync_msg *m, int *fd)
+{
+	ssize_t n = recv_packet(sock, m, sizeof(*m), fd);
+
+	if (n < 0)
+		return (int)n;
 	if ((size_t)n != sizeof(*m))
 		return -EBADMSG;
 	m->text[sizeof(m->text) - 1] = '\0';
+	return 0;
+}
+
+/* Blob packets: the 4-byte type, then the data.  A SYNC_ERROR from the
+ * other side is a struct sync_msg, which the receiver recognises by type. */
+int sync_send_blob(int sock, enum sync_type type, int fd, const char *data)
+{
+	size_t len = strlen(data);
+	_cleanup_free_ char *pkt = NULL;
+	uint32_t t = type;
+
+	if (len > SYNC_BLOB_MAX)
+		return -EMSGSIZE;
+	pkt = xmalloc(sizeof(t) + len);
+	memcpy(pkt, &t, sizeof(t));
+	memcpy(pkt + sizeof(t), data, len);
+	return send_packet(sock, pkt, sizeof(t) + len, fd);
+}
+
+int sync_recv_blob(int sock, enum sync_type want, char **data, int *fd, struct hull_err **err)
+{
+	size_t cap = sizeof(uint32_t) + SYNC_BLOB_MAX + 1;
+	_cleanup_free_ char *pkt = xmalloc(cap > sizeof(struct sync_msg) ? cap : sizeof(struct sync_msg));
+	ssize_t n = recv_packet(sock, pkt, cap - 1, fd);
+	uint32_t t;
+
+	if (n == -EPIPE)
+		return hull_err_make(err, 0, "hull exited during set-up");
+	if (n < 0)
+		return hull_err_make(err, (int)-n, "read sync socket");
+	if ((size_t)n < sizeof(t))
+		return hull_err_make(err, EBADMSG, "read sync socket");
+	memcpy(&t, pkt, sizeof(t));
+	if (t != want) {
+		if (fd && *fd >= 0)
+			close(*fd);
+		return hull_err_make(err, 0, "sync: expected message %d, got %u", want, t);
+	}
+	pkt[n] = '\0';
+	*data = xstrdup(pkt + sizeof(t));
 	return 0;
 }
 

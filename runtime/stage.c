@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The stage (S): the first container-side process of create and run.
+ *
+ * hull forks S before it reads config.json, and S re-executes itself at once
+ * from a sealed view of the binary (exe.c, CVE-2019-5736) as `hull __stage`:
+ * that exec then overlaps with hull's checks, state dir and cgroup instead of
+ * preceding all of them, and hull itself never needs re-executing.  Then:
+ *
+ *   <- BOOT   state dir, bundle, rootfs, id, options; fd: the exec fifo
+ *             S loads ROOT/ID/config.json (hull's validated copy), chdir(bundle),
+ *             joins namespaces by path and, without a new user namespace,
+ *             creates the new ones while hull is still making the cgroup
+ *   <- CGROUP the cgroup (serialized); fd: its cgroup2 directory
+ *             [new user namespace: unshare(USER) -> USERNS -> hull writes the
+ *              maps -> USERNS_DONE; then the other namespaces]
+ *             S clones C, the init, straight into the cgroup2 directory; C
+ *             enters the v1 hierarchies itself, then unshares its cgroup
+ *             namespace (rooted at the container's cgroup) and runs init.c
+ *   -> PID    C's pid; S exits and C is reparented to hull (run) or the shim
+ *
+ * Namespaces made before CGROUP are charged to hull's memory cgroup rather
+ * than the container's: a few pages of kernel memory, runc-compatible limits.
+ */
+#include "internal.h"
+#include "namespaces/namespaces.h"
+
+#include <json-c/json.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+/* ---- hull's side --------------------------------------------------------- */
+
+/* In the forked child: exec the sealed binary as `hull __stage`. */
+static __attribute__((noreturn)) void exec_stage(int sock)
+{
+	struct hull_err *err = NULL;
+	enum hull_log_level level;
+	char a_sock[16], a_log[16], a_json[4], a_level[4];
+	bool json;
+	int log_fd, exe;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	exe = exe_sealed_fd(&err);
+	if (exe < 0)
+		sync_fail(sock, err);
+	hull_log_get(&log_fd, &json, &level);
+	/* Both must survive the exec; S marks them close-on-exec again. */
+	if (fcntl(sock, F_SETFD, 0) < 0 || fcntl(log_fd, F_SETFD, 0) < 0) {
+		hull_err_make(&err, errno, "fcntl F_SETFD");
+		sync_fail(sock, err);
+	}
+	snprintf(a_sock, sizeof(a_sock), "%d", sock);
+	snprintf(a_log, sizeof(a_log), "%d", log_fd);
+	snprintf(a_json, sizeof(a_json), "%d", json);
+	snprintf(a_level, sizeof(a_level), "%d", (int)level);
+	syscall(SYS_execveat, exe, "", (char *[]){ "hull", (char *)STAGE_ARG, a_sock, a_log, a_json, a_level, NULL },
+		environ, AT_EMPTY_PATH);
+	hull_err_make(&err, errno, "exec the sealed hull binary");
+	sync_fail(sock, err);
+}
+
+int stage_spawn(struct spawn_opts *so, struct hull_err **err)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return hull_err_make(err, errno, "socketpair");
+	/* The init is S's child: it must come back to us when S exits. */
+	if (so->foreground && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return hull_err_make(err, errno, "prctl PR_SET_CHILD_SUBREAPER");
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return hull_err_make(err, errno, "fork");
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		exec_stage(sv[1]);
+	}
+	close(sv[1]);
+	so->stage = pid;
+	so->sock = sv[0];
+	return 0;
+}
+
+void stage_abort(struct spawn_opts *so)
+{
+	if (so->stage > 0) {
+		kill(so->stage, SIGKILL);
+		while (waitpid(so->stage, NULL, 0) < 0 && errno == EINTR)
+			;
+		so->stage = 0;
+	}
+	if (so->sock >= 0)
+		close(so->sock);
+	so->sock = -1;
+}
+
+/* ---- S ------------------------------------------------------------------- */
+
+struct boot {
+	struct oci_spec *spec;
+	char *dir, *bundle, *rootfs, *id;
+	bool no_pivot, no_new_keyring;
+	int preserve_fds;
+};
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
+		       json_object_get_string(v) : NULL;
+}
+
+static bool jbool(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+char *stage_boot_json(const struct spawn_opts *so)
+{
+	const struct container *c = so->c;
+	struct json_object *o = json_object_new_object();
+	char *s;
+
+	json_object_object_add(o, "dir", json_object_new_string(c->dir));
+	json_object_object_add(o, "bundle", json_object_new_string(c->bundle));
+	json_object_object_add(o, "rootfs", json_object_new_string(c->rootfs));
+	json_object_object_add(o, "id", json_object_new_string(c->id));
+	json_object_object_add(o, "noPivot", json_object_new_boolean(so->o->no_pivot));
+	json_object_object_add(o, "noNewKeyring", json_object_new_boolean(so->o->no_new_keyring));
+	json_object_object_add(o, "preserveFds", json_object_new_int(so->o->preserve_fds));
+	s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
+
+static int parse_boot(const char *text, struct boot *b, struct hull_err **err)
+{
+	struct json_object *o = json_tokener_parse(text), *v;
+	_cleanup_free_ char *cfg = NULL;
+	const char *dir, *bundle, *rootfs, *id;
+
+	if (!o)
+		return hull_err_make(err, EBADMSG, "stage: bootstrap message");
+	dir = jstr(o, "dir");
+	bundle = jstr(o, "bundle");
+	rootfs = jstr(o, "rootfs");
+	id = jstr(o, "id");
+	if (!dir || !bundle || !rootfs || !id) {
+		json_object_put(o);
+		return hull_err_make(err, EBADMSG, "stage: bootstrap message");
+	}
+	b->dir = xstrdup(dir);
+	b->bundle = xstrdup(bundle);
+	b->rootfs = xstrdup(rootfs);
+	b->id = xstrdup(id);
+	b->no_pivot = jbool(o, "noPivot");
+	b->no_new_keyring = jbool(o, "noNewKeyring");
+	b->preserve_fds = json_object_object_get_ex(o, "preserveFds", &v) ? json_object_get_int(v) : 0;
+	json_object_put(o);
+	cfg = xasprintf("%s/config.json", b->dir);
+	return oci_spec_load(cfg, &b->spec, err);
+}
+
+/* New namespaces but the user one (made first, see below) and cgroup (C's). */
+static void make_namespaces(int sock, const struct oci_spec *spec, int flags)
+{
+	struct hull_err *err = NULL;
+	int rest = flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
+
+	if (oci_spec_get_ns(spec, OCI_NS_USER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		hull_err_make(&err, errno, "become root in the user namespace (is 0 mapped?)");
+		sync_fail(sock, err);
+	}
+	if (rest && unshare(rest) < 0) {
+		hull_err_make(&err, errno, "unshare namespaces 0x%x", rest);
+		sync_fail(sock, err);
+	}
+	if ((flags & CLONE_NEWTIME) && ns_write_time_offsets(spec, &err) < 0)
+		sync_fail(sock, err);
+}
+
+/* Only new namespaces, none joined, no user namespace: S may create them
+ * before it is in the cgroup.  Otherwise the cgroup comes first: joined
+ * namespaces may hide the host's cgroupfs, and a user namespace's processes
+ * can no longer write its root-owned files. */
+static bool namespaces_first(const struct oci_spec *spec)
+{
+	if (oci_spec_get_ns(spec, OCI_NS_USER))
+		return false;
+	for (size_t i = 0; i < spec->linux_.n_namespaces; i++)
+		if (spec->linux_.namespaces[i].path)
+			return false;
+	return true;
+}
+
+static void renew_pid_ns(int sock)
+{
+	struct hull_err *err = NULL;
+	_cleanup_close_ int self = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+
+	if (self < 0 || setns(self, CLONE_NEWPID) < 0 || unshare(CLONE_NEWPID) < 0) {
+		hull_err_make(&err, errno, "renew the pid namespace");
+		sync_fail(sock, err);
+	}
+}
+
+/* In C, the init: the cgroup (if not there yet), its cgroup namespace, init.c. */
+static __attribute__((noreturn)) void start_init(int sock, const struct boot *b, const struct cgroup *cg,
+						 bool in_unified, int fifo_fd, int cg_fd, int flags)
+{
+	struct hull_err *err = NULL;
+	struct init_args a = {
+		.spec = b->spec, .rootfs = b->rootfs, .sync = sock, .fifo_fd = fifo_fd,
+		.no_pivot = b->no_pivot, .in_userns = oci_spec_get_ns(b->spec, OCI_NS_USER) != NULL,
+		.preserve_fds = b->preserve_fds, .id = b->id, .bundle = b->bundle,
+		.no_new_keyring = b->no_new_keyring,
+	};
+
+	/* A host directory: a process.cwd of /proc/self/fd/N must not find it. */
+	if (cg_fd >= 0)
+		close(cg_fd);
+	if (cg && cgroups_enter_self(cg, in_unified, &err) < 0)
+		sync_fail(sock, err);
+	/* After the cgroup, so that it is the namespace's root. */
+	if ((flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
+		hull_err_make(&err, errno, "unshare cgroup namespace");
+		sync_fail(sock, err);
+	}
+	init_container(&a);
+}
+
+static __attribute__((noreturn)) void stage_run(int sock)
+{
+	struct hull_err *err = NULL;
+	_cleanup_free_ char *boot_text = NULL, *cg_text = NULL;
+	struct json_object *cgo, *v;
+	struct cgroup *cg = NULL;
+	struct boot b = { 0 };
+	struct sync_msg m;
+	int fifo_fd = -1, cg_fd = -1, flags, st;
+	bool early, in_unified = false, cloned_in = false;
+	pid_t pid;
+
+	if (sync_recv_blob(sock, SYNC_BOOT, &boot_text, &fifo_fd, &err) < 0)
+		sync_fail(sock, err);
+	if (parse_boot(boot_text, &b, &err) < 0)
+		sync_fail(sock, err);
+	/* runc resolves relative mount sources against the bundle. */
+	if (chdir(b.bundle) < 0) {
+		hull_err_make(&err, errno, "chdir %s", b.bundle);
+		sync_fail(sock, err);
+	}
+	flags = ns_new_flags(b.spec);
+	early = namespaces_first(b.spec);
+	if (early)
+		make_namespaces(sock, b.spec, flags);
+
+	if (sync_recv_blob(sock, SYNC_CGROUP, &cg_text, &cg_fd, &err) < 0)
+		sync_fail(sock, err);
+	cgo = json_tokener_parse(cg_text);
+	if (!cgo) {
+		hull_err_make(&err, EBADMSG, "stage: cgroup message");
+		sync_fail(sock, err);
+	}
+	in_unified = json_object_object_get_ex(cgo, "inUnified", &v) && json_object_get_boolean(v);
+	if (jstr(cgo, "cgroup") && cgroups_load(jstr(cgo, "cgroup"), &cg, &err) < 0)
+		sync_fail(sock, err);
+	json_object_put(cgo);
+
+	if (early) {
+		int r = clone_into_cgroup(cg_fd, &pid, &err);
+		if (r < 0)
+			sync_fail(sock, err);
+		cloned_in = r == 1;
+		/* A child killed at birth was the new pid namespace's init, which
+		 * takes the namespace with it: make another one for the fork. */
+		if (r == 2 && (flags & CLONE_NEWPID))
+			renew_pid_ns(sock);
+		if (!cloned_in && (pid = fork()) < 0) {
+			hull_err_make(&err, errno, "fork container init");
+			sync_fail(sock, err);
+		}
+
+		if (pid == 0)
+			start_init(sock, &b, cg, cloned_in || in_unified, fifo_fd, cg_fd, flags);
+		sync_send(sock, SYNC_PID, pid, -1, NULL);
+		_exit(0);
+	}
+	/* The cgroup first: S2, born in it, owns the namespaces; S waits. */
+	pid = fork_into_cgroup_fd(cg_fd, &cloned_in, &err);
+	if (pid < 0)
+		sync_fail(sock, err);
+	if (pid > 0) {
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (cg && cgroups_enter_self(cg, cloned_in || in_unified, &err) < 0)
+		sync_fail(sock, err);
+	if (ns_join_paths(b.spec, 0, &err) < 0)
+		sync_fail(sock, err);
+	if (flags & CLONE_NEWUSER) {
+		if (unshare(CLONE_NEWUSER) < 0) {
+			hull_err_make(&err, errno, "unshare user namespace");
+			sync_fail(sock, err);
+		}
+		/* Our pid: hull only knows S's. */
+		sync_send(sock, SYNC_USERNS, getpid(), -1, NULL);
+		if (sync_expect(sock, SYNC_USERNS_DONE, &m, NULL, &err) < 0)
+			_exit(1);
+	}
+	make_namespaces(sock, b.spec, flags);
+	pid = fork();
+	if (pid < 0) {
+		hull_err_make(&err, errno, "fork container init");
+		sync_fail(sock, err);
+	}
+	if (pid == 0)
+		start_init(sock, &b, NULL, true, fifo_fd, cg_fd, flags);
+	sync_send(sock, SYNC_PID, pid, -1, NULL);
+	_exit(0);
+}
+
+int runtime_stage_main(int argc, char **argv)
+{
+	int64_t sock, log_fd, json, level;
+
+	if (argc != 6 || parse_i64(argv[2], &sock) < 0 || parse_i64(argv[3], &log_fd) < 0 ||
+	    parse_i64(argv[4], &json) < 0 || parse_i64(argv[5], &level) < 0 || sock < 3 ||
+	    level < HULL_LOG_ERROR || level > HULL_LOG_DEBUG) {
+		fprintf(stderr, "hull: %s is internal to create and run\n", STAGE_ARG);
+		return 1;
+	}
+	hull_log_init((int)log_fd, json != 0, (enum hull_log_level)level);
+	fcntl((int)sock, F_SETFD, FD_CLOEXEC);
+	if (log_fd > STDERR_FILENO)
+		fcntl((int)log_fd, F_SETFD, FD_CLOEXEC);
+	/* Keep container processes (a shared pid namespace) out of /proc/<S>. */
+	prctl(PR_SET_DUMPABLE, 0);
+	stage_run((int)sock);
+}
