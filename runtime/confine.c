@@ -335,6 +335,15 @@ int confine_apply(const struct oci_spec *spec, const struct oci_process *proc, i
 		hull_err_make(err, errno, "process.cwd: chdir %s", proc->cwd);
 		goto close_notify;
 	}
+	/* CVE-2024-21626: a cwd reached through a leaked host fd lies outside
+	 * the root, and the kernel says so: getcwd() fails with ENOENT. */
+	if (proc->cwd) {
+		char buf[PATH_MAX];
+		if (!getcwd(buf, sizeof(buf)) && errno == ENOENT) {
+			hull_err_make(err, 0, "process.cwd: %s is outside the container", proc->cwd);
+			goto close_notify;
+		}
+	}
 	return 0;
 
 close_notify:

@@ -44,6 +44,22 @@ load helpers
 	done
 }
 
+# The caller hands over a host directory on purpose (--preserve-fds): a cwd
+# through it is refused, since getcwd() then reports it outside the root.
+@test "CVE-2024-21626: a cwd through a preserved host directory fd is refused" {
+	update_config '.process.cwd = "/proc/self/fd/3"'
+	set_args "$HELPER" read ../../../../../../../../../etc/hostname
+	CID=$(new_id)
+	run --separate-stderr hull run --preserve-fds 1 --bundle "$BUNDLE" "$CID" 3</ </dev/null
+	assert_one_line_error 'process\.cwd: /proc/self/fd/3 is outside the container'
+	assert_nothing_left "$CID"
+	update_config '.process.cwd = "/"'
+	id=$(new_id)
+	start_detached "$id" "$HELPER" sleep 100 "$id"
+	run --separate-stderr hull exec --preserve-fds 1 --cwd /proc/self/fd/3 "$id" "$HELPER" read ../../../../etc/hostname 3</
+	assert_one_line_error 'process\.cwd: /proc/self/fd/3 is outside the container'
+}
+
 @test "CVE-2024-21626: exec --cwd through a leaked fd does not reach the host" {
 	id=$(new_id)
 	start_detached "$id" "$HELPER" sleep 100 "$id"
