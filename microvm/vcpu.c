@@ -237,11 +237,20 @@ static uint64_t gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
 	       (uint64_t)(limit & 0x0000ffff);
 }
 
+/* struct kvm_segment holds the limit in bytes, as the VMCS/VMCB do: with
+ * G set the descriptor's 20-bit limit counts 4 KiB pages.  (Long mode ignores
+ * limits; the 32-bit PVH entry does not, and a 1 MiB limit faulted at once.) */
+static uint32_t seg_limit(uint64_t e)
+{
+	uint32_t limit = (uint32_t)((e & 0xffff) | ((e >> 32) & 0xf0000));
+	return (e >> 55) & 1 ? (limit << 12) | 0xfff : limit;
+}
+
 static struct kvm_segment seg_from_gdt(uint64_t e, uint8_t index)
 {
 	return (struct kvm_segment){
 		.base = (uint32_t)(((e >> 16) & 0xffffff) | ((e >> 32) & 0xff000000)),
-		.limit = (uint32_t)((e & 0xffff) | ((e >> 32) & 0xf0000)),
+		.limit = seg_limit(e),
 		.selector = (uint16_t)(index * 8),
 		.type = (e >> 40) & 0xf,
 		.present = (e >> 47) & 1,
@@ -412,10 +421,19 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
+/* A vCPU thread needs a few KiB of stack (exit handling, device callbacks,
+ * snprintf); glibc's default is 8 MiB, and on a host whose THP policy is
+ * "always" the first touch of such a stack is a whole 2 MiB huge page, most
+ * of the VMM's own resident memory.  256 KiB cannot hold a huge page and
+ * leaves room for sanitizer builds. */
+#define VCPU_STACK_SIZE (256u << 10)
+
 int vcpus_start(struct vm *vm, struct hull_err **err)
 {
 	struct sigaction sa = { .sa_handler = kick_handler }; /* no SA_RESTART: KVM_RUN returns EINTR */
 	sigset_t set, old;
+	pthread_attr_t attr;
+	int r = 0;
 
 	sigaction(KICK_SIGNAL, &sa, NULL);
 	/* Threads start with the kick signal blocked and unblock it themselves,
@@ -423,17 +441,20 @@ int vcpus_start(struct vm *vm, struct hull_err **err)
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
 	for (unsigned int i = 0; i < vm->ncpus; i++) {
 		struct vcpu *c = &vm->vcpus[i];
-		int r = pthread_create(&c->thread, NULL, vcpu_thread, c);
-		if (r != 0) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			return hull_err_make(err, r, "vcpu %u: pthread_create", i);
+		int e = pthread_create(&c->thread, &attr, vcpu_thread, c);
+		if (e != 0) {
+			r = hull_err_make(err, e, "vcpu %u: pthread_create", i);
+			break;
 		}
 		c->started = true;
 	}
+	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return 0;
+	return r;
 }
 
 void vcpus_stop(struct vm *vm)
