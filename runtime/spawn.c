@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "namespaces/namespaces.h"
 
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <sched.h>
 #include <signal.h>
@@ -207,6 +208,23 @@ pid_t fork_into_cgroup_fd(int cgroup_fd, bool *cloned_in, struct hull_err **err)
 	return pid;
 }
 
+/* A set-up process killed by the memory limit only looks like an early exit:
+ * say what happened, as runc does. */
+static void explain_oom(struct container *c, struct hull_err **err)
+{
+	const struct oci_resources *r = &c->spec->linux_.resources;
+	uint64_t n = 0;
+
+	if (!c->cg || cgroups_oom_count(c->cg, &n, NULL) < 0 || n == 0)
+		return;
+	hull_err_free(err);
+	if (c->spec->linux_.has_resources && r->memory.has_limit)
+		hull_err_make(err, 0, "container init was OOM-killed during set-up: "
+			      "linux.resources.memory.limit %" PRId64 " is too low", r->memory.limit);
+	else
+		hull_err_make(err, 0, "container init was OOM-killed during set-up");
+}
+
 /* Send a bootstrap message to S; a dead S is not an error here: converse()
  * then reads the error S reported, or its EOF. */
 static void send_stage(int sock, enum sync_type type, int fd, const char *text)
@@ -261,6 +279,8 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 	send_stage(so->sock, SYNC_CGROUP, cg_fd, cgmsg);
 	close(take_fd(&cg_fd));
 	r = converse(so, so->sock, so->stage, err);
+	if (r < 0)
+		explain_oom(c, err);
 out:
 	if (r < 0 && c->pid > 0)
 		kill(c->pid, SIGKILL);

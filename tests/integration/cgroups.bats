@@ -330,6 +330,17 @@ bad_config() {
 	assert_output 33554432
 }
 
+@test "a memory limit too low for set-up: the error says the init was OOM-killed and names the limit" {
+	hull_only 'runc words it its own way'
+	update_config '.linux.resources = {"memory": {"limit": 32768}}'
+	set_args "$HELPER" exit 0
+	CID=$(new_id)
+	run --separate-stderr hull run --bundle "$BUNDLE" "$CID" </dev/null
+	assert_one_line_error 'OOM-killed during set-up: linux\.resources\.memory\.limit 32768 is too low'
+	assert_nothing_left "$CID"
+	assert_no_cgroup "$CID"
+}
+
 # Linux 6.14+ kills a child cloned (clone3 CLONE_INTO_CGROUP) into a cgroup
 # whose cgroup.kill count differs from its parent's cgroup's.  hull sees the
 # pending SIGKILL and forks the usual way instead.
