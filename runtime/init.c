@@ -112,9 +112,12 @@ void init_container(const struct init_args *a)
 
 	/* Keep other container processes out of /proc/<us> while we hold host fds. */
 	prctl(PR_SET_DUMPABLE, 0);
-	if (sync_expect(a->sync, SYNC_GO, &m, NULL, &err) < 0)
+	/* Our host pid, which we cannot see from in here and hooks want.  The
+	 * stage writes it once it has told hull, so hull knows it before any
+	 * message of ours arrives. */
+	if (read(a->pid_pipe, &host_pid, sizeof(host_pid)) != (ssize_t)sizeof(host_pid))
 		_exit(1);
-	host_pid = m.value;
+	close(a->pid_pipe);
 	if (oci_spec_has_ns(s, OCI_NS_NETWORK) && !oci_spec_get_ns(s, OCI_NS_NETWORK)->path &&
 	    net_link_up("lo", &err) < 0)
 		sync_fail(a->sync, err);

@@ -102,9 +102,6 @@ static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_er
 		case SYNC_PID:
 			c->pid = m.value;
 			c->pid_start = proc_start_time(c->pid);
-			/* The init waits for this, so it never reports before its pid is
-			 * known; it cannot see its own host pid, and hooks want it. */
-			sync_send(sock, SYNC_GO, c->pid, -1, NULL);
 			break;
 		case SYNC_CREATE_RUNTIME:
 			if (container_save(c, err) < 0 || run_runtime_hooks(c, err) < 0) {

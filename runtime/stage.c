@@ -221,16 +221,17 @@ static void renew_pid_ns(int sock)
 
 /* In C, the init: the cgroup (if not there yet), its cgroup namespace, init.c. */
 static __attribute__((noreturn)) void start_init(int sock, const struct boot *b, const struct cgroup *cg,
-						 bool in_unified, int fifo_fd, int cg_fd, int flags)
+						 bool in_unified, int fifo_fd, int cg_fd, const int pid_pipe[2], int flags)
 {
 	struct hull_err *err = NULL;
 	struct init_args a = {
 		.spec = b->spec, .rootfs = b->rootfs, .sync = sock, .fifo_fd = fifo_fd,
 		.no_pivot = b->no_pivot, .in_userns = oci_spec_get_ns(b->spec, OCI_NS_USER) != NULL,
 		.preserve_fds = b->preserve_fds, .id = b->id, .bundle = b->bundle,
-		.no_new_keyring = b->no_new_keyring,
+		.no_new_keyring = b->no_new_keyring, .pid_pipe = pid_pipe[0],
 	};
 
+	close(pid_pipe[1]);
 	/* A host directory: a process.cwd of /proc/self/fd/N must not find it. */
 	if (cg_fd >= 0)
 		close(cg_fd);
@@ -244,6 +245,15 @@ static __attribute__((noreturn)) void start_init(int sock, const struct boot *b,
 	init_container(&a);
 }
 
+/* Tell hull C's pid, then C itself: C's messages can only follow ours. */
+static __attribute__((noreturn)) void report_pid(int sock, pid_t pid, const int pid_pipe[2])
+{
+	sync_send(sock, SYNC_PID, pid, -1, NULL);
+	if (write(pid_pipe[1], &pid, sizeof(pid)) != (ssize_t)sizeof(pid))
+		_exit(1);
+	_exit(0);
+}
+
 static __attribute__((noreturn)) void stage_run(int sock)
 {
 	struct hull_err *err = NULL;
@@ -252,7 +262,7 @@ static __attribute__((noreturn)) void stage_run(int sock)
 	struct cgroup *cg = NULL;
 	struct boot b = { 0 };
 	struct sync_msg m;
-	int fifo_fd = -1, cg_fd = -1, flags, st;
+	int fifo_fd = -1, cg_fd = -1, flags, st, pid_pipe[2];
 	bool early, in_unified = false, cloned_in = false;
 	pid_t pid;
 
@@ -281,6 +291,10 @@ static __attribute__((noreturn)) void stage_run(int sock)
 	if (jstr(cgo, "cgroup") && cgroups_load(jstr(cgo, "cgroup"), &cg, &err) < 0)
 		sync_fail(sock, err);
 	json_object_put(cgo);
+	if (pipe2(pid_pipe, O_CLOEXEC) < 0) {
+		hull_err_make(&err, errno, "pipe");
+		sync_fail(sock, err);
+	}
 
 	if (early) {
 		int r = clone_into_cgroup(cg_fd, &pid, &err);
@@ -297,9 +311,8 @@ static __attribute__((noreturn)) void stage_run(int sock)
 		}
 
 		if (pid == 0)
-			start_init(sock, &b, cg, cloned_in || in_unified, fifo_fd, cg_fd, flags);
-		sync_send(sock, SYNC_PID, pid, -1, NULL);
-		_exit(0);
+			start_init(sock, &b, cg, cloned_in || in_unified, fifo_fd, cg_fd, pid_pipe, flags);
+		report_pid(sock, pid, pid_pipe);
 	}
 	/* The cgroup first: S2, born in it, owns the namespaces; S waits. */
 	pid = fork_into_cgroup_fd(cg_fd, &cloned_in, &err);
@@ -332,9 +345,8 @@ static __attribute__((noreturn)) void stage_run(int sock)
 		sync_fail(sock, err);
 	}
 	if (pid == 0)
-		start_init(sock, &b, NULL, true, fifo_fd, cg_fd, flags);
-	sync_send(sock, SYNC_PID, pid, -1, NULL);
-	_exit(0);
+		start_init(sock, &b, NULL, true, fifo_fd, cg_fd, pid_pipe, flags);
+	report_pid(sock, pid, pid_pipe);
 }
 
 int runtime_stage_main(int argc, char **argv)
