@@ -41,7 +41,11 @@ struct vm_config {
 	enum microvm_console console;
 	bool hugepages;             /* back RAM with memfd MFD_HUGETLB */
 	bool ksm;                   /* MADV_MERGEABLE on guest RAM */
-	bool boot_timer;            /* print "hull: boot-timer: NN.NNN ms" on stderr */
+	/* The guest's first boot-timer write (port 0x440 or MMIO 0xe0100000):
+	 * called once, from a vCPU thread, with the nanoseconds since this
+	 * process started.  NULL: the write is ignored. */
+	void (*boot_timer)(void *opaque, uint64_t ns);
+	void *boot_timer_opaque;
 	const char *dump_acpi;      /* write the ACPI tables into this directory, then exit 0 */
 	int console_in, console_out; /* host fds for the guest console (stdin, stdout) */
 };
