@@ -2,7 +2,8 @@
 # Host-side preparation for tests/integration/testhost/microvm.bats and
 # tests/bench/microvm.sh: Debian's cloud kernel, a busybox initramfs whose
 # /init runs the test named by hull.test= on the kernel command line, and a
-# small ext4 disk.  Everything lands in build/cache/microvm/ (idempotent).
+# small ext4 disk; a link to the test host's ELF vmlinux (PVH entry).
+# Everything lands in build/cache/microvm/ (idempotent).
 #
 # Guest protocol (/init): load the virtio and pvpanic modules, write the boot
 # timer (port 0x440 or MMIO 0xe0100000), print "HULL-TEST-BEGIN", run the test, print
@@ -133,4 +134,11 @@ if [ ! -f "$out/disk.ext4" ]; then
 	rm -rf "$d"
 fi
 [ -f "$out/ro.img" ] || truncate -s 1M "$out/ro.img"
+
+# ---- an ELF vmlinux with a PVH note --------------------------------------------
+# The cloud kernel is a bzImage; the PVH boot test uses the test host's own
+# kernel, which tests/testhost/build unpacks to an ELF vmlinux anyway.
+kernel=$("$root/tests/testhost/build" | sed -n 's/^KERNEL=//p')
+[ -n "$kernel" ] || { echo "50-microvm: tests/testhost/build named no kernel" >&2; exit 1; }
+ln -sfn "$kernel" "$out/vmlinux-pvh"
 echo "50-microvm: $out ready"
