@@ -27,6 +27,18 @@ int confine_seccomp_arch(const char *name, uint32_t *arch); /* SCMP_ARCH_*; -2: 
 int confine_seccomp_flag(const char *name, int *attr);      /* enum scmp_filter_attr */
 int confine_seccomp_validate(const struct oci_seccomp *s, struct hull_err **err);
 
+/* seccomp_enosys.c: load libseccomp's filter ctx (a scmp_filter_ctx) behind a
+ * prologue that returns ENOSYS for syscalls newer than the profile (used when
+ * the default action refuses); notify adds SECCOMP_FILTER_FLAG_NEW_LISTENER
+ * and *notify_fd gets the listener. */
+int seccomp_load_enosys(void *ctx, const struct oci_seccomp *s, bool notify, int *notify_fd,
+			struct hull_err **err);
+/* The prologue for (audit arch, highest syscall number) pairs; 0 if it does
+ * not fit in cap instructions.  Exposed for its unit test. */
+struct seccomp_arch_max { uint32_t arch; uint32_t max; };
+struct sock_filter;
+size_t seccomp_enosys_prologue(const struct seccomp_arch_max *a, size_t n, struct sock_filter *out, size_t cap);
+
 /* ---- LSM (lsm.c) ---------------------------------------------------------- */
 
 int lsm_validate(const struct oci_process *proc, struct hull_err **err);

@@ -352,6 +352,7 @@ int confine_seccomp_load(const struct oci_seccomp *s, int *notify_fd, struct hul
 {
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
 	bool uses_notify = false;
+	uint32_t def;
 	int r, fd;
 
 	if (notify_fd)
@@ -360,6 +361,9 @@ int confine_seccomp_load(const struct oci_seccomp *s, int *notify_fd, struct hul
 		return 0;
 	if (confine_seccomp_validate(s, err) < 0 || build_filter(s, &ctx, &uses_notify, err) < 0)
 		return -1;
+	if (confine_seccomp_action(s->default_action, s->has_default_errno_ret, s->default_errno_ret, &def) == 0 &&
+	    def != SCMP_ACT_ALLOW && def != SCMP_ACT_LOG)
+		return seccomp_load_enosys(ctx, s, uses_notify, notify_fd, err);
 	if ((r = seccomp_load(ctx)) < 0)
 		return hull_err_make(err, -r, "seccomp: load filter");
 	if (!uses_notify)

@@ -202,11 +202,14 @@ static long sc_dup(const char *arg)
 	return r;
 }
 
+/* Newer than most of the above (Linux 5.8): for "newer than the profile". */
+static long sc_faccessat2(const char *arg) { return syscall(SYS_faccessat2, AT_FDCWD, arg ? arg : "/", F_OK, 0); }
+
 static const struct { const char *name; long (*fn)(const char *); } syscalls[] = {
 	{ "getpid", sc_getpid }, { "getppid", sc_getppid }, { "mkdir", sc_mkdir },
 	{ "personality", sc_personality }, { "uname", sc_uname }, { "chdir", sc_chdir },
 	{ "getcwd", sc_getcwd }, { "umask", sc_umask }, { "unshare", sc_unshare },
-	{ "sethostname", sc_sethostname }, { "dup", sc_dup },
+	{ "sethostname", sc_sethostname }, { "dup", sc_dup }, { "faccessat2", sc_faccessat2 },
 };
 
 static int cmd_syscall(int argc, char **argv)
