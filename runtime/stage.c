@@ -309,7 +309,6 @@ static __attribute__((noreturn)) void stage_run(int sock)
 			hull_err_make(&err, errno, "fork container init");
 			sync_fail(sock, err);
 		}
-
 		if (pid == 0)
 			start_init(sock, &b, cg, cloned_in || in_unified, fifo_fd, cg_fd, pid_pipe, flags);
 		report_pid(sock, pid, pid_pipe);
