@@ -145,6 +145,8 @@ void cpuid_patch(struct kvm_cpuid2 *c, unsigned int id, unsigned int ncpus)
 	}
 }
 
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+
 static int setup_cpuid(struct vcpu *c, struct hull_err **err)
 {
 	struct vm *vm = c->vm;
@@ -165,6 +167,14 @@ static int setup_cpuid(struct vcpu *c, struct hull_err **err)
 		}
 		if (!vm->cpuid)
 			return hull_err_make(err, E2BIG, "KVM_GET_SUPPORTED_CPUID");
+		/* The in-kernel LAPIC emulates the TSC-deadline timer, but KVM lists
+		 * it only as a capability, not in the supported CPUID.  Offered (as
+		 * QEMU, Firecracker and Cloud Hypervisor do), Linux skips calibrating
+		 * the LAPIC timer: 100 ms of busy-waiting at every boot. */
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+			for (uint32_t i = 0; i < vm->cpuid->nent; i++)
+				if (vm->cpuid->entries[i].function == 1)
+					vm->cpuid->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 	}
 	sz = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
 	mine = xmalloc(sz);

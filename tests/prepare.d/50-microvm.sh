@@ -98,6 +98,7 @@ all)
 	else echo "rodisk=refused $(head -n1 /tmp/ro.err)"; fi
 	echo "rng_current=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
 	echo "rng_bytes=$(dd if=/dev/hwrng bs=16 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')"
+	echo "tsc_deadline=$(grep -c -w tsc_deadline_timer /proc/cpuinfo)"
 	echo "acpi_errors=$(dmesg | grep -cE 'ACPI (BIOS )?Error')"
 	dmesg | grep -E 'ACPI (BIOS )?Error' | head -n5
 	;;

@@ -49,6 +49,8 @@ value() { # value KEY: KEY=... line from the guest
 	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/ro.img")" "$sha_ro"
 	assert_equal "$(value rng_current)" virtio_rng.0
 	[[ $(value rng_bytes) =~ ^[0-9a-f]{32}$ ]]
+	# offered so that Linux skips calibrating the LAPIC timer
+	assert_equal "$(value tsc_deadline)" 2
 	assert_equal "$(value acpi_errors)" 0
 	refute_output --regexp 'ACPI (BIOS )?Error'
 	assert_output --regexp 'hull: boot-timer: [0-9]+\.[0-9]{3} ms'
