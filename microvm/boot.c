@@ -130,78 +130,6 @@ void boot_fill_zero_page(uint8_t *zp, const uint8_t *img, const struct bzimage_i
 	zp_common(zp, cmdline_len, initrd_gpa, initrd_len, mem_size);
 }
 
-/* ---- files ----------------------------------------------------------------------- */
-
-/* A kernel or initrd file: its fd, its length, and (when asked) a read-only
- * mapping used to parse headers.  Bulk data goes into guest memory with
- * pread (read_to_guest): one copy out of the page cache, without faulting in
- * and tearing down a host mapping of the whole file. */
-struct kfile {
-	int fd;
-	uint8_t *p;   /* NULL unless mapped (or the file is empty) */
-	size_t len;
-};
-
-static void kfile_close(struct kfile *f)
-{
-	if (f->p && f->len)
-		munmap(f->p, f->len);
-	f->p = NULL;
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
-}
-
-static int kfile_open(const char *what, const char *path, bool map, struct kfile *f, struct hull_err **err)
-{
-	struct stat st;
-
-	f->p = NULL;
-	f->len = 0;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0)
-		return hull_err_make(err, errno, "%s %s", what, path);
-	if (fstat(f->fd, &st) < 0)
-		return hull_err_make(err, errno, "%s %s", what, path);
-	if (!S_ISREG(st.st_mode))
-		return hull_err_make(err, 0, "%s %s: not a regular file", what, path);
-	if ((uint64_t)st.st_size > KERNEL_FILE_MAX)
-		return hull_err_make(err, EFBIG, "%s %s", what, path);
-	f->len = (size_t)st.st_size;
-	if (!map || f->len == 0)
-		return 0;
-	f->p = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, f->fd, 0);
-	if (f->p == MAP_FAILED) {
-		f->p = NULL;
-		return hull_err_make(err, errno, "%s %s: mmap", what, path);
-	}
-	return 0;
-}
-
-/* Copy file bytes [off, off + len) to guest memory at gpa.  The caller has
- * checked the range against f->len; a file that shrank since is -EIO. */
-static int read_to_guest(struct vm *vm, const struct kfile *f, uint64_t off, uint64_t gpa, uint64_t len)
-{
-	void *hva;
-	uint8_t *p;
-
-	if (gm_slice(&vm->gm, gpa, len, &hva) < 0)
-		return -EFAULT;
-	for (p = hva; len;) {
-		ssize_t n = pread(f->fd, p, len < (1u << 30) ? len : (1u << 30), (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		p += n;
-		off += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	return 0;
-}
-
 /* ---- ELF ----------------------------------------------------------------------- */
 
 /* The PVH entry from a PT_NOTE segment, 0 if none. */
@@ -233,10 +161,8 @@ static uint64_t pvh_entry(const uint8_t *img, size_t len, const Elf64_Phdr *ph)
 	return 0;
 }
 
-static int load_elf(struct vm *vm, const struct kfile *k, struct hull_err **err)
+static int load_elf(struct vm *vm, const uint8_t *img, size_t len, struct hull_err **err)
 {
-	const uint8_t *img = k->p;
-	size_t len = k->len;
 	Elf64_Ehdr eh;
 	uint64_t end = 0, pvh = 0;
 
@@ -262,9 +188,7 @@ static int load_elf(struct vm *vm, const struct kfile *k, struct hull_err **err)
 			return hull_err_make(err, 0, "ELF kernel: segment %u at 0x%" PRIx64 "+0x%" PRIx64
 					     " is outside guest RAM above 1 MiB", i, (uint64_t)ph.p_paddr,
 					     (uint64_t)ph.p_memsz);
-		int r = ph.p_filesz ? read_to_guest(vm, k, ph.p_offset, ph.p_paddr, ph.p_filesz) : 0;
-		if (r < 0)
-			return hull_err_make(err, -r, "ELF kernel: segment %u: read", i);
+		memcpy(hva, img + ph.p_offset, ph.p_filesz);
 		memset((uint8_t *)hva + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 		if (ph.p_paddr + ph.p_memsz > end)
 			end = ph.p_paddr + ph.p_memsz;
@@ -277,21 +201,59 @@ static int load_elf(struct vm *vm, const struct kfile *k, struct hull_err **err)
 	return 0;
 }
 
+/* ---- files ----------------------------------------------------------------------- */
+
+struct mapped {
+	uint8_t *p;
+	size_t len;
+};
+
+static void unmap(struct mapped *m)
+{
+	if (m->p && m->len)
+		munmap(m->p, m->len);
+	m->p = NULL;
+}
+
+static int map_file(const char *what, const char *path, struct mapped *m, struct hull_err **err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	m->p = NULL;
+	m->len = 0;
+	if (fd < 0)
+		return hull_err_make(err, errno, "%s %s", what, path);
+	if (fstat(fd, &st) < 0)
+		return hull_err_make(err, errno, "%s %s", what, path);
+	if (!S_ISREG(st.st_mode))
+		return hull_err_make(err, 0, "%s %s: not a regular file", what, path);
+	if ((uint64_t)st.st_size > KERNEL_FILE_MAX)
+		return hull_err_make(err, EFBIG, "%s %s", what, path);
+	if (st.st_size == 0)
+		return 0;
+	m->p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m->p == MAP_FAILED) {
+		m->p = NULL;
+		return hull_err_make(err, errno, "%s %s: mmap", what, path);
+	}
+	m->len = (size_t)st.st_size;
+	return 0;
+}
+
 int boot_check_kernel(const char *path, struct hull_err **err)
 {
-	struct kfile k;
+	struct mapped k;
 	enum kernel_kind kind;
 	struct bzimage_info bi;
-	int r = kfile_open("--kernel", path, true, &k, err);
+	int r = map_file("--kernel", path, &k, err);
 
-	if (r < 0) {
-		kfile_close(&k);
+	if (r < 0)
 		return r;
-	}
 	r = boot_kernel_kind(k.p, k.len, &kind, err);
 	if (r == 0 && kind == KERNEL_BZIMAGE)
 		r = boot_parse_bzimage(k.p, k.len, &bi, err);
-	kfile_close(&k);
+	unmap(&k);
 	if (r < 0)
 		return hull_err_wrap(err, "--kernel %s", path);
 	return 0;
@@ -333,41 +295,36 @@ static int write_pvh_info(struct vm *vm, uint64_t initrd, uint64_t initrd_len, s
 /* Place the initrd as high as allowed below `max`, above the kernel. */
 static int load_initrd(struct vm *vm, uint64_t max, uint64_t *gpa, uint64_t *len, struct hull_err **err)
 {
-	struct kfile m;
+	struct mapped m;
 	uint64_t top = vm->ram_low < max ? vm->ram_low : max, addr;
 	int r;
 
 	*gpa = *len = 0;
 	if (!vm->cfg->initrd)
 		return 0;
-	r = kfile_open("--initrd", vm->cfg->initrd, false, &m, err);
-	if (r < 0) {
-		kfile_close(&m);
+	r = map_file("--initrd", vm->cfg->initrd, &m, err);
+	if (r < 0)
 		return r;
-	}
 	if (m.len == 0 || m.len > top || ((top - m.len) & ~0xfffULL) < vm->boot.kernel_end) {
-		kfile_close(&m);
+		unmap(&m);
 		return hull_err_make(err, 0, "--initrd %s: %zu bytes do not fit between the kernel and 0x%" PRIx64,
 				     vm->cfg->initrd, m.len, top);
 	}
 	addr = (top - m.len) & ~0xfffULL;
-	r = read_to_guest(vm, &m, 0, addr, m.len);
-	kfile_close(&m);
+	r = gm_write(&vm->gm, addr, m.p, m.len);
+	unmap(&m);
 	if (r < 0)
-		return hull_err_make(err, -r, "--initrd %s: read", vm->cfg->initrd);
+		return hull_err_make(err, EFAULT, "--initrd %s: copy", vm->cfg->initrd);
 	*gpa = addr;
 	*len = m.len;
 	return 0;
 }
 
-static int load_bzimage(struct vm *vm, const struct kfile *k, struct hull_err **err)
+static int load_bzimage(struct vm *vm, const uint8_t *img, size_t len, struct hull_err **err)
 {
-	const uint8_t *img = k->p;
-	size_t len = k->len;
 	struct bzimage_info bi;
 	uint8_t zp[ZP_SIZE];
 	uint64_t initrd = 0, initrd_len = 0, need, max;
-	int r;
 	const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : default_cmdline(vm->cfg);
 	size_t cl = strlen(cmdline) + 1;
 
@@ -378,9 +335,8 @@ static int load_bzimage(struct vm *vm, const struct kfile *k, struct hull_err **
 	if (need > vm->ram_low - LAYOUT_KERNEL)
 		return hull_err_make(err, 0, "--kernel %s: needs %" PRIu64 " MiB from 1 MiB, --memory too small",
 				     vm->cfg->kernel, need >> 20);
-	r = read_to_guest(vm, k, bi.payload_off, LAYOUT_KERNEL, bi.payload_len);
-	if (r < 0)
-		return hull_err_make(err, -r, "--kernel %s: read", vm->cfg->kernel);
+	if (gm_write(&vm->gm, LAYOUT_KERNEL, img + bi.payload_off, bi.payload_len) < 0)
+		return hull_err_make(err, EFAULT, "--kernel %s: copy", vm->cfg->kernel);
 	vm->boot.kernel_end = LAYOUT_KERNEL + need;
 	vm->boot.entry = LAYOUT_KERNEL + 0x200; /* startup_64 */
 	vm->boot.pvh = false;
@@ -398,14 +354,14 @@ static int load_bzimage(struct vm *vm, const struct kfile *k, struct hull_err **
 	return 0;
 }
 
-static int load_vmlinux(struct vm *vm, const struct kfile *k, struct hull_err **err)
+static int load_vmlinux(struct vm *vm, const uint8_t *img, size_t len, struct hull_err **err)
 {
 	const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : default_cmdline(vm->cfg);
 	size_t cl = strlen(cmdline) + 1;
 	uint64_t initrd, initrd_len;
 	uint8_t zp[ZP_SIZE] = { 0 };
 
-	if (load_elf(vm, k, err) < 0)
+	if (load_elf(vm, img, len, err) < 0)
 		return hull_err_wrap(err, "--kernel %s", vm->cfg->kernel);
 	if (cl > LAYOUT_CMDLINE_MAX)
 		return hull_err_make(err, 0, "--cmdline: %zu bytes is too long", cl - 1);
@@ -445,23 +401,21 @@ static int write_reset_vector(struct vm *vm, struct hull_err **err)
 
 int boot_load(struct vm *vm, struct hull_err **err)
 {
-	struct kfile k;
+	struct mapped k;
 	enum kernel_kind kind;
-	int r = kfile_open("--kernel", vm->cfg->kernel, true, &k, err);
+	int r = map_file("--kernel", vm->cfg->kernel, &k, err);
 
-	if (r < 0) {
-		kfile_close(&k);
+	if (r < 0)
 		return r;
-	}
 	r = write_reset_vector(vm, err);
 	if (r == 0)
 		r = boot_kernel_kind(k.p, k.len, &kind, err);
 	if (r < 0)
 		r = hull_err_wrap(err, "--kernel %s", vm->cfg->kernel);
 	else if (kind == KERNEL_BZIMAGE)
-		r = load_bzimage(vm, &k, err);
+		r = load_bzimage(vm, k.p, k.len, err);
 	else
-		r = load_vmlinux(vm, &k, err);
-	kfile_close(&k);
+		r = load_vmlinux(vm, k.p, k.len, err);
+	unmap(&k);
 	return r;
 }
