@@ -137,7 +137,7 @@ static int create_common(const struct runtime_ctx *ctx, const struct runtime_cre
 {
 	struct container *c = NULL;
 	struct spawn_opts so = { .ctx = ctx, .o = o, .foreground = foreground, .console_master = -1,
-				 .sock = -1 };
+				 .sock = -1, .seal_tree = -1 };
 
 	/* S first: its sealed re-exec overlaps with everything up to the cgroup. */
 	if (stage_spawn(&so, err) < 0)

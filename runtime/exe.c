@@ -56,7 +56,7 @@ static int detached_mount(const char *type, const char *lower, unsigned attr)
  * overlay is attached.  Closing the tree's fd then unmounts both at once:
  * every detached tree dissolved costs an expedited RCU grace period.
  */
-static int overlay_exe(const char *path)
+static int overlay_exe(const char *path, int *tree_out)
 {
 	_cleanup_free_ char *d = xstrdup(path), *b = xstrdup(path), *rel = NULL;
 	_cleanup_close_ int dir = open(dirname(d), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -64,6 +64,7 @@ static int overlay_exe(const char *path)
 	_cleanup_close_ int o = -1, mnt = -1;
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	char lower[64];
+	int fd;
 
 	if (dir < 0 || tree < 0 || mkdirat(tree, "o", 0700) < 0)
 		return -1;
@@ -76,7 +77,10 @@ static int overlay_exe(const char *path)
 	    syscall(SYS_move_mount, mnt, "", o, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return -1;
 	rel = xasprintf("o/%s", basename(b));
-	return openat(tree, rel, O_PATH | O_CLOEXEC);
+	fd = openat(tree, rel, O_PATH | O_CLOEXEC);
+	if (fd >= 0 && tree_out)
+		*tree_out = take_fd(&tree);
+	return fd;
 }
 
 static int memfd_exe(const char *path, struct hull_err **err)
@@ -101,12 +105,14 @@ static int memfd_exe(const char *path, struct hull_err **err)
 	return take_fd(&mfd);
 }
 
-int exe_sealed_fd(struct hull_err **err)
+int exe_sealed_fd(int *tree_out, struct hull_err **err)
 {
 	char path[4096];
 	ssize_t n;
 	int fd;
 
+	if (tree_out)
+		*tree_out = -1;
 	if (already_sealed()) {
 		fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 		return fd >= 0 ? fd : hull_err_make(err, errno, "open /proc/self/exe");
@@ -115,7 +121,7 @@ int exe_sealed_fd(struct hull_err **err)
 	if (n < 0)
 		return hull_err_make(err, errno, "readlink /proc/self/exe");
 	path[n] = '\0';
-	fd = overlay_exe(path);
+	fd = overlay_exe(path, tree_out);
 	if (fd < 0) {
 		hull_debug("read-only overlay of %s unavailable (%s); using a sealed memfd copy", path,
 			   strerror(errno));
@@ -130,7 +136,7 @@ int runtime_ensure_sealed_exe(char **argv, struct hull_err **err)
 
 	if (already_sealed())
 		return 0;
-	fd = exe_sealed_fd(err);
+	fd = exe_sealed_fd(NULL, err);
 	if (fd < 0)
 		return -1;
 	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);

@@ -103,6 +103,7 @@ struct spawn_opts {
 	int console_master;         /* out: pty master when foreground && terminal */
 	pid_t stage;                /* S (stage.c), started before the spec is read */
 	int sock;                   /* hull's end of the sync socket, or -1 */
+	int seal_tree;              /* S's sealed-binary mount tree (exe.c), or -1 */
 };
 
 /* Whether create needs the CREATE_RUNTIME round trip (hooks run by hull). */
@@ -136,10 +137,15 @@ int clone_into_cgroup(int cgroup_fd, pid_t *pid, struct hull_err **err);
 #define STAGE_ARG "__stage"
 int stage_spawn(struct spawn_opts *so, struct hull_err **err);
 void stage_abort(struct spawn_opts *so);
+/* Close so->seal_tree once S has exec'd (the last reference unmounts it). */
+void stage_close_seal(struct spawn_opts *so);
 char *stage_boot_json(const struct spawn_opts *so);
 /* exe.c: an fd of hull's binary that cannot be written through (a read-only
- * overlay, else a sealed memfd copy; /proc/self/exe when it already is). */
-int exe_sealed_fd(struct hull_err **err);
+ * overlay, else a sealed memfd copy; /proc/self/exe when it already is).
+ * With tree_out, the overlay's detached mount tree stays open in *tree_out
+ * (else -1): closing it unmounts the tree, which costs an expedited RCU grace
+ * period, so the caller picks the moment; NULL closes it at once. */
+int exe_sealed_fd(int *tree_out, struct hull_err **err);
 
 /* Container-side init (init.c): never returns. */
 struct init_args {

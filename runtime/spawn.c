@@ -102,6 +102,9 @@ static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_er
 		case SYNC_PID:
 			c->pid = m.value;
 			c->pid_start = proc_start_time(c->pid);
+			/* S has long exec'd: unmount its binary's tree while the
+			 * init works. */
+			stage_close_seal(so);
 			break;
 		case SYNC_CREATE_RUNTIME:
 			if (container_save(c, err) < 0 || run_runtime_hooks(c, err) < 0) {
@@ -288,5 +291,6 @@ out:
 	so->stage = 0;
 	close(so->sock);
 	so->sock = -1;
+	stage_close_seal(so);
 	return r;
 }

@@ -37,18 +37,15 @@ extern char **environ;
 /* ---- hull's side --------------------------------------------------------- */
 
 /* In the forked child: exec the sealed binary as `hull __stage`. */
-static __attribute__((noreturn)) void exec_stage(int sock)
+static __attribute__((noreturn)) void exec_stage(int sock, int exe)
 {
 	struct hull_err *err = NULL;
 	enum hull_log_level level;
 	char a_sock[16], a_log[16], a_json[4], a_level[4];
 	bool json;
-	int log_fd, exe;
+	int log_fd;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	exe = exe_sealed_fd(&err);
-	if (exe < 0)
-		sync_fail(sock, err);
 	hull_log_get(&log_fd, &json, &level);
 	/* Both must survive the exec; S marks them close-on-exec again. */
 	if (fcntl(sock, F_SETFD, 0) < 0 || fcntl(log_fd, F_SETFD, 0) < 0) {
@@ -65,17 +62,45 @@ static __attribute__((noreturn)) void exec_stage(int sock)
 	sync_fail(sock, err);
 }
 
+/*
+ * The scheduler leaves a forked child on its parent's CPU until the parent
+ * sleeps, and hull stays busy with its checks and the cgroup: S would only
+ * start when hull waits for it (measured: 0.6 ms later).  So S is pointed at
+ * the other CPUs, and takes hull's mask back once it has its bootstrap.
+ */
+static void move_off_this_cpu(pid_t pid)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0 || sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) < 2 ||
+	    !CPU_ISSET(cpu, &set))
+		return;
+	CPU_CLR(cpu, &set);
+	if (sched_setaffinity(pid, sizeof(set), &set) < 0)
+		hull_debug("stage: sched_setaffinity: %s", strerror(errno));
+}
+
 int stage_spawn(struct spawn_opts *so, struct hull_err **err)
 {
+	_cleanup_close_ int exe = -1;
 	int sv[2];
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	/* Sealed here, not in S: S's path is the longer one, and we close the
+	 * mount tree (an RCU grace period) while we wait for the init. */
+	exe = exe_sealed_fd(&so->seal_tree, err);
+	if (exe < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		stage_close_seal(so);
 		return hull_err_make(err, errno, "socketpair");
+	}
 	/* The init is S's child: it must come back to us when S exits. */
 	if (so->foreground && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		close(sv[0]);
 		close(sv[1]);
+		stage_close_seal(so);
 		return hull_err_make(err, errno, "prctl PR_SET_CHILD_SUBREAPER");
 	}
 	fflush(NULL);
@@ -83,20 +108,30 @@ int stage_spawn(struct spawn_opts *so, struct hull_err **err)
 	if (pid < 0) {
 		close(sv[0]);
 		close(sv[1]);
+		stage_close_seal(so);
 		return hull_err_make(err, errno, "fork");
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		exec_stage(sv[1]);
+		exec_stage(sv[1], exe);
 	}
+	move_off_this_cpu(pid);
 	close(sv[1]);
 	so->stage = pid;
 	so->sock = sv[0];
 	return 0;
 }
 
+void stage_close_seal(struct spawn_opts *so)
+{
+	if (so->seal_tree >= 0)
+		close(so->seal_tree);
+	so->seal_tree = -1;
+}
+
 void stage_abort(struct spawn_opts *so)
 {
+	stage_close_seal(so);
 	if (so->stage > 0) {
 		kill(so->stage, SIGKILL);
 		while (waitpid(so->stage, NULL, 0) < 0 && errno == EINTR)
@@ -262,12 +297,16 @@ static __attribute__((noreturn)) void stage_run(int sock)
 	struct cgroup *cg = NULL;
 	struct boot b = { 0 };
 	struct sync_msg m;
+	cpu_set_t cpus;
 	int fifo_fd = -1, cg_fd = -1, flags, st, pid_pipe[2];
 	bool early, in_unified = false, cloned_in = false;
 	pid_t pid;
 
 	if (sync_recv_blob(sock, SYNC_BOOT, &boot_text, &fifo_fd, &err) < 0)
 		sync_fail(sock, err);
+	/* hull's CPU mask again (see move_off_this_cpu), for C to inherit. */
+	if (sched_getaffinity(getppid(), sizeof(cpus), &cpus) == 0)
+		(void)sched_setaffinity(0, sizeof(cpus), &cpus);
 	if (parse_boot(boot_text, &b, &err) < 0)
 		sync_fail(sock, err);
 	/* runc resolves relative mount sources against the bundle. */
