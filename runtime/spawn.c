@@ -2,14 +2,15 @@
 /*
  * Parent side of create.  Process tree while creating:
  *
- *   hull create (P) --fork--> stage (S): setns to joined namespaces,
- *                                        unshare(USER) [P writes id maps],
- *                                        unshare(rest), fork --> init (C)
+ *   hull create (P) --fork--> stage (S, stage.c: re-executed from a sealed
+ *                             binary; namespaces) --clone3 into the cgroup-->
+ *                             init (C, init.c)
  *
- * S exits right after forking C, so C is reparented to the nearest
+ * S exits right after starting C, so C is reparented to the nearest
  * subreaper: the engine's shim for `create`, or hull itself for a foreground
  * `run`.  C then builds the rootfs and stops on the exec fifo until `start`.
- * Every step reports over one SEQPACKET socket (sync.c).
+ * Every step reports over one SEQPACKET socket (sync.c).  This file: the
+ * cgroup and the conversation with S and C, and cloning into a cgroup.
  */
 #include "internal.h"
 #include "namespaces/namespaces.h"
