@@ -205,3 +205,13 @@ try_create() {
 	assert_one_line_error 'process\.json'
 	assert_equal "$(state_field "$id" status)" running
 }
+
+# The stage process's entry point is internal: by hand it refuses and says so.
+@test "hull __stage run by hand refuses with one line" {
+	hull_only 'hull-internal entry point'
+	run --separate-stderr "$RUNTIME" __stage
+	[[ $status -eq 1 ]] || fail "exit status $status"
+	assert_equal "$stderr" "hull: __stage is internal to create and run"
+	run --separate-stderr "$RUNTIME" __stage 9 2 0 1 1
+	[[ $status -eq 1 ]] || fail "exit status $status"
+}
