@@ -92,7 +92,12 @@ int cgroups_enter(struct cgroup *cg, const char *sub, pid_t pid, struct hull_err
  * hierarchy, and the cgroup2 one too unless cloned_in.
  */
 int cgroups_clone_fd(const struct cgroup *cg, int *fd, struct hull_err **err);
-int cgroups_enter_self(const struct cgroup *cg, bool cloned_in, struct hull_err **err);
+int cgroups_enter_self(const struct cgroup *cg, bool cloned_in, int *v1_fds, size_t n_v1_fds,
+		       struct hull_err **err);
+/* Each v1 hierarchy's `tasks`, opened for writing by hull so that the child
+ * does not walk the paths: pass them as v1_fds (which closes them); with
+ * v1_fds NULL, cgroups_enter_self opens the files itself. */
+int cgroups_v1_tasks_fds(const struct cgroup *cg, int *fds, size_t cap, size_t *n, struct hull_err **err);
 
 /* Freeze (pause) or thaw (resume); returns once the kernel reports the new
  * state, or fails with ETIMEDOUT after 10 s (the cgroup is thawed again). */

@@ -265,12 +265,42 @@ int cgroups_clone_fd(const struct cgroup *cg, int *fd, struct hull_err **err)
 	return 0;
 }
 
-int cgroups_enter_self(const struct cgroup *cg, bool cloned_in, struct hull_err **err)
+int cgroups_v1_tasks_fds(const struct cgroup *cg, int *fds, size_t cap, size_t *n, struct hull_err **err)
 {
+	*n = 0;
+	for (int i = 0; i < V1_COUNT; i++) {
+		_cleanup_free_ char *p = NULL;
+		int fd;
+		if (!v1_first(cg, i))
+			continue;
+		p = xasprintf("%s/tasks", cg->v1[i]);
+		if (*n == cap || (fd = open(p, O_WRONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+			int e = *n == cap ? E2BIG : errno;
+			while (*n > 0)
+				close(fds[--*n]);
+			return hull_err_make(err, e, "open %s", p);
+		}
+		fds[(*n)++] = fd;
+	}
+	return 0;
+}
+
+int cgroups_enter_self(const struct cgroup *cg, bool cloned_in, int *v1_fds, size_t n_v1_fds,
+		       struct hull_err **err)
+{
+	int r = 0;
+
 	if (cg->unified && !cloned_in && cg_write(cg->unified, "cgroup.procs", "0", err) < 0)
-		return -1;
+		r = -1;
 	/* "0" in tasks moves the calling thread, which is the whole
 	 * (single-threaded) process, without the global lock. */
+	for (size_t i = 0; i < n_v1_fds; i++) {
+		if (r == 0 && write(v1_fds[i], "0", 1) != 1)
+			r = hull_err_make(err, errno, "enter the container's v1 cgroups: write \"0\" to tasks");
+		close(v1_fds[i]);
+	}
+	if (r < 0 || v1_fds)
+		return r;
 	for (int i = 0; i < V1_COUNT; i++)
 		if (v1_first(cg, i) && cg_write(cg->v1[i], "tasks", "0", err) < 0)
 			return -1;

@@ -189,7 +189,7 @@ static __attribute__((noreturn)) void join(const struct exec_child *x)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* The container's cgroup first, before the cgroup namespace is joined,
 	 * so that it is rooted where the container's is. */
-	if (x->cg && cgroups_enter_self(x->cg, x->cloned_in, &err) < 0)
+	if (x->cg && cgroups_enter_self(x->cg, x->cloned_in, NULL, 0, &err) < 0)
 		sync_fail(x->sync, err);
 	if (sync_expect(x->sync, SYNC_GO, &m, NULL, &err) < 0)
 		_exit(1);

@@ -88,8 +88,10 @@ int sync_expect(int sock, enum sync_type want, struct sync_msg *m, int *fd, stru
 /* Messages with a payload of up to SYNC_BLOB_MAX bytes (a JSON object): the
  * stage's bootstrap.  The receiver gets a NUL-terminated malloc'd copy. */
 #define SYNC_BLOB_MAX (64u * 1024)
-int sync_send_blob(int sock, enum sync_type type, int fd, const char *data);
-int sync_recv_blob(int sock, enum sync_type want, char **data, int *fd, struct hull_err **err);
+#define SYNC_MAX_FDS 16
+int sync_send_blob(int sock, enum sync_type type, const int *fds, size_t nfds, const char *data);
+int sync_recv_blob(int sock, enum sync_type want, char **data, int *fds, size_t cap, size_t *nfds,
+		   struct hull_err **err);
 /* Report err to the parent and _exit(1): used by container-side code only. */
 __attribute__((noreturn)) void sync_fail(int sock, struct hull_err *err);
 

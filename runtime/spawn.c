@@ -228,9 +228,9 @@ static void explain_oom(struct container *c, struct hull_err **err)
 
 /* Send a bootstrap message to S; a dead S is not an error here: converse()
  * then reads the error S reported, or its EOF. */
-static void send_stage(int sock, enum sync_type type, int fd, const char *text)
+static void send_stage(int sock, enum sync_type type, const int *fds, size_t nfds, const char *text)
 {
-	int r = sync_send_blob(sock, type, fd, text);
+	int r = sync_send_blob(sock, type, fds, nfds, text);
 	if (r < 0 && r != -EPIPE)
 		hull_debug("sync: send to the stage: %s", strerror(-r));
 }
@@ -241,6 +241,8 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 	_cleanup_close_ int fifo_fd = -1, cg_fd = -1;
 	_cleanup_free_ char *boot = NULL, *cgmsg = NULL;
 	struct json_object *o;
+	int fds[SYNC_MAX_FDS];
+	size_t nfds = 0, n_tasks = 0;
 	int r = 0, wst;
 
 	if (mkfifoat(c->dir_fd, FIFO_FILE, 0600) < 0)
@@ -252,7 +254,7 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 	if (r < 0)
 		goto out;
 	boot = stage_boot_json(so);
-	send_stage(so->sock, SYNC_BOOT, fifo_fd, boot);
+	send_stage(so->sock, SYNC_BOOT, &fifo_fd, 1, boot);
 	/* Only the init may hold the fifo, or `start` would never see it close. */
 	close(take_fd(&fifo_fd));
 
@@ -269,16 +271,24 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 			c->cgroup = cgroups_serialize(c->cg);
 			r = cgroups_clone_fd(c->cg, &cg_fd, err);
 		}
+		if (r == 0 && cg_fd >= 0)
+			fds[nfds++] = cg_fd;
+		if (r == 0 && cgroups_v1_tasks_fds(c->cg, fds + nfds, SYNC_MAX_FDS - 1, &n_tasks, err) < 0)
+			r = -1;
 		if (r < 0)
 			goto out;
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "cgroup", c->cgroup ? json_object_new_string(c->cgroup) : NULL);
 	json_object_object_add(o, "inUnified", json_object_new_boolean(so->ctx->systemd_cgroup));
+	/* fds: the cgroup2 directory when there is one, then v1 `tasks` files. */
+	json_object_object_add(o, "cgroup2Fd", json_object_new_boolean(cg_fd >= 0));
 	cgmsg = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
-	send_stage(so->sock, SYNC_CGROUP, cg_fd, cgmsg);
+	send_stage(so->sock, SYNC_CGROUP, fds, nfds + n_tasks, cgmsg);
 	close(take_fd(&cg_fd));
+	for (size_t i = 0; i < n_tasks; i++)
+		close(fds[nfds + i]);
 	r = converse(so, so->sock, so->stage, err);
 	if (r < 0)
 		explain_oom(c, err);

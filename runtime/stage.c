@@ -256,7 +256,8 @@ static void renew_pid_ns(int sock)
 
 /* In C, the init: the cgroup (if not there yet), its cgroup namespace, init.c. */
 static __attribute__((noreturn)) void start_init(int sock, const struct boot *b, const struct cgroup *cg,
-						 bool in_unified, int fifo_fd, int cg_fd, const int pid_pipe[2], int flags)
+						 bool in_unified, int *tasks, size_t n_tasks, int fifo_fd, int cg_fd,
+						 const int pid_pipe[2], int flags)
 {
 	struct hull_err *err = NULL;
 	struct init_args a = {
@@ -270,7 +271,7 @@ static __attribute__((noreturn)) void start_init(int sock, const struct boot *b,
 	/* A host directory: a process.cwd of /proc/self/fd/N must not find it. */
 	if (cg_fd >= 0)
 		close(cg_fd);
-	if (cg && cgroups_enter_self(cg, in_unified, &err) < 0)
+	if (cg && cgroups_enter_self(cg, in_unified, tasks, n_tasks, &err) < 0)
 		sync_fail(sock, err);
 	/* After the cgroup, so that it is the namespace's root. */
 	if ((flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
@@ -298,12 +299,19 @@ static __attribute__((noreturn)) void stage_run(int sock)
 	struct boot b = { 0 };
 	struct sync_msg m;
 	cpu_set_t cpus;
+	int fds[SYNC_MAX_FDS], *tasks;
+	size_t nfds, n_tasks;
 	int fifo_fd = -1, cg_fd = -1, flags, st, pid_pipe[2];
 	bool early, in_unified = false, cloned_in = false;
 	pid_t pid;
 
-	if (sync_recv_blob(sock, SYNC_BOOT, &boot_text, &fifo_fd, &err) < 0)
+	if (sync_recv_blob(sock, SYNC_BOOT, &boot_text, fds, 1, &nfds, &err) < 0)
 		sync_fail(sock, err);
+	if (nfds != 1) {
+		hull_err_make(&err, EBADMSG, "stage: bootstrap message without the exec fifo");
+		sync_fail(sock, err);
+	}
+	fifo_fd = fds[0];
 	/* hull's CPU mask again (see move_off_this_cpu), for C to inherit. */
 	if (sched_getaffinity(getppid(), sizeof(cpus), &cpus) == 0)
 		(void)sched_setaffinity(0, sizeof(cpus), &cpus);
@@ -319,7 +327,7 @@ static __attribute__((noreturn)) void stage_run(int sock)
 	if (early)
 		make_namespaces(sock, b.spec, flags);
 
-	if (sync_recv_blob(sock, SYNC_CGROUP, &cg_text, &cg_fd, &err) < 0)
+	if (sync_recv_blob(sock, SYNC_CGROUP, &cg_text, fds, SYNC_MAX_FDS, &nfds, &err) < 0)
 		sync_fail(sock, err);
 	cgo = json_tokener_parse(cg_text);
 	if (!cgo) {
@@ -327,6 +335,10 @@ static __attribute__((noreturn)) void stage_run(int sock)
 		sync_fail(sock, err);
 	}
 	in_unified = json_object_object_get_ex(cgo, "inUnified", &v) && json_object_get_boolean(v);
+	if (jbool(cgo, "cgroup2Fd") && nfds > 0)
+		cg_fd = fds[0];
+	tasks = fds + (cg_fd >= 0);
+	n_tasks = nfds - (cg_fd >= 0);
 	if (jstr(cgo, "cgroup") && cgroups_load(jstr(cgo, "cgroup"), &cg, &err) < 0)
 		sync_fail(sock, err);
 	json_object_put(cgo);
@@ -349,7 +361,8 @@ static __attribute__((noreturn)) void stage_run(int sock)
 			sync_fail(sock, err);
 		}
 		if (pid == 0)
-			start_init(sock, &b, cg, cloned_in || in_unified, fifo_fd, cg_fd, pid_pipe, flags);
+			start_init(sock, &b, cg, cloned_in || in_unified, tasks, n_tasks, fifo_fd, cg_fd, pid_pipe,
+				   flags);
 		report_pid(sock, pid, pid_pipe);
 	}
 	/* The cgroup first: S2, born in it, owns the namespaces; S waits. */
@@ -362,7 +375,7 @@ static __attribute__((noreturn)) void stage_run(int sock)
 		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
 	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (cg && cgroups_enter_self(cg, cloned_in || in_unified, &err) < 0)
+	if (cg && cgroups_enter_self(cg, cloned_in || in_unified, tasks, n_tasks, &err) < 0)
 		sync_fail(sock, err);
 	if (ns_join_paths(b.spec, 0, &err) < 0)
 		sync_fail(sock, err);
@@ -383,7 +396,7 @@ static __attribute__((noreturn)) void stage_run(int sock)
 		sync_fail(sock, err);
 	}
 	if (pid == 0)
-		start_init(sock, &b, NULL, true, fifo_fd, cg_fd, pid_pipe, flags);
+		start_init(sock, &b, NULL, true, NULL, 0, fifo_fd, cg_fd, pid_pipe, flags);
 	report_pid(sock, pid, pid_pipe);
 }
 

@@ -8,23 +8,25 @@
 
 #include <poll.h>
 
-/* One packet, with fd (if >= 0) attached by SCM_RIGHTS. */
-static int send_packet(int sock, const void *buf, size_t len, int fd)
+/* One packet, with nfds fds attached by SCM_RIGHTS. */
+static int send_packet(int sock, const void *buf, size_t len, const int *fds, size_t nfds)
 {
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+	union { char buf[CMSG_SPACE(SYNC_MAX_FDS * sizeof(int))]; struct cmsghdr align; } u;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (fd >= 0) {
+	if (nfds > SYNC_MAX_FDS)
+		return -EINVAL;
+	if (nfds) {
 		struct cmsghdr *cm;
 		memset(&u, 0, sizeof(u));
 		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
 	}
 	while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0) {
 		if (errno != EINTR)
@@ -39,47 +41,55 @@ int sync_send(int sock, enum sync_type type, int32_t value, int fd, const char *
 
 	if (text)
 		snprintf(m.text, sizeof(m.text), "%s", text);
-	return send_packet(sock, &m, sizeof(m), fd);
+	return send_packet(sock, &m, sizeof(m), &fd, fd >= 0);
 }
 
-/* One packet into buf; *fd gets the first passed fd (others are closed).
- * Returns its length, or -errno (-EPIPE on EOF). */
-static ssize_t recv_packet(int sock, void *buf, size_t len, int *fd)
+/* One packet into buf; up to cap passed fds into fds[] (*nfds of them; any
+ * beyond are closed).  Returns its length, or -errno (-EPIPE on EOF). */
+static ssize_t recv_packet(int sock, void *buf, size_t len, int *fds, size_t cap, size_t *nfds)
 {
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+	union { char buf[CMSG_SPACE(SYNC_MAX_FDS * sizeof(int))]; struct cmsghdr align; } u;
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf) };
 	struct cmsghdr *cm;
 	ssize_t n;
 
-	if (fd)
-		*fd = -1;
+	*nfds = 0;
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	if (n == 0)
-		return -EPIPE;
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
 			int got;
-			memcpy(&got, CMSG_DATA(cm), sizeof(int));
-			if (fd && *fd < 0)
-				*fd = got;
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (*nfds < cap)
+				fds[(*nfds)++] = got;
 			else
 				close(got);
 		}
 	}
-	if (mh.msg_flags & MSG_TRUNC)
+	if (n == 0)
+		return -EPIPE;
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 		return -EMSGSIZE;
 	return n;
 }
 
 int sync_recv(int sock, struct sync_msg *m, int *fd)
 {
-	ssize_t n = recv_packet(sock, m, sizeof(*m), fd);
+	int got = -1;
+	size_t nfds;
+	ssize_t n = recv_packet(sock, m, sizeof(*m), &got, 1, &nfds);
+
+	if (fd)
+		*fd = got;
+	else if (got >= 0)
+		close(got);
 
 	if (n < 0)
 		return (int)n;
@@ -91,7 +101,7 @@ int sync_recv(int sock, struct sync_msg *m, int *fd)
 
 /* Blob packets: the 4-byte type, then the data.  A SYNC_ERROR from the
  * other side is a struct sync_msg, which the receiver recognises by type. */
-int sync_send_blob(int sock, enum sync_type type, int fd, const char *data)
+int sync_send_blob(int sock, enum sync_type type, const int *fds, size_t nfds, const char *data)
 {
 	size_t len = strlen(data);
 	_cleanup_free_ char *pkt = NULL;
@@ -102,28 +112,32 @@ int sync_send_blob(int sock, enum sync_type type, int fd, const char *data)
 	pkt = xmalloc(sizeof(t) + len);
 	memcpy(pkt, &t, sizeof(t));
 	memcpy(pkt + sizeof(t), data, len);
-	return send_packet(sock, pkt, sizeof(t) + len, fd);
+	return send_packet(sock, pkt, sizeof(t) + len, fds, nfds);
 }
 
-int sync_recv_blob(int sock, enum sync_type want, char **data, int *fd, struct hull_err **err)
+int sync_recv_blob(int sock, enum sync_type want, char **data, int *fds, size_t cap, size_t *nfds,
+		   struct hull_err **err)
 {
-	size_t cap = sizeof(uint32_t) + SYNC_BLOB_MAX + 1;
-	_cleanup_free_ char *pkt = xmalloc(cap > sizeof(struct sync_msg) ? cap : sizeof(struct sync_msg));
-	ssize_t n = recv_packet(sock, pkt, cap - 1, fd);
-	uint32_t t;
+	size_t len = sizeof(uint32_t) + SYNC_BLOB_MAX + 1;
+	_cleanup_free_ char *pkt = xmalloc(len > sizeof(struct sync_msg) ? len : sizeof(struct sync_msg));
+	ssize_t n = recv_packet(sock, pkt, len - 1, fds, cap, nfds);
+	uint32_t t = 0;
 
+	if (n >= (ssize_t)sizeof(t))
+		memcpy(&t, pkt, sizeof(t));
+	if (n < (ssize_t)sizeof(t) || t != want) {
+		for (size_t i = 0; i < *nfds; i++)
+			close(fds[i]);
+		*nfds = 0;
+	}
 	if (n == -EPIPE)
 		return hull_err_make(err, 0, "hull exited during set-up");
 	if (n < 0)
 		return hull_err_make(err, (int)-n, "read sync socket");
 	if ((size_t)n < sizeof(t))
 		return hull_err_make(err, EBADMSG, "read sync socket");
-	memcpy(&t, pkt, sizeof(t));
-	if (t != want) {
-		if (fd && *fd >= 0)
-			close(*fd);
+	if (t != want)
 		return hull_err_make(err, 0, "sync: expected message %d, got %u", want, t);
-	}
 	pkt[n] = '\0';
 	*data = xstrdup(pkt + sizeof(t));
 	return 0;
