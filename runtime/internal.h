@@ -56,6 +56,13 @@ uint64_t proc_start_time(pid_t pid);   /* 0 if gone */
 bool proc_killed(pid_t pid);
 bool proc_alive(pid_t pid, uint64_t start); /* running (not zombie) with that start time */
 
+/* Fields of a json-c object (state.c): NULL, 0 or false when absent or of
+ * another type (jstr). */
+struct json_object;
+const char *jstr(struct json_object *o, const char *key);
+int64_t jint(struct json_object *o, const char *key);
+bool jbool(struct json_object *o, const char *key);
+
 /* ---- sync protocol between hull and the container-side processes (sync.c) --- */
 
 enum sync_type {

@@ -152,19 +152,6 @@ struct boot {
 	int preserve_fds;
 };
 
-static const char *jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
-		       json_object_get_string(v) : NULL;
-}
-
-static bool jbool(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
-}
-
 char *stage_boot_json(const struct spawn_opts *so)
 {
 	const struct container *c = so->c;
@@ -185,7 +172,7 @@ char *stage_boot_json(const struct spawn_opts *so)
 
 static int parse_boot(const char *text, struct boot *b, struct hull_err **err)
 {
-	struct json_object *o = json_tokener_parse(text), *v;
+	struct json_object *o = json_tokener_parse(text);
 	_cleanup_free_ char *cfg = NULL;
 	const char *dir, *bundle, *rootfs, *id;
 
@@ -205,7 +192,7 @@ static int parse_boot(const char *text, struct boot *b, struct hull_err **err)
 	b->id = xstrdup(id);
 	b->no_pivot = jbool(o, "noPivot");
 	b->no_new_keyring = jbool(o, "noNewKeyring");
-	b->preserve_fds = json_object_object_get_ex(o, "preserveFds", &v) ? json_object_get_int(v) : 0;
+	b->preserve_fds = (int)jint(o, "preserveFds");
 	json_object_put(o);
 	cfg = xasprintf("%s/config.json", b->dir);
 	return oci_spec_load(cfg, &b->spec, err);
@@ -294,7 +281,7 @@ static __attribute__((noreturn)) void stage_run(int sock)
 {
 	struct hull_err *err = NULL;
 	_cleanup_free_ char *boot_text = NULL, *cg_text = NULL;
-	struct json_object *cgo, *v;
+	struct json_object *cgo;
 	struct cgroup *cg = NULL;
 	struct boot b = { 0 };
 	struct sync_msg m;
@@ -334,7 +321,7 @@ static __attribute__((noreturn)) void stage_run(int sock)
 		hull_err_make(&err, EBADMSG, "stage: cgroup message");
 		sync_fail(sock, err);
 	}
-	in_unified = json_object_object_get_ex(cgo, "inUnified", &v) && json_object_get_boolean(v);
+	in_unified = jbool(cgo, "inUnified");
 	if (jbool(cgo, "cgroup2Fd") && nfds > 0)
 		cg_fd = fds[0];
 	tasks = fds + (cg_fd >= 0);

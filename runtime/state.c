@@ -82,7 +82,7 @@ int container_new(const struct runtime_ctx *ctx, const char *id, struct containe
 	return 0;
 }
 
-static const char *jstr(struct json_object *o, const char *key)
+const char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
@@ -90,12 +90,18 @@ static const char *jstr(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-static int64_t jint(struct json_object *o, const char *key)
+int64_t jint(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 	if (!json_object_object_get_ex(o, key, &v))
 		return 0;
 	return json_object_get_int64(v);
+}
+
+bool jbool(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
 }
 
 static int load_state(struct container *c, struct hull_err **err)
