@@ -97,19 +97,21 @@ size_t seccomp_enosys_prologue(const struct seccomp_arch_max *a, size_t n, struc
 	return len;
 }
 
-static unsigned load_flags(const struct oci_seccomp *s, bool notify)
+/* The flags seccomp_load() would pass: build_filter set them on ctx from
+ * linux.seccomp.flags. */
+static unsigned load_flags(scmp_filter_ctx ctx, bool notify)
 {
-	static const struct { const char *name; unsigned flag; } map[] = {
-		{ "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC },
-		{ "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG },
-		{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW },
+	static const struct { enum scmp_filter_attr attr; unsigned flag; } map[] = {
+		{ SCMP_FLTATR_CTL_TSYNC, SECCOMP_FILTER_FLAG_TSYNC },
+		{ SCMP_FLTATR_CTL_LOG, SECCOMP_FILTER_FLAG_LOG },
+		{ SCMP_FLTATR_CTL_SSB, SECCOMP_FILTER_FLAG_SPEC_ALLOW },
 	};
 	unsigned f = notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+	uint32_t v;
 
-	for (size_t i = 0; i < s->n_flags; i++)
-		for (size_t j = 0; j < ARRAY_SIZE(map); j++)
-			if (s->flags[i] && strcmp(s->flags[i], map[j].name) == 0)
-				f |= map[j].flag;
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		if (seccomp_attr_get(ctx, map[i].attr, &v) == 0 && v)
+			f |= map[i].flag;
 	return f;
 }
 
@@ -139,7 +141,7 @@ int seccomp_load_enosys(void *ctx, const struct oci_seccomp *s, bool notify, int
 	if (pread(mfd, insns + stub_len, (size_t)st.st_size, 0) != st.st_size)
 		return hull_err_make(err, errno, "seccomp: read the exported filter");
 	prog = (struct sock_fprog){ .len = (unsigned short)(stub_len + prog_len), .filter = insns };
-	r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, load_flags(s, notify), &prog);
+	r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, load_flags(ctx, notify), &prog);
 	if (r < 0)
 		return hull_err_make(err, errno, "seccomp: load filter");
 	if (notify_fd)
