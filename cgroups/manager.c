@@ -32,6 +32,17 @@ static bool was_created(const struct cgroup *cg, const char *dir)
 	return false;
 }
 
+/* The container's own directory in some hierarchy (not an ancestor). */
+static bool is_own_dir(const struct cgroup *cg, const char *dir)
+{
+	if (cg->unified && strcmp(cg->unified, dir) == 0)
+		return true;
+	for (int i = 0; i < V1_COUNT; i++)
+		if (cg->v1[i] && strcmp(cg->v1[i], dir) == 0)
+			return true;
+	return false;
+}
+
 void cgroups_free(struct cgroup *cg)
 {
 	if (!cg)
@@ -213,8 +224,8 @@ static int destroy_dirs(struct cgroup *cg, struct hull_err **err)
 	}
 	/* ...then the ancestors hull made, deepest first, when nothing else uses them. */
 	for (size_t i = cg->n_created; i-- > 0;)
-		if (rmdir(cg->created[i]) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EBUSY &&
-		    ret == 0)
+		if (!is_own_dir(cg, cg->created[i]) && rmdir(cg->created[i]) < 0 && errno != ENOENT &&
+		    errno != ENOTEMPTY && errno != EBUSY && ret == 0)
 			ret = hull_err_make(err, errno, "rmdir %s", cg->created[i]);
 	return ret;
 }
