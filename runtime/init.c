@@ -98,6 +98,23 @@ static int setup_terminal(const struct init_args *a, struct hull_err **err)
 	return console_setup_slave(slave, err);
 }
 
+/* createContainer/startContainer hooks, run in here; no state JSON is built
+ * when there are none. */
+static int container_hooks(const struct init_args *a, enum oci_hook_kind kind, enum oci_status status,
+			   pid_t host_pid, struct hull_err **err)
+{
+	const struct oci_spec *s = a->spec;
+	struct oci_state st = { .oci_version = s->oci_version, .id = (char *)a->id, .status = status,
+				.pid = host_pid, .bundle = (char *)a->bundle, .annotations = s->annotations,
+				.n_annotations = s->n_annotations };
+	_cleanup_free_ char *json = NULL;
+
+	if (s->hooks[kind].n == 0)
+		return 0;
+	json = oci_state_to_json(&st, false);
+	return hooks_run(s, kind, json, err);
+}
+
 void init_container(const struct init_args *a)
 {
 	const struct oci_spec *s = a->spec;
@@ -140,15 +157,8 @@ void init_container(const struct init_args *a)
 		if (sync_recv(a->sync, &m, NULL) < 0 || m.type != SYNC_GO)
 			_exit(1);
 	}
-	{
-		struct oci_state st = { .oci_version = s->oci_version, .id = (char *)a->id,
-					.status = OCI_STATUS_CREATING, .pid = host_pid,
-					.bundle = (char *)a->bundle, .annotations = s->annotations,
-					.n_annotations = s->n_annotations };
-		_cleanup_free_ char *json = oci_state_to_json(&st, false);
-		if (hooks_run(s, OCI_HOOK_CREATE_CONTAINER, json, &err) < 0)
-			sync_fail(a->sync, err);
-	}
+	if (container_hooks(a, OCI_HOOK_CREATE_CONTAINER, OCI_STATUS_CREATING, host_pid, &err) < 0)
+		sync_fail(a->sync, err);
 	if (ns_rootfs_pivot(&r, &err) < 0)
 		sync_fail(a->sync, err);
 	if (p->terminal && setup_terminal(a, &err) < 0)
@@ -171,15 +181,9 @@ void init_container(const struct init_args *a)
 		if (errno != EINTR)
 			_exit(1);
 	}
-	{
-		struct oci_state st = { .oci_version = s->oci_version, .id = (char *)a->id,
-					.status = OCI_STATUS_RUNNING, .pid = host_pid, .bundle = (char *)a->bundle,
-					.annotations = s->annotations, .n_annotations = s->n_annotations };
-		_cleanup_free_ char *json = oci_state_to_json(&st, false);
-		if (hooks_run(s, OCI_HOOK_START_CONTAINER, json, &err) < 0) {
-			dprintf(STDERR_FILENO, "hull: %s\n", err->msg);
-			_exit(1);
-		}
+	if (container_hooks(a, OCI_HOOK_START_CONTAINER, OCI_STATUS_RUNNING, host_pid, &err) < 0) {
+		dprintf(STDERR_FILENO, "hull: %s\n", err->msg);
+		_exit(1);
 	}
 	if (runtime_seal_fds(a->preserve_fds, &err) < 0) {
 		dprintf(STDERR_FILENO, "hull: %s\n", err->msg);
