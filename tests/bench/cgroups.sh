@@ -10,12 +10,7 @@
 # runtime, and the ratios hull/runc.  About 2.5 minutes under TCG.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-HULL_BIN=${HULL:-$repo/build/bin/hull}
-[[ $HULL_BIN == /* ]] || HULL_BIN=$repo/$HULL_BIN
-RUNC_BIN=${RUNC:-/usr/sbin/runc}
-BUNDLE_SRC=${HULL_BUNDLE:-$repo/build/bundle}
-[[ $BUNDLE_SRC == /* ]] || BUNDLE_SRC=$repo/$BUNDLE_SRC
+. "$(dirname "${BASH_SOURCE[0]}")/paths.bash"
 RUNS=${CGROUPS_BENCH_RUNS:-15}
 
 if [[ -z ${TESTHOST:-} ]]; then

@@ -8,15 +8,13 @@
 # the test host (tests/testhost/run).  Prints a Markdown section on stdout.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-C=$root/build/cache/microvm
-HULL_BIN=${HULL:-$root/build/bin/hull}
-[[ $HULL_BIN == /* ]] || HULL_BIN=$root/$HULL_BIN
+. "$(dirname "${BASH_SOURCE[0]}")/paths.bash"
+C=$repo/build/cache/microvm
 RUNS=${MICROVM_BENCH_RUNS:-5}
 
 if [ -z "${TESTHOST:-}" ]; then
-	"$root/tests/prepare.d/50-microvm.sh" >&2
-	cd "$root"
+	"$repo/tests/prepare.d/50-microvm.sh" >&2
+	cd "$repo"
 	exec env TESTHOST_ENV="HULL MICROVM_BENCH_RUNS" HULL="$HULL_BIN" MICROVM_BENCH_RUNS="$RUNS" \
 		tests/testhost/run --timeout 1500 -- tests/bench/microvm.sh
 fi

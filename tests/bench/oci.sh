@@ -8,12 +8,7 @@
 # Targets: hull <= 0.2x runc's time, <= 2 MB peak RSS.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-HULL_BIN=${HULL:-$repo/build/bin/hull}
-[[ $HULL_BIN == /* ]] || HULL_BIN=$repo/$HULL_BIN
-RUNC_BIN=${RUNC:-/usr/sbin/runc}
-BUNDLE_SRC=${HULL_BUNDLE:-$repo/build/bundle}
-[[ $BUNDLE_SRC == /* ]] || BUNDLE_SRC=$repo/$BUNDLE_SRC
+. "$(dirname "${BASH_SOURCE[0]}")/paths.bash"
 RUNS=${OCI_BENCH_RUNS:-30}
 
 tmp=$(mktemp -d)
