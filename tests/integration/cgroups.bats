@@ -137,16 +137,7 @@ cg_file() {
 	assert_output paused
 	run cg_file freezer freezer.state
 	assert_output FROZEN
-	local before after
-	before=$(ctr_output "$CID" | tail -n1)
-	sleep 1
-	after=$(ctr_output "$CID" | tail -n1)
-	assert_equal "$after" "$before"
-	run hull resume "$CID"
-	assert_success
-	run state_field "$CID" status
-	assert_output running
-	wait_for_output "$CID" $((after + 3))
+	assert_paused_counter_resumes "$CID" 1
 }
 
 @test "update --pids-limit and --memory change the limits of a running container" {

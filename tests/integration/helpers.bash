@@ -162,6 +162,22 @@ wait_for_output() {
 	return 1
 }
 
+# assert_paused_counter_resumes ID SECONDS [TIMEOUT]: the counter a paused
+# container prints (hull-test-helper count) stays still for SECONDS; after
+# `resume` the status is running and it counts on (within TIMEOUT seconds).
+assert_paused_counter_resumes() {
+	local before after
+	before=$(ctr_output "$1" | tail -n1)
+	sleep "$2"
+	after=$(ctr_output "$1" | tail -n1)
+	assert_equal "$after" "$before"
+	run hull resume "$1"
+	assert_success
+	run state_field "$1" status
+	assert_output running
+	wait_for_output "$1" $((after + 3)) "${3:-10}"
+}
+
 # wait_for_pgrep PATTERN [SECONDS]: until a process's command line matches
 # (a detached exec returns before the process has exec'd its binary).
 wait_for_pgrep() {

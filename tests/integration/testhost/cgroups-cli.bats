@@ -154,16 +154,7 @@ start_with_cgroup() {
 	assert_output paused
 	run grep -x 'frozen 1' "$CG/cgroup.events"
 	assert_success
-	local before after
-	before=$(ctr_output "$CID" | tail -n1)
-	sleep 2
-	after=$(ctr_output "$CID" | tail -n1)
-	assert_equal "$after" "$before"
-	run hull resume "$CID"
-	assert_success
-	run state_field "$CID" status
-	assert_output running
-	wait_for_output "$CID" $((after + 3)) 60
+	assert_paused_counter_resumes "$CID" 2 60
 }
 
 # The node is /dev/kmsg (1:11: not in the default list), bind-mounted so that
