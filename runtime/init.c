@@ -7,7 +7,6 @@
  */
 #include "internal.h"
 #include "namespaces/namespaces.h"
-#include "net/net.h"
 
 #include <linux/close_range.h>
 #include <sys/prctl.h>
@@ -125,6 +124,7 @@ void init_container(const struct init_args *a)
 	struct sync_msg m;
 	int notify_fd = -1;
 	pid_t host_pid;
+	int st;
 	char b;
 
 	/* Keep other container processes out of /proc/<us> while we hold host fds. */
@@ -134,10 +134,6 @@ void init_container(const struct init_args *a)
 	 * message of ours arrives. */
 	if (read(a->pid_pipe, &host_pid, sizeof(host_pid)) != (ssize_t)sizeof(host_pid))
 		_exit(1);
-	close(a->pid_pipe);
-	if (oci_spec_has_ns(s, OCI_NS_NETWORK) && !oci_spec_get_ns(s, OCI_NS_NETWORK)->path &&
-	    net_link_up("lo", &err) < 0)
-		sync_fail(a->sync, err);
 	if (set_names(s, &err) < 0)
 		sync_fail(a->sync, err);
 	if (!a->no_new_keyring) {
@@ -149,6 +145,11 @@ void init_container(const struct init_args *a)
 	}
 	if (ns_rootfs_mount(&r, &err) < 0)
 		sync_fail(a->sync, err);
+
+	/* The stage has brought up lo meanwhile; on failure it told hull why. */
+	if (read(a->pid_pipe, &st, sizeof(st)) != (ssize_t)sizeof(st) || st != 0)
+		_exit(1);
+	close(a->pid_pipe);
 
 	/* Without prestart/createRuntime hooks hull has nothing to do here:
 	 * skip the round trip (each one is a pair of context switches). */

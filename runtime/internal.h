@@ -168,7 +168,7 @@ struct init_args {
 	const char *id;
 	const char *bundle;
 	bool no_new_keyring;
-	int pid_pipe;               /* read end: our host pid, from the stage */
+	int pid_pipe;               /* read end: our host pid, then lo's status, from the stage */
 };
 __attribute__((noreturn)) void init_container(const struct init_args *a);
 

@@ -92,6 +92,15 @@ teardown() {
 	assert_line --index 1 "hull test rootfs"
 }
 
+@test "user namespace: the new network namespace made inside it has lo up" {
+	update_config '.linux.namespaces += [{"type": "user"}] |
+		.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
+		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	run_ctr /bin/sh -c 'ip link show lo'
+	assert_success
+	assert_output --regexp 'lo: <[^>]*\bUP\b'
+}
+
 @test "cgroup namespace: the process sees its cgroup as the root" {
 	update_config '.linux.namespaces += [{"type": "cgroup"}]'
 	run_ctr /bin/sh -c "$HELPER ns cgroup; cat /proc/self/cgroup"
@@ -122,8 +131,13 @@ teardown() {
 	run_helper ns net
 	assert_success
 	assert_output "net $want"
-	# the runtime does not delete a namespace it only joined
+	# the runtime does not delete a namespace it only joined, nor set its lo up
 	[ -e "/var/run/netns/$NETNS" ]
+	run ip netns exec "$NETNS" ip link show lo
+	assert_success
+	refute_output --regexp 'lo: <[^>]*\bUP\b'
+	assert_output --partial 'state DOWN'
+
 }
 
 @test "a namespace path that is not a namespace fails and leaves nothing" {
