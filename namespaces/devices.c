@@ -87,14 +87,53 @@ static int bind_host_node(int root_fd, const char *path, struct hull_err **err)
 	return 0;
 }
 
-static int create_node(int root_fd, const struct dev_node *d, bool in_userns, struct hull_err **err)
+/* The directory the last node went into (all of them: /dev, usually),
+ * and whether a node made there is owned by our euid/egid already. */
+struct dev_dir {
+	char *path;
+	int fd;
+	uid_t uid;
+	gid_t gid;
+};
+
+static int dev_dir_open(int root_fd, struct dev_dir *dd, const char *dir, struct hull_err **err)
+{
+	struct stat st;
+
+	if (dd->path && strcmp(dd->path, dir) == 0)
+		return dd->fd;
+	free(dd->path);
+	dd->path = NULL;
+	if (dd->fd >= 0)
+		close(dd->fd);
+	dd->fd = ns_mkdir_p_in_root(root_fd, dir, 0755, false, err);
+	if (dd->fd < 0)
+		return dd->fd;
+	if (fstat(dd->fd, &st) < 0)
+		return hull_err_make(err, errno, "stat %s", dir);
+	dd->path = xstrdup(dir);
+	dd->uid = geteuid();
+	/* A set-group-ID directory hands its group to what is made in it. */
+	dd->gid = (st.st_mode & S_ISGID) ? st.st_gid : getegid();
+	return dd->fd;
+}
+
+static void dev_dir_close(struct dev_dir *dd)
+{
+	free(dd->path);
+	if (dd->fd >= 0)
+		close(dd->fd);
+}
+
+static int create_node(int root_fd, struct dev_dir *dd, const struct dev_node *d, bool in_userns,
+		       struct hull_err **err)
 {
 	_cleanup_free_ char *clean = path_clean(d->path);
 	_cleanup_free_ char *dir = xstrdup(clean);
-	_cleanup_close_ int parent = -1;
 	const char *base = strrchr(clean, '/') + 1;
 	mode_t fmt = dev_fmt(d->type);
 	dev_t rdev = d->type == 'p' ? 0 : makedev(d->major, d->minor);
+	int parent;
 
 	if (*base == '\0' || fmt == 0)
 		return hull_err_make(err, EINVAL, "device %s: bad path or type", d->path);
@@ -102,7 +141,7 @@ static int create_node(int root_fd, const struct dev_node *d, bool in_userns, st
 	 * refused (or unusable), so the host's node is bound instead. */
 	if (in_userns && d->type != 'p')
 		return bind_host_node(root_fd, clean, err);
-	parent = ns_mkdir_p_in_root(root_fd, dirname(dir), 0755, false, err);
+	parent = dev_dir_open(root_fd, dd, dirname(dir), err);
 	if (parent < 0)
 		return parent;
 	if (mknodat(parent, base, fmt | (d->mode & 07777), rdev) < 0) {
@@ -112,7 +151,8 @@ static int create_node(int root_fd, const struct dev_node *d, bool in_userns, st
 			return bind_host_node(root_fd, clean, err);
 		return hull_err_make(err, errno, "mknod %s", clean);
 	}
-	if (fchownat(parent, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if ((d->uid != dd->uid || d->gid != dd->gid) &&
+	    fchownat(parent, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return hull_err_make(err, errno, "chown %s", clean);
 	return 0;
 }
@@ -147,7 +187,7 @@ static int create_links(int root_fd, struct hull_err **err)
 	return 0;
 }
 
-static int create_all(int root_fd, const struct ns_rootfs *r, struct hull_err **err)
+static int create_nodes(int root_fd, struct dev_dir *dd, const struct ns_rootfs *r, struct hull_err **err)
 {
 	const struct oci_linux *l = &r->spec->linux_;
 	int ret;
@@ -155,7 +195,7 @@ static int create_all(int root_fd, const struct ns_rootfs *r, struct hull_err **
 	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
 		if (spec_has_device(l, default_devices[i].path))
 			continue;
-		ret = create_node(root_fd, &default_devices[i], r->in_userns, err);
+		ret = create_node(root_fd, dd, &default_devices[i], r->in_userns, err);
 		if (ret < 0)
 			return ret;
 	}
@@ -169,11 +209,20 @@ static int create_all(int root_fd, const struct ns_rootfs *r, struct hull_err **
 		};
 		if (sd->path == NULL)
 			return hull_err_make(err, EINVAL, "linux.devices[%zu].path: missing", i);
-		ret = create_node(root_fd, &d, r->in_userns, err);
+		ret = create_node(root_fd, dd, &d, r->in_userns, err);
 		if (ret < 0)
 			return hull_err_wrap(err, "linux.devices[%zu]", i);
 	}
-	return create_links(root_fd, err);
+	return 0;
+}
+
+static int create_all(int root_fd, const struct ns_rootfs *r, struct hull_err **err)
+{
+	struct dev_dir dd = { .fd = -1 };
+	int ret = create_nodes(root_fd, &dd, r, err);
+
+	dev_dir_close(&dd);
+	return ret < 0 ? ret : create_links(root_fd, err);
 }
 
 int devices_create(int root_fd, const struct ns_rootfs *r, struct hull_err **err)

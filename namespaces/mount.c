@@ -239,8 +239,11 @@ struct tmpfs_prep {
 static int tmpfs_prepare(int mfd, void *arg, struct hull_err **err)
 {
 	const struct tmpfs_prep *p = arg;
-	_cleanup_close_ int root = openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int root = -1;
 
+	if (!p->set_mode && p->copy_from < 0)
+		return 0;
+	root = openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return hull_err_make(err, errno, "open new tmpfs");
 	/* runc keeps the mode of the directory the tmpfs covers. */
@@ -332,7 +335,7 @@ static int mount_entry(const struct ns_rootfs *r, int root_fd, size_t idx, const
 	_cleanup_free_ char *clean = path_clean(m->destination);
 	_cleanup_close_ int dest = -1, probe = -1;
 	struct stat before;
-	bool existed = false;
+	bool existed = false, is_proc;
 	int mfd;
 
 	if (check_proc_dest(clean, err) < 0)
@@ -343,19 +346,18 @@ static int mount_entry(const struct ns_rootfs *r, int root_fd, size_t idx, const
 			close(mfd);
 		return mfd < 0 ? mfd : 0;
 	}
-	probe = resolve_in_root(root_fd, m->destination, O_PATH | O_DIRECTORY, 0);
-	if (probe >= 0 && fstat(probe, &before) == 0)
-		existed = true;
-	dest = ns_mkdir_p_in_root(root_fd, m->destination, 0755, false, err);
+	/* A symlinked /proc would let the image choose where procfs lands:
+	 * proc's destination is looked up without following the last link. */
+	is_proc = strcmp(m->type, "proc") == 0;
+	probe = resolve_in_root(root_fd, m->destination, is_proc ? O_PATH | O_NOFOLLOW : O_PATH | O_DIRECTORY, 0);
+	if (probe >= 0 && fstat(probe, &before) == 0) {
+		if (is_proc && S_ISLNK(before.st_mode))
+			return hull_err_make(err, ELOOP, "proc destination %s is a symlink", m->destination);
+		existed = S_ISDIR(before.st_mode);
+	}
+	dest = existed ? take_fd(&probe) : ns_mkdir_p_in_root(root_fd, m->destination, 0755, false, err);
 	if (dest < 0)
 		return dest;
-	if (strcmp(m->type, "proc") == 0) {
-		/* A symlinked /proc would let the image choose where procfs lands. */
-		_cleanup_close_ int link = resolve_in_root(root_fd, m->destination, O_PATH | O_NOFOLLOW, 0);
-		struct stat st;
-		if (link >= 0 && fstat(link, &st) == 0 && S_ISLNK(st.st_mode))
-			return hull_err_make(err, ELOOP, "proc destination %s is a symlink", m->destination);
-	}
 	mfd = mount_fs(root_fd, m, o, dest, existed ? &before : NULL, err);
 	if (mfd < 0)
 		return mfd;

@@ -288,8 +288,13 @@ static int mkdir_pass(int root_fd, char **path, mode_t mode, bool file, bool *ag
 
 int ns_mkdir_p_in_root(int root_fd, const char *path, mode_t mode, bool file, struct hull_err **err)
 {
-	_cleanup_free_ char *p = xstrdup(path ? path : "");
+	_cleanup_free_ char *p = NULL;
+	/* Usually all there already: one lookup instead of a walk. */
+	int fd = resolve_in_root(root_fd, path, file ? O_PATH : O_PATH | O_DIRECTORY, 0);
 
+	if (fd >= 0)
+		return fd;
+	p = xstrdup(path ? path : "");
 	for (int links = 0; links <= MAX_SYMLINKS; links++) {
 		bool again = false;
 		int r = mkdir_pass(root_fd, &p, mode, file, &again);

@@ -21,6 +21,15 @@ static unsigned long root_propagation(const struct oci_spec *spec)
 	return p < 0 ? 0 : (unsigned long)p;
 }
 
+/* After "/" became rslave or rprivate, no mount in the namespace is shared:
+ * the rootfs parent needs no private remount, the old root no slave one. */
+static bool no_shared_mounts(const struct oci_spec *spec)
+{
+	unsigned long p = root_propagation(spec);
+
+	return p == 0 || p == (MS_SLAVE | MS_REC) || p == (MS_PRIVATE | MS_REC);
+}
+
 /* Undo mountinfo's octal escapes ("\040" for a space) in place. */
 static void unescape(char *s)
 {
@@ -101,7 +110,7 @@ int ns_rootfs_mount(const struct ns_rootfs *r, struct hull_err **err)
 	/* Nothing done below may reach the host: slave by default (runc). */
 	if (mount(NULL, "/", NULL, prop ? prop : MS_SLAVE | MS_REC, NULL) < 0)
 		return hull_err_make(err, errno, "set propagation of /");
-	ret = make_parent_private(r->rootfs, err);
+	ret = no_shared_mounts(r->spec) ? 0 : make_parent_private(r->rootfs, err);
 	if (ret < 0)
 		return ret;
 	/* pivot_root needs the new root to be a mount point. */
@@ -205,7 +214,7 @@ int ns_rootfs_pivot(const struct ns_rootfs *r, struct hull_err **err)
 	if (fchdir(oldroot) < 0)
 		return hull_err_make(err, errno, "chdir to old root");
 	/* The unmount must not propagate to the host's mounts. */
-	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+	if (!no_shared_mounts(r->spec) && mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 		return hull_err_make(err, errno, "make old root rslave");
 	if (umount2(".", MNT_DETACH) < 0)
 		return hull_err_make(err, errno, "detach old root");
@@ -263,7 +272,8 @@ static int mask_path(int root, int *null_fd, const char *path, struct hull_err *
 static int readonly_path(int root, const char *path, struct hull_err **err)
 {
 	_cleanup_close_ int fd = resolve_in_root(root, path, O_PATH, 0);
-	struct ns_mount_opts o = { .bind = true, .rec = true, .flags = MS_RDONLY, .attr_set = MOUNT_ATTR_RDONLY };
+	/* Only the recursive attribute: it covers the top mount too. */
+	struct ns_mount_opts o = { .bind = true, .rec = true, .attr_set = MOUNT_ATTR_RDONLY };
 	int mfd;
 
 	if (fd == -ENOENT)
