@@ -173,20 +173,26 @@ static int set_ambient(const struct oci_process *proc, struct hull_err **err)
 	char name[64];
 
 	/* Kernels before 4.3 have no ambient set: nothing to clear, and asking
-	 * for one is an error below. */
-	if (cap_reset_ambient() < 0 && amb == 0)
+	 * for one is an error below.  (libcap's cap_reset_ambient() probes every
+	 * capability first: 41 prctl calls for this one.) */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && amb == 0)
 		return 0;
 	for (int cap = 0; cap <= last && cap < 64; cap++) {
-		if (!(amb & (1ULL << cap)))
+		uint64_t bit = 1ULL << cap;
+		int e = EPERM;
+
+		if (!(amb & bit))
 			continue;
 		/* runc only warns here: engines pass ambient sets without the
-		 * matching inheritable bits, and the container must still start. */
-		if (cap_set_ambient((cap_value_t)cap, CAP_SET) < 0) {
-			int e = errno; /* cap_label() may clobber errno */
-
-			hull_debug("process.capabilities.ambient: cannot raise %s (not permitted and inheritable): %s",
-				   cap_label(cap, name, sizeof(name)), strerror(e));
+		 * matching inheritable bits, and the container must still start.
+		 * The kernel would refuse a bit capset did not give both. */
+		if (proc->caps[OCI_CAP_PERMITTED] & proc->caps[OCI_CAP_INHERITABLE] & bit) {
+			if (cap_set_ambient((cap_value_t)cap, CAP_SET) == 0)
+				continue;
+			e = errno; /* cap_label() may clobber errno */
 		}
+		hull_debug("process.capabilities.ambient: cannot raise %s (not permitted and inheritable): %s",
+			   cap_label(cap, name, sizeof(name)), strerror(e));
 	}
 	return 0;
 }
