@@ -301,15 +301,32 @@ static void v1_rule(char *buf, size_t len, const struct cg_dev_rule *r)
 	snprintf(buf, len, "%c %s:%s %s", r->type, maj, min, acc);
 }
 
+/* One open per file, one write() per rule (all v1 devices takes at once). */
 int cg_devices_v1(const char *dir, const struct cg_dev_rule *rules, size_t n, struct hull_err **err)
 {
+	static const char *const files[2] = { "devices.deny", "devices.allow" };
+	_cleanup_close_ int deny = -1, allow = -1;
+	int *fds[2] = { &deny, &allow };
+
 	for (size_t i = 0; i < n; i++) {
+		int k = rules[i].allow ? 1 : 0;
 		char line[80];
+		ssize_t w;
+
 		if (rules[i].access == 0)
 			continue;
 		v1_rule(line, sizeof(line), &rules[i]);
-		if (cg_write(dir, rules[i].allow ? "devices.allow" : "devices.deny", line, err) < 0)
-			return -1;
+		if (*fds[k] < 0) {
+			_cleanup_free_ char *p = xasprintf("%s/%s", dir, files[k]);
+			*fds[k] = open(p, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+			if (*fds[k] < 0)
+				return hull_err_make(err, errno, "open %s", p);
+		}
+		do
+			w = write(*fds[k], line, strlen(line));
+		while (w < 0 && errno == EINTR);
+		if (w < 0)
+			return hull_err_make(err, errno, "write \"%s\" to %s/%s", line, dir, files[k]);
 	}
 	return 0;
 }

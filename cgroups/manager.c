@@ -88,31 +88,45 @@ static const char *primary_dir(const struct cgroup *cg)
 /* mkdir every missing component of mount+rel, recording what was made.
  * copy_cpuset: fill cpuset.cpus/mems of each new v1 cpuset dir from its
  * parent (v1 refuses tasks in a cpuset with empty values). */
+/* mkdir path; 1 if it was made, 0 if it was there, -errno otherwise. */
+static int make_dir(struct cgroup *cg, const char *path, bool copy_cpuset, struct hull_err **err)
+{
+	if (mkdir(path, 0755) < 0)
+		return errno == EEXIST ? 0 : -errno;
+	add_created(cg, path);
+	if (copy_cpuset) {
+		_cleanup_free_ char *parent = xstrndup(path, strrchr(path, '/') - path);
+		static const char *const f[] = { "cpuset.cpus", "cpuset.mems" };
+		for (size_t k = 0; k < ARRAY_SIZE(f); k++) {
+			_cleanup_free_ char *v = NULL;
+			if (cg_read(parent, f[k], &v, err) < 0 || (*v && cg_write(path, f[k], v, err) < 0))
+				return -EIO;
+		}
+	}
+	return 1;
+}
+
 static int make_dirs(struct cgroup *cg, const char *mount, const char *rel, bool copy_cpuset,
 		     struct hull_err **err)
 {
 	_cleanup_free_ char *path = xasprintf("%s%s", mount, rel);
 	size_t start = strlen(mount);
+	int r;
 
+	/* The parents usually exist: one mkdir, and the walk only if not. */
+	r = make_dir(cg, path, copy_cpuset, err);
+	if (r >= 0 || r == -EIO)
+		return r < 0 ? -1 : 0;
 	for (size_t i = start + 1;; i++) {
 		char c = path[i];
 		if (c != '/' && c != '\0')
 			continue;
 		path[i] = '\0';
-		if (mkdir(path, 0755) == 0) {
-			add_created(cg, path);
-			if (copy_cpuset) {
-				_cleanup_free_ char *parent = xstrndup(path, strrchr(path, '/') - path);
-				static const char *const f[] = { "cpuset.cpus", "cpuset.mems" };
-				for (size_t k = 0; k < ARRAY_SIZE(f); k++) {
-					_cleanup_free_ char *v = NULL;
-					if (cg_read(parent, f[k], &v, err) < 0 || (*v && cg_write(path, f[k], v, err) < 0))
-						return -1;
-				}
-			}
-		} else if (errno != EEXIST) {
-			return hull_err_make(err, errno, "mkdir %s", path);
-		}
+		r = make_dir(cg, path, copy_cpuset, err);
+		if (r == -EIO)
+			return -1;
+		if (r < 0)
+			return hull_err_make(err, -r, "mkdir %s", path);
 		if (c == '\0')
 			return 0;
 		path[i] = c;

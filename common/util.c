@@ -180,9 +180,13 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
 
 int mkdir_p(const char *path, mode_t mode, struct hull_err **err)
 {
-	_cleanup_free_ char *p = xstrdup(path);
+	_cleanup_free_ char *p = NULL;
 	char *s;
 
+	/* Usually there already: one syscall rather than one per component. */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	p = xstrdup(path);
 	for (s = p + 1; *s; s++) {
 		if (*s != '/')
 			continue;
