@@ -286,6 +286,26 @@ static int mkdir_pass(int root_fd, char **path, mode_t mode, bool file, bool *ag
 	}
 }
 
+/* Only the last component missing (/dev/pts on a fresh /dev): create it in
+ * its parent and look the whole path up again.  -EAGAIN: walk instead. */
+static int mkdir_last(int root_fd, const char *path, mode_t mode, bool file)
+{
+	_cleanup_free_ char *clean = path_clean(path);
+	_cleanup_free_ char *target = NULL;
+	_cleanup_close_ int parent = -1;
+	char *slash = strrchr(clean, '/');
+	const char *base = slash + 1;
+
+	/* path_clean folds ".." by name; only the walk resolves it in the root. */
+	if (*base == '\0' || strstr(path, ".."))
+		return -EAGAIN;
+	*slash = '\0';
+	parent = resolve_in_root(root_fd, *clean ? clean : "/", O_PATH | O_DIRECTORY, 0);
+	if (parent < 0 || create_component(parent, base, mode, file, &target) < 0 || target)
+		return -EAGAIN;
+	return resolve_in_root(root_fd, path, file ? O_PATH : O_PATH | O_DIRECTORY, 0);
+}
+
 int ns_mkdir_p_in_root(int root_fd, const char *path, mode_t mode, bool file, struct hull_err **err)
 {
 	_cleanup_free_ char *p = NULL;
@@ -293,6 +313,8 @@ int ns_mkdir_p_in_root(int root_fd, const char *path, mode_t mode, bool file, st
 	int fd = resolve_in_root(root_fd, path, file ? O_PATH : O_PATH | O_DIRECTORY, 0);
 
 	if (fd >= 0)
+		return fd;
+	if (fd == -ENOENT && (fd = mkdir_last(root_fd, path ? path : "", mode, file)) >= 0)
 		return fd;
 	p = xstrdup(path ? path : "");
 	for (int links = 0; links <= MAX_SYMLINKS; links++) {

@@ -87,24 +87,24 @@ static bool setgroups_allowed(void)
 
 static int set_ids(const struct oci_user *u, struct hull_err **err)
 {
-	if (setgroups_allowed()) {
-		gid_t *gids = NULL;
+	_cleanup_free_ gid_t *gids = NULL;
 
-		if (u->n_additional_gids > 0) {
-			gids = xcalloc(u->n_additional_gids, sizeof(*gids));
-			for (size_t i = 0; i < u->n_additional_gids; i++)
-				gids[i] = u->additional_gids[i];
-		}
-		/* Always called: clears the groups the runtime itself had. */
-		if (setgroups(u->n_additional_gids, gids) < 0) {
-			int e = errno;
-			free(gids);
+	if (u->n_additional_gids > 0) {
+		gids = xcalloc(u->n_additional_gids, sizeof(*gids));
+		for (size_t i = 0; i < u->n_additional_gids; i++)
+			gids[i] = u->additional_gids[i];
+	}
+	/* Always called: clears the groups the runtime itself had.  Only an
+	 * EPERM makes /proc/self/setgroups worth reading: "deny" is fine when
+	 * no groups are wanted. */
+	if (setgroups(u->n_additional_gids, gids) < 0) {
+		int e = errno;
+
+		if (e != EPERM || setgroups_allowed())
 			return hull_err_make(err, e, "process.user.additionalGids: setgroups");
-		}
-		free(gids);
-	} else if (u->n_additional_gids > 0) {
-		return hull_err_make(err, EPERM,
-				     "process.user.additionalGids: cannot set supplementary groups: /proc/self/setgroups is \"deny\"");
+		if (u->n_additional_gids > 0)
+			return hull_err_make(err, EPERM,
+					     "process.user.additionalGids: cannot set supplementary groups: /proc/self/setgroups is \"deny\"");
 	}
 	if (setresgid(u->gid, u->gid, u->gid) < 0)
 		return hull_err_make(err, errno, "process.user.gid: setresgid %u", u->gid);
