@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HULL_VERSION "0.1.0"
@@ -82,6 +83,7 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
 int write_file_at(int dirfd, const char *path, const char *data, size_t len, struct hull_err **err);
 /* mkdir -p; mode for created components. */
 int mkdir_p(const char *path, mode_t mode, struct hull_err **err);
+void utc_time(int64_t t, struct tm *tm);
 /* Write all bytes, retrying on EINTR and short writes. Returns 0 or -errno. */
 int write_all(int fd, const void *buf, size_t len);
 /* Read exactly len bytes (0 on success, -EIO on early EOF, -errno otherwise). */

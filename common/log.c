@@ -59,7 +59,7 @@ void hull_log(enum hull_log_level lvl, const char *fmt, ...)
 	if (log_json) {
 		struct json_object *o = json_object_new_object();
 		clock_gettime(CLOCK_REALTIME, &now);
-		gmtime_r(&now.tv_sec, &tm);
+		utc_time(now.tv_sec, &tm);
 		snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
 			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec);
 		json_object_object_add(o, "level", json_object_new_string(level_names[lvl]));
@@ -73,7 +73,7 @@ void hull_log(enum hull_log_level lvl, const char *fmt, ...)
 					     : xasprintf("hull: %s: %s\n", level_names[lvl], msg);
 	} else {
 		clock_gettime(CLOCK_REALTIME, &now);
-		gmtime_r(&now.tv_sec, &tm);
+		utc_time(now.tv_sec, &tm);
 		line = xasprintf("time=\"%04d-%02d-%02dT%02d:%02d:%02dZ\" level=%s msg=\"%s\"\n",
 				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 				 tm.tm_sec, level_names[lvl], msg);

@@ -237,3 +237,29 @@ char *xstrndup(const char *s, size_t n)
 		abort();
 	return r;
 }
+
+/* gmtime_r without glibc's tzset(), which reads /etc/localtime (seven
+ * syscalls) even for UTC: the civil date from days since 1970-01-01 in the
+ * proleptic Gregorian calendar (eras of 400 years, March-based years). */
+void utc_time(int64_t t, struct tm *tm)
+{
+	int64_t days = t / 86400, secs = t % 86400;
+	int64_t era, y;
+	unsigned doe, yoe, doy, mp;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	*tm = (struct tm){ .tm_hour = (int)(secs / 3600), .tm_min = (int)(secs / 60 % 60), .tm_sec = (int)(secs % 60) };
+	days += 719468; /* 0000-03-01 to 1970-01-01 */
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = (unsigned)(days - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = (int64_t)yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+	tm->tm_year = (int)(y + (tm->tm_mon <= 1) - 1900);
+}
