@@ -205,6 +205,15 @@ cap_mask() {
 	assert_output 'SCHED_FIFO priority=10 nice=0'
 }
 
+@test "scheduler: without process.scheduler the process keeps the caller's policy" {
+	# hull forks its stage as SCHED_BATCH for a moment: nothing of it may stay
+	run_helper sched
+	assert_output 'SCHED_OTHER priority=0 nice=0'
+	set_args "$HELPER" sched
+	run chrt --batch 0 "$RUNTIME" --root "$ROOT" run --bundle "$BUNDLE" "$(new_id)" </dev/null
+	assert_output 'SCHED_BATCH priority=0 nice=0'
+}
+
 @test "an unknown scheduler policy fails and leaves nothing" {
 	hull_only "runc 1.1 ignores process.scheduler"
 	update_config '.process.scheduler = {"policy": "SCHED_NOPE"}'
