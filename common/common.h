@@ -76,6 +76,8 @@ void strv_free(char **v);
 
 /* Read a whole file (at most max bytes; 0 = 16 MiB) into a NUL-terminated buffer. */
 int read_file_at(int dirfd, const char *path, char **out, size_t *len, size_t max, struct hull_err **err);
+/* The same from an open fd, read to its end; path names it in errors. */
+int read_fd_all(int fd, const char *path, char **out, size_t *len, size_t max, struct hull_err **err);
 /* Write data to path via a temp file + rename in the same directory (atomic). */
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
 			 struct hull_err **err);

@@ -106,15 +106,20 @@ int read_all(int fd, void *buf, size_t len)
 
 int read_file_at(int dirfd, const char *path, char **out, size_t *len, size_t max, struct hull_err **err)
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return hull_err_make(err, errno, "open %s", path);
+	return read_fd_all(fd, path, out, len, max, err);
+}
+
+int read_fd_all(int fd, const char *path, char **out, size_t *len, size_t max, struct hull_err **err)
+{
 	_cleanup_free_ char *buf = NULL;
 	size_t cap = 4096, n = 0;
 
 	if (max == 0)
 		max = 16u << 20;
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return hull_err_make(err, errno, "open %s", path);
 	buf = xmalloc(cap);
 	for (;;) {
 		ssize_t r;

@@ -56,7 +56,7 @@ static int check_semantics(const struct oci_spec *s, const struct runtime_create
 }
 
 static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
-		   struct container **out, struct hull_err **err)
+		   struct spawn_opts *so, struct container **out, struct hull_err **err)
 {
 	_cleanup_free_ char *bundle = NULL;
 	_cleanup_free_ char *cfg_path = NULL;
@@ -90,6 +90,9 @@ static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_op
 	if (runtime_cgroups_enabled(ctx) &&
 	    cgroups_validate(spec->linux_.has_resources ? &spec->linux_.resources : NULL,
 			     spec->linux_.cgroups_path, ctx->systemd_cgroup, err) < 0)
+		goto fail;
+	/* Valid: S can start on the namespaces while the state dir is made. */
+	if (stage_boot(so, bundle, rootfs, cfg_text, len, err) < 0)
 		goto fail;
 
 	if (container_new(ctx, o->id, &c, err) < 0)
@@ -142,7 +145,7 @@ static int create_common(const struct runtime_ctx *ctx, const struct runtime_cre
 	/* S first: its sealed re-exec overlaps with everything up to the cgroup. */
 	if (stage_spawn(&so, err) < 0)
 		return -1;
-	if (prepare(ctx, o, foreground, &c, err) < 0) {
+	if (prepare(ctx, o, foreground, &so, &c, err) < 0) {
 		stage_abort(&so);
 		return -1;
 	}

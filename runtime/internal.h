@@ -148,7 +148,9 @@ int stage_spawn(struct spawn_opts *so, struct hull_err **err);
 void stage_abort(struct spawn_opts *so);
 /* Close so->seal_tree once S has exec'd (the last reference unmounts it). */
 void stage_close_seal(struct spawn_opts *so);
-char *stage_boot_json(const struct spawn_opts *so);
+/* BOOT: S's bootstrap, with the validated config.json text (stage.c). */
+int stage_boot(struct spawn_opts *so, const char *bundle, const char *rootfs, const char *cfg, size_t len,
+	       struct hull_err **err);
 /* exe.c: an fd of hull's binary that cannot be written through (a read-only
  * overlay, else a sealed memfd copy; /proc/self/exe when it already is).
  * With tree_out, the overlay's detached mount tree stays open in *tree_out

@@ -239,7 +239,7 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 {
 	struct container *c = so->c;
 	_cleanup_close_ int fifo_fd = -1, cg_fd = -1;
-	_cleanup_free_ char *boot = NULL, *cgmsg = NULL;
+	_cleanup_free_ char *cgmsg = NULL;
 	struct json_object *o;
 	int fds[SYNC_MAX_FDS];
 	size_t nfds = 0, n_tasks = 0;
@@ -253,10 +253,7 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 		r = hull_err_make(err, errno, "open %s/%s", c->dir, FIFO_FILE);
 	if (r < 0)
 		goto out;
-	boot = stage_boot_json(so);
-	send_stage(so->sock, SYNC_BOOT, &fifo_fd, 1, boot);
-	/* Only the init may hold the fifo, or `start` would never see it close. */
-	close(take_fd(&fifo_fd));
+	fds[nfds++] = fifo_fd;
 
 	/* While S builds the namespaces: the cgroup, which S's child (the init)
 	 * is cloned into.  A systemd scope is started for S itself instead. */
@@ -273,7 +270,7 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 		}
 		if (r == 0 && cg_fd >= 0)
 			fds[nfds++] = cg_fd;
-		if (r == 0 && cgroups_v1_tasks_fds(c->cg, fds + nfds, SYNC_MAX_FDS - 1, &n_tasks, err) < 0)
+		if (r == 0 && cgroups_v1_tasks_fds(c->cg, fds + nfds, SYNC_MAX_FDS - nfds, &n_tasks, err) < 0)
 			r = -1;
 		if (r < 0)
 			goto out;
@@ -281,11 +278,14 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 	o = json_object_new_object();
 	json_object_object_add(o, "cgroup", c->cgroup ? json_object_new_string(c->cgroup) : NULL);
 	json_object_object_add(o, "inUnified", json_object_new_boolean(so->ctx->systemd_cgroup));
-	/* fds: the cgroup2 directory when there is one, then v1 `tasks` files. */
+	/* fds: the exec fifo, the cgroup2 directory when there is one, then v1
+	 * `tasks` files. */
 	json_object_object_add(o, "cgroup2Fd", json_object_new_boolean(cg_fd >= 0));
 	cgmsg = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	send_stage(so->sock, SYNC_CGROUP, fds, nfds + n_tasks, cgmsg);
+	/* Only the init may hold the fifo, or `start` would never see it close. */
+	close(take_fd(&fifo_fd));
 	close(take_fd(&cg_fd));
 	for (size_t i = 0; i < n_tasks; i++)
 		close(fds[nfds + i]);

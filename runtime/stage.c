@@ -7,11 +7,13 @@
  * that exec then overlaps with hull's checks, state dir and cgroup instead of
  * preceding all of them, and hull itself never needs re-executing.  Then:
  *
- *   <- BOOT   state dir, bundle, rootfs, id, options; fd: the exec fifo
- *             S loads ROOT/ID/config.json (hull's validated copy), chdir(bundle),
- *             joins namespaces by path and, without a new user namespace,
- *             creates the new ones while hull is still making the cgroup
- *   <- CGROUP the cgroup (serialized); fd: its cgroup2 directory
+ *   <- BOOT   bundle, rootfs, id, options; fd: a memfd with hull's validated
+ *             config.json (sent before the state dir exists, so S starts early)
+ *             S parses it, chdir(bundle) and, with only new namespaces and no
+ *             user namespace, creates them while hull makes the state dir
+ *             and the cgroup
+ *   <- CGROUP the cgroup (serialized); fds: the exec fifo, the cgroup2
+ *             directory, the v1 `tasks` files
  *             [new user namespace: unshare(USER) -> USERNS -> hull writes the
  *              maps -> USERNS_DONE; then the other namespaces]
  *             S clones C, the init, straight into the cgroup2 directory; C
@@ -31,6 +33,7 @@
 #include <json-c/json.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -161,46 +164,55 @@ void stage_abort(struct spawn_opts *so)
 
 struct boot {
 	struct oci_spec *spec;
-	char *dir, *bundle, *rootfs, *id;
+	char *bundle, *rootfs, *id;
 	bool no_pivot, no_new_keyring;
 	int preserve_fds;
 };
 
-char *stage_boot_json(const struct spawn_opts *so)
+int stage_boot(struct spawn_opts *so, const char *bundle, const char *rootfs, const char *cfg, size_t len,
+	       struct hull_err **err)
 {
-	const struct container *c = so->c;
-	struct json_object *o = json_object_new_object();
-	char *s;
+	_cleanup_close_ int mfd = memfd_create("config.json", MFD_CLOEXEC);
+	struct json_object *o;
+	int r;
 
-	json_object_object_add(o, "dir", json_object_new_string(c->dir));
-	json_object_object_add(o, "bundle", json_object_new_string(c->bundle));
-	json_object_object_add(o, "rootfs", json_object_new_string(c->rootfs));
-	json_object_object_add(o, "id", json_object_new_string(c->id));
+	if (mfd < 0)
+		return hull_err_make(err, errno, "memfd_create");
+	/* S reads from the start: the file offset is shared with S. */
+	if (write_all(mfd, cfg, len) < 0 || lseek(mfd, 0, SEEK_SET) < 0)
+		return hull_err_make(err, errno, "write config.json to a memfd");
+	o = json_object_new_object();
+	json_object_object_add(o, "bundle", json_object_new_string(bundle));
+	json_object_object_add(o, "rootfs", json_object_new_string(rootfs));
+	json_object_object_add(o, "id", json_object_new_string(so->o->id));
 	json_object_object_add(o, "noPivot", json_object_new_boolean(so->o->no_pivot));
 	json_object_object_add(o, "noNewKeyring", json_object_new_boolean(so->o->no_new_keyring));
 	json_object_object_add(o, "preserveFds", json_object_new_int(so->o->preserve_fds));
-	s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	r = sync_send_blob(so->sock, SYNC_BOOT, &mfd, 1, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
-	return s;
+	/* A stage that died says why when hull next reads the socket. */
+	if (r < 0 && r != -EPIPE)
+		return hull_err_make(err, -r, "sync: send the bootstrap to the stage");
+	return 0;
 }
 
-static int parse_boot(const char *text, struct boot *b, struct hull_err **err)
+/* cfg_fd: hull's validated config.json, in a memfd. */
+static int parse_boot(const char *text, int cfg_fd, struct boot *b, struct hull_err **err)
 {
 	struct json_object *o = json_tokener_parse(text);
-	_cleanup_free_ char *cfg = NULL;
-	const char *dir, *bundle, *rootfs, *id;
+	_cleanup_free_ char *cfg = NULL, *name = NULL;
+	const char *bundle, *rootfs, *id;
+	size_t len;
 
 	if (!o)
 		return hull_err_make(err, EBADMSG, "stage: bootstrap message");
-	dir = jstr(o, "dir");
 	bundle = jstr(o, "bundle");
 	rootfs = jstr(o, "rootfs");
 	id = jstr(o, "id");
-	if (!dir || !bundle || !rootfs || !id) {
+	if (!bundle || !rootfs || !id) {
 		json_object_put(o);
 		return hull_err_make(err, EBADMSG, "stage: bootstrap message");
 	}
-	b->dir = xstrdup(dir);
 	b->bundle = xstrdup(bundle);
 	b->rootfs = xstrdup(rootfs);
 	b->id = xstrdup(id);
@@ -208,8 +220,10 @@ static int parse_boot(const char *text, struct boot *b, struct hull_err **err)
 	b->no_new_keyring = jbool(o, "noNewKeyring");
 	b->preserve_fds = (int)jint(o, "preserveFds");
 	json_object_put(o);
-	cfg = xasprintf("%s/config.json", b->dir);
-	return oci_spec_load(cfg, &b->spec, err);
+	name = xasprintf("%s/config.json", b->bundle);
+	if (read_fd_all(cfg_fd, name, &cfg, &len, 0, err) < 0)
+		return -1;
+	return oci_spec_parse(cfg, len, name, &b->spec, err);
 }
 
 /* New namespaces but the user one (made first, see below) and cgroup (C's). */
@@ -323,21 +337,22 @@ static __attribute__((noreturn)) void stage_run(int sock)
 	cpu_set_t cpus;
 	int fds[SYNC_MAX_FDS], *tasks;
 	size_t nfds, n_tasks;
-	int fifo_fd = -1, cg_fd = -1, flags, st, pid_pipe[2];
+	int fifo_fd = -1, cg_fd = -1, flags, st, pid_pipe[2], r;
 	bool early, in_unified = false, cloned_in = false;
 	pid_t pid;
 
 	if (sync_recv_blob(sock, SYNC_BOOT, &boot_text, fds, 1, &nfds, &err) < 0)
 		sync_fail(sock, err);
 	if (nfds != 1) {
-		hull_err_make(&err, EBADMSG, "stage: bootstrap message without the exec fifo");
+		hull_err_make(&err, EBADMSG, "stage: bootstrap message without config.json");
 		sync_fail(sock, err);
 	}
-	fifo_fd = fds[0];
 	/* hull's CPU mask again (see move_off_this_cpu), for C to inherit. */
 	if (sched_getaffinity(getppid(), sizeof(cpus), &cpus) == 0)
 		(void)sched_setaffinity(0, sizeof(cpus), &cpus);
-	if (parse_boot(boot_text, &b, &err) < 0)
+	r = parse_boot(boot_text, fds[0], &b, &err);
+	close(fds[0]);
+	if (r < 0)
 		sync_fail(sock, err);
 	/* runc resolves relative mount sources against the bundle. */
 	if (chdir(b.bundle) < 0) {
@@ -356,11 +371,17 @@ static __attribute__((noreturn)) void stage_run(int sock)
 		hull_err_make(&err, EBADMSG, "stage: cgroup message");
 		sync_fail(sock, err);
 	}
+	/* fds: the exec fifo, the cgroup2 directory if any, v1 `tasks` files. */
+	if (nfds < 1 || (jbool(cgo, "cgroup2Fd") && nfds < 2)) {
+		hull_err_make(&err, EBADMSG, "stage: cgroup message without the exec fifo");
+		sync_fail(sock, err);
+	}
+	fifo_fd = fds[0];
 	in_unified = jbool(cgo, "inUnified");
-	if (jbool(cgo, "cgroup2Fd") && nfds > 0)
-		cg_fd = fds[0];
-	tasks = fds + (cg_fd >= 0);
-	n_tasks = nfds - (cg_fd >= 0);
+	if (jbool(cgo, "cgroup2Fd"))
+		cg_fd = fds[1];
+	tasks = fds + 1 + (cg_fd >= 0);
+	n_tasks = nfds - 1 - (cg_fd >= 0);
 	if (jstr(cgo, "cgroup") && cgroups_load(jstr(cgo, "cgroup"), &cg, &err) < 0)
 		sync_fail(sock, err);
 	json_object_put(cgo);
@@ -370,7 +391,7 @@ static __attribute__((noreturn)) void stage_run(int sock)
 	}
 
 	if (early) {
-		int r = clone_into_cgroup(cg_fd, &pid, &err);
+		r = clone_into_cgroup(cg_fd, &pid, &err);
 		if (r < 0)
 			sync_fail(sock, err);
 		cloned_in = r == 1;
