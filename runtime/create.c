@@ -97,12 +97,10 @@ static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_op
 
 	if (container_new(ctx, o->id, &c, err) < 0)
 		goto fail;
-	/* The container keeps its own copy: exec and delete must not depend on the bundle. */
-	if (write_file_atomic_at(c->dir_fd, CONFIG_FILE, cfg_text, len, 0600, err) < 0) {
-		container_remove_dir(c, NULL);
-		container_free(c);
-		goto fail;
-	}
+	/* The container keeps its own copy (exec and delete must not depend on
+	 * the bundle), written with state.json once the init is working. */
+	so->config = take_ptr(cfg_text);
+	so->config_len = len;
 	c->bundle = take_ptr(bundle);
 	c->rootfs = take_ptr(rootfs);
 	c->spec = spec;
@@ -141,17 +139,20 @@ static int create_common(const struct runtime_ctx *ctx, const struct runtime_cre
 	struct container *c = NULL;
 	struct spawn_opts so = { .ctx = ctx, .o = o, .foreground = foreground, .console_master = -1,
 				 .sock = -1, .seal_tree = -1 };
+	int r;
 
 	/* S first: its sealed re-exec overlaps with everything up to the cgroup. */
 	if (stage_spawn(&so, err) < 0)
 		return -1;
 	if (prepare(ctx, o, foreground, &so, &c, err) < 0) {
+		free(so.config);
 		stage_abort(&so);
 		return -1;
 	}
 	so.c = c;
-	if (spawn_container(&so, err) < 0 || container_save(c, err) < 0 ||
-	    (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)) {
+	r = spawn_container(&so, err);
+	free(so.config);
+	if (r < 0 || (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)) {
 		if (so.console_master >= 0)
 			close(so.console_master);
 		abandon(c);

@@ -113,6 +113,9 @@ struct spawn_opts {
 	pid_t stage;                /* S (stage.c), started before the spec is read */
 	int sock;                   /* hull's end of the sync socket, or -1 */
 	int seal_tree;              /* S's sealed-binary mount tree (exe.c), or -1 */
+	char *config;               /* validated config.json text, copied into the state
+	                               dir while the init works (then freed) */
+	size_t config_len;
 };
 
 /* Whether create needs the CREATE_RUNTIME round trip (hooks run by hull). */

@@ -103,12 +103,15 @@ static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_er
 		case SYNC_PID:
 			c->pid = m.value;
 			c->pid_start = proc_start_time(c->pid);
-			/* S has long exec'd: unmount its binary's tree while the
-			 * init works. */
+			/* While the init works: unmount S's binary's tree (S has
+			 * long exec'd) and write the state dir's files. */
 			stage_close_seal(so);
+			if (write_file_atomic_at(c->dir_fd, CONFIG_FILE, so->config, so->config_len, 0600, err) < 0 ||
+			    container_save(c, err) < 0)
+				return -1;
 			break;
 		case SYNC_CREATE_RUNTIME:
-			if (container_save(c, err) < 0 || run_runtime_hooks(c, err) < 0) {
+			if (run_runtime_hooks(c, err) < 0) {
 				sync_send(sock, SYNC_ABORT, 0, -1, NULL);
 				return -1;
 			}
