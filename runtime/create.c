@@ -92,7 +92,7 @@ static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_op
 			     spec->linux_.cgroups_path, ctx->systemd_cgroup, err) < 0)
 		goto fail;
 	/* Valid: S can start on the namespaces while the state dir is made. */
-	if (stage_boot(so, bundle, rootfs, cfg_text, len, err) < 0)
+	if (stage_boot(so, spec, bundle, rootfs, cfg_text, len, err) < 0)
 		goto fail;
 
 	if (container_new(ctx, o->id, &c, err) < 0)

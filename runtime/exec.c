@@ -276,8 +276,15 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 		hull_err_make(err, 0, "cannot exec in container \"%s\": it is %s", o->id, oci_status_names[st]);
 		goto out;
 	}
-	if (container_load_spec(c, err) < 0 || build_process(c, o, &proc, err) < 0 ||
-	    confine_validate(c->spec, &proc, err) < 0)
+	if (container_load_spec(c, err) < 0)
+		goto out;
+	/* Its init is hull's own unsealed process until start (stage.c,
+	 * stage_needs_seal): nothing may join its pid namespace before. */
+	if (st == OCI_STATUS_CREATED && !stage_needs_seal(c->spec)) {
+		hull_err_make(err, 0, "cannot exec in container \"%s\" before it is started", o->id);
+		goto out;
+	}
+	if (build_process(c, o, &proc, err) < 0 || confine_validate(c->spec, &proc, err) < 0)
 		goto out;
 	pidfd = container_pidfd(c);
 	if (pidfd < 0) {

@@ -76,8 +76,10 @@ enum sync_type {
 	SYNC_SECCOMP,               /* fd: seccomp notify fd */
 	SYNC_READY,                 /* set-up complete, waiting for start */
 	SYNC_ABORT,                 /* parent: give up */
-	SYNC_BOOT,                  /* parent -> stage, blob: what to build; fd: exec fifo */
-	SYNC_CGROUP,                /* parent -> stage, blob: the cgroup; fd: its cgroup2 dir */
+	SYNC_BOOT,                  /* parent -> stage, blob: what to build; fd: config.json */
+	SYNC_CGROUP,                /* parent -> stage, blob: the cgroup; fds: fifo, cgroup dirs */
+	SYNC_SEAL,                  /* parent -> stage, before BOOT: fd of the sealed binary
+	                               to re-execute first (stage_needs_seal) */
 };
 
 struct sync_msg {
@@ -97,8 +99,9 @@ int sync_expect(int sock, enum sync_type want, struct sync_msg *m, int *fd, stru
 #define SYNC_BLOB_MAX (64u * 1024)
 #define SYNC_MAX_FDS 16
 int sync_send_blob(int sock, enum sync_type type, const int *fds, size_t nfds, const char *data);
-int sync_recv_blob(int sock, enum sync_type want, char **data, int *fds, size_t cap, size_t *nfds,
-		   struct hull_err **err);
+/* got == NULL: only `want` is accepted; else SYNC_SEAL is too, and *got says which came. */
+int sync_recv_blob(int sock, enum sync_type want, enum sync_type *got, char **data, int *fds, size_t cap,
+		   size_t *nfds, struct hull_err **err);
 /* Report err to the parent and _exit(1): used by container-side code only. */
 __attribute__((noreturn)) void sync_fail(int sock, struct hull_err *err);
 
@@ -151,9 +154,11 @@ int stage_spawn(struct spawn_opts *so, struct hull_err **err);
 void stage_abort(struct spawn_opts *so);
 /* Close so->seal_tree once S has exec'd (the last reference unmounts it). */
 void stage_close_seal(struct spawn_opts *so);
-/* BOOT: S's bootstrap, with the validated config.json text (stage.c). */
-int stage_boot(struct spawn_opts *so, const char *bundle, const char *rootfs, const char *cfg, size_t len,
-	       struct hull_err **err);
+/* Whether the init must come from a sealed copy of hull (stage.c). */
+bool stage_needs_seal(const struct oci_spec *spec);
+/* SEAL then, and BOOT: S's bootstrap, with the validated config.json text. */
+int stage_boot(struct spawn_opts *so, const struct oci_spec *spec, const char *bundle, const char *rootfs,
+	       const char *cfg, size_t len, struct hull_err **err);
 /* exe.c: an fd of hull's binary that cannot be written through (a read-only
  * overlay, else a sealed memfd copy; /proc/self/exe when it already is).
  * With tree_out, the overlay's detached mount tree stays open in *tree_out

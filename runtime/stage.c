@@ -2,10 +2,15 @@
 /*
  * The stage (S): the first container-side process of create and run.
  *
- * hull forks S before it reads config.json, and S re-executes itself at once
- * from a sealed view of the binary (exe.c, CVE-2019-5736) as `hull __stage`:
- * that exec then overlaps with hull's checks, state dir and cgroup instead of
- * preceding all of them, and hull itself never needs re-executing.  Then:
+ * hull forks S before it reads config.json, so that S's work overlaps with
+ * hull's checks, state dir and cgroup.  S is a plain fork of hull; only when
+ * its child, the init, could be reached by another container's process
+ * before it execs the user's program (stage_needs_seal), S first gets
+ *
+ *   <- SEAL   fd: a sealed view of hull's binary (exe.c, CVE-2019-5736)
+ *             S re-executes itself from it as `hull __stage`
+ *
+ * and then, in both cases:
  *
  *   <- BOOT   bundle, rootfs, id, options; fd: a memfd with hull's validated
  *             config.json (sent before the state dir exists, so S starts early)
@@ -42,8 +47,8 @@ extern char **environ;
 
 /* ---- hull's side --------------------------------------------------------- */
 
-/* In the forked child: exec the sealed binary as `hull __stage`. */
-static __attribute__((noreturn)) void exec_stage(int sock, int exe, bool batch)
+/* In S, told to seal: exec the sealed binary as `hull __stage`. */
+static __attribute__((noreturn)) void exec_stage(int sock, int exe)
 {
 	struct hull_err *err = NULL;
 	enum hull_log_level level;
@@ -51,9 +56,6 @@ static __attribute__((noreturn)) void exec_stage(int sock, int exe, bool batch)
 	bool json;
 	int log_fd;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (batch)
-		(void)sched_setscheduler(0, SCHED_OTHER, &(struct sched_param){ 0 });
 	hull_log_get(&log_fd, &json, &level);
 	/* Both must survive the exec; S marks them close-on-exec again. */
 	if (fcntl(sock, F_SETFD, 0) < 0 || fcntl(log_fd, F_SETFD, 0) < 0) {
@@ -92,28 +94,39 @@ static void move_off_this_cpu(pid_t pid)
 		hull_debug("stage: sched_setaffinity: %s", strerror(errno));
 }
 
+static __attribute__((noreturn)) void stage_run(int sock);
+
+/*
+ * Whether the init must be a sealed copy of hull (CVE-2019-5736).  Until it
+ * execs the user's program, the init's /proc/PID/exe is whatever S runs.  In
+ * a new pid namespace nothing else is in the container before `start` (hull
+ * exec refuses a created container then, see exec.c), and the init is not
+ * dumpable, so only a process with CAP_SYS_PTRACE in the host's user
+ * namespace could open that link from outside, and such a process reaches
+ * hull itself as easily.  A joined pid namespace (a pod's) or the host's own
+ * holds other containers' processes: there S re-executes from the sealed
+ * binary.  Not exec'ing saves S glibc's start-up and hull the overlay mount.
+ */
+bool stage_needs_seal(const struct oci_spec *spec)
+{
+	const struct oci_namespace *n = oci_spec_get_ns(spec, OCI_NS_PID);
+
+	return !n || n->path;
+}
+
 int stage_spawn(struct spawn_opts *so, struct hull_err **err)
 {
-	_cleanup_close_ int exe = -1;
 	struct sched_param sp = { 0 };
 	bool batch;
 	int sv[2];
 	pid_t pid;
 
-	/* Sealed here, not in S: S's path is the longer one, and we close the
-	 * mount tree (an RCU grace period) while we wait for the init. */
-	exe = exe_sealed_fd(&so->seal_tree, err);
-	if (exe < 0)
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		stage_close_seal(so);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return hull_err_make(err, errno, "socketpair");
-	}
 	/* The init is S's child: it must come back to us when S exits. */
 	if (so->foreground && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		stage_close_seal(so);
 		return hull_err_make(err, errno, "prctl PR_SET_CHILD_SUBREAPER");
 	}
 	fflush(NULL);
@@ -121,7 +134,12 @@ int stage_spawn(struct spawn_opts *so, struct hull_err **err)
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		exec_stage(sv[1], exe, batch);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (batch)
+			(void)sched_setscheduler(0, SCHED_OTHER, &sp);
+		/* Keep container processes (a shared pid namespace) out of /proc/<S>. */
+		prctl(PR_SET_DUMPABLE, 0);
+		stage_run(sv[1]);
 	}
 	if (pid > 0)
 		move_off_this_cpu(pid);
@@ -130,7 +148,6 @@ int stage_spawn(struct spawn_opts *so, struct hull_err **err)
 	if (pid < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		stage_close_seal(so);
 		return hull_err_make(err, errno, "fork");
 	}
 	close(sv[1]);
@@ -162,6 +179,9 @@ void stage_abort(struct spawn_opts *so)
 
 /* ---- S ------------------------------------------------------------------- */
 
+/* Running from the sealed binary: a second SEAL would be a protocol error. */
+static bool stage_sealed;
+
 struct boot {
 	struct oci_spec *spec;
 	char *bundle, *rootfs, *id;
@@ -169,13 +189,23 @@ struct boot {
 	int preserve_fds;
 };
 
-int stage_boot(struct spawn_opts *so, const char *bundle, const char *rootfs, const char *cfg, size_t len,
-	       struct hull_err **err)
+int stage_boot(struct spawn_opts *so, const struct oci_spec *spec, const char *bundle, const char *rootfs,
+	       const char *cfg, size_t len, struct hull_err **err)
 {
 	_cleanup_close_ int mfd = memfd_create("config.json", MFD_CLOEXEC);
 	struct json_object *o;
 	int r;
 
+	if (stage_needs_seal(spec)) {
+		/* The tree stays open until S has exec'd: hull closes it (an RCU
+		 * grace period) while it waits for the init. */
+		_cleanup_close_ int exe = exe_sealed_fd(&so->seal_tree, err);
+		if (exe < 0)
+			return -1;
+		r = sync_send_blob(so->sock, SYNC_SEAL, &exe, 1, "{}");
+		if (r < 0 && r != -EPIPE)
+			return hull_err_make(err, -r, "sync: send the sealed binary to the stage");
+	}
 	if (mfd < 0)
 		return hull_err_make(err, errno, "memfd_create");
 	/* S reads from the start: the file offset is shared with S. */
@@ -339,10 +369,18 @@ static __attribute__((noreturn)) void stage_run(int sock)
 	size_t nfds, n_tasks;
 	int fifo_fd = -1, cg_fd = -1, flags, st, pid_pipe[2], r;
 	bool early, in_unified = false, cloned_in = false;
+	enum sync_type got = SYNC_BOOT;
 	pid_t pid;
 
-	if (sync_recv_blob(sock, SYNC_BOOT, &boot_text, fds, 1, &nfds, &err) < 0)
+	if (sync_recv_blob(sock, SYNC_BOOT, stage_sealed ? NULL : &got, &boot_text, fds, 1, &nfds, &err) < 0)
 		sync_fail(sock, err);
+	if (got == SYNC_SEAL) {
+		if (nfds != 1) {
+			hull_err_make(&err, EBADMSG, "stage: seal message without the binary");
+			sync_fail(sock, err);
+		}
+		exec_stage(sock, fds[0]);
+	}
 	if (nfds != 1) {
 		hull_err_make(&err, EBADMSG, "stage: bootstrap message without config.json");
 		sync_fail(sock, err);
@@ -364,7 +402,7 @@ static __attribute__((noreturn)) void stage_run(int sock)
 	if (early)
 		make_namespaces(sock, b.spec, flags);
 
-	if (sync_recv_blob(sock, SYNC_CGROUP, &cg_text, fds, SYNC_MAX_FDS, &nfds, &err) < 0)
+	if (sync_recv_blob(sock, SYNC_CGROUP, NULL, &cg_text, fds, SYNC_MAX_FDS, &nfds, &err) < 0)
 		sync_fail(sock, err);
 	cgo = json_tokener_parse(cg_text);
 	if (!cgo) {
@@ -453,6 +491,7 @@ int runtime_stage_main(int argc, char **argv)
 		fprintf(stderr, "hull: %s is internal to create and run\n", STAGE_ARG);
 		return 1;
 	}
+	stage_sealed = true;
 	hull_log_init((int)log_fd, json != 0, (enum hull_log_level)level);
 	fcntl((int)sock, F_SETFD, FD_CLOEXEC);
 	if (log_fd > STDERR_FILENO)

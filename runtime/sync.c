@@ -115,8 +115,8 @@ int sync_send_blob(int sock, enum sync_type type, const int *fds, size_t nfds, c
 	return send_packet(sock, pkt, sizeof(t) + len, fds, nfds);
 }
 
-int sync_recv_blob(int sock, enum sync_type want, char **data, int *fds, size_t cap, size_t *nfds,
-		   struct hull_err **err)
+int sync_recv_blob(int sock, enum sync_type want, enum sync_type *got, char **data, int *fds, size_t cap,
+		   size_t *nfds, struct hull_err **err)
 {
 	size_t len = sizeof(uint32_t) + SYNC_BLOB_MAX + 1;
 	_cleanup_free_ char *pkt = xmalloc(len > sizeof(struct sync_msg) ? len : sizeof(struct sync_msg));
@@ -125,6 +125,8 @@ int sync_recv_blob(int sock, enum sync_type want, char **data, int *fds, size_t 
 
 	if (n >= (ssize_t)sizeof(t))
 		memcpy(&t, pkt, sizeof(t));
+	if (got && t == SYNC_SEAL)
+		want = SYNC_SEAL;
 	if (n < (ssize_t)sizeof(t) || t != want) {
 		for (size_t i = 0; i < *nfds; i++)
 			close(fds[i]);
@@ -140,6 +142,8 @@ int sync_recv_blob(int sock, enum sync_type want, char **data, int *fds, size_t 
 		return hull_err_make(err, 0, "sync: expected message %d, got %u", want, t);
 	pkt[n] = '\0';
 	*data = xstrdup(pkt + sizeof(t));
+	if (got)
+		*got = (enum sync_type)t;
 	return 0;
 }
 

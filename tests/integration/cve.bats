@@ -31,6 +31,43 @@ load helpers
 	assert_equal "$(sha256sum "$RUNTIME" | cut -d' ' -f1)" "$sum_before"
 }
 
+# hull seals the init only when other containers' processes share its pid
+# namespace: this watcher may open every /proc/PID/exe (CAP_SYS_PTRACE, which
+# a non-dumpable process does not keep out) while a second container that
+# joins its pid namespace sits created, its init still hull's code.
+@test "CVE-2019-5736: an init joining another container's pid namespace runs from a sealed binary" {
+	sum_before=$(sha256sum "$RUNTIME" | cut -d' ' -f1)
+	read -r dev ino < <(stat -L -c '%d %i' "$RUNTIME")
+	update_config '.process.capabilities |= with_entries(.value += ["CAP_SYS_PTRACE"])'
+	a=$(new_id)
+	start_detached "$a" "$HELPER" exe-watch "$dev" "$ino" 4 "$a"
+	wait_for_output "$a" ready
+	update_config '.linux.namespaces |= map(if .type == "pid" then .path = $p else . end)' \
+		--arg p "/proc/$(state_field "$a" pid)/ns/pid"
+	b=$(new_id)
+	create_ctr "$b" "$HELPER" sleep 100
+	[[ $(state_field "$b" status) == created ]]
+	wait_for_status "$a" stopped 15
+	run ctr_output "$a"
+	assert_line safe
+	refute_line --regexp '^VULNERABLE'
+	assert_equal "$(sha256sum "$RUNTIME" | cut -d' ' -f1)" "$sum_before"
+	hull delete --force "$b"
+}
+
+# With a pid namespace of its own the init is hull's unsealed code until
+# start: nothing may join that namespace before (runc always seals instead).
+@test "exec into a created container with its own pid namespace waits for start" {
+	hull_only "runc always seals its init and allows exec before start"
+	id=$(new_id)
+	create_ctr "$id" "$HELPER" sleep 100 "$id"
+	run --separate-stderr hull exec "$id" "$HELPER" exit 0
+	assert_one_line_error "cannot exec in container \"$id\" before it is started"
+	hull start "$id"
+	run hull exec "$id" "$HELPER" exit 0
+	assert_success
+}
+
 @test "CVE-2024-21626: process.cwd through a leaked fd does not reach the host" {
 	host_hostname=$(cat /etc/hostname)
 	for fd in 3 4 5 6 7 8 9 10; do
