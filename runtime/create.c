@@ -141,7 +141,8 @@ static int create_common(const struct runtime_ctx *ctx, const struct runtime_cre
 				 .sock = -1, .seal_tree = -1 };
 	int r;
 
-	/* S first: its sealed re-exec overlaps with everything up to the cgroup. */
+	/* S first: it waits for BOOT, then its namespaces overlap with hull's
+	 * state dir and cgroup. */
 	if (stage_spawn(&so, err) < 0)
 		return -1;
 	if (prepare(ctx, o, foreground, &so, &c, err) < 0) {
