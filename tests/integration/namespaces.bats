@@ -3,6 +3,13 @@
 
 load helpers
 
+# A user namespace: container root is host uid/gid 100000.
+use_user_namespace() {
+	update_config '.linux.namespaces += [{"type": "user"}] |
+		.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
+		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+}
+
 teardown() {
 	[[ -n ${NETNS:-} ]] && ip netns delete "$NETNS" 2>/dev/null
 	teardown_common
@@ -67,9 +74,7 @@ teardown() {
 }
 
 @test "user namespace: uid_map/gid_map as configured; root inside is not root outside" {
-	update_config '.linux.namespaces += [{"type": "user"}] |
-		.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
-		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	use_user_namespace
 	id=$(new_id)
 	start_detached "$id" /bin/sh -c "cat /proc/self/uid_map /proc/self/gid_map; $HELPER status Uid; $HELPER signal-wait"
 	wait_for_output "$id" ready
@@ -83,9 +88,7 @@ teardown() {
 }
 
 @test "user namespace: the rootfs owner maps to nobody, and files stay readable" {
-	update_config '.linux.namespaces += [{"type": "user"}] |
-		.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
-		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	use_user_namespace
 	run_ctr /bin/sh -c "$HELPER stat /etc/motd; $HELPER read /etc/motd"
 	assert_success
 	assert_line --index 0 --regexp '^file 0644 0:0 65534 65534$'
@@ -93,9 +96,7 @@ teardown() {
 }
 
 @test "user namespace: the new network namespace made inside it has lo up" {
-	update_config '.linux.namespaces += [{"type": "user"}] |
-		.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
-		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	use_user_namespace
 	run_ctr /bin/sh -c 'ip link show lo'
 	assert_success
 	assert_output --regexp 'lo: <[^>]*\bUP\b'
