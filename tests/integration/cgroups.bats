@@ -360,7 +360,6 @@ bad_config() {
 # which proves libsystemd was loaded and talked to the bus.
 @test "--systemd-cgroup: the static binary loads libsystemd and calls systemd over the system bus" {
 	hull_only 'hull-specific: a static binary with libsystemd dlopened'
-	command -v dbus-daemon >/dev/null || skip "needs dbus-daemon for a stand-in system bus"
 	local t=$BATS_TEST_TMPDIR
 	cat >"$t/bus.conf" <<-EOF2
 		<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
