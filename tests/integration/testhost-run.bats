@@ -83,7 +83,36 @@ teardown_file() {
 	mkdir -p "$BATS_TEST_TMPDIR/tmp"
 	TMPDIR=$BATS_TEST_TMPDIR/tmp run --separate-stderr "$RUN" --timeout 5 -- sleep 100
 	assert_equal "$status" 124
-	assert_equal "$stderr" "testhost: timed out after 5s; VM killed"
+	assert_equal "${stderr_lines[0]}" "testhost: timed out after 5s; VM killed"
+	# the console tail follows, and shows the job had started
+	assert_equal "${stderr_lines[1]}" "testhost: last console lines:"
+	assert_regex "$stderr" $'\ntesthost: \\| testhost init: running the job \\([0-9.]+ s after boot\\)'
+	run leftovers "$BATS_TEST_TMPDIR/tmp"
+	assert_output ""
+}
+
+@test "a VM whose job does not start within TESTHOST_BOOT_TIMEOUT is booted once more" {
+	mkdir -p "$BATS_TEST_TMPDIR/tmp"
+	# the init stalls the first boot only
+	TESTHOST_BOOT_TIMEOUT=5 TESTHOST_APPEND=testhost_stall=1 TMPDIR=$BATS_TEST_TMPDIR/tmp \
+		run --separate-stderr "$RUN" -- echo ran
+	assert_equal "$status" 0
+	assert_equal "$output" ran
+	assert_equal "${stderr_lines[0]}" "testhost: the job did not start within 5s of boot (attempt 1 of 2); VM killed"
+	assert_equal "${stderr_lines[1]}" "testhost: last console lines:"
+	assert_regex "$stderr" 'testhost: \| testhost init: stalling boot 1'
+	run leftovers "$BATS_TEST_TMPDIR/tmp"
+	assert_output ""
+}
+
+@test "a second stalled boot fails with 125, the job never run" {
+	mkdir -p "$BATS_TEST_TMPDIR/tmp"
+	TESTHOST_BOOT_TIMEOUT=5 TESTHOST_APPEND=testhost_stall=1,2 TMPDIR=$BATS_TEST_TMPDIR/tmp \
+		run --separate-stderr "$RUN" -- echo ran
+	assert_equal "$status" 125
+	assert_equal "$output" ""
+	assert_equal "$(grep -c '^testhost: the job did not start within 5s of boot' <<<"$stderr")" 2
+	assert_regex "$stderr" 'testhost: \| testhost init: stalling boot 2'
 	run leftovers "$BATS_TEST_TMPDIR/tmp"
 	assert_output ""
 }
