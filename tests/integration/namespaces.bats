@@ -11,7 +11,7 @@ use_user_namespace() {
 }
 
 teardown() {
-	[[ -n ${NETNS:-} ]] && ip netns delete "$NETNS" 2>/dev/null
+	[[ -n ${HOLDER:-} ]] && kill "$HOLDER" 2>/dev/null
 	teardown_common
 }
 
@@ -124,21 +124,26 @@ teardown() {
 }
 
 @test "joining a network namespace by path" {
-	NETNS=hull-test-$$-$RANDOM
-	ip netns add "$NETNS"
-	want=$(ip netns exec "$NETNS" readlink /proc/self/ns/net)
-	update_config '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' \
-		--arg p "/var/run/netns/$NETNS"
+	# held by a process, not `ip netns add`, which would leave a /run/netns
+	# mount on the machine
+	unshare --net sleep 1000 &
+	HOLDER=$!
+	local ns=/proc/$HOLDER/ns/net want i
+	for ((i = 0; i < 100; i++)); do # until unshare(2) has run
+		want=$(readlink "$ns")
+		[[ $want != "$(readlink /proc/self/ns/net)" ]] && break
+		sleep 0.01
+	done
+	[[ $i -lt 100 ]] || fail "unshare --net: no new network namespace"
+	update_config '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' --arg p "$ns"
 	run_helper ns net
 	assert_success
 	assert_output "net $want"
-	# the runtime does not delete a namespace it only joined, nor set its lo up
-	[ -e "/var/run/netns/$NETNS" ]
-	run ip netns exec "$NETNS" ip link show lo
+	# the runtime does not set the lo of a namespace it only joined up
+	run nsenter --net="$ns" ip link show lo
 	assert_success
 	refute_output --regexp 'lo: <[^>]*\bUP\b'
 	assert_output --partial 'state DOWN'
-
 }
 
 @test "a namespace path that is not a namespace fails and leaves nothing" {
