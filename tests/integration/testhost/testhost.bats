@@ -33,6 +33,15 @@ setup_file() {
 	done
 }
 
+@test "the standing child cgroup from boot exists, empty, with the cpuset controller" {
+	# it keeps the kernel's cpuset static keys switched on (tests/testhost/init)
+	run cat /sys/fs/cgroup/testhost/cgroup.controllers
+	assert_success
+	assert_output --regexp '(^| )cpuset( |$)'
+	run cat /sys/fs/cgroup/testhost/cgroup.procs
+	assert_output ""
+}
+
 @test "a child cgroup can be created and gets the memory and pids interface files" {
 	local cg=/sys/fs/cgroup/testhost-bats-$$
 	mkdir "$cg"
