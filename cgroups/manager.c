@@ -85,14 +85,17 @@ static const char *primary_dir(const struct cgroup *cg)
 	return NULL;
 }
 
-/* mkdir every missing component of mount+rel, recording what was made.
- * copy_cpuset: fill cpuset.cpus/mems of each new v1 cpuset dir from its
- * parent (v1 refuses tasks in a cpuset with empty values). */
-/* mkdir path; 1 if it was made, 0 if it was there, -errno otherwise. */
+/* mkdir path and record it.  copy_cpuset: fill cpuset.cpus/mems of a new v1
+ * cpuset dir from its parent (v1 refuses tasks in a cpuset with empty
+ * values).  0: made or already there; 1: its parent is missing (err left
+ * alone); <0: err set. */
 static int make_dir(struct cgroup *cg, const char *path, bool copy_cpuset, struct hull_err **err)
 {
-	if (mkdir(path, 0755) < 0)
-		return errno == EEXIST ? 0 : -errno;
+	if (mkdir(path, 0755) < 0) {
+		if (errno == EEXIST)
+			return 0;
+		return errno == ENOENT ? 1 : hull_err_make(err, errno, "mkdir %s", path);
+	}
 	add_created(cg, path);
 	if (copy_cpuset) {
 		_cleanup_free_ char *parent = xstrndup(path, strrchr(path, '/') - path);
@@ -100,12 +103,13 @@ static int make_dir(struct cgroup *cg, const char *path, bool copy_cpuset, struc
 		for (size_t k = 0; k < ARRAY_SIZE(f); k++) {
 			_cleanup_free_ char *v = NULL;
 			if (cg_read(parent, f[k], &v, err) < 0 || (*v && cg_write(path, f[k], v, err) < 0))
-				return -EIO;
+				return -1;
 		}
 	}
-	return 1;
+	return 0;
 }
 
+/* mkdir every missing component of mount+rel (make_dir each). */
 static int make_dirs(struct cgroup *cg, const char *mount, const char *rel, bool copy_cpuset,
 		     struct hull_err **err)
 {
@@ -115,18 +119,18 @@ static int make_dirs(struct cgroup *cg, const char *mount, const char *rel, bool
 
 	/* The parents usually exist: one mkdir, and the walk only if not. */
 	r = make_dir(cg, path, copy_cpuset, err);
-	if (r >= 0 || r == -EIO)
-		return r < 0 ? -1 : 0;
+	if (r <= 0)
+		return r;
 	for (size_t i = start + 1;; i++) {
 		char c = path[i];
 		if (c != '/' && c != '\0')
 			continue;
 		path[i] = '\0';
 		r = make_dir(cg, path, copy_cpuset, err);
-		if (r == -EIO)
-			return -1;
 		if (r < 0)
-			return hull_err_make(err, -r, "mkdir %s", path);
+			return r;
+		if (r > 0) /* removed under us */
+			return hull_err_make(err, ENOENT, "mkdir %s", path);
 		if (c == '\0')
 			return 0;
 		path[i] = c;
