@@ -14,7 +14,14 @@ COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
-CPPFLAGS_ALL := -std=gnu17 -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+# pkg-config runs when a recipe needs its answer, not when make parses this
+# file: on a fresh machine that is before `make deps` installed the libraries
+# (and their .pc files), and flags read then stayed empty for the whole run.
+# A failing pkg-config stops the build naming the cause, never compiles
+# without the flags (which failed far away, on a missing netlink/netlink.h).
+pkg_config = $(shell pkg-config $(1))$(if $(filter 0,$(.SHELLSTATUS)),,$(error \
+	pkg-config $(1) failed: `make deps` installs the libraries))
+CPPFLAGS_ALL = -std=gnu17 -D_GNU_SOURCE -I. $(call pkg_config,--cflags $(PKGS)) \
 	-DHULL_COMMIT='"$(COMMIT)"' -MMD -MP
 # The hull binary is fully static, glibc included: each hull command is a fresh
 # exec, and ld.so's relocations plus the ~1.4 MiB of libc.so pages it faults in
@@ -24,10 +31,10 @@ CPPFLAGS_ALL := -std=gnu17 -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS)
 # data only), hence the linker's warning about dlopen.
 STATIC_PKGS := libseccomp libcap json-c libnl-route-3.0 libnl-3.0
 # Unit tests may drive sd-bus directly (a stand-in systemd on a private bus).
-TEST_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null)
-LIBS    := -Wl,-Bstatic $(shell pkg-config --libs $(STATIC_PKGS) 2>/dev/null) -Wl,-Bdynamic -lpthread -ldl
+TEST_LIBS = $(call pkg_config,--libs libsystemd)
+LIBS    = -Wl,-Bstatic $(call pkg_config,--libs $(STATIC_PKGS)) -Wl,-Bdynamic -lpthread -ldl
 HULL_LDFLAGS := -static
-HULL_LIBS := $(shell pkg-config --static --libs $(STATIC_PKGS) 2>/dev/null) -lpthread -ldl
+HULL_LIBS = $(call pkg_config,--static --libs $(STATIC_PKGS)) -lpthread -ldl
 
 ifeq ($(SAN),1)
 CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -35,7 +42,7 @@ LDFLAGS += -fsanitize=address,undefined
 BUILD   := build/asan
 # The sanitizers' runtimes need the dynamic loader.
 HULL_LDFLAGS :=
-HULL_LIBS := $(LIBS)
+HULL_LIBS = $(LIBS)
 endif
 
 OBJDIR  := $(BUILD)/obj
@@ -96,10 +103,15 @@ check: deps
 	$(MAKE) asan
 	tests/run-all
 
-bench: deps all bundle
+# Goals that need tools/deps.txt installed run `deps` first and build in a
+# sub-make, which parses this file anew once the packages are there (a
+# prerequisite list `deps all` would also let -j build beside `deps`).
+bench: deps
+	$(MAKE) all bundle
 	tests/bench/run
 
-demo: deps all bundle
+demo: deps
+	$(MAKE) all bundle
 	tests/demo
 
 install: $(HULL)
