@@ -335,7 +335,7 @@ static int mount_entry(const struct ns_rootfs *r, int root_fd, size_t idx, const
 	_cleanup_free_ char *clean = path_clean(m->destination);
 	_cleanup_close_ int dest = -1, probe = -1;
 	struct stat before;
-	bool existed = false, is_proc;
+	bool existed = false, procsys;
 	int mfd;
 
 	if (check_proc_dest(clean, err) < 0)
@@ -346,13 +346,15 @@ static int mount_entry(const struct ns_rootfs *r, int root_fd, size_t idx, const
 			close(mfd);
 		return mfd < 0 ? mfd : 0;
 	}
-	/* A symlinked /proc would let the image choose where procfs lands:
-	 * proc's destination is looked up without following the last link. */
-	is_proc = strcmp(m->type, "proc") == 0;
-	probe = resolve_in_root(root_fd, m->destination, is_proc ? O_PATH | O_NOFOLLOW : O_PATH | O_DIRECTORY, 0);
+	/* A symlinked /proc or /sys would let the image choose where procfs or
+	 * sysfs lands: their destination is looked up without following the
+	 * last link, and must be a directory if it exists (runc's rule). */
+	procsys = strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0;
+	probe = resolve_in_root(root_fd, m->destination, procsys ? O_PATH | O_NOFOLLOW : O_PATH | O_DIRECTORY, 0);
 	if (probe >= 0 && fstat(probe, &before) == 0) {
-		if (is_proc && S_ISLNK(before.st_mode))
-			return hull_err_make(err, ELOOP, "proc destination %s is a symlink", m->destination);
+		if (procsys && !S_ISDIR(before.st_mode))
+			return hull_err_make(err, 0, "%s must be mounted on an ordinary directory (%s is a %s)",
+					     m->type, m->destination, S_ISLNK(before.st_mode) ? "symlink" : "file");
 		existed = S_ISDIR(before.st_mode);
 	}
 	dest = existed ? take_fd(&probe) : ns_mkdir_p_in_root(root_fd, m->destination, 0755, false, err);

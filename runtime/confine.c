@@ -172,6 +172,19 @@ static int validate_scheduler(const struct oci_scheduler *s, struct hull_err **e
 	return 0;
 }
 
+/* The spec requires KEY=value; runc refuses the rest as it sets up the
+ * environment.  Checked here so create and exec (--env, --process) agree. */
+static int validate_env(const struct oci_process *proc, struct hull_err **err)
+{
+	for (size_t i = 0; proc->env && proc->env[i]; i++) {
+		const char *eq = strchr(proc->env[i], '=');
+
+		if (eq == NULL || eq == proc->env[i])
+			return hull_err_make(err, 0, "process.env[%zu]: \"%s\" is not KEY=value", i, proc->env[i]);
+	}
+	return 0;
+}
+
 static int validate_misc(const struct oci_process *proc, struct hull_err **err)
 {
 	int last = caps_last_known();
@@ -196,7 +209,7 @@ static int validate_misc(const struct oci_process *proc, struct hull_err **err)
 
 int confine_validate(const struct oci_spec *spec, const struct oci_process *proc, struct hull_err **err)
 {
-	if (proc && (validate_rlimits(proc, err) < 0 || validate_scheduler(&proc->scheduler, err) < 0 ||
+	if (proc && (validate_env(proc, err) < 0 || validate_rlimits(proc, err) < 0 || validate_scheduler(&proc->scheduler, err) < 0 ||
 		     validate_misc(proc, err) < 0 || lsm_validate(proc, err) < 0))
 		return -1;
 	if (spec && spec->has_linux) {

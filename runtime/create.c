@@ -35,17 +35,19 @@ static int check_semantics(const struct oci_spec *s, const struct runtime_create
 		bool net = strncmp(k, "net.", 4) == 0;
 		bool ipc = strncmp(k, "kernel.msg", 10) == 0 || strncmp(k, "kernel.sem", 10) == 0 ||
 			   strncmp(k, "kernel.shm", 10) == 0 || strncmp(k, "fs.mqueue.", 10) == 0;
-		bool uts = strcmp(k, "kernel.hostname") == 0 || strcmp(k, "kernel.domainname") == 0;
 		/* Only namespaced keys, and only when the container owns that namespace (runc's rule). */
 		if (strstr(k, "..") || strchr(k, '/'))
 			return hull_err_make(err, 0, "linux.sysctl: invalid key \"%s\"", k);
+		/* Both uts keys have their own field, which a sysctl would silently
+		 * override: runc refuses kernel.hostname, and hull kernel.domainname
+		 * too (its field is spec 1.2's; runc 1.1 predates it). */
+		if (strcmp(k, "kernel.hostname") == 0 || strcmp(k, "kernel.domainname") == 0)
+			return hull_err_make(err, 0, "linux.sysctl: \"%s\" is not allowed: use the %s field", k, k + 7);
 		if (net && !oci_spec_has_ns(s, OCI_NS_NETWORK))
 			return hull_err_make(err, 0, "linux.sysctl: \"%s\" requires a network namespace", k);
 		if (ipc && !oci_spec_has_ns(s, OCI_NS_IPC))
 			return hull_err_make(err, 0, "linux.sysctl: \"%s\" requires an ipc namespace", k);
-		if (uts && !oci_spec_has_ns(s, OCI_NS_UTS))
-			return hull_err_make(err, 0, "linux.sysctl: \"%s\" requires a uts namespace", k);
-		if (!net && !ipc && !uts)
+		if (!net && !ipc)
 			return hull_err_make(err, 0, "linux.sysctl: \"%s\" is not namespaced", k);
 	}
 	if (s->process.terminal && !o->console_socket && !foreground)

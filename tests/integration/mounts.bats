@@ -205,3 +205,25 @@ mountinfo_line() {
 	assert_one_line_error 'nosuchfs|/mnt/x'
 	assert_nothing_left "$id"
 }
+
+# assert_symlinked_dest_refused DIR INDEX FSTYPE: DIR in a private rootfs is a
+# symlink (to /tmp); the create fails at mounts[INDEX] and mounts nothing.
+assert_symlinked_dest_refused() {
+	private_rootfs
+	rm -rf "$BUNDLE/rootfs/$1"
+	ln -s /tmp "$BUNDLE/rootfs/$1"
+	id=$(new_id)
+	set_args "$HELPER" exit 0
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
+	assert_one_line_error "mounts\\[$2\\] /$1: $3 must be mounted on an ordinary directory \\(/$1 is a symlink\\)"
+	refute grep -q " $BUNDLE/rootfs/tmp " /proc/self/mountinfo
+	assert_nothing_left "$id"
+}
+
+@test "a /proc destination that is a symlink is refused: proc needs an ordinary directory" {
+	assert_symlinked_dest_refused proc 0 proc
+}
+
+@test "a /sys destination that is a symlink is refused: sysfs needs an ordinary directory" {
+	assert_symlinked_dest_refused sys 5 sysfs
+}

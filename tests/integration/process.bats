@@ -223,3 +223,52 @@ cap_mask() {
 	assert_one_line_error 'process\.scheduler\.policy'
 	assert_nothing_left "$id"
 }
+
+# assert_uts_sysctl_refused FIELD: kernel.FIELD as a sysctl beside the FIELD
+# field is refused before the process (which would print FIELD) runs.
+assert_uts_sysctl_refused() {
+	update_config ".$1 = \"field\" | .linux.sysctl = {\"kernel.$1\": \"sysctl\"}"
+	id=$(new_id)
+	set_args "$HELPER" "$1"
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
+	assert_one_line_error "linux\\.sysctl: \"kernel\\.$1\" is not allowed: use the $1 field"
+	assert_equal "$output" ""
+	assert_nothing_left "$id"
+}
+
+@test "sysctl kernel.hostname is refused: the hostname field sets it" {
+	assert_uts_sysctl_refused hostname
+}
+
+@test "sysctl kernel.domainname is refused: the domainname field sets it" {
+	hull_only "runc 1.1 predates the domainname field and accepts the sysctl"
+	assert_uts_sysctl_refused domainname
+}
+
+# assert_env_entry_refused ENTRY: run with ENTRY appended to process.env.
+assert_env_entry_refused() {
+	update_config '.process.env += [$e]' --arg e "$1"
+	id=$(new_id)
+	set_args "$HELPER" exit 0
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
+	assert_one_line_error "process\\.env\\[2\\]: \"$1\" is not KEY=value"
+	assert_nothing_left "$id"
+}
+
+@test "a process.env entry without '=' is refused, naming its index" {
+	assert_env_entry_refused NOEQUALS
+}
+
+@test "a process.env entry with an empty name is refused" {
+	assert_env_entry_refused =value
+}
+
+@test "exec --env without '=' is refused and runs nothing" {
+	id=$(new_id)
+	start_detached "$id" "$HELPER" sleep 100 || fail "run -d: $(ctr_output "$id")"
+	run_nopipe hull exec --env NOEQUALS "$id" "$HELPER" exit 0
+	[[ $status -ne 0 ]] || fail "exec succeeded"
+	if ! runtime_is_runc; then
+		[[ $stderr =~ process\.env\[[0-9]+\]:\ \"NOEQUALS\"\ is\ not\ KEY=value ]] || fail "stderr: $stderr"
+	fi
+}

@@ -601,10 +601,14 @@ static void test_rootfs_mount_errors_name_mount_and_cause(void **state)
 		{ { .destination = "/tmp", .type = "tmpfs", .source = "tmpfs", .options = o_size, .n_options = 1 },
 		  "mounts[0] /tmp: mount tmpfs: tmpfs: Bad value for 'size': Invalid argument" },
 		{ { .destination = "/proclink", .type = "proc", .source = "proc" },
-		  "mounts[0] /proclink: proc destination /proclink is a symlink: Too many levels of symbolic links" },
+		  "mounts[0] /proclink: proc must be mounted on an ordinary directory (/proclink is a symlink)" },
+		{ { .destination = "/syslink", .type = "sysfs", .source = "sysfs" },
+		  "mounts[0] /syslink: sysfs must be mounted on an ordinary directory (/syslink is a symlink)" },
 	};
 
 	snprintf(link, sizeof(link), "%s/proclink", f->rootfs);
+	assert_int_equal(symlink("/etc", link), 0);
+	snprintf(link, sizeof(link), "%s/syslink", f->rootfs);
 	assert_int_equal(symlink("/etc", link), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		char *msg = mount_error(f, &cases[i].m);
