@@ -143,8 +143,13 @@ pid_t fork_into_cgroup_fd(int cgroup_fd, bool *cloned_in, struct hull_err **err)
 /* Its first half: 1 with *pid set (0 in the child) when the child was born in
  * the cgroup; 0 when the caller must fork instead (no cgroup2 fd, clone3
  * unsupported), 2 when it must because the kernel killed the child at birth
- * (reaped already); -1 on error. */
+ * (reaped already: it never ran); -1 on error.  A child that ran is the
+ * caller's, even if it has exited already. */
 int clone_into_cgroup(int cgroup_fd, pid_t *pid, struct hull_err **err);
+/* Unit tests only (nothing outside the process can set it): called in the
+ * parent between clone3 and the killed-at-birth check, to make the race with
+ * a child that finishes first deterministic. */
+extern void (*clone_into_cgroup_test_hook)(pid_t child);
 
 /* The stage process (stage.c).  stage_spawn forks S, which execs `hull
  * __stage` from a sealed binary (so->stage, so->sock); spawn_container
