@@ -14,6 +14,7 @@ struct cli_ctx {
 	const char *log_path;
 	bool log_json;
 	const char *argv0;
+	int fail_status;            /* exit status of a failure (0: 1) */
 };
 
 /* A handler returns < 0 on error (with *err set), else the process exit code. */
@@ -25,6 +26,7 @@ struct cli_command {
 	const char *usage;          /* one line after the name */
 	const char *help;
 	bool seal;                  /* enters a container: run from a sealed binary */
+	int flags_until;            /* flags end at this operand (0: anywhere, as runc) */
 };
 
 extern const struct cli_command cli_commands[];
@@ -32,8 +34,9 @@ extern const size_t cli_n_commands;
 const struct cli_command *cli_find(const char *name);
 
 /* Parse subcommand options with getopt_long_only (so -flag and --flag both
- * work, as with runc's Go flag parser).  Prints nothing; unknown options are
- * returned as an error naming the option. */
+ * work, as with runc's Go flag parser).  The first call (optind 0) first moves
+ * the command's flags that follow operands in front of them, as runc does.
+ * Prints nothing; unknown options are returned as an error naming the option. */
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
 	       int *opt, struct hull_err **err);
 /* Require exactly `n` positional args after options, naming them in the error. */

@@ -74,6 +74,9 @@ CLI_CMD(exec)
 	if (optind >= argc)
 		return hull_err_make(err, 0, "missing container id");
 	o.id = argv[optind];
+	/* runc: usage errors exit 1, exec's own failures 255, so that a caller
+	 * can tell them from the process's status. */
+	g->fail_status = 255;
 	o.argv = argv + optind + 1;
 	if (!o.process_file && !o.argv[0])
 		return hull_err_make(err, 0, "missing command (give COMMAND or --process FILE)");

@@ -140,5 +140,5 @@ fail:
 	if (g.log_path)
 		fprintf(stderr, "hull: %s\n", err->msg);
 	hull_err_free(&err);
-	return 1;
+	return g.fail_status ? g.fail_status : 1;
 }

@@ -173,7 +173,14 @@ int runtime_kill(const struct runtime_ctx *ctx, const char *id, int sig, bool al
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
 	pidfd = container_pidfd(c);
-	if (pidfd < 0) {
+	if (all && pidfd < 0) {
+		/* runc: --all signals what is left in the cgroup, and a stopped
+		 * container with nothing left is not an error. */
+		struct cgroup *cg;
+		r = container_cgroup(c, &cg, err);
+		if (r == 0 && cg)
+			r = cgroups_kill_all(cg, sig, err);
+	} else if (pidfd < 0) {
 		r = hull_err_make(err, 0, "container \"%s\" is not running", id);
 	} else if (all) {
 		r = signal_all(c, sig, err);

@@ -412,6 +412,11 @@ void runtime_info_free(struct runtime_info *v, size_t n)
 	free(v);
 }
 
+static int info_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct runtime_info *)a)->id, ((const struct runtime_info *)b)->id);
+}
+
 int runtime_list(const struct runtime_ctx *ctx, struct runtime_info **out, size_t *n, struct hull_err **err)
 {
 	struct runtime_info *v = NULL;
@@ -447,6 +452,9 @@ int runtime_list(const struct runtime_ctx *ctx, struct runtime_info **out, size_
 		container_free(c);
 	}
 	closedir(d);
+	/* runc lists in id order (Go's ReadDir sorts by name). */
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), info_cmp);
 	*out = v;
 	*n = cnt;
 	return 0;

@@ -136,7 +136,7 @@ try_create() {
 		assert_one_line_error 'no-such-id'
 	done
 	run --separate-stderr hull exec no-such-id /bin/true
-	assert_one_line_error 'no-such-id'
+	assert_exec_error 'no-such-id'
 	assert_nothing_left
 }
 
@@ -202,7 +202,7 @@ try_create() {
 	start_detached "$id" "$HELPER" sleep 100 "$id"
 	echo 'nope' >"$BATS_TEST_TMPDIR/process.json"
 	run --separate-stderr hull exec --process "$BATS_TEST_TMPDIR/process.json" "$id"
-	assert_one_line_error 'process\.json'
+	assert_exec_error 'process\.json'
 	assert_equal "$(state_field "$id" status)" running
 }
 

@@ -150,6 +150,21 @@ cg_file() {
 	assert_output 67108864
 }
 
+@test "update takes its flags after the container id, as runc's parser does" {
+	start_with_resources '{"pids": {"limit": 20}, "memory": {"limit": 33554432}}' "$HELPER" sleep 60
+	run hull update "$CID" --pids-limit 7 --memory=64m
+	assert_success
+	run cg_file pids pids.max
+	assert_output 7
+	run cg_file memory memory.limit_in_bytes
+	assert_output 67108864
+	# a word that is not one of update's flags stays an operand: refused
+	run --separate-stderr hull update "$CID" --no-such-flag 1
+	assert_failure
+	run cg_file pids pids.max
+	assert_output 7
+}
+
 @test "update --resources - takes the limits as JSON on stdin" {
 	start_with_resources '{"pids": {"limit": 20}}' "$HELPER" sleep 60
 	run hull update --resources - "$CID" <<<'{"pids": {"limit": 9}, "cpu": {"shares": 256}}'

@@ -32,6 +32,18 @@ load helpers
 	assert_nothing_left "$id"
 }
 
+@test "delete ID --force: the flag after the id, as runc's parser takes it" {
+	id=$(new_id)
+	start_detached "$id" "$HELPER" sleep 100 "$id"
+	pid=$(state_field "$id" pid)
+	run hull delete "$id" --force
+	assert_success
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	run kill -0 "$pid"
+	assert_failure
+	assert_nothing_left "$id"
+}
+
 @test "delete of a created container works" {
 	id=$(new_id)
 	create_ctr "$id" "$HELPER" sleep 100 "$id"

@@ -100,17 +100,62 @@ JSON
 	start_detached "$id" "$HELPER" exit 0
 	wait_for_status "$id" stopped
 	run --separate-stderr hull exec "$id" "$HELPER" exit 0
-	assert_one_line_error
+	assert_exec_error
 }
 
-@test "exec into an unknown container fails with one line" {
+@test "exec into an unknown container exits 255 with one line" {
 	run --separate-stderr hull exec no-such-container "$HELPER" exit 0
-	assert_one_line_error 'no-such-container'
+	assert_exec_error 'no-such-container'
 }
 
-@test "exec of a missing binary fails and the container keeps running" {
+@test "exec of a missing binary exits 255 and the container keeps running" {
 	start_sleeper
-	run hull exec "$id" /bin/nope
-	assert_failure
+	run --separate-stderr hull exec "$id" /bin/nope
+	assert_exec_error 'nope'
 	assert_equal "$(state_field "$id" status)" running
+}
+
+@test "exec without a command exits 255; without an id or with a bad flag 1 (usage)" {
+	start_sleeper
+	run --separate-stderr hull exec "$id"
+	assert_exec_error
+	run --separate-stderr hull exec
+	assert_one_line_error
+	run --separate-stderr hull exec --no-such-flag "$id" true
+	assert_one_line_error
+	[[ $status -eq 1 ]] || fail "usage error exit $status, expected 1"
+}
+
+@test "exec with a pid file that cannot be written exits 255 and kills what it started" {
+	start_sleeper
+	run --separate-stderr hull exec -d --pid-file "$BATS_TEST_TMPDIR/no/dir/pid" "$id" "$HELPER" sleep 100 "$id-x"
+	assert_exec_error 'pid'
+	for _ in $(seq 50); do pgrep -f -- "$id-x" >/dev/null || break; sleep 0.1; done
+	run pgrep -f -- "$id-x"
+	assert_failure
+}
+
+@test "exec's process exit status 255 and 1 pass through unchanged" {
+	start_sleeper
+	run hull exec "$id" "$HELPER" exit 1
+	assert_equal "$status" 1
+	run hull exec "$id" "$HELPER" exit 255
+	assert_equal "$status" 255
+}
+
+# runc (1.1, 1.2) does not reorder exec's arguments (SkipArgReorder): there
+# the flag after the id is taken as the command and fails with 255.
+@test "exec takes flags between the id and the command; after it they are the command's" {
+	hull_only "runc execs \"--env\" as the command"
+	start_sleeper
+	run hull exec "$id" --env FOO=bar -e BAR=baz --cwd=/etc /bin/sh -c 'echo "$FOO $BAR $(pwd)"'
+	assert_success
+	assert_output "bar baz /etc"
+	# after the command: its own arguments, even when they look like exec's flags
+	run hull exec "$id" /bin/echo --env X -t -c CAP_FOO
+	assert_success
+	assert_output "--env X -t -c CAP_FOO"
+	# after --: the command, even if it starts with a dash
+	run --separate-stderr hull exec "$id" -- --env
+	assert_exec_error
 }

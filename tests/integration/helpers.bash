@@ -214,7 +214,7 @@ assert_one_line_error() {
 		[[ $status -ne 0 ]] || fail "succeeded, expected a failure"
 		return 0
 	fi
-	[[ $status -eq 1 ]] || fail "exit status $status, expected 1; stderr: $stderr"
+	[[ $status -eq ${ONE_LINE_STATUS:-1} ]] || fail "exit status $status, expected ${ONE_LINE_STATUS:-1}; stderr: $stderr"
 	if true; then
 		local lines
 		lines=$(printf '%s\n' "$stderr" | grep -c . || true)
@@ -224,6 +224,13 @@ assert_one_line_error() {
 			[[ $stderr =~ $1 ]] || fail "stderr does not match /$1/: $stderr"
 		fi
 	fi
+}
+
+# exec's own failures exit 255, as runc's do (usage errors keep 1), so that a
+# caller can tell them from the process's status; for hull, one line as above.
+assert_exec_error() {
+	[[ $status -eq 255 ]] || fail "exit status $status, expected 255; stderr: $stderr"
+	ONE_LINE_STATUS=255 assert_one_line_error "$@"
 }
 
 # Nothing left behind: no state under $ROOT for ID, no new host mount, no process.

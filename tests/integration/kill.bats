@@ -36,17 +36,23 @@ start_waiter() {
 	wait_for_status "$id" stopped
 }
 
-@test "kill --all signals every process of the container" {
+# A waiting container plus an exec'd process "$id-exec"; KILL_ARGS... with
+# the id substituted for ID must stop both.
+assert_kill_all_stops_exec() {
 	id=$(new_id)
 	start_detached "$id" "$HELPER" signal-wait
 	wait_for_output "$id" ready
 	hull exec -d "$id" "$HELPER" sleep 100 "$id-exec"
 	wait_for_pgrep "$id-exec"
-	hull kill --all "$id" KILL
+	hull kill "${@/#ID/$id}"
 	wait_for_status "$id" stopped
 	for _ in $(seq 50); do pgrep -f -- "$id-exec" >/dev/null || break; sleep 0.1; done
 	run pgrep -f -- "$id-exec"
 	assert_failure
+}
+
+@test "kill --all signals every process of the container" {
+	assert_kill_all_stops_exec --all ID KILL
 }
 
 @test "kill of a stopped container fails" {
@@ -55,6 +61,21 @@ start_waiter() {
 	wait_for_status "$id" stopped
 	run --separate-stderr hull kill "$id" TERM
 	assert_failure
+}
+
+@test "kill --all of a stopped container succeeds: nothing to signal" {
+	id=$(new_id)
+	start_detached "$id" "$HELPER" exit 0
+	wait_for_status "$id" stopped
+	run --separate-stderr hull kill --all "$id" KILL
+	assert_success
+	assert_equal "$(state_field "$id" status)" stopped
+	run --separate-stderr hull kill --all no-such-container KILL
+	assert_failure
+}
+
+@test "kill takes --all after the operands" {
+	assert_kill_all_stops_exec ID KILL --all
 }
 
 @test "kill with an unknown signal fails with one line and the container survives" {

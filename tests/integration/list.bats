@@ -50,3 +50,22 @@ load helpers
 	run --separate-stderr hull list --format yaml
 	assert_one_line_error 'yaml|format'
 }
+
+@test "list is sorted by id" {
+	local ids=() id sorted
+	for p in c a d b; do
+		id="$p-$(new_id)"
+		echo "$id" >>"$IDS_FILE"
+		ids+=("$id")
+		create_ctr "$id" "$HELPER" sleep 100 "$id"
+	done
+	sorted=$(printf '%s\n' "${ids[@]}" | LC_ALL=C sort)
+	run hull list -q
+	assert_success
+	assert_output "$sorted"
+	run hull list --format json
+	assert_equal "$(echo "$output" | jq -r '.[].id')" "$sorted"
+	run hull list
+	assert_equal "$(echo "$output" | awk 'NR > 1 { print $1 }')" "$sorted"
+}
+
