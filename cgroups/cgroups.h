@@ -62,6 +62,15 @@ int cgroups_validate(const struct oci_resources *r, const char *cgroups_path, bo
  */
 int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out, struct hull_err **err);
 
+/*
+ * What cgroups_create(cfg) would make, made of nothing: the same paths, the
+ * directories missing now listed as made by hull.  Serialized into the state
+ * before cgroups_create runs, it lets a `delete --force` after a hull killed
+ * in between remove what was made (cgroups_destroy ignores missing ones).
+ * *out is NULL (and nothing to save) for a systemd scope.
+ */
+int cgroups_plan(const struct cgroups_cfg *cfg, struct cgroup **out, struct hull_err **err);
+
 /* Text to keep in the container's state dir (no secrets, one line per
  * hierarchy); cgroups_load() turns it back into a handle.  Malloc'd. */
 char *cgroups_serialize(const struct cgroup *cg);
@@ -102,6 +111,15 @@ int cgroups_v1_tasks_fds(const struct cgroup *cg, int *fds, size_t cap, size_t *
 /* Freeze (pause) or thaw (resume); returns once the kernel reports the new
  * state, or fails with ETIMEDOUT after 10 s (the cgroup is thawed again). */
 int cgroups_freeze(struct cgroup *cg, bool frozen, struct hull_err **err);
+/*
+ * `delete --force` of a process that may sit frozen outside the container's
+ * cgroup (moved into another, frozen, v1 freezer or cgroup2 cgroup): a task
+ * frozen by the v1 freezer dies of SIGKILL only once thawed, and a pid
+ * namespace's init waits for all its processes.  Moves pid back into cg
+ * (NULL: none) when it can, else thaws the cgroup holding it.  A pid in its
+ * own cgroup, or in none frozen, is left alone.
+ */
+int cgroups_thaw_pid(struct cgroup *cg, pid_t pid, struct hull_err **err);
 /* Whether the cgroup is frozen now (status "paused"). */
 int cgroups_is_frozen(struct cgroup *cg, bool *frozen, struct hull_err **err);
 

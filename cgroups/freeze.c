@@ -94,6 +94,72 @@ int cgroups_is_frozen(struct cgroup *cg, bool *frozen, struct hull_err **err)
 	return 0;
 }
 
+/* Whether dir (a v1 freezer or a cgroup2 directory) holds its tasks frozen,
+ * by its own state or an ancestor's. */
+static bool dir_frozen(const char *dir, bool v1)
+{
+	_cleanup_free_ char *v = NULL;
+	uint64_t f = 0;
+
+	if (v1)
+		return cg_read(dir, "freezer.state", &v, NULL) == 0 && strcmp(v, "THAWED") != 0;
+	return cg_read_kv(dir, "cgroup.events", "frozen", &f) == 0 && f == 1;
+}
+
+/* Free pid from a frozen dir other than own: move it into own (thawed
+ * first; a move into a thawed cgroup thaws the task, on v1 and v2), which
+ * touches nobody else; when that is impossible, thaw dir itself. */
+static int release_from(const char *dir, const char *own, bool v1, pid_t pid, struct hull_err **err)
+{
+	if (!dir_frozen(dir, v1))
+		return 0;
+	if (own && access(own, F_OK) == 0 && (v1 ? freeze_v1(own, false, NULL) : freeze_v2(own, false, NULL)) == 0 &&
+	    cg_writef(own, "cgroup.procs", NULL, "%d", (int)pid) == 0 && !dir_frozen(own, v1))
+		return 0;
+	hull_debug("pid %d is frozen in %s: thawing it", (int)pid, dir);
+	return v1 ? freeze_v1(dir, false, err) : freeze_v2(dir, false, err);
+}
+
+int cgroups_thaw_pid(struct cgroup *cg, pid_t pid, struct hull_err **err)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/cgroup", (int)pid);
+	_cleanup_free_ char *buf = NULL;
+	const struct cg_layout *l;
+	char *save = NULL;
+	int r = 0;
+
+	if (read_file_at(AT_FDCWD, path, &buf, NULL, 0, NULL) < 0)
+		return 0; /* gone */
+	l = cg_layout_get(err);
+	if (!l)
+		return -1;
+	/* "ID:controllers:/path", "0::/path" for cgroup2; paths are relative to
+	 * our cgroup namespace's root, which is the mounts' root for hull. */
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		_cleanup_free_ char *dir = NULL;
+		const char *mount, *own;
+		bool v1;
+
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		v1 = c1[1] != '\0';
+		if (v1 && !strstr(c1 + 1, "freezer"))
+			continue;
+		mount = v1 ? l->v1[V1_FREEZER] : l->unified;
+		own = cg ? (v1 ? cg->v1[V1_FREEZER] : cg->unified) : NULL;
+		if (!mount || strcmp(c2 + 1, "/") == 0)
+			continue; /* the root cannot be frozen */
+		dir = xasprintf("%s%s", mount, c2 + 1);
+		if (own && strcmp(dir, own) == 0)
+			continue; /* the container's own: its kill thaws it */
+		if (release_from(dir, own, v1, pid, r < 0 ? NULL : err) < 0)
+			r = -1;
+	}
+	return r;
+}
+
 int cgroups_oom_count(struct cgroup *cg, uint64_t *n, struct hull_err **err)
 {
 	*n = 0;

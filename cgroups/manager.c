@@ -109,14 +109,37 @@ static int make_dir(struct cgroup *cg, const char *path, bool copy_cpuset, struc
 	return 0;
 }
 
-/* mkdir every missing component of mount+rel (make_dir each). */
-static int make_dirs(struct cgroup *cg, const char *mount, const char *rel, bool copy_cpuset,
+/* cgroups_plan: record the missing components of mount+rel as if made. */
+static void plan_dirs(struct cgroup *cg, const char *mount, const char *rel)
+{
+	_cleanup_free_ char *path = xasprintf("%s%s", mount, rel);
+
+	for (size_t i = strlen(mount) + 1;; i++) {
+		char c = path[i];
+		if (c != '/' && c != '\0')
+			continue;
+		path[i] = '\0';
+		if (access(path, F_OK) < 0 && errno == ENOENT)
+			add_created(cg, path);
+		if (c == '\0')
+			return;
+		path[i] = c;
+	}
+}
+
+/* mkdir every missing component of mount+rel (make_dir each); with plan,
+ * only record them (plan_dirs). */
+static int make_dirs(struct cgroup *cg, const char *mount, const char *rel, bool copy_cpuset, bool plan,
 		     struct hull_err **err)
 {
 	_cleanup_free_ char *path = xasprintf("%s%s", mount, rel);
 	size_t start = strlen(mount);
 	int r;
 
+	if (plan) {
+		plan_dirs(cg, mount, rel);
+		return 0;
+	}
 	/* The parents usually exist: one mkdir, and the walk only if not. */
 	r = make_dir(cg, path, copy_cpuset, err);
 	if (r <= 0)
@@ -336,7 +359,7 @@ int cgroups_enter_self(const struct cgroup *cg, bool cloned_in, int *v1_fds, siz
 	return 0;
 }
 
-static int create_paths(struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg,
+static int create_paths(struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg, bool plan,
 			struct hull_err **err)
 {
 	const char *need[16];
@@ -357,9 +380,9 @@ static int create_paths(struct cgroup *cg, const struct cg_layout *l, const stru
 	if (l->unified) {
 		cg->unified = xasprintf("%s%s", l->unified, cg->rel);
 		/* Directories first: the walk reads each ancestor's files. */
-		if (!cfg->systemd && make_dirs(cg, l->unified, cg->rel, false, err) < 0)
+		if (!cfg->systemd && make_dirs(cg, l->unified, cg->rel, false, plan, err) < 0)
 			return -1;
-		if ((n_need || l->mode == CG_V2) && enable_controllers(l, cg->rel, need, n_need, err) < 0)
+		if (!plan && (n_need || l->mode == CG_V2) && enable_controllers(l, cg->rel, need, n_need, err) < 0)
 			return -1;
 	}
 	for (int i = 0; i < V1_COUNT; i++) {
@@ -372,7 +395,7 @@ static int create_paths(struct cgroup *cg, const struct cg_layout *l, const stru
 			if (cg->v1[j] && strcmp(cg->v1[j], cg->v1[i]) == 0)
 				goto next; /* comounted (cpu,cpuacct) */
 		if (make_dirs(cg, l->v1[i], rel, i == V1_CPUSET || (l->v1[V1_CPUSET] &&
-			      strcmp(l->v1[i], l->v1[V1_CPUSET]) == 0), err) < 0)
+			      strcmp(l->v1[i], l->v1[V1_CPUSET]) == 0), plan, err) < 0)
 			return -1;
 next:;
 	}
@@ -414,7 +437,7 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 			return -1;
 		}
 	}
-	if (create_paths(cg, l, cfg, err) < 0)
+	if (create_paths(cg, l, cfg, false, err) < 0)
 		goto fail;
 	prim = primary_dir(cg);
 	/* runc: joining a cgroup that already runs processes is an error. */
@@ -435,6 +458,29 @@ fail:
 	(void)destroy_dirs(cg, NULL);
 	cgroups_free(cg);
 	return hull_err_ret(*err);
+}
+
+int cgroups_plan(const struct cgroups_cfg *cfg, struct cgroup **out, struct hull_err **err)
+{
+	const struct cg_layout *l;
+	struct cgroup *cg;
+
+	*out = NULL;
+	/* A scope is named by systemd, and stopped by name: nothing to plan. */
+	if (cfg->systemd)
+		return 0;
+	if (cgroups_validate(cfg->resources, cfg->cgroups_path, false, err) < 0)
+		return -1;
+	l = cg_layout_get(err);
+	if (!l)
+		return -1;
+	cg = xcalloc(1, sizeof(*cg));
+	if (create_paths(cg, l, cfg, true, err) < 0) {
+		cgroups_free(cg);
+		return -1;
+	}
+	*out = cg;
+	return 0;
 }
 
 int cgroups_update(struct cgroup *cg, const struct oci_resources *r, struct hull_err **err)

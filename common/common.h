@@ -106,4 +106,14 @@ bool hull_log_enabled(enum hull_log_level lvl);
 /* The sink hull_log_init() set (handed to the stage process across its exec). */
 void hull_log_get(int *fd, bool *json, enum hull_log_level *level);
 
+/*
+ * Test pause point: when the environment has HULL_TEST_PAUSE=<phase>, the
+ * calling process stops itself with SIGSTOP there, so that a test can
+ * SIGKILL hull at exactly that phase (tests/integration/leaks.bats; the
+ * phases are listed in docs/testing.md).  It grants nothing: whoever sets
+ * hull's environment can stop hull at any moment anyway; without the
+ * variable it is one getenv().
+ */
+void hull_test_pause(const char *phase);
+
 #endif

@@ -6,6 +6,7 @@
 #include "common.h"
 
 #include <json-c/json.h>
+#include <signal.h>
 #include <time.h>
 
 static int log_fd = STDERR_FILENO;
@@ -79,4 +80,12 @@ void hull_log(enum hull_log_level lvl, const char *fmt, ...)
 				 tm.tm_sec, level_names[lvl], msg);
 	}
 	(void)write_all(log_fd, line, strlen(line));
+}
+
+void hull_test_pause(const char *phase)
+{
+	const char *want = getenv("HULL_TEST_PAUSE");
+
+	if (want && strcmp(want, phase) == 0)
+		raise(SIGSTOP);
 }

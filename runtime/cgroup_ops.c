@@ -59,6 +59,7 @@ int runtime_update(const struct runtime_ctx *ctx, const char *id, const struct o
 		return -1;
 	if (open_cg(ctx, id, true, &c, &cg, err) < 0)
 		return -1;
+	hull_test_pause("update-locked");
 	ret = cgroups_update(cg, r, err);
 	container_free(c);
 	return ret;

@@ -96,6 +96,7 @@ static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_op
 	/* Valid: S can start on the namespaces while the state dir is made. */
 	if (stage_boot(so, spec, bundle, rootfs, cfg_text, len, err) < 0)
 		goto fail;
+	hull_test_pause("create-booted");
 
 	if (container_new(ctx, o->id, &c, err) < 0)
 		goto fail;
@@ -147,6 +148,7 @@ static int create_common(const struct runtime_ctx *ctx, const struct runtime_cre
 	 * state dir and cgroup. */
 	if (stage_spawn(&so, err) < 0)
 		return -1;
+	hull_test_pause("create-stage");
 	if (prepare(ctx, o, foreground, &so, &c, err) < 0) {
 		free(so.config);
 		stage_abort(&so);
@@ -155,6 +157,7 @@ static int create_common(const struct runtime_ctx *ctx, const struct runtime_cre
 	so.c = c;
 	r = spawn_container(&so, err);
 	free(so.config);
+	hull_test_pause("create-ready");
 	if (r < 0 || (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)) {
 		if (so.console_master >= 0)
 			close(so.console_master);

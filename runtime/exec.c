@@ -323,6 +323,7 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 	}
 	close(sv[1]);
 	sock = sv[0];
+	hull_test_pause("exec-forked");
 	r = 0;
 	if (sync_send(sock, SYNC_GO, 0, -1, NULL) < 0)
 		r = hull_err_make(err, errno, "sync: send");
@@ -345,6 +346,7 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 	/* The exec'd process may live long: do not hold the container's lock. */
 	container_free(c);
 	c = NULL;
+	hull_test_pause("exec-started");
 	if (o->detach) {
 		*status = 0;
 	} else {

@@ -174,7 +174,9 @@ void init_container(const struct init_args *a)
 	}
 	if (runtime_find_exec(p, &exe, &err) < 0)
 		sync_fail(a->sync, err);
-	sync_send(a->sync, SYNC_READY, 0, -1, NULL);
+	/* hull gone (killed during set-up): nobody will start or delete us. */
+	if (sync_send(a->sync, SYNC_READY, 0, -1, NULL) < 0)
+		_exit(1);
 	close(a->sync);
 
 	/* Wait for `start`.  EOF cannot happen: we hold a write end ourselves. */

@@ -36,6 +36,10 @@ struct container {
 int container_new(const struct runtime_ctx *ctx, const char *id, struct container **out, struct hull_err **err);
 /* Open and lock an existing container: "container \"x\" does not exist". */
 int container_open(const struct runtime_ctx *ctx, const char *id, struct container **out, struct hull_err **err);
+/* delete --force: ROOT/ID exists but has no state.json (a create killed
+ * before writing it, a delete killed while removing it): remove it, 1.
+ * 0 when it has a state (or is gone: 1); -1 on error. */
+int container_remove_stateless(const struct runtime_ctx *ctx, const char *id, struct hull_err **err);
 int container_save(struct container *c, struct hull_err **err);
 int container_load_spec(struct container *c, struct hull_err **err);
 /* Remove ROOT/ID entirely (after the lock is dropped by free). */

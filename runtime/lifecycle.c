@@ -22,8 +22,10 @@ int start_release(struct container *c, struct hull_err **err)
 			return hull_err_make(err, 0, "container \"%s\" has already been started", c->id);
 		return hull_err_make(err, errno, "open %s/%s", c->dir, FIFO_FILE);
 	}
+	hull_test_pause("start-opened");
 	if (write(fd, &b, 1) != 1)
 		return hull_err_make(err, errno, "write %s/%s", c->dir, FIFO_FILE);
+	hull_test_pause("start-released");
 	/* POLLERR once no reader is left: the init's fifo fd is close-on-exec, so
 	 * this returns when the user process has been exec'd (or the init died). */
 	pfd = (struct pollfd){ .fd = fd, .events = 0 };
@@ -191,20 +193,55 @@ int runtime_kill(const struct runtime_ctx *ctx, const char *id, int sig, bool al
 	return r;
 }
 
-/* SIGKILL everything and wait for the init to be gone (reaped by its parent). */
+/* Thaw every process of the pid namespace `ns` frozen outside the
+ * container's cgroup: the dying init waits for each of them. */
+static void thaw_pid_ns(struct cgroup *cg, uint64_t ns)
+{
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		pid_t p = (pid_t)strtol(e->d_name, NULL, 10);
+		if (p > 0 && ns_inode(p, "pid") == ns)
+			(void)cgroups_thaw_pid(cg, p, NULL);
+	}
+	closedir(d);
+}
+
+/*
+ * SIGKILL everything and wait for the init to be gone (reaped by its parent).
+ * Whatever state the init is in: one frozen in another cgroup (moved there
+ * from the container's) dies only once thawed, so it is brought back first;
+ * a pid namespace's init dies only after all its processes, so if it lingers
+ * those are freed too.
+ */
 static int kill_and_wait(struct container *c, struct hull_err **err)
 {
 	_cleanup_close_ int pidfd = container_pidfd(c);
+	struct cgroup *cg = NULL;
 	struct pollfd pfd;
+	uint64_t ns;
 
 	if (pidfd < 0)
 		return 0;
+	ns = c->new_pid_ns ? ns_inode(c->pid, "pid") : 0;
+	if (container_cgroup(c, &cg, err) < 0 || cgroups_thaw_pid(cg, c->pid, err) < 0)
+		return -1;
 	if (signal_all(c, SIGKILL, err) < 0)
 		return -1;
 	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 	pfd = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-	if (poll(&pfd, 1, 10000) == 0)
+	if (poll(&pfd, 1, ns ? 1000 : 10000) == 0 && ns) {
+		thaw_pid_ns(cg, ns);
+		if (cg)
+			(void)cgroups_kill_all(cg, SIGKILL, NULL);
+		if (poll(&pfd, 1, 10000) == 0)
+			return hull_err_make(err, ETIMEDOUT, "wait for container init %d to die", c->pid);
+	} else if (pfd.revents == 0 && !ns) {
 		return hull_err_make(err, ETIMEDOUT, "wait for container init %d to die", c->pid);
+	}
 	/* Our own child (foreground run): reap it here. */
 	waitpid(c->pid, NULL, WNOHANG);
 	return 0;
@@ -229,6 +266,13 @@ int delete_container(const struct runtime_ctx *ctx, const char *id, bool force, 
 		/* runc: deleting an unknown id with --force succeeds. */
 		if (access(dir, F_OK) < 0 && errno == ENOENT)
 			return 0;
+		/* A create or delete killed before state.json, or while removing
+		 * the directory, left it without one: nothing else to undo. */
+		r = container_remove_stateless(ctx, id, err);
+		if (r != 0) {
+			oci_spec_free(spec);
+			return r < 0 ? -1 : 0;
+		}
 	}
 	if (container_open(ctx, id, &c, err) < 0) {
 		oci_spec_free(spec);
@@ -243,8 +287,10 @@ int delete_container(const struct runtime_ctx *ctx, const char *id, bool force, 
 	}
 	if (kill_and_wait(c, err) < 0)
 		goto out;
+	hull_test_pause("delete-killed");
 	if (container_cgroup(c, &cg, err) < 0 || (cg && cgroups_destroy(cg, err) < 0))
 		goto out;
+	hull_test_pause("delete-cgroup");
 	if (container_load_spec(c, &herr) == 0) {
 		_cleanup_free_ char *st = container_state_json(c, OCI_STATUS_STOPPED, false);
 		/* Spec: poststop failures are logged, and delete goes on. */

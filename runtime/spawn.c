@@ -104,12 +104,14 @@ static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_er
 		case SYNC_PID:
 			c->pid = m.value;
 			c->pid_start = proc_start_time(c->pid);
+			hull_test_pause("create-pid");
 			/* While the init works: unmount S's binary's tree (S has
 			 * long exec'd) and write the state dir's files. */
 			stage_close_seal(so);
 			if (write_file_atomic_at(c->dir_fd, CONFIG_FILE, so->config, so->config_len, 0600, err) < 0 ||
 			    container_save(c, err) < 0)
 				return -1;
+			hull_test_pause("create-saved");
 			break;
 		case SYNC_CREATE_RUNTIME:
 			if (run_runtime_hooks(c, err) < 0) {
@@ -273,6 +275,7 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 	size_t nfds = 0, n_tasks = 0;
 	int r = 0, wst;
 
+	hull_test_pause("create-statedir");
 	if (mkfifoat(c->dir_fd, FIFO_FILE, 0600) < 0)
 		r = hull_err_make(err, errno, "mkfifo %s/%s", c->dir, FIFO_FILE);
 	/* O_RDWR: the init holds both ends, so opening never blocks here and
@@ -291,7 +294,21 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 					   .systemd = so->ctx->systemd_cgroup,
 					   .resources = l->has_resources ? &l->resources : NULL,
 					   .devices = l->devices, .n_devices = l->n_devices };
-		r = cgroups_create(&cfg, cfg.systemd ? so->stage : 0, &c->cg, err);
+		struct cgroup *plan = NULL;
+
+		/* The state names the cgroup before it exists: a hull killed
+		 * from here on leaves what `delete --force` removes. */
+		r = cgroups_plan(&cfg, &plan, err);
+		if (r == 0 && plan) {
+			c->cgroup = cgroups_serialize(plan);
+			cgroups_free(plan);
+			r = container_save(c, err);
+			free(c->cgroup);
+			c->cgroup = NULL;
+		}
+		if (r == 0)
+			r = cgroups_create(&cfg, cfg.systemd ? so->stage : 0, &c->cg, err);
+		hull_test_pause("create-cgroup");
 		if (r == 0) {
 			c->cgroup = cgroups_serialize(c->cg);
 			r = cgroups_clone_fd(c->cg, &cg_fd, err);

@@ -162,6 +162,36 @@ fail:
 	return -1;
 }
 
+int container_remove_stateless(const struct runtime_ctx *ctx, const char *id, struct hull_err **err)
+{
+	struct container *c = container_alloc(ctx, id);
+	struct stat st;
+	int r = 1;
+
+	c->dir_fd = open(c->dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (c->dir_fd < 0) {
+		r = errno == ENOENT ? 1 : hull_err_make(err, errno, "open %s", c->dir);
+		goto out;
+	}
+	/* A create still running holds the lock until it has saved its state. */
+	if (lock_dir(c, err) < 0) {
+		r = -1;
+		goto out;
+	}
+	if (fstat(c->dir_fd, &st) < 0 || st.st_nlink == 0)
+		goto out;
+	if (faccessat(c->dir_fd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		r = 0;
+		goto out;
+	}
+	hull_debug("container \"%s\" has no %s: removing its directory", id, STATE_FILE);
+	if (container_remove_dir(c, err) < 0)
+		r = -1;
+out:
+	container_free(c);
+	return r;
+}
+
 int container_save(struct container *c, struct hull_err **err)
 {
 	struct json_object *o = json_object_new_object();
