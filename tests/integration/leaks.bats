@@ -242,6 +242,7 @@ teardown() {
 }
 
 @test "leaks: delete --force of an init moved into another, frozen cgroup removes everything" {
+	hull_only "runc's delete --force gives up too: container init still running"
 	id=$(new_id)
 	long_args "$id"
 	hull run -d --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1
@@ -259,6 +260,7 @@ teardown() {
 }
 
 @test "leaks: delete --force with a container process frozen in another cgroup removes everything" {
+	hull_only "runc's delete --force gives up too: container init still running"
 	id=$(new_id)
 	set_args /bin/sh -c "sleep 1000 & sleep 1000; echo $id"
 	hull run -d --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1
