@@ -29,10 +29,12 @@ static const struct cg_dev_rule default_rules[] = {
 };
 
 /* The paths of the default rules above that name one device node; runc
- * drops such a rule when linux.devices redefines the path. */
+ * drops such a rule when linux.devices redefines the path.  /dev/ptmx has
+ * none, as in runc's AllowedDevices: the container's /dev/ptmx becomes a
+ * symlink to pts/ptmx whatever linux.devices says, and that node is 5:2. */
 static const char *const default_paths[ARRAY_SIZE(default_rules)] = {
 	NULL, NULL, "/dev/null", "/dev/random", "/dev/full", "/dev/tty", "/dev/zero",
-	"/dev/urandom", NULL, "/dev/ptmx",
+	"/dev/urandom", NULL, NULL,
 };
 
 bool cg_default_device(const char *path, char *type, int64_t *major, int64_t *minor)

@@ -98,8 +98,6 @@ struct cg_dev_rule { bool allow; char type; int64_t major, minor; unsigned acces
 #define CG_ACC_READ 2u
 #define CG_ACC_WRITE 4u
 
-/* The effective rule list: deny all, the spec's rules, runc's default allow
- * list, then linux.devices.  Malloc'd. */
 /* If path is one of runc's default device nodes, its rule's type and numbers. */
 bool cg_default_device(const char *path, char *type, int64_t *major, int64_t *minor);
 /* Deny-all, the spec's rules, then runc's defaults minus those in devs

@@ -229,14 +229,16 @@ static int check_empty(const char *dir, struct hull_err **err)
 	return 0;
 }
 
-static int install_devices(const struct cgroup *cg, const struct cgroups_cfg *cfg, struct hull_err **err)
+/* The spec's rules and the defaults, minus those linux.devices replaced
+ * (cg->devs, computed once at create and kept in the state). */
+static int install_devices(const struct cgroup *cg, const struct oci_resources *r, struct hull_err **err)
 {
 	_cleanup_free_ struct cg_dev_rule *rules = NULL;
 	_cleanup_free_ struct bpf_insn *insns = NULL;
 	_cleanup_close_ int prog = -1;
 	size_t n = 0, n_insns = 0;
 
-	if (cg_dev_rules(cfg->resources, cfg->devices, cfg->n_devices, &rules, &n, err) < 0)
+	if (cg_dev_rules(r, cg->devs, cg->n_devs, &rules, &n, err) < 0)
 		return -1;
 	if (cg->v1[V1_DEVICES])
 		return cg_devices_v1(cg->v1[V1_DEVICES], rules, n, err);
@@ -418,11 +420,15 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 	cg = xcalloc(1, sizeof(*cg));
 	cg->systemd = cfg->systemd;
 	/* runc: a linux.devices node at a default device's path replaces that
-	 * default, and its allow rule goes with it. */
+	 * default, and its allow rule goes with it.  The same device listed
+	 * again (to set its mode or owner) keeps its rule: runc drops it and
+	 * then cannot even reopen /dev/null (docs/compat.md). */
 	for (size_t i = 0; i < cfg->n_devices; i++) {
+		const struct oci_linux_device *d = &cfg->devices[i];
 		char t;
 		int64_t maj, min;
-		if (cg_default_device(cfg->devices[i].path, &t, &maj, &min))
+		if (cg_default_device(d->path, &t, &maj, &min) &&
+		    !((d->type == t || (d->type == 'u' && t == 'c')) && d->major == maj && d->minor == min))
 			add_dev(cg, t, maj, min);
 	}
 	if (cfg->systemd) {
@@ -446,7 +452,7 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 	if ((cg->unified && cg_apply_v2(l, cg->unified, cfg->resources, err) < 0) ||
 	    cg_apply_v1(cg, cfg->resources, false, err) < 0)
 		goto fail;
-	if (install_devices(cg, cfg, err) < 0)
+	if (install_devices(cg, cfg->resources, err) < 0)
 		goto fail;
 	if (pid > 0 && cgroups_enter(cg, NULL, pid, err) < 0)
 		goto fail;
@@ -499,11 +505,8 @@ int cgroups_update(struct cgroup *cg, const struct oci_resources *r, struct hull
 		return -1;
 	if ((cg->unified && cg_apply_v2(l, cg->unified, r, err) < 0) || cg_apply_v1(cg, r, true, err) < 0)
 		return -1;
-	if (r && r->n_devices) {
-		struct cgroups_cfg cfg = { .resources = r, .devices = cg->devs, .n_devices = cg->n_devs };
-		if (install_devices(cg, &cfg, err) < 0)
-			return -1;
-	}
+	if (r && r->n_devices && install_devices(cg, r, err) < 0)
+		return -1;
 	return 0;
 }
 

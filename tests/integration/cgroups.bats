@@ -267,15 +267,32 @@ exec_detached() {
 	refute_line OPENED
 }
 
-@test "devices: a linux.devices entry at a default device's path drops that default allow rule" {
-	# runc (specconv createDevices): the spec's /dev/full replaces the
-	# default one, rule included, so deny-all denies it; /dev/null keeps its rule.
-	update_config '.linux.devices = [{"path": "/dev/full", "type": "c", "major": 1, "minor": 7, "fileMode": 438}] |
-		.linux.resources.devices = [{"allow": false, "access": "rwm"}]'
-	run_ctr /bin/sh -c "timeout 5 $HELPER write /dev/full x; timeout 5 $HELPER write /dev/null x"
+@test "devices: a linux.devices entry putting another device at a default path drops that default rule" {
+	# runc (specconv createDevices): the spec's /dev/full (here 1:3) replaces
+	# the default one, rule included, so deny-all denies 1:7 (/dev/full2).
+	listed_devices_write '[{"path": "/dev/full", "type": "c", "major": 1, "minor": 3, "fileMode": 438},
+		{"path": "/dev/full2", "type": "c", "major": 1, "minor": 7, "fileMode": 438}]' /dev/full /dev/full2
 	assert_success
-	assert_line --index 0 EPERM
+	assert_line --index 0 OK
+	assert_line --index 1 EPERM
+}
+
+@test "devices: /dev/ptmx in linux.devices stays usable (its default rule stays)" {
+	# Engines list /dev/ptmx; runc's ptmx rule has no path and always stays.
+	listed_devices_write '[{"path": "/dev/ptmx", "type": "c", "major": 5, "minor": 2, "fileMode": 438},
+		{"path": "/dev/tty", "type": "c", "major": 5, "minor": 0, "fileMode": 438}]' /dev/ptmx /dev/pts/ptmx
+	assert_success
+	assert_line --index 0 OK
 	assert_line --index 1 OK
+}
+
+@test "devices: a default device listed again with its own numbers stays usable" {
+	hull_only "runc drops /dev/null's rule and then fails reopening /dev/null"
+	listed_devices_write '[{"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 438},
+		{"path": "/dev/full", "type": "c", "major": 1, "minor": 7, "fileMode": 432}]' /dev/null /dev/full
+	assert_success
+	assert_line --index 0 OK
+	assert_line --index 1 ENOSPC
 }
 
 # ---- bad input ------------------------------------------------------------------

@@ -395,6 +395,18 @@ start_events() {
 # entry); it opens /dev/probe write-only without writing, under `timeout` so a
 # device whose open blocks cannot hang the suite, and prints OPENED or the
 # shell's error, then NULL-OK if /dev/null (a default device) still works.
+# listed_devices_write DEVICES_JSON PATH...: run a container with these
+# linux.devices under a deny-all device cgroup; one line per PATH, the
+# helper's write result (OK or the errno name).
+listed_devices_write() {
+	local devs=$1 p cmd=""
+	shift
+	update_config '.linux.devices = $d | .linux.resources.devices = [{"allow": false, "access": "rwm"}]' \
+		--argjson d "$devs"
+	for p in "$@"; do cmd+="timeout 10 $HELPER write $p x; "; done
+	run_ctr /bin/sh -c "$cmd true"
+}
+
 device_probe() {
 	update_config '.mounts += [{"destination": "/dev/probe", "type": "bind", "source": $n,
 		"options": ["bind"]}] | .linux.resources.devices = $d' --arg n "$1" --argjson d "$2"

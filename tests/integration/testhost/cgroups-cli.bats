@@ -172,6 +172,15 @@ start_with_cgroup() {
 	assert_line NULL-OK
 }
 
+@test "device eBPF: /dev/ptmx and /dev/null listed in linux.devices stay usable" {
+	# The program once dropped the default rule of any listed default device.
+	listed_devices_write '[{"path": "/dev/ptmx", "type": "c", "major": 5, "minor": 2, "fileMode": 438},
+		{"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 438}]' /dev/ptmx /dev/null
+	assert_success
+	assert_line --index 0 OK
+	assert_line --index 1 OK
+}
+
 @test "update changes limits of a running container; delete removes its cgroup" {
 	start_with_cgroup '{"memory": {"limit": 67108864}, "pids": {"limit": 20}, "cpu": {"quota": 50000, "period": 100000}}' \
 		"$HELPER" sleep 300
