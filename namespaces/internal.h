@@ -68,6 +68,9 @@ int mnt_set_propagation(int mfd, unsigned long prop, struct hull_err **err);
 int mnt_setattr(int mfd, bool recursive, uint64_t set, uint64_t clr, struct hull_err **err);
 /* Perform spec mount m (index idx) inside root_fd. */
 int mount_spec_entry(int root_fd, const struct ns_rootfs *r, size_t idx, struct hull_err **err);
+/* After pivot: make read-only the read-only /dev and tmpfs mounts that
+ * mount_spec_entry left writable to fill them (runc finalizeRootfs). */
+int mount_spec_finalize_ro(int root_fd, const struct oci_spec *spec, struct hull_err **err);
 
 /* ---- copyup.c / idmap.c ---------------------------------------------------- */
 

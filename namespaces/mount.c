@@ -228,55 +228,62 @@ static const struct { const char *type; const char *host; bool ebusy; bool ro; }
 	{ "cgroup2", "/sys/fs/cgroup", true,  true },
 };
 
-struct tmpfs_prep {
-	int copy_from;              /* shadowed directory (tmpcopyup), or -1 */
-	bool set_mode;
-	mode_t mode;
-	const char *dest;
-};
+/* runc (mountPropagate) mounts /dev and every tmpfs writable, fills them,
+ * and makes them read-only in finalizeRootfs: a read-only /dev still gets
+ * its devices and symlinks, a read-only tmpfs its copy and nested mounts. */
+static bool ro_delayed(const struct oci_mount *m, const struct ns_mount_opts *o)
+{
+	_cleanup_free_ char *clean = NULL;
+
+	if (!(o->flags & MS_RDONLY) || o->bind || !m->type || strcmp(m->type, "bind") == 0)
+		return false;
+	if (strcmp(m->type, "tmpfs") == 0)
+		return true;
+	clean = path_clean(m->destination);
+	return strcmp(clean, "/dev") == 0;
+}
 
 /* Runs on the detached tmpfs: the copy is complete before anyone sees it. */
-static int tmpfs_prepare(int mfd, void *arg, struct hull_err **err)
+static int tmpfs_copyup(int mfd, void *arg, struct hull_err **err)
 {
-	const struct tmpfs_prep *p = arg;
-	_cleanup_close_ int root = -1;
+	const int *from = arg;
+	_cleanup_close_ int root = openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (!p->set_mode && p->copy_from < 0)
-		return 0;
-	root = openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return hull_err_make(err, errno, "open new tmpfs");
-	/* runc keeps the mode of the directory the tmpfs covers. */
-	if (p->set_mode && fchmod(root, p->mode & 07777) < 0)
-		return hull_err_make(err, errno, "chmod new tmpfs");
-	if (p->copy_from >= 0)
-		return copy_tree(p->copy_from, root, p->dest, err);
-	return 0;
+	return copy_tree(*from, root, "tmpcopyup", err);
 }
 
 static int mount_fs(int root_fd, const struct oci_mount *m, const struct ns_mount_opts *o, int dest,
 		    const struct stat *before, struct hull_err **err)
 {
-	struct tmpfs_prep prep = { .copy_from = -1, .dest = m->destination };
+	_cleanup_free_ char *data = NULL;
 	_cleanup_close_ int shadowed = -1;
+	struct ns_mount_opts t = *o;
 	struct hull_err *e = NULL;
 	const char *type = m->type;
 	int mfd;
 
 	if (strcmp(type, "cgroup") == 0)
 		type = "cgroup2";   /* hull mounts the unified hierarchy only */
+	if (ro_delayed(m, o))
+		t.flags &= ~(unsigned long)MS_RDONLY;
 	if (strcmp(type, "tmpfs") == 0) {
-		prep.set_mode = before && !mount_opts_has_data_key(o, "mode");
-		prep.mode = before ? before->st_mode : 0;
+		/* runc 1.2 keeps the mode of the directory the tmpfs covers, as a
+		 * mount option (a chmod would fail on a read-only tmpfs). */
+		if (before && !mount_opts_has_data_key(o, "mode")) {
+			data = xasprintf("mode=%04o%s%s", (unsigned)(before->st_mode & 07777), o->data ? "," : "",
+					 o->data ? o->data : "");
+			t.data = data;
+		}
 		if (o->tmpcopyup && before) {
 			shadowed = openat(dest, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (shadowed < 0)
 				return hull_err_make(err, errno, "tmpcopyup: open %s", m->destination);
-			prep.copy_from = shadowed;
 		}
 	}
-	mfd = mnt_new_fs_prepared(type, m->source, o, dest, strcmp(type, "tmpfs") == 0 ? tmpfs_prepare : NULL,
-				  &prep, &e);
+	o = &t;
+	mfd = mnt_new_fs_prepared(type, m->source, o, dest, shadowed >= 0 ? tmpfs_copyup : NULL, &shadowed, &e);
 	if (mfd >= 0)
 		return mfd;
 	for (size_t i = 0; i < ARRAY_SIZE(fs_fallback); i++) {
@@ -384,5 +391,28 @@ int mount_spec_entry(int root_fd, const struct ns_rootfs *r, size_t idx, struct 
 	ns_mount_opts_clear(&o);
 	if (ret < 0)
 		return hull_err_wrap(err, "mounts[%zu] %s", idx, m->destination);
+	return 0;
+}
+
+int mount_spec_finalize_ro(int root_fd, const struct oci_spec *spec, struct hull_err **err)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct oci_mount *m = &spec->mounts[i];
+		_cleanup_close_ int fd = -1;
+		struct ns_mount_opts o;
+		bool delayed;
+
+		if (mount_opts_parse_at(m->options, m->n_options, "options", &o, err) < 0)
+			return -1;
+		delayed = ro_delayed(m, &o);
+		ns_mount_opts_clear(&o);
+		if (!delayed)
+			continue;
+		fd = resolve_in_root(root_fd, m->destination, O_PATH | O_DIRECTORY, 0);
+		if (fd < 0)
+			return hull_err_make(err, -fd, "mounts[%zu] %s: open", i, m->destination);
+		if (mnt_setattr(fd, false, MOUNT_ATTR_RDONLY, 0, err) < 0)
+			return hull_err_wrap(err, "mounts[%zu] %s: make read-only", i, m->destination);
+	}
 	return 0;
 }

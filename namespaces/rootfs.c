@@ -308,6 +308,8 @@ int ns_rootfs_finalize(const struct ns_rootfs *r, struct hull_err **err)
 		if (ret < 0)
 			return hull_err_wrap(err, "linux.readonlyPaths[%zu]", i);
 	}
+	if (mount_spec_finalize_ro(root, r->spec, err) < 0)
+		return -1;
 	/* Only the root mount: nosuid/nodev/... it has are kept (mount_setattr
 	 * changes nothing but RDONLY); spec mounts keep their own flags. */
 	if (r->spec->root_readonly && mnt_setattr(root, false, MOUNT_ATTR_RDONLY, 0, err) < 0)

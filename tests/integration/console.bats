@@ -36,6 +36,18 @@ wait_recvtty() {
 	assert_line --regexp '^stdin=1 stdout=1 ttyname=/dev/pts/[0-9]+$'
 }
 
+@test "a read-only /dev still gets /dev/console bound to the pty (made read-only after it)" {
+	update_config '.process.terminal = true | (.mounts[] | select(.destination == "/dev") | .options) += ["ro"]'
+	start_recvtty
+	id=$(new_id)
+	set_args /bin/sh -c "$HELPER stat /dev/console; $HELPER tty; $HELPER write /dev/x x"
+	hull run -d --console-socket "$SOCK" --bundle "$BUNDLE" "$id" </dev/null
+	wait_recvtty
+	assert_line --regexp '^chr 0620 136:[0-9]+ '
+	assert_line --regexp '^stdin=1 stdout=1 ttyname=/dev/pts/[0-9]+$'
+	assert_line EROFS
+}
+
 @test "input written to the master reaches the process" {
 	update_config '.process.terminal = true'
 	start_recvtty "hello-tty"

@@ -25,6 +25,53 @@ mountinfo_line() {
 	[[ $line == *" - tmpfs "* && $line == *size=1024k* && $line == *mode=700* && $line == *nosuid* ]] || fail "$line"
 }
 
+@test "a read-only tmpfs with mode= gets that mode as a mount option" {
+	hull_only "runc 1.1 chmods the tmpfs to the covered directory's mode after mounting (1.2 passes mode=)"
+	add_mount '{"destination": "/mnt/t", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "mode=0700"]}'
+	run_ctr /bin/sh -c "$HELPER stat /mnt/t; $HELPER write /mnt/t/f x; cat /proc/self/mountinfo"
+	assert_success
+	assert_line --index 0 'dir 0700 0:0 0 0'
+	assert_line --index 1 EROFS
+	line=$(mountinfo_line /mnt/t)
+	[[ $line == *" - tmpfs "*mode=700* && $(echo "$line" | cut -d' ' -f6) == ro* ]] || fail "$line"
+}
+
+@test "a read-only tmpfs over a directory keeps the directory's mode" {
+	private_rootfs
+	mkdir -p "$BUNDLE/rootfs/mnt/m"
+	chmod 0750 "$BUNDLE/rootfs/mnt/m"
+	add_mount '{"destination": "/mnt/m", "type": "tmpfs", "source": "tmpfs", "options": ["ro"]}'
+	run_ctr /bin/sh -c "$HELPER stat /mnt/m; $HELPER write /mnt/m/f x; true"
+	assert_success
+	assert_line --index 0 'dir 0750 0:0 0 0'
+	assert_line --index 1 EROFS
+}
+
+@test "a read-only tmpfs can hold later mounts (made read-only after them)" {
+	add_mount '{"destination": "/mnt/r", "type": "tmpfs", "source": "tmpfs", "options": ["ro"]}'
+	add_mount '{"destination": "/mnt/r/in", "type": "tmpfs", "source": "tmpfs"}'
+	run_ctr /bin/sh -c "$HELPER write /mnt/r/in/f x; $HELPER write /mnt/r/f x; true"
+	assert_success
+	assert_line --index 0 OK
+	assert_line --index 1 EROFS
+}
+
+@test "a read-only /dev tmpfs is populated, then read-only" {
+	update_config '(.mounts[] | select(.destination == "/dev") | .options) += ["ro"]'
+	run_ctr /bin/sh -c "$HELPER write /dev/null x; $HELPER stat /dev/zero; readlink /dev/ptmx; readlink /dev/fd;
+		$HELPER write /dev/pts/ptmx x; $HELPER write /dev/shm/f x; $HELPER write /dev/newfile x; cat /proc/self/mountinfo; true"
+	assert_success
+	assert_line --index 0 OK
+	assert_line --index 1 'chr 0666 1:5 0 0'
+	assert_line --index 2 pts/ptmx
+	assert_line --index 3 /proc/self/fd
+	assert_line --index 4 OK
+	assert_line --index 5 OK
+	assert_line --index 6 EROFS
+	line=$(mountinfo_line /dev)
+	[[ $(echo "$line" | cut -d' ' -f6) == ro* ]] || fail "$line"
+}
+
 @test "a mount point missing from the rootfs is created inside it" {
 	private_rootfs
 	add_mount '{"destination": "/new/dir/deep", "type": "tmpfs", "source": "tmpfs"}'
