@@ -202,10 +202,21 @@ int cgroups_validate(const struct oci_resources *r, const char *cgroups_path, bo
 	    ((r->cpu.has_realtime_runtime && r->cpu.realtime_runtime != 0) ||
 	     (r->cpu.has_realtime_period && r->cpu.realtime_period != 0)))
 		return hull_err_make(err, 0, F "cpu.realtimeRuntime: not supported on cgroup v2");
+	/* runc's v1 manager fails to set a limit of a controller the host has
+	 * not mounted; on pure cgroup v2 (no net_cls/net_prio) both warn. */
+	if (l->mode != CG_V2 && r->network.has_class_id && !cg_ctrl_is_v1(l, V1_NET_CLS))
+		return hull_err_make(err, 0, F "network.classID: this host has no net_cls cgroup (v1) hierarchy");
+	if (l->mode != CG_V2 && r->network.n_priorities && !cg_ctrl_is_v1(l, V1_NET_PRIO))
+		return hull_err_make(err, 0, F "network.priorities: this host has no net_prio cgroup (v1) hierarchy");
 	for (size_t i = 0; i < r->n_unified; i++) {
 		_cleanup_free_ char *ctrl = xstrndup(r->unified[i].key, strcspn(r->unified[i].key, "."));
 		if (!l->unified)
-			return hull_err_make(err, 0, F "unified: this host has no cgroup v2 hierarchy");
+			return hull_err_make(err, 0, F "unified: not supported on cgroup v1");
+		/* A hybrid host's unified hierarchy takes only its own controllers
+		 * (runc refuses every unified key there: docs/compat.md). */
+		if (l->mode == CG_HYBRID && strcmp(ctrl, "cgroup") != 0 && !cg_v2_has_controller(l, ctrl))
+			return hull_err_make(err, 0, F "unified.\"%s\": not supported on cgroup v1 (\"%s\" is a "
+					     "cgroup v1 controller on this host)", r->unified[i].key, ctrl);
 		if (strcmp(ctrl, "cgroup") != 0 && !cg_v2_has_controller(l, ctrl))
 			return hull_err_make(err, 0, F "unified.\"%s\": cgroup controller \"%s\" is not available "
 					     "in %s/cgroup.controllers", r->unified[i].key, ctrl, l->unified);
@@ -435,7 +446,7 @@ int cg_apply_v2(const struct cg_layout *l, const char *dir, const struct oci_res
 		return -1;
 	if (!cg_ctrl_is_v1(l, V1_RDMA) && v2_rdma(dir, r, err) < 0)
 		return -1;
-	if (r->network.has_class_id && !cg_ctrl_is_v1(l, V1_NET_CLS))
+	if ((r->network.has_class_id || r->network.n_priorities) && l->mode == CG_V2)
 		hull_warn("linux.resources.network: ignored on cgroup v2");
 	for (size_t i = 0; i < r->n_unified; i++) {
 		const struct oci_kv *kv = &r->unified[i];

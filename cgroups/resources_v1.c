@@ -244,6 +244,11 @@ int cg_apply_v1(const struct cgroup *cg, const struct oci_resources *r, bool upd
 	if ((d = cg->v1[V1_NET_CLS]) && r->network.has_class_id &&
 	    cg_writef(d, "net_cls.classid", err, "%u", r->network.class_id) < 0)
 		return -1;
+	if ((d = cg->v1[V1_NET_PRIO]))
+		for (size_t i = 0; i < r->network.n_priorities; i++)
+			if (cg_writef(d, "net_prio.ifpriomap", err, "%s %u", r->network.priorities[i].name,
+				      r->network.priorities[i].priority) < 0)
+				return -1;
 	if ((d = cg->v1[V1_RDMA]))
 		for (size_t i = 0; i < r->n_rdma; i++) {
 			const struct oci_rdma_limit *x = &r->rdma[i];

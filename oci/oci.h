@@ -205,7 +205,12 @@ struct oci_resources {
 	struct oci_hugepage_limit *hugepage_limits; size_t n_hugepage_limits;
 	struct oci_rdma_limit *rdma; size_t n_rdma;
 	struct oci_kv *unified; size_t n_unified;
-	struct { bool has_class_id; uint32_t class_id; } network;
+	struct {
+		bool has_class_id;
+		uint32_t class_id;
+		struct oci_net_priority { char *name; uint32_t priority; } *priorities;
+		size_t n_priorities;
+	} network;
 };
 
 /* ---- linux ------------------------------------------------------------- */

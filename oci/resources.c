@@ -264,20 +264,23 @@ static int parse_network(jobj *res, const char *path, struct oci_resources *out,
 	if (opt(j_u32(o, "classID", p, &out->network.class_id, err),
 		&out->network.has_class_id) < 0)
 		return -1;
-	/* priorities are cgroup v1 net_prio, which hull does not apply: type-check only. */
+	/* priorities: cgroup v1 net_prio.ifpriomap lines. */
 	r = j_field(o, "priorities", json_type_array, p, &prio, err);
-	if (r < 0)
-		return -1;
+	if (r <= 0)
+		return r;
 	jp_key(pp, p, "priorities");
-	for (size_t i = 0; r > 0 && i < json_object_array_length(prio); i++) {
+	out->network.priorities = xcalloc(json_object_array_length(prio) + 1, sizeof(*out->network.priorities));
+	for (size_t i = 0; i < json_object_array_length(prio); i++) {
 		jobj *e = json_object_array_get_idx(prio, i);
-		_cleanup_free_ char *name = NULL;
-		uint32_t v;
+		struct oci_net_priority *x = &out->network.priorities[i];
 
 		jp_idx(pi, pp, i);
-		if (j_expect(e, json_type_object, pi, err) < 0 || j_str(e, "name", pi, &name, err) < 0 ||
-		    j_u32(e, "priority", pi, &v, err) < 0)
+		out->network.n_priorities = i + 1;
+		if (j_expect(e, json_type_object, pi, err) < 0 || j_str(e, "name", pi, &x->name, err) < 0 ||
+		    j_u32(e, "priority", pi, &x->priority, err) < 0)
 			return -1;
+		if (!x->name || !*x->name || strpbrk(x->name, " \n"))
+			return hull_err_make(err, 0, "%s.name: want an interface name", pi);
 	}
 	return 0;
 }
@@ -329,6 +332,9 @@ void oci_resources_clear(struct oci_resources *r)
 		free(r->rdma[i].device);
 	free(r->rdma);
 	kv_free(r->unified, r->n_unified);
+	for (size_t i = 0; i < r->network.n_priorities; i++)
+		free(r->network.priorities[i].name);
+	free(r->network.priorities);
 	memset(r, 0, sizeof(*r));
 }
 

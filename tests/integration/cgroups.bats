@@ -332,6 +332,29 @@ bad_config() {
 	bad_config '.linux.resources.unified = {"foo.bar": "1"}' 'linux\.resources\.unified'
 }
 
+# This machine mounts neither net_cls nor net_prio (/proc/cgroups: hierarchy 0).
+net_v1_missing() {
+	awk -v c="$1" '$1 == c && $2 != 0 { found = 1 } END { exit found }' /proc/cgroups ||
+		skip "this machine mounts $1: the error needs a host without it"
+}
+
+@test "bad input: network.classID without a net_cls hierarchy is an error naming the field, not a cgroup v2 warning" {
+	net_v1_missing net_cls
+	bad_config '.linux.resources.network = {"classID": 1048577}' 'linux\.resources\.network\.classID: .*net_cls'
+	[[ $stderr != *'cgroup v2'* ]] || fail "$stderr"
+}
+
+@test "bad input: network.priorities without a net_prio hierarchy is an error naming the field" {
+	net_v1_missing net_prio
+	bad_config '.linux.resources.network = {"priorities": [{"name": "lo", "priority": 2}]}' \
+		'linux\.resources\.network\.priorities: .*net_prio'
+}
+
+@test "bad input: unified with a v1 controller says it is not supported on cgroup v1" {
+	bad_config '.linux.resources.unified = {"pids.max": "10"}' \
+		'linux\.resources\.unified\."pids\.max": not supported on cgroup v1'
+}
+
 @test "bad input: cgroupsPath escaping with ../" {
 	hull_only 'runc cleans the path into its root'
 	bad_config '.linux.cgroupsPath = "../../hull-escape"' 'linux\.cgroupsPath'
