@@ -235,6 +235,8 @@ static int converse(struct container *c, int sock, const struct runtime_exec_opt
 				if (r < 0)
 					return -1;
 			} else {
+				if (*master >= 0)
+					close(*master);
 				*master = fd;
 			}
 			break;

@@ -93,17 +93,24 @@ struct sync_msg {
 	char text[1024];
 };
 
+/* fd: one to pass (not consumed), exactly when the type carries one
+ * (SYNC_CONSOLE, SYNC_SECCOMP), else -1; -EINVAL otherwise. */
 int sync_send(int sock, enum sync_type type, int32_t value, int fd, const char *text);
-/* Receive one message; *fd gets a passed fd or -1.  0 or -errno (-EPIPE on EOF). */
+/* Receive one message: 0 or -errno (-EPIPE on EOF, -EBADMSG for a packet of
+ * the wrong size or with fds its type does not carry, -EMSGSIZE when
+ * truncated).  On success *fd (if fd) gets the caller's own fd when the type
+ * carries one, else -1; on failure -1, and nothing received stays open. */
 int sync_recv(int sock, struct sync_msg *m, int *fd);
-/* Receive and require `want`; SYNC_ERROR becomes an hull_err. */
+/* Receive and require `want`; SYNC_ERROR becomes an hull_err.  *fd as
+ * sync_recv's, -1 on any failure. */
 int sync_expect(int sock, enum sync_type want, struct sync_msg *m, int *fd, struct hull_err **err);
 /* Messages with a payload of up to SYNC_BLOB_MAX bytes (a JSON object): the
  * stage's bootstrap.  The receiver gets a NUL-terminated malloc'd copy. */
 #define SYNC_BLOB_MAX (64u * 1024)
 #define SYNC_MAX_FDS 16
 int sync_send_blob(int sock, enum sync_type type, const int *fds, size_t nfds, const char *data);
-/* got == NULL: only `want` is accepted; else SYNC_SEAL is too, and *got says which came. */
+/* got == NULL: only `want` is accepted; else SYNC_SEAL is too, and *got says which came.
+ * On failure *nfds is 0: every fd received is closed. */
 int sync_recv_blob(int sock, enum sync_type want, enum sync_type *got, char **data, int *fds, size_t cap,
 		   size_t *nfds, struct hull_err **err);
 /* Report err to the parent and _exit(1): used by container-side code only. */

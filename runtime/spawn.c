@@ -65,6 +65,8 @@ static int handle_console(struct spawn_opts *so, int fd, struct hull_err **err)
 		r = console_send_to_socket(so->o->console_socket, fd, err);
 		close(fd);
 	} else if (so->foreground) {
+		if (so->console_master >= 0)
+			close(so->console_master);
 		so->console_master = fd;
 	} else {
 		close(fd);
@@ -79,7 +81,19 @@ int runtime_seccomp_forward(struct container *c, pid_t pid, int fd, struct hull_
 	return confine_seccomp_send_listener(c->spec->linux_.seccomp, fd, st, err);
 }
 
-/* Drive the container-side processes through set-up until SYNC_READY. */
+/* A reply to the container side.  A peer that died (EPIPE) said why, or
+ * not: the next read returns its error or its EOF. */
+static int reply(int sock, enum sync_type type, int32_t value, struct hull_err **err)
+{
+	int r = sync_send(sock, type, value, -1, NULL);
+
+	if (r < 0 && r != -EPIPE)
+		return hull_err_make(err, -r, "sync: send");
+	return 0;
+}
+
+/* Drive the container-side processes through set-up until SYNC_READY.
+ * sync_recv gives an fd only with CONSOLE and SECCOMP, whose cases own it. */
 static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_err **err)
 {
 	struct container *c = so->c;
@@ -97,9 +111,9 @@ static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_er
 			return hull_err_make(err, 0, "%s", m.text);
 		case SYNC_USERNS:
 			/* The stage's child unshares it (stage.c); it says its pid. */
-			if (ns_write_id_maps(m.value > 0 ? m.value : stage, c->spec, err) < 0)
+			if (ns_write_id_maps(m.value > 0 ? m.value : stage, c->spec, err) < 0 ||
+			    reply(sock, SYNC_USERNS_DONE, 0, err) < 0)
 				return -1;
-			sync_send(sock, SYNC_USERNS_DONE, 0, -1, NULL);
 			break;
 		case SYNC_PID:
 			c->pid = m.value;
@@ -115,32 +129,27 @@ static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_er
 			break;
 		case SYNC_CREATE_RUNTIME:
 			if (run_runtime_hooks(c, err) < 0) {
-				sync_send(sock, SYNC_ABORT, 0, -1, NULL);
+				/* Failing anyway: the init is killed next if it
+				 * cannot be told. */
+				(void)sync_send(sock, SYNC_ABORT, 0, -1, NULL);
 				return -1;
 			}
-			sync_send(sock, SYNC_GO, c->pid, -1, NULL);
+			if (reply(sock, SYNC_GO, c->pid, err) < 0)
+				return -1;
 			break;
 		case SYNC_CONSOLE:
-			if (fd < 0)
-				return hull_err_make(err, 0, "sync: console message without a pty fd");
 			if (handle_console(so, fd, err) < 0)
 				return -1;
 			break;
 		case SYNC_SECCOMP:
-			if (fd < 0)
-				return hull_err_make(err, 0, "sync: seccomp message without an fd");
 			r = runtime_seccomp_forward(c, c->pid, fd, err);
 			close(fd);
 			if (r < 0)
 				return -1;
 			break;
 		case SYNC_READY:
-			if (fd >= 0)
-				close(fd);
 			return 0;
 		default:
-			if (fd >= 0)
-				close(fd);
 			return hull_err_make(err, 0, "sync: unexpected message %u", m.type);
 		}
 	}

@@ -29,16 +29,28 @@ static int send_packet(int sock, const void *buf, size_t len, const int *fds, si
 		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
 	}
 	while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0) {
+		/* A peer that closed with packets unread gives ECONNRESET: for
+		 * the callers, as for one that read them, the other side is gone. */
+		if (errno == ECONNRESET)
+			return -EPIPE;
 		if (errno != EINTR)
 			return -errno;
 	}
 	return 0;
 }
 
+/* The only messages that carry an fd, and they carry exactly one. */
+static bool carries_fd(uint32_t type)
+{
+	return type == SYNC_CONSOLE || type == SYNC_SECCOMP;
+}
+
 int sync_send(int sock, enum sync_type type, int32_t value, int fd, const char *text)
 {
 	struct sync_msg m = { .type = type, .value = value };
 
+	if (carries_fd(type) != (fd >= 0))
+		return -EINVAL;
 	if (text)
 		snprintf(m.text, sizeof(m.text), "%s", text);
 	return send_packet(sock, &m, sizeof(m), &fd, fd >= 0);
@@ -80,21 +92,36 @@ static ssize_t recv_packet(int sock, void *buf, size_t len, int *fds, size_t cap
 	return n;
 }
 
+static void close_fds(int *fds, size_t *nfds)
+{
+	for (size_t i = 0; i < *nfds; i++)
+		close(fds[i]);
+	*nfds = 0;
+}
+
 int sync_recv(int sock, struct sync_msg *m, int *fd)
 {
-	int got = -1;
+	/* Room for one more than a message may carry, to tell "too many". */
+	int got[2];
 	size_t nfds;
-	ssize_t n = recv_packet(sock, m, sizeof(*m), &got, 1, &nfds);
+	ssize_t n = recv_packet(sock, m, sizeof(*m), got, ARRAY_SIZE(got), &nfds);
 
 	if (fd)
-		*fd = got;
-	else if (got >= 0)
-		close(got);
-
-	if (n < 0)
+		*fd = -1;
+	if (n >= 0 && (size_t)n != sizeof(*m))
+		n = -EBADMSG;
+	/* A message with fds its type does not carry is a protocol error,
+	 * not fds for whoever reads it next. */
+	if (n >= 0 && nfds != (carries_fd(m->type) ? 1 : 0))
+		n = -EBADMSG;
+	if (n < 0) {
+		close_fds(got, &nfds);
 		return (int)n;
-	if ((size_t)n != sizeof(*m))
-		return -EBADMSG;
+	}
+	if (nfds && fd)
+		*fd = got[0];
+	else
+		close_fds(got, &nfds);
 	m->text[sizeof(m->text) - 1] = '\0';
 	return 0;
 }
@@ -127,11 +154,8 @@ int sync_recv_blob(int sock, enum sync_type want, enum sync_type *got, char **da
 		memcpy(&t, pkt, sizeof(t));
 	if (got && t == SYNC_SEAL)
 		want = SYNC_SEAL;
-	if (n < (ssize_t)sizeof(t) || t != want) {
-		for (size_t i = 0; i < *nfds; i++)
-			close(fds[i]);
-		*nfds = 0;
-	}
+	if (n < (ssize_t)sizeof(t) || t != want)
+		close_fds(fds, nfds);
 	if (n == -EPIPE)
 		return hull_err_make(err, 0, "hull exited during set-up");
 	if (n < 0)
@@ -155,11 +179,16 @@ int sync_expect(int sock, enum sync_type want, struct sync_msg *m, int *fd, stru
 		return hull_err_make(err, 0, "container process exited during set-up");
 	if (r < 0)
 		return hull_err_make(err, -r, "read sync socket");
+	if (m->type == want)
+		return 0;
+	/* Failing: the caller gets no fd. */
+	if (fd && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
 	if (m->type == SYNC_ERROR)
 		return hull_err_make(err, 0, "%s", m->text);
-	if (m->type != want)
-		return hull_err_make(err, 0, "sync: expected message %d, got %u", want, m->type);
-	return 0;
+	return hull_err_make(err, 0, "sync: expected message %d, got %u", want, m->type);
 }
 
 void sync_fail(int sock, struct hull_err *err)
