@@ -11,7 +11,9 @@
 #include "internal.h"
 #include "namespaces/namespaces.h"
 
+#include <sched.h>
 #include <signal.h>
+#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -135,6 +137,25 @@ static int differing_ns(pid_t pid)
 			flags |= oci_ns_table[t].clone_flag;
 	}
 	return flags;
+}
+
+/*
+ * Until start, the init of a container with its own pid namespace is hull's
+ * own unsealed binary (stage.c, stage_needs_seal), not dumpable: a process
+ * that joins that pid namespace can open /proc/1/exe (CVE-2019-5736) only with
+ * CAP_SYS_PTRACE in the user namespace the init's memory belongs to, the
+ * host's.  runc allows exec before start (its init is always sealed); hull
+ * allows it to every process that cannot hold that capability there.
+ */
+static bool reaches_unsealed_init(struct container *c, const struct oci_process *p)
+{
+	uint64_t any = 0;
+
+	if (!p->has_capabilities || stage_needs_seal(c->spec) || (differing_ns(c->pid) & CLONE_NEWUSER))
+		return false;
+	for (int set = 0; set < OCI_CAP_SET_COUNT; set++)
+		any |= p->caps[set];
+	return any & (1ULL << CAP_SYS_PTRACE);
 }
 
 struct exec_child {
@@ -280,14 +301,13 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 	}
 	if (container_load_spec(c, err) < 0)
 		goto out;
-	/* Its init is hull's own unsealed process until start (stage.c,
-	 * stage_needs_seal): nothing may join its pid namespace before. */
-	if (st == OCI_STATUS_CREATED && !stage_needs_seal(c->spec)) {
-		hull_err_make(err, 0, "cannot exec in container \"%s\" before it is started", o->id);
-		goto out;
-	}
 	if (build_process(c, o, &proc, err) < 0 || confine_validate(c->spec, &proc, err) < 0)
 		goto out;
+	if (st == OCI_STATUS_CREATED && reaches_unsealed_init(c, &proc)) {
+		hull_err_make(err, 0, "cannot exec with CAP_SYS_PTRACE in container \"%s\" before it is started",
+			      o->id);
+		goto out;
+	}
 	pidfd = container_pidfd(c);
 	if (pidfd < 0) {
 		hull_err_make(err, 0, "container \"%s\" is not running", o->id);

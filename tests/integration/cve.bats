@@ -55,16 +55,21 @@ load helpers
 	hull delete --force "$b"
 }
 
-# With a pid namespace of its own the init is hull's unsealed code until
-# start: nothing may join that namespace before (runc always seals instead).
-@test "exec into a created container with its own pid namespace waits for start" {
+# With a pid namespace of its own the init is hull's unsealed, non-dumpable
+# code until start: a process that joins that namespace before start reaches
+# /proc/1/exe only with CAP_SYS_PTRACE, so only such an exec waits for start
+# (runc always seals its init and allows every exec before start).
+@test "exec before start cannot reach the init's binary; with CAP_SYS_PTRACE it waits for start" {
 	hull_only "runc always seals its init and allows exec before start"
 	id=$(new_id)
 	create_ctr "$id" "$HELPER" sleep 100 "$id"
-	run --separate-stderr hull exec "$id" "$HELPER" exit 0
-	assert_one_line_error "cannot exec in container \"$id\" before it is started"
+	run hull exec "$id" /bin/sh -c 'cat /proc/1/exe >/dev/null 2>&1 && echo REACHED; { echo x >>/proc/1/exe; } 2>/dev/null && echo WROTE; echo done'
+	assert_success
+	assert_output done
+	run --separate-stderr hull exec --cap CAP_SYS_PTRACE "$id" "$HELPER" exit 0
+	assert_exec_error "cannot exec with CAP_SYS_PTRACE in container \"$id\" before it is started"
 	hull start "$id"
-	run hull exec "$id" "$HELPER" exit 0
+	run hull exec --cap CAP_SYS_PTRACE "$id" "$HELPER" exit 0
 	assert_success
 }
 
@@ -94,7 +99,7 @@ load helpers
 	id=$(new_id)
 	start_detached "$id" "$HELPER" sleep 100 "$id"
 	run --separate-stderr hull exec --preserve-fds 1 --cwd /proc/self/fd/3 "$id" "$HELPER" read ../../../../etc/hostname 3</
-	assert_one_line_error 'process\.cwd: /proc/self/fd/3 is outside the container'
+	assert_exec_error 'process\.cwd: /proc/self/fd/3 is outside the container'
 }
 
 @test "CVE-2024-21626: exec --cwd through a leaked fd does not reach the host" {

@@ -159,3 +159,18 @@ JSON
 	run --separate-stderr hull exec "$id" -- --env
 	assert_exec_error
 }
+
+@test "exec into a created container runs in it before start; start then runs the init's process" {
+	id=$(new_id)
+	create_ctr "$id" "$HELPER" sleep 100 "$id"
+	pid=$(state_field "$id" pid)
+	run hull exec "$id" "$HELPER" ns
+	assert_success
+	for ns in ipc mnt net pid uts; do
+		assert_line "$ns $(readlink "/proc/$pid/ns/$ns")"
+	done
+	assert_equal "$(state_field "$id" status)" created
+	hull start "$id"
+	wait_for_pgrep "sleep 100 $id"
+	assert_equal "$(state_field "$id" status)" running
+}
