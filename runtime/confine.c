@@ -322,13 +322,13 @@ static int apply_seccomp(const struct oci_spec *spec, int *notify_fd, struct hul
  *    CAP_SYS_ADMIN, which is why seccomp then goes before the capability drop;
  *    with it, seccomp goes last so the filter need not allow capset & co;
  *  - bounding set while CAP_SETPCAP is still there, then user switch + capset;
- *  - umask and chdir last, chdir as the container user so a cwd the user
- *    cannot enter fails like it would in runc.
+ *  - chdir before the user switch, and again after it only if refused;
+ *    umask last.
  */
 int confine_apply(const struct oci_spec *spec, const struct oci_process *proc, int *notify_fd,
 		  struct hull_err **err)
 {
-	bool nnp = proc->no_new_privileges;
+	bool nnp = proc->no_new_privileges, cwd_done = false;
 
 	if (notify_fd)
 		*notify_fd = -1;
@@ -339,15 +339,25 @@ int confine_apply(const struct oci_spec *spec, const struct oci_process *proc, i
 		return hull_err_make(err, errno, "process.noNewPrivileges: prctl PR_SET_NO_NEW_PRIVS");
 	if (!nnp && apply_seccomp(spec, notify_fd, err) < 0)
 		return -1;
-	if (caps_drop_bounding(proc, err) < 0 || caps_switch_user(proc, err) < 0)
-		goto close_notify;
-	if (nnp && apply_seccomp(spec, notify_fd, err) < 0)
-		return -1;
-	umask(proc->user.has_umask ? (mode_t)proc->user.umask : 0022);
-	if (proc->cwd && chdir(proc->cwd) < 0) {
+	/* runc's two tries: as root first (a cwd only the runtime can enter),
+	 * then as the user only if root was refused (a volume chowned to the
+	 * user that root cannot search: root_squash, a runtime without
+	 * CAP_DAC_OVERRIDE). */
+	if (proc->cwd && chdir(proc->cwd) == 0)
+		cwd_done = true;
+	else if (proc->cwd && errno != EACCES && errno != EPERM) {
 		hull_err_make(err, errno, "process.cwd: chdir %s", proc->cwd);
 		goto close_notify;
 	}
+	if (caps_drop_bounding(proc, err) < 0 || caps_switch_user(proc, err) < 0)
+		goto close_notify;
+	if (proc->cwd && !cwd_done && chdir(proc->cwd) < 0) {
+		hull_err_make(err, errno, "process.cwd: chdir %s", proc->cwd);
+		goto close_notify;
+	}
+	if (nnp && apply_seccomp(spec, notify_fd, err) < 0)
+		return -1;
+	umask(proc->user.has_umask ? (mode_t)proc->user.umask : 0022);
 	/* CVE-2024-21626: a cwd reached through a leaked host fd lies outside
 	 * the root, and the kernel says so: getcwd() fails with ENOENT. */
 	if (proc->cwd) {

@@ -174,9 +174,17 @@ static __attribute__((noreturn)) void exec_process(const struct exec_child *x)
 {
 	struct hull_err *err = NULL;
 	_cleanup_free_ char *exe = NULL;
+	_cleanup_strv_ char **env = NULL;
 	int notify_fd = -1;
 
 	prctl(PR_SET_DUMPABLE, 0);
+	/* Our process group is hull's, outside the container's pid namespace
+	 * (getpgrp() would say 0): lead a session of our own, as runc does.
+	 * With a terminal, console_setup_slave does it. */
+	if (!x->proc->terminal && setsid() < 0) {
+		hull_err_make(&err, errno, "setsid");
+		sync_fail(x->sync, err);
+	}
 	if (x->proc->terminal) {
 		_cleanup_close_ int master = -1;
 		_cleanup_close_ int slave = -1;
@@ -187,6 +195,7 @@ static __attribute__((noreturn)) void exec_process(const struct exec_child *x)
 			sync_fail(x->sync, err);
 		}
 	}
+	env = runtime_process_env(x->proc);
 	if (confine_apply(x->spec, x->proc, &notify_fd, &err) < 0)
 		sync_fail(x->sync, err);
 	if (notify_fd >= 0) {
@@ -196,7 +205,7 @@ static __attribute__((noreturn)) void exec_process(const struct exec_child *x)
 	if (runtime_find_exec(x->proc, &exe, &err) < 0 || runtime_seal_fds(x->preserve_fds, &err) < 0)
 		sync_fail(x->sync, err);
 	sync_send(x->sync, SYNC_READY, 0, -1, NULL);
-	execve(exe, x->proc->args, x->proc->env ? x->proc->env : (char *[]){ NULL });
+	execve(exe, x->proc->args, env);
 	dprintf(STDERR_FILENO, "hull: exec %s: %s\n", exe, strerror(errno));
 	_exit(127);
 }

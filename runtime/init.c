@@ -38,21 +38,12 @@ static int set_names(const struct oci_spec *s, struct hull_err **err)
 	return 0;
 }
 
-static const char *env_get(char *const *env, const char *key)
-{
-	size_t kl = strlen(key);
-	for (size_t i = 0; env && env[i]; i++)
-		if (strncmp(env[i], key, kl) == 0 && env[i][kl] == '=')
-			return env[i] + kl + 1;
-	return NULL;
-}
-
 /* Resolve args[0] as execvp will (PATH from the process env), so a missing
  * binary fails `create` with a clear message instead of a dead container. */
 int runtime_find_exec(const struct oci_process *p, char **out, struct hull_err **err)
 {
 	const char *arg0 = p->args[0];
-	const char *path = env_get(p->env, "PATH");
+	const char *path = runtime_env_get(p->env, "PATH");
 	_cleanup_free_ char *copy = NULL;
 	char *save = NULL, *dir;
 
@@ -121,6 +112,7 @@ void init_container(const struct init_args *a)
 	struct ns_rootfs r = { .spec = s, .rootfs = a->rootfs, .no_pivot = a->no_pivot, .in_userns = a->in_userns };
 	struct hull_err *err = NULL;
 	_cleanup_free_ char *exe = NULL;
+	_cleanup_strv_ char **env = NULL;
 	struct sync_msg m;
 	int notify_fd = -1;
 	pid_t host_pid;
@@ -158,14 +150,20 @@ void init_container(const struct init_args *a)
 		if (sync_recv(a->sync, &m, NULL) < 0 || m.type != SYNC_GO)
 			_exit(1);
 	}
+	/* runc runs createContainer hooks from the container's rootfs. */
+	if (chdir(a->rootfs) < 0) {
+		hull_err_make(&err, errno, "chdir %s", a->rootfs);
+		sync_fail(a->sync, err);
+	}
 	if (container_hooks(a, OCI_HOOK_CREATE_CONTAINER, OCI_STATUS_CREATING, host_pid, &err) < 0)
 		sync_fail(a->sync, err);
-	if (ns_rootfs_pivot(&r, &err) < 0)
+	if (ns_rootfs_pivot(&r, &err) < 0 || runtime_make_cwd(p, &err) < 0)
 		sync_fail(a->sync, err);
 	if (p->terminal && setup_terminal(a, &err) < 0)
 		sync_fail(a->sync, err);
 	if (set_sysctls(s, &err) < 0 || ns_rootfs_finalize(&r, &err) < 0)
 		sync_fail(a->sync, err);
+	env = runtime_process_env(p);
 	if (confine_apply(s, p, &notify_fd, &err) < 0)
 		sync_fail(a->sync, err);
 	if (notify_fd >= 0) {
@@ -192,7 +190,7 @@ void init_container(const struct init_args *a)
 		dprintf(STDERR_FILENO, "hull: %s\n", err->msg);
 		_exit(1);
 	}
-	execve(exe, p->args, p->env ? p->env : (char *[]){ NULL });
+	execve(exe, p->args, env);
 	dprintf(STDERR_FILENO, "hull: exec %s: %s\n", exe, strerror(errno));
 	_exit(127);
 }

@@ -206,6 +206,17 @@ int runtime_find_exec(const struct oci_process *p, char **out, struct hull_err *
 /* Mark every fd above 2 + preserve_fds close-on-exec. */
 int runtime_seal_fds(int preserve_fds, struct hull_err **err);
 
+/* The value of KEY in a KEY=value list, or NULL (procsetup.c). */
+const char *runtime_env_get(char *const *env, const char *key);
+/* The home field of the first line of passwd `text` (modified) for uid, or NULL. */
+const char *runtime_passwd_home(char *text, uint32_t uid);
+/* A copy of process.env, with HOME from the container's /etc/passwd (or "/")
+ * when it has none; our root must be the container's.  Before confinement. */
+char **runtime_process_env(const struct oci_process *p);
+/* mkdir -p process.cwd inside our root (create only, as runc), as root,
+ * before confinement and before the rootfs turns read-only. */
+int runtime_make_cwd(const struct oci_process *p, struct hull_err **err);
+
 /* Hand a seccomp notify fd of process `pid` to linux.seccomp.listenerPath. */
 int runtime_seccomp_forward(struct container *c, pid_t pid, int fd, struct hull_err **err);
 

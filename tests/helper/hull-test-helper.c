@@ -364,6 +364,13 @@ static int cmd_cwd(int argc, char **argv)
 	return 0;
 }
 
+/* pgrp=N sid=N pid=N, numbered in our pid namespace (0: outside it). */
+static int cmd_pgrp(int argc, char **argv)
+{
+	printf("pgrp=%d sid=%d pid=%d\n", (int)getpgrp(), (int)getsid(0), (int)getpid());
+	return 0;
+}
+
 static int cmd_hostname(int argc, char **argv)
 {
 	struct utsname u;
@@ -603,6 +610,7 @@ static const struct {
 	{ "tty", 0, cmd_tty, "stdin=0|1 stdout=0|1 ttyname=..." },
 	{ "umask", 0, cmd_umask, "octal umask" },
 	{ "cwd", 0, cmd_cwd, "getcwd()" },
+	{ "pgrp", 0, cmd_pgrp, "pgrp=N sid=N pid=N" },
 	{ "hostname", 0, cmd_hostname, "uname nodename" },
 	{ "domainname", 0, cmd_domainname, "uname domainname" },
 	{ "ns", 0, cmd_ns, "[NAME]: \"NAME TARGET\" per namespace" },

@@ -174,3 +174,32 @@ JSON
 	wait_for_pgrep "sleep 100 $id"
 	assert_equal "$(state_field "$id" status)" running
 }
+
+@test "exec sets HOME from the container's /etc/passwd for the exec's user" {
+	start_sleeper
+	run hull exec "$id" /bin/sh -c 'echo "HOME=$HOME"'
+	assert_output "HOME=/root"
+	run hull exec --user 1000:1000 "$id" /bin/sh -c 'echo "HOME=$HOME"'
+	assert_output "HOME=/home/test"
+	run hull exec --user 4242:4242 "$id" /bin/sh -c 'echo "HOME=$HOME"'
+	assert_output "HOME=/"
+	run hull exec --user 1000:1000 --env HOME=/given "$id" /bin/sh -c 'echo "HOME=$HOME"'
+	assert_output "HOME=/given"
+}
+
+@test "exec without a terminal leads its own process group inside the pid namespace" {
+	start_sleeper
+	run hull exec "$id" "$HELPER" pgrp
+	assert_success
+	[[ $output =~ ^pgrp=([0-9]+)\ sid=([0-9]+)\ pid=([0-9]+)$ ]] || fail "output: $output"
+	[[ ${BASH_REMATCH[1]} -ne 0 ]] || fail "process group outside the pid namespace: $output"
+	assert_equal "${BASH_REMATCH[1]}" "${BASH_REMATCH[3]}"
+	run hull exec --detach "$id" /bin/sh -c "$HELPER pgrp > /tmp/pgrp"
+	assert_success
+	for _ in $(seq 100); do
+		run hull exec "$id" "$HELPER" read /tmp/pgrp
+		[[ $output == pgrp=* ]] && break
+		sleep 0.05
+	done
+	[[ $output =~ ^pgrp=([1-9][0-9]*)\ sid=([0-9]+)\ pid=([0-9]+)$ ]] || fail "detached: $output"
+}

@@ -135,3 +135,11 @@ record() {
 	assert_one_line_error '/does/not/exist'
 	assert_nothing_left "$id"
 }
+
+@test "createContainer hooks run with their cwd in the container's rootfs" {
+	hook createContainer "pwd -P > $HOOKDIR/cwd"
+	run_helper exit 0
+	assert_success
+	run cat "$HOOKDIR/cwd"
+	assert_output "$(realpath "$BUNDLE/rootfs")"
+}

@@ -272,3 +272,80 @@ assert_env_entry_refused() {
 		[[ $stderr =~ process\.env\[[0-9]+\]:\ \"NOEQUALS\"\ is\ not\ KEY=value ]] || fail "stderr: $stderr"
 	fi
 }
+
+# ---- HOME and cwd (runc's init) ----
+
+# assert_home JQ_FILTER WANT: with the config edited by JQ_FILTER, the
+# process sees HOME=WANT.
+assert_home() {
+	update_config "$1"
+	run_ctr /bin/sh -c 'echo "HOME=$HOME"'
+	assert_success
+	assert_output "HOME=$2"
+}
+
+@test "HOME comes from the container's /etc/passwd when process.env has none" {
+	assert_home '.process.env = ["PATH=/bin"]' /root
+	assert_home '.process.user = {"uid": 1000, "gid": 1000}' /home/test
+}
+
+@test "HOME is / for a uid without a passwd entry, and process.env's HOME wins" {
+	assert_home '.process.env = ["PATH=/bin"] | .process.user = {"uid": 4242, "gid": 4242}' /
+	assert_home '.process.env += ["HOME=/given"]' /given
+}
+
+@test "hostile rootfs: an /etc/passwd that is a FIFO does not block; HOME is /" {
+	hull_only "runc 1.1 opens /etc/passwd with a blocking open"
+	private_rootfs
+	rm -f "$BUNDLE/rootfs/etc/passwd"
+	mkfifo "$BUNDLE/rootfs/etc/passwd"
+	assert_home '.process.env = ["PATH=/bin"]' /
+}
+
+@test "a missing process.cwd is created (0755, root) and the process starts in it" {
+	# /tmp is the config's tmpfs: nothing is created in the shared rootfs
+	update_config '.process.cwd = "/tmp/a/b" | .process.user = {"uid": 1000, "gid": 1000}'
+	run_ctr /bin/sh -c "$HELPER cwd; $HELPER stat /tmp/a; $HELPER stat /tmp/a/b"
+	assert_success
+	assert_line --index 0 "/tmp/a/b"
+	[[ ${lines[1]} =~ ^dir\ 0?755\ .*\ 0\ 0$ ]] || fail "/tmp/a: ${lines[1]}"
+	[[ ${lines[2]} =~ ^dir\ 0?755\ .*\ 0\ 0$ ]] || fail "/tmp/a/b: ${lines[2]}"
+}
+
+# cwd_volume: $BATS_TEST_TMPDIR/vol mounted at /vol, with rootonly (0700,
+# root) and useronly (0700, uid 1000).
+cwd_volume() {
+	mkdir -p "$BATS_TEST_TMPDIR/vol/rootonly" "$BATS_TEST_TMPDIR/vol/useronly"
+	chmod 0755 "$BATS_TEST_TMPDIR/vol"
+	chmod 0700 "$BATS_TEST_TMPDIR/vol/rootonly" "$BATS_TEST_TMPDIR/vol/useronly"
+	chown 1000:1000 "$BATS_TEST_TMPDIR/vol/useronly"
+	update_config '.mounts += [{"destination": "/vol", "type": "bind", "source": $s, "options": ["rbind"]}]
+		| .process.user = {"uid": 1000, "gid": 1000}' --arg s "$BATS_TEST_TMPDIR/vol"
+}
+
+@test "a cwd only root can enter: chdir happens before the user switch" {
+	cwd_volume
+	update_config '.process.cwd = "/vol/rootonly"'
+	run_helper cwd
+	assert_success
+	assert_output "/vol/rootonly"
+}
+
+@test "a cwd only the user can enter: chdir is tried again after the user switch" {
+	cwd_volume
+	# Seen through a mount that maps only id 1000, the directory's group
+	# (4242) has no mapping, so root's CAP_DAC_OVERRIDE does not apply to it
+	# (capable_wrt_inode_uidgid): root is refused, its owner 1000 is not.
+	# (runc 1.1 has no idmapped mounts: root enters a plain bind at once.)
+	chown 1000:4242 "$BATS_TEST_TMPDIR/vol/useronly"
+	update_config '.mounts[-1].options += ["idmap"]
+		| .mounts[-1].uidMappings = [{"containerID": 1000, "hostID": 1000, "size": 1}]
+		| .mounts[-1].gidMappings = [{"containerID": 1000, "hostID": 1000, "size": 1}]
+		| .process.cwd = "/vol/useronly"'
+	run_ctr /bin/sh -c "$HELPER cwd; $HELPER stat /vol/useronly"
+	assert_success
+	assert_line --index 0 "/vol/useronly"
+	if ! runtime_is_runc; then
+		[[ ${lines[1]} =~ ^dir\ 0?700\ .*\ 1000\ 65534$ ]] || fail "not idmapped as expected: ${lines[1]}"
+	fi
+}
