@@ -217,15 +217,23 @@ static int enable_controllers(const struct cg_layout *l, const char *rel, const 
 	return 0;
 }
 
-static int check_empty(const char *dir, struct hull_err **err)
+/* runc 1.1/1.2: a cgroup that already holds processes is joined with a
+ * warning ("container's cgroup is not empty"); a frozen one is refused, the
+ * container's init would never run. */
+static int check_existing(struct cgroup *cg, const char *dir, struct hull_err **err)
 {
 	_cleanup_free_ pid_t *pids = NULL;
 	size_t n = 0, cap = 0;
+	bool frozen;
 
 	if (cg_collect_pids(dir, &pids, &n, &cap, err) < 0)
 		return -1;
 	if (n > 0)
-		return hull_err_make(err, EBUSY, "cgroup %s is not empty: %zu process(es) found", dir, n);
+		hull_warn("container's cgroup %s is not empty: %zu process(es) found", dir, n);
+	if (cgroups_is_frozen(cg, &frozen, err) < 0)
+		return -1;
+	if (frozen)
+		return hull_err_make(err, EBUSY, "container's cgroup %s is frozen", dir);
 	return 0;
 }
 
@@ -446,8 +454,7 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 	if (create_paths(cg, l, cfg, false, err) < 0)
 		goto fail;
 	prim = primary_dir(cg);
-	/* runc: joining a cgroup that already runs processes is an error. */
-	if (!cfg->systemd && prim && !was_created(cg, prim) && check_empty(prim, err) < 0)
+	if (!cfg->systemd && prim && !was_created(cg, prim) && check_existing(cg, prim, err) < 0)
 		goto fail;
 	if ((cg->unified && cg_apply_v2(l, cg->unified, cfg->resources, err) < 0) ||
 	    cg_apply_v1(cg, cfg->resources, false, err) < 0)

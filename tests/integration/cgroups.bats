@@ -407,6 +407,33 @@ net_v1_missing() {
 	assert_no_cgroup "$CID"
 }
 
+@test "a cgroupsPath that already holds processes is joined with a warning; a frozen one is refused" {
+	local rel="hull-shared-$$-$RANDOM" a b c
+	update_config '.linux.cgroupsPath = $p' --arg p "/$rel"
+	a=$(new_id)
+	b=$(new_id)
+	c=$(new_id)
+	start_detached "$a" "$HELPER" sleep 300
+	run_nopipe hull run -d --bundle "$BUNDLE" "$b"
+	assert_success
+	[[ $stderr == *"cgroup"*"is not empty"* ]] || fail "no warning: $stderr"
+	assert_equal "$(grep :pids: "/proc/$(state_field "$b" pid)/cgroup")" \
+		"$(grep :pids: "/proc/$(state_field "$a" pid)/cgroup")"
+	run hull pause "$a"
+	assert_success
+	run_nopipe hull run -d --bundle "$BUNDLE" "$c"
+	[[ $status -ne 0 ]] || fail "a frozen cgroup was joined"
+	[[ $stderr == *frozen* ]] || fail "$stderr"
+	run hull state "$c"
+	assert_failure
+	hull resume "$a"
+	# the container that did not make the cgroup goes first (hull's delete
+	# --force empties the whole cgroup, a's init included)
+	hull delete --force "$b"
+	hull delete --force "$a"
+	assert_no_cgroup "$rel"
+}
+
 # ---- systemd driver -------------------------------------------------------------
 # hull is a static binary that dlopens libsystemd for --systemd-cgroup.  This
 # machine runs no systemd, so a private bus stands in for the system bus (in a
