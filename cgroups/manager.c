@@ -3,7 +3,8 @@
  * The container's cgroup handle: create (every hierarchy), state round trip,
  * enter, destroy.  Only directories hull made are ever removed; existing
  * cgroups are only touched through cgroup.subtree_control on cgroup v2 (the
- * delegation protocol) and cpuset values copied into hull's own v1 dirs.
+ * delegation protocol) and v1 cpuset values, copied into the empty ones on
+ * the way to the container's (fill_cpuset).
  */
 #include "cgroups/internal.h"
 
@@ -85,11 +86,9 @@ static const char *primary_dir(const struct cgroup *cg)
 	return NULL;
 }
 
-/* mkdir path and record it.  copy_cpuset: fill cpuset.cpus/mems of a new v1
- * cpuset dir from its parent (v1 refuses tasks in a cpuset with empty
- * values).  0: made or already there; 1: its parent is missing (err left
- * alone); <0: err set. */
-static int make_dir(struct cgroup *cg, const char *path, bool copy_cpuset, struct hull_err **err)
+/* mkdir path and record it.  0: made or already there; 1: its parent is
+ * missing (err left alone); <0: err set. */
+static int make_dir(struct cgroup *cg, const char *path, struct hull_err **err)
 {
 	if (mkdir(path, 0755) < 0) {
 		if (errno == EEXIST)
@@ -97,13 +96,41 @@ static int make_dir(struct cgroup *cg, const char *path, bool copy_cpuset, struc
 		return errno == ENOENT ? 1 : hull_err_make(err, errno, "mkdir %s", path);
 	}
 	add_created(cg, path);
-	if (copy_cpuset) {
-		_cleanup_free_ char *parent = xstrndup(path, strrchr(path, '/') - path);
-		static const char *const f[] = { "cpuset.cpus", "cpuset.mems" };
-		for (size_t k = 0; k < ARRAY_SIZE(f); k++) {
+	return 0;
+}
+
+/* v1 refuses tasks in a cpuset with empty cpus or mems, and a child's values
+ * must lie within its parent's.  As runc's cpuset ensureParent, fill each
+ * empty cpuset.cpus/mems from below the mount down to dir with the nearest
+ * ancestor's: another tool may have made a parent and left it empty, which
+ * no task can use as it is. */
+static int fill_cpuset(const char *mount, const char *dir, struct hull_err **err)
+{
+	static const char *const f[] = { "cpuset.cpus", "cpuset.mems" };
+	_cleanup_free_ char *path = xstrdup(dir);
+	size_t start = strlen(mount);
+
+	for (size_t k = 0; k < ARRAY_SIZE(f); k++) {
+		_cleanup_free_ char *have = NULL;
+
+		if (cg_read(mount, f[k], &have, err) < 0)
+			return -1;
+		for (size_t i = start + 1; i <= strlen(dir); i++) {
 			_cleanup_free_ char *v = NULL;
-			if (cg_read(parent, f[k], &v, err) < 0 || (*v && cg_write(path, f[k], v, err) < 0))
+			char c = path[i];
+
+			if (c != '/' && c != '\0')
+				continue;
+			path[i] = '\0';
+			if (cg_read(path, f[k], &v, err) < 0)
 				return -1;
+			if (*v) {
+				free(have);
+				have = take_ptr(v);
+			} else if (*have && cg_write(path, f[k], have, err) < 0) {
+				return -1;
+			}
+			path[i] = c;
 		}
 	}
 	return 0;
@@ -127,9 +154,10 @@ static void plan_dirs(struct cgroup *cg, const char *mount, const char *rel)
 	}
 }
 
-/* mkdir every missing component of mount+rel (make_dir each); with plan,
- * only record them (plan_dirs). */
-static int make_dirs(struct cgroup *cg, const char *mount, const char *rel, bool copy_cpuset, bool plan,
+/* mkdir every missing component of mount+rel (make_dir each), then with
+ * cpuset fill its empty values (fill_cpuset); with plan, only record them
+ * (plan_dirs). */
+static int make_dirs(struct cgroup *cg, const char *mount, const char *rel, bool cpuset, bool plan,
 		     struct hull_err **err)
 {
 	_cleanup_free_ char *path = xasprintf("%s%s", mount, rel);
@@ -141,23 +169,24 @@ static int make_dirs(struct cgroup *cg, const char *mount, const char *rel, bool
 		return 0;
 	}
 	/* The parents usually exist: one mkdir, and the walk only if not. */
-	r = make_dir(cg, path, copy_cpuset, err);
-	if (r <= 0)
+	r = make_dir(cg, path, err);
+	if (r < 0)
 		return r;
-	for (size_t i = start + 1;; i++) {
+	for (size_t i = start + 1; r > 0; i++) {
 		char c = path[i];
 		if (c != '/' && c != '\0')
 			continue;
 		path[i] = '\0';
-		r = make_dir(cg, path, copy_cpuset, err);
+		r = make_dir(cg, path, err);
 		if (r < 0)
 			return r;
 		if (r > 0) /* removed under us */
 			return hull_err_make(err, ENOENT, "mkdir %s", path);
-		if (c == '\0')
-			return 0;
 		path[i] = c;
+		if (c != '\0')
+			r = 1;
 	}
+	return cpuset ? fill_cpuset(mount, path, err) : 0;
 }
 
 static bool word_in(const char *list, const char *w)

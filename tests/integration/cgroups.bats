@@ -434,6 +434,26 @@ net_v1_missing() {
 	assert_no_cgroup "$rel"
 }
 
+@test "a v1 cpuset parent another tool left with empty cpus and mems: the container gets the nearest ancestor's" {
+	local top=/sys/fs/cgroup/cpuset rel="hull-emptycpuset-$$-$RANDOM"
+	[[ -f $top/cpuset.cpus ]] || skip "no cgroup v1 cpuset hierarchy on this machine"
+	mkdir "$top/$rel"
+	echo 0 >"$top/$rel/cgroup.clone_children"
+	[[ -z $(cat "$top/$rel/cpuset.cpus") ]] || fail "a new cpuset dir was not empty"
+	update_config '.linux.cgroupsPath = $p' --arg p "/$rel/ctr"
+	run_helper status Cpus_allowed_list Mems_allowed_list
+	local st=$status out=$output d
+	# the other tool's directory stays; runc also leaves the parents it made
+	[[ -d $top/$rel ]] || fail "the pre-existing cpuset parent was removed"
+	for d in /sys/fs/cgroup/*/"$rel" /sys/fs/cgroup/*/"$rel"/ctr; do
+		[[ -d $d ]] && echo "$d"
+	done | sort -r | xargs -r rmdir
+	status=$st output=$out
+	assert_success
+	assert_line --index 0 "Cpus_allowed_list: $(cat $top/cpuset.cpus)"
+	assert_line --index 1 "Mems_allowed_list: $(cat $top/cpuset.mems)"
+}
+
 # ---- systemd driver -------------------------------------------------------------
 # hull is a static binary that dlopens libsystemd for --systemd-cgroup.  This
 # machine runs no systemd, so a private bus stands in for the system bus (in a
