@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 
 static int check_semantics(const struct oci_spec *s, const struct runtime_create_opts *o, bool foreground,
@@ -136,40 +137,89 @@ static void abandon(struct container *c)
 	container_free(c);
 }
 
+/*
+ * SIGINT, SIGTERM and SIGHUP while the container is being set up abort the
+ * set-up, which is undone as after a set-up error (a hull that died of them
+ * left the state dir, the cgroups and the init behind).  They stay blocked
+ * until create is done, read from a signalfd that converse (spawn.c) polls
+ * beside the sync socket.  A signal the caller ignores stays ignored.
+ */
+static void block_abort_signals(struct spawn_opts *so)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+		struct sigaction sa;
+		if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
+			sigaddset(&set, sigs[i]);
+	}
+	sigprocmask(SIG_BLOCK, &set, &so->sigmask);
+}
+
+/* After S is forked (it must not hold the fd): the ones blocked above. */
+static int open_abort_signals(struct spawn_opts *so, struct hull_err **err)
+{
+	sigset_t blocked, set;
+
+	sigprocmask(SIG_SETMASK, NULL, &blocked);
+	sigemptyset(&set);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&blocked, sig) == 1 && sigismember(&so->sigmask, sig) == 0)
+			sigaddset(&set, sig);
+	so->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (so->sigfd < 0)
+		return hull_err_make(err, errno, "signalfd");
+	return 0;
+}
+
 static int create_common(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
 			 struct container **out, int *console_master, struct hull_err **err)
 {
 	struct container *c = NULL;
 	struct spawn_opts so = { .ctx = ctx, .o = o, .foreground = foreground, .console_master = -1,
-				 .sock = -1, .seal_tree = -1 };
-	int r;
+				 .sock = -1, .seal_tree = -1, .sigfd = -1 };
+	int r = -1;
 
+	block_abort_signals(&so);
 	/* S first: it waits for BOOT, then its namespaces overlap with hull's
 	 * state dir and cgroup. */
 	if (stage_spawn(&so, err) < 0)
-		return -1;
+		goto out;
 	hull_test_pause("create-stage");
-	if (prepare(ctx, o, foreground, &so, &c, err) < 0) {
+	if (open_abort_signals(&so, err) < 0 || prepare(ctx, o, foreground, &so, &c, err) < 0) {
 		free(so.config);
 		stage_abort(&so);
-		return -1;
+		goto out;
 	}
 	so.c = c;
 	r = spawn_container(&so, err);
 	free(so.config);
 	hull_test_pause("create-ready");
+	/* A signal that came after the last message still aborts. */
+	if (r == 0)
+		r = spawn_check_abort(&so, err);
 	if (r < 0 || (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)) {
 		if (so.console_master >= 0)
 			close(so.console_master);
 		abandon(c);
-		return -1;
+		r = -1;
+		goto out;
 	}
 	*out = c;
 	if (console_master)
 		*console_master = so.console_master;
 	else if (so.console_master >= 0)
 		close(so.console_master);
-	return 0;
+out:
+	if (so.sigfd >= 0)
+		close(so.sigfd);
+	/* A foreground run keeps them blocked: wait_forward passes them on to
+	 * the container from now on. */
+	if (r < 0 || !foreground)
+		sigprocmask(SIG_SETMASK, &so.sigmask, NULL);
+	return r;
 }
 
 int runtime_create(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, struct hull_err **err)

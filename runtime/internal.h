@@ -6,6 +6,7 @@
 #include "runtime/runtime.h"
 #include "cgroups/cgroups.h"
 
+#include <signal.h>
 #include <sys/socket.h>
 
 /* ---- state store (state.c) ------------------------------------------------ */
@@ -130,7 +131,13 @@ struct spawn_opts {
 	char *config;               /* validated config.json text, copied into the state
 	                               dir while the init works (then freed) */
 	size_t config_len;
+	int sigfd;                  /* signalfd of the signals that abort set-up, or -1 */
+	sigset_t sigmask;           /* hull's mask before they were blocked: S's */
 };
+
+/* A signal that aborts set-up (create.c) was read from so->sigfd: *err says
+ * which; 0 if none is pending. */
+int spawn_check_abort(struct spawn_opts *so, struct hull_err **err);
 
 /* Whether create needs the CREATE_RUNTIME round trip (hooks run by hull). */
 static inline bool spawn_has_runtime_hooks(const struct oci_spec *s)

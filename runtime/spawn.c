@@ -20,9 +20,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -92,6 +94,28 @@ static int reply(int sock, enum sync_type type, int32_t value, struct hull_err *
 	return 0;
 }
 
+int spawn_check_abort(struct spawn_opts *so, struct hull_err **err)
+{
+	struct signalfd_siginfo si;
+	const char *name;
+
+	if (so->sigfd < 0 || read(so->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return 0;
+	name = runtime_signal_name((int)si.ssi_signo);
+	return hull_err_make(err, 0, "interrupted by SIG%s during set-up", name ? name : "?");
+}
+
+/* Wait until the sync socket has a message, or a signal aborts set-up. */
+static int wait_message(struct spawn_opts *so, int sock, struct hull_err **err)
+{
+	struct pollfd p[2] = { { .fd = sock, .events = POLLIN }, { .fd = so->sigfd, .events = POLLIN } };
+
+	while (poll(p, 2, -1) < 0)
+		if (errno != EINTR)
+			return hull_err_make(err, errno, "poll");
+	return spawn_check_abort(so, err);
+}
+
 /* Drive the container-side processes through set-up until SYNC_READY.
  * sync_recv gives an fd only with CONSOLE and SECCOMP, whose cases own it. */
 static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_err **err)
@@ -101,6 +125,8 @@ static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_er
 	int fd, r;
 
 	for (;;) {
+		if (wait_message(so, sock, err) < 0)
+			return -1;
 		r = sync_recv(sock, &m, &fd);
 		if (r == -EPIPE)
 			return hull_err_make(err, 0, "container process exited during set-up");

@@ -134,6 +134,8 @@ int stage_spawn(struct spawn_opts *so, struct hull_err **err)
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
+		/* hull blocks the signals that abort set-up: not for S's tree. */
+		sigprocmask(SIG_SETMASK, &so->sigmask, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (batch)
 			(void)sched_setscheduler(0, SCHED_OTHER, &sp);

@@ -190,6 +190,26 @@ wait_for_pgrep() {
 	return 1
 }
 
+# pause_at PHASE CMD...: run `hull CMD` in the background with the pause
+# point PHASE (hull's HULL_TEST_PAUSE, docs/testing.md); returns once it
+# stopped there (its pid in HPID, its output in $BATS_TEST_TMPDIR/paused.out).
+# Fails if hull ended without reaching it.  Signals get their default action
+# (a background job of a script starts with SIGINT ignored).
+pause_at() {
+	local phase=$1 i st
+	shift
+	HULL_TEST_PAUSE=$phase env --default-signal "$RUNTIME" --root "$ROOT" "$@" \
+		>"$BATS_TEST_TMPDIR/paused.out" 2>&1 </dev/null &
+	HPID=$!
+	for ((i = 0; i < 600; i++)); do
+		st=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$HPID/stat" 2>/dev/null) || st=gone
+		[[ $st == T ]] && return 0
+		[[ $st == gone || $st == Z ]] && break
+		sleep 0.05
+	done
+	fail "hull $* never stopped at $phase (state $st): $(cat "$BATS_TEST_TMPDIR/paused.out")"
+}
+
 # state_field ID FIELD: one field of `state` (status, pid, bundle, id).
 state_field() {
 	hull state "$1" | jq -r ".$2"

@@ -10,23 +10,6 @@
 
 load helpers
 
-# pause_at PHASE CMD...: run `hull CMD` in the background with the pause
-# point PHASE; returns once it stopped there (its pid in HPID).  Fails if hull
-# ended without reaching it.
-pause_at() {
-	local phase=$1 i st
-	shift
-	HULL_TEST_PAUSE=$phase "$RUNTIME" --root "$ROOT" "$@" >"$BATS_TEST_TMPDIR/paused.out" 2>&1 </dev/null &
-	HPID=$!
-	for ((i = 0; i < 600; i++)); do
-		st=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$HPID/stat" 2>/dev/null) || st=gone
-		[[ $st == T ]] && return 0
-		[[ $st == gone || $st == Z ]] && break
-		sleep 0.05
-	done
-	fail "hull $* never stopped at $phase (state $st): $(cat "$BATS_TEST_TMPDIR/paused.out")"
-}
-
 # kill_paused: SIGKILL the paused hull and reap it; wait (bounded) until no
 # process carrying the container's id is left that hull's death should take
 # along (PR_SET_PDEATHSIG, EOF on the sync socket).

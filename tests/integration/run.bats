@@ -77,3 +77,84 @@ load helpers
 	assert_equal "$output" ""
 	assert_equal "$stderr" to-stderr
 }
+
+# Issue 16.2: a foreground run (or a create) that gets SIGINT, SIGTERM or
+# SIGHUP while the container is being set up aborts, exits 1 with one line,
+# and leaves nothing (state dir, process, mount, cgroup), as after a set-up
+# error.  Caught at hull's pause points: S forked, the cgroup made, the init's
+# pid reported (a user namespace's S2 at work), set-up done.
+# abort_at PHASE SIG CMD...: run `hull CMD` for a new container paused at
+# PHASE, send SIG, let it go on, and check the abort.
+abort_at() {
+	local phase=$1 sig=$2 id st=0
+	shift 2
+	id=$(new_id)
+	set_args /bin/sh -c "sleep 1000; echo $id"
+	pause_at "$phase" "$@" --bundle "$BUNDLE" "$id"
+	kill "-$sig" "$HPID"
+	kill -CONT "$HPID"
+	wait "$HPID" || st=$?
+	[[ $st -eq 1 ]] || fail "$* at $phase, SIG$sig: exit status $st: $(cat "$BATS_TEST_TMPDIR/paused.out")"
+	status=$st stderr=$(cat "$BATS_TEST_TMPDIR/paused.out")
+	assert_one_line_error "interrupted by SIG$sig during set-up"
+	assert_nothing_left "$id"
+	assert_no_cgroup "$id"
+}
+
+@test "run: SIGINT, SIGTERM or SIGHUP during set-up aborts it and leaves nothing" {
+	hull_only
+	for sig in INT TERM HUP; do
+		for phase in create-stage create-cgroup create-pid create-ready; do
+			abort_at "$phase" "$sig" run
+		done
+	done
+}
+
+@test "run: a signal during the set-up of a user namespace aborts it and leaves nothing" {
+	hull_only
+	update_config '.linux.namespaces += [{"type": "user"}] |
+		.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
+		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	abort_at create-pid TERM run
+	abort_at create-ready INT run
+}
+
+@test "create: a signal during set-up aborts it and leaves nothing" {
+	hull_only
+	abort_at create-pid TERM create
+	abort_at create-ready HUP create
+}
+
+# Once the container runs, the foreground run passes signals on to it.
+@test "run: SIGINT, SIGTERM and SIGHUP to a running foreground run go to the container" {
+	for sig in INT TERM HUP; do
+		id=$(new_id)
+		set_args "$HELPER" signal-wait
+		# one file each: the background job opens (truncates) it later
+		out=$BATS_TEST_TMPDIR/out.$sig
+		env --default-signal "$RUNTIME" --root "$ROOT" run --bundle "$BUNDLE" "$id" \
+			>"$out" 2>&1 </dev/null &
+		pid=$!
+		for ((i = 0; i < 200; i++)); do
+			grep -qs ready "$out" && break
+			sleep 0.05
+		done
+		kill "-$sig" "$pid"
+		st=0
+		wait "$pid" || st=$?
+		[[ $st -eq 0 ]] || fail "SIG$sig: exit status $st: $(cat "$out")"
+		run cat "$out"
+		assert_output "$(printf 'ready\nSIG%s' "$sig")"
+		assert_nothing_left "$id"
+	done
+}
+
+# hull blocks those signals while it sets up: the container inherits none of it.
+@test "run: the container process starts with no signal blocked or ignored" {
+	set_args /bin/cat /proc/self/status
+	id=$(new_id)
+	run env --default-signal "$RUNTIME" --root "$ROOT" run --bundle "$BUNDLE" "$id" </dev/null
+	assert_success
+	assert_line --regexp '^SigBlk:[[:space:]]+0+$'
+	assert_line --regexp '^SigIgn:[[:space:]]+0+$'
+}
