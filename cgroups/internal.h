@@ -88,6 +88,10 @@ size_t cg_v2_needed(const struct cg_layout *l, const struct oci_resources *r, co
 int cg_apply_v2(const struct cg_layout *l, const char *dir, const struct oci_resources *r,
 		struct hull_err **err);
 int cg_apply_v1(const struct cgroup *cg, const struct oci_resources *r, bool update, struct hull_err **err);
+/* Before the container's cpu dir is removed (its processes gone): give each
+ * parent hull raised for its realtime budget back what it had, down to what
+ * its other children still need (resources_v1.c). */
+void cg_rt_release(const struct cgroup *cg);
 /* Hugepage size name ("2MB", "1GB", "64KB") -> kB; -1 when malformed. */
 int64_t cg_hugepage_kb(const char *name);
 

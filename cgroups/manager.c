@@ -293,6 +293,7 @@ static int destroy_dirs(struct cgroup *cg, struct hull_err **err)
 {
 	int ret = 0;
 
+	cg_rt_release(cg);
 	/* The container's own dirs (and sub-cgroups it made) first... */
 	if (cg->unified && was_created(cg, cg->unified) && cg_rmdir(cg->unified, err) < 0)
 		ret = -1;

@@ -7,6 +7,8 @@
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <sys/file.h>
+#include <sys/xattr.h>
 
 #define F "linux.resources."
 
@@ -85,6 +87,41 @@ static bool hull_made(const struct cgroup *cg, const char *p)
 	return false;
 }
 
+/*
+ * The budget a level had before hull first raised it, kept on the level
+ * itself (a trusted.* xattr, which cgroupfs supports): several containers
+ * share one parent, and only the last one out may give back the rest.  A
+ * value already recorded stays (set before the raise, so a concurrent create
+ * that reads the raised value finds it there).
+ */
+#define RT_XATTR "trusted.hull.rt_runtime_us"
+
+/* Raises and releases of realtime budgets are serialised host-wide (flock on
+ * the cpu hierarchy's root, advisory, written nowhere): a delete lowering a
+ * shared parent must not take the room a concurrent create just made. */
+static int rt_lock(void)
+{
+	const struct cg_layout *l = cg_layout_get(NULL);
+	int fd;
+
+	if (!l || !l->v1[V1_CPU])
+		return -1;
+	fd = open(l->v1[V1_CPU], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	while (fd >= 0 && flock(fd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	return fd;
+}
+
+static void remember_rt(const char *dir, int64_t orig)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%" PRId64, orig);
+
+	if (setxattr(dir, RT_XATTR, buf, (size_t)n, XATTR_CREATE) < 0 && errno != EEXIST)
+		hull_debug("%s: cannot remember cpu.rt_runtime_us %s (%s): it stays raised after delete", dir, buf,
+			   strerror(errno));
+}
+
 static int64_t rt_runtime(const char *dir)
 {
 	_cleanup_free_ char *cur = NULL;
@@ -140,11 +177,64 @@ static int v1_rt_budget_parents(const struct cgroup *cg, const char *dir, int64_
 	}
 	/* Outermost first when writing: a parent must have room before its child grows. */
 	for (size_t i = n; i-- > 0;) {
-		if (r == 0 && rt_runtime(chain[i]) < target[i])
+		int64_t cur = rt_runtime(chain[i]);
+		if (r == 0 && cur < target[i]) {
+			remember_rt(chain[i], cur);
 			r = w_i64(chain[i], "cpu.rt_runtime_us", target[i], err);
+		}
 		free(chain[i]);
 	}
 	return r;
+}
+
+void cg_rt_release(const struct cgroup *cg)
+{
+	_cleanup_free_ char *p = NULL;
+	_cleanup_close_ int lock = -1;
+	char *slash;
+
+	if (!cg->v1[V1_CPU])
+		return;
+	p = xstrdup(cg->v1[V1_CPU]);
+	/* Most containers: the parent was never raised, no lock taken. */
+	slash = strrchr(p, '/');
+	if (!slash || slash == p)
+		return;
+	*slash = '\0';
+	if (getxattr(p, RT_XATTR, NULL, 0) < 0)
+		return;
+	*slash = '/';
+	lock = rt_lock();
+	/* The kernel counts a removed child's budget until its task group is
+	 * freed (after an RCU grace period): give it back before the rmdir. */
+	if (rt_runtime(p) > 0 && w_i64(p, "cpu.rt_runtime_us", 0, NULL) < 0)
+		return;
+	/* Then innermost first: a parent cannot go below its children's sum.
+	 * The raised levels are contiguous above the container's dir. */
+	while ((slash = strrchr(p, '/')) && slash != p) {
+		char buf[32];
+		ssize_t len;
+		int64_t orig, want, cur;
+
+		*slash = '\0';
+		len = getxattr(p, RT_XATTR, buf, sizeof(buf) - 1);
+		if (len < 0)
+			return;
+		buf[len] = '\0';
+		if (parse_i64(buf, &orig) < 0)
+			return;
+		/* What the children (the container's, 0 now) hold. */
+		want = rt_children(p, "", 0);
+		cur = rt_runtime(p);
+		if (want <= orig) {
+			if (cur > orig && w_i64(p, "cpu.rt_runtime_us", orig, NULL) < 0)
+				return;
+			/* Back to what it was: a later raise records afresh. */
+			(void)removexattr(p, RT_XATTR);
+		} else if (cur > want && w_i64(p, "cpu.rt_runtime_us", want, NULL) < 0) {
+			return;
+		}
+	}
 }
 
 static int v1_cpu(const struct cgroup *cg, const char *dir, const struct oci_resources *r,
@@ -165,12 +255,13 @@ static int v1_cpu(const struct cgroup *cg, const char *dir, const struct oci_res
 	if (c->has_realtime_period && c->realtime_period != 0 &&
 	    cg_writef(dir, "cpu.rt_period_us", err, "%" PRIu64, c->realtime_period) < 0)
 		return -1;
-	if (c->has_realtime_runtime && c->realtime_runtime > 0 &&
-	    v1_rt_budget_parents(cg, dir, c->realtime_runtime, err) < 0)
-		return -1;
-	if (c->has_realtime_runtime && c->realtime_runtime != 0 &&
-	    w_i64(dir, "cpu.rt_runtime_us", c->realtime_runtime, err) < 0)
-		return -1;
+	if (c->has_realtime_runtime && c->realtime_runtime != 0) {
+		_cleanup_close_ int lock = c->realtime_runtime > 0 ? rt_lock() : -1;
+		if (c->realtime_runtime > 0 && v1_rt_budget_parents(cg, dir, c->realtime_runtime, err) < 0)
+			return -1;
+		if (w_i64(dir, "cpu.rt_runtime_us", c->realtime_runtime, err) < 0)
+			return -1;
+	}
 	if (c->has_idle && cg_exists(dir, "cpu.idle") && w_i64(dir, "cpu.idle", c->idle, err) < 0)
 		return -1;
 	return 0;

@@ -9,29 +9,14 @@
 # stop itself (SIGSTOP) there; see docs/testing.md.
 
 load helpers
+load leaks
 
-# kill_paused: SIGKILL the paused hull and reap it; wait (bounded) until no
-# process carrying the container's id is left that hull's death should take
-# along (PR_SET_PDEATHSIG, EOF on the sync socket).
+teardown() { teardown_foreign; }
+
+# kill_paused: SIGKILL the paused hull and reap it.
 kill_paused() {
 	kill -KILL "$HPID"
 	wait "$HPID" 2>/dev/null || true
-}
-
-# wait_gone ID: until no process's command line holds ID (10 s).
-wait_gone() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		pgrep -f -- "$1" >/dev/null || return 0
-		sleep 0.05
-	done
-	fail "processes left after hull was killed: $(pgrep -af -- "$1")"
-}
-
-# assert_clean ID: nothing of ID anywhere (state dir, process, mount, cgroup).
-assert_clean() {
-	assert_nothing_left "$1"
-	assert_no_cgroup "$1"
 }
 
 # The uid/gid mapping namespaces.bats uses.
@@ -39,12 +24,6 @@ userns_config() {
 	update_config '.linux.namespaces += [{"type": "user"}] |
 		.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
 		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
-}
-
-# The container runs a shell that outlives its first command, so its id stays
-# in a command line (pgrep) while it runs.
-long_args() {
-	set_args /bin/sh -c "sleep 1000; echo $1"
 }
 
 # create_killed_at PHASE: create killed at PHASE, then delete --force.
@@ -159,18 +138,18 @@ killed_at() {
 }
 
 @test "leaks: a delete killed while removing the state dir is finished by delete --force" {
-	hull_only "state dir layout"
+	hull_only "test pause points"
 	id=$(new_id)
 	long_args "$id"
 	hull run -d --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1
-	hull kill "$id" KILL
-	wait_for_status "$id" stopped
-	# What rm -r leaves when killed after the first file: no state.json.
+	pause_at delete-cgroup delete --force "$id"
+	kill_paused
+	# What a hull killed inside its rm -r can leave: no state.json.
 	rm "$ROOT/$id/state.json"
 	run hull delete --force "$id"
 	assert_success
 	wait_gone "$id"
-	[[ ! -e $ROOT/$id ]] || fail "state dir left: $(ls -la "$ROOT/$id")"
+	assert_clean "$id"
 }
 
 @test "leaks: update killed with the container locked, then delete --force" {
@@ -178,91 +157,16 @@ killed_at() {
 	killed_at update-locked run update --pids-limit 50 ID
 }
 
-# ---- delete --force, whatever state the init is in --------------------------
-
-# foreign_freezer NAME: a v1 freezer cgroup of this test's own (removed in
-# teardown), or a cgroup2 one on a pure v2 host; its path in FOREIGN.
-foreign_freezer() {
-	if [[ -d /sys/fs/cgroup/freezer ]]; then
-		FOREIGN=/sys/fs/cgroup/freezer/$1
-		FOREIGN_V1=1
-	else
-		FOREIGN=/sys/fs/cgroup/$1
-		FOREIGN_V1=0
-	fi
-	mkdir "$FOREIGN"
-	echo "$FOREIGN" >>"$BATS_TEST_TMPDIR/foreign"
-}
-
-freeze_foreign() {
-	if ((FOREIGN_V1)); then
-		echo FROZEN >"$FOREIGN/freezer.state"
-		for _ in $(seq 100); do
-			[[ $(cat "$FOREIGN/freezer.state") == FROZEN ]] && return 0
-			sleep 0.05
-		done
-		fail "$FOREIGN never froze"
-	else
-		echo 1 >"$FOREIGN/cgroup.freeze"
-	fi
-}
-
-teardown() {
-	local d
-	if [[ -f $BATS_TEST_TMPDIR/foreign ]]; then
-		while read -r d; do
-			[[ -d $d ]] || continue
-			if [[ -f $d/freezer.state ]]; then echo THAWED >"$d/freezer.state"; else echo 0 >"$d/cgroup.freeze"; fi
-		done <"$BATS_TEST_TMPDIR/foreign"
-	fi
-	teardown_common
-	if [[ -f $BATS_TEST_TMPDIR/foreign ]]; then
-		while read -r d; do
-			[[ -d $d ]] && rmdir "$d" 2>/dev/null
-		done <"$BATS_TEST_TMPDIR/foreign"
-	fi
-	true
-}
+# ---- delete --force, whatever state the init is in (leaks.bash) -------------
 
 @test "leaks: delete --force of an init moved into another, frozen cgroup removes everything" {
 	hull_only "runc's delete --force gives up too: container init still running"
-	id=$(new_id)
-	long_args "$id"
-	hull run -d --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1
-	pid=$(state_field "$id" pid)
-	foreign_freezer "$id-foreign"
-	echo "$pid" >"$FOREIGN/cgroup.procs"
-	freeze_foreign
-	run hull delete --force "$id"
-	assert_success
-	wait_gone "$id"
-	assert_clean "$id"
-	# The other cgroup stays as the test made it, and is empty.
-	[[ -d $FOREIGN ]] || fail "$FOREIGN was removed"
-	[[ -z $(cat "$FOREIGN/cgroup.procs") ]] || fail "processes left in $FOREIGN: $(cat "$FOREIGN/cgroup.procs")"
+	check_delete_frozen_init
 }
 
 @test "leaks: delete --force with a container process frozen in another cgroup removes everything" {
 	hull_only "runc's delete --force gives up too: container init still running"
-	id=$(new_id)
-	set_args /bin/sh -c "sleep 1000 & sleep 1000; echo $id"
-	hull run -d --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1
-	pid=$(state_field "$id" pid)
-	child=
-	for _ in $(seq 100); do
-		child=$(pgrep -P "$pid" sleep | head -n1) && [[ -n $child ]] && break
-		sleep 0.05
-	done
-	[[ -n $child ]] || fail "no child of the init $pid"
-	foreign_freezer "$id-foreign"
-	echo "$child" >"$FOREIGN/cgroup.procs"
-	freeze_foreign
-	run hull delete --force "$id"
-	assert_success
-	wait_gone "$id"
-	run kill -0 "$child"
-	assert_failure
-	assert_clean "$id"
+	check_delete_frozen_child
 }
 
 @test "leaks: delete --force of a paused container removes everything" {
@@ -274,4 +178,37 @@ teardown() {
 	assert_success
 	wait_gone "$id"
 	assert_clean "$id"
+}
+
+# ---- realtime budgets --------------------------------------------------------
+
+@test "leaks: a parent's cpu.rt_runtime_us raised for containers is given back after the last delete" {
+	hull_only "which parents hull raises"
+	local top=/sys/fs/cgroup/cpu/leaks-rt-$$-$RANDOM
+	[[ -f /sys/fs/cgroup/cpu/cpu.rt_runtime_us ]] ||
+		skip "no cpu.rt_runtime_us: the kernel lacks CONFIG_RT_GROUP_SCHED (the test host's Debian kernel too)"
+	# A parent of the test's own with room, and under it a "hull" level with
+	# a budget of its own that hull must raise and give back.
+	mkdir "$top" "$top/hull"
+	echo "$top" >>"$BATS_TEST_TMPDIR/foreign"
+	echo "$top/hull" >>"$BATS_TEST_TMPDIR/foreign"
+	echo 100000 >"$top/cpu.rt_runtime_us"
+	echo 5000 >"$top/hull/cpu.rt_runtime_us"
+	long_args x
+	update_config '.linux.resources.cpu = {"realtimeRuntime": 10000, "realtimePeriod": 1000000}'
+	a=$(new_id)
+	b=$(new_id)
+	update_config '.linux.cgroupsPath = $p' --arg p "/${top##*/}/hull/$a"
+	hull run -d --bundle "$BUNDLE" "$a" </dev/null >/dev/null 2>&1 || fail "run $a failed"
+	update_config '.linux.cgroupsPath = $p' --arg p "/${top##*/}/hull/$b"
+	hull run -d --bundle "$BUNDLE" "$b" </dev/null >/dev/null 2>&1 || fail "run $b failed"
+	assert_equal "$(cat "$top/hull/$a/cpu.rt_runtime_us")" 10000
+	assert_equal "$(cat "$top/hull/cpu.rt_runtime_us")" 20000
+	hull delete --force "$a"
+	# b still needs its share.
+	assert_equal "$(cat "$top/hull/cpu.rt_runtime_us")" 10000
+	hull delete --force "$b"
+	assert_equal "$(cat "$top/hull/cpu.rt_runtime_us")" 5000
+	assert_equal "$(cat "$top/cpu.rt_runtime_us")" 100000
+	[[ ! -d $top/hull/$a && ! -d $top/hull/$b ]] || fail "container cgroups left in $top/hull"
 }
