@@ -12,6 +12,32 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 
+/*
+ * Without a mount namespace the process shares the host's mounts and is
+ * only chrooted into the rootfs.  runc 1.1 then still makes every mount,
+ * the rootfs's bind onto itself and the devices in the host's namespace,
+ * where they outlive the container, and makes the host's "/" rslave: hull
+ * mounts nothing and refuses what would need it.
+ */
+static int no_mntns_refuse(const struct oci_spec *s, struct hull_err **err)
+{
+	const struct oci_linux *l = &s->linux_;
+	const struct { bool set; const char *field; } needs[] = {
+		{ s->n_mounts > 0, "mounts" },
+		{ l->n_devices > 0, "linux.devices" },
+		{ l->n_masked_paths > 0, "linux.maskedPaths" },
+		{ l->n_readonly_paths > 0, "linux.readonlyPaths" },
+		{ l->rootfs_propagation != NULL, "linux.rootfsPropagation" },
+		{ s->root_readonly, "root.readonly" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(needs); i++)
+		if (needs[i].set)
+			return hull_err_make(err, 0, "%s: needs a mount namespace (linux.namespaces has none)",
+					     needs[i].field);
+	return 0;
+}
+
 static int check_semantics(const struct oci_spec *s, const struct runtime_create_opts *o, bool foreground,
 			   struct hull_err **err)
 {
@@ -19,8 +45,8 @@ static int check_semantics(const struct oci_spec *s, const struct runtime_create
 		return hull_err_make(err, 0, "process: required");
 	if (!s->has_linux)
 		return hull_err_make(err, 0, "linux: required on Linux");
-	if (!oci_spec_has_ns(s, OCI_NS_MOUNT))
-		return hull_err_make(err, 0, "linux.namespaces: a mount namespace is required");
+	if (!oci_spec_has_ns(s, OCI_NS_MOUNT) && no_mntns_refuse(s, err) < 0)
+		return -1;
 	if ((s->hostname || s->domainname) && oci_spec_get_ns(s, OCI_NS_UTS) == NULL)
 		return hull_err_make(err, 0, "%s: requires a uts namespace", s->hostname ? "hostname" : "domainname");
 	if (oci_spec_has_ns(s, OCI_NS_USER) && !oci_spec_get_ns(s, OCI_NS_USER)->path &&

@@ -168,6 +168,7 @@ struct exec_child {
 	int preserve_fds;
 	const struct cgroup *cg;    /* the container's, or NULL */
 	bool cloned_in;             /* born in its cgroup2 directory */
+	const char *chroot;         /* the rootfs, without a mount namespace */
 };
 
 static __attribute__((noreturn)) void exec_process(const struct exec_child *x)
@@ -195,6 +196,10 @@ static __attribute__((noreturn)) void exec_process(const struct exec_child *x)
 			sync_fail(x->sync, err);
 		}
 	}
+	/* Without a mount namespace the init is chrooted, not setns'd: so
+	 * are we, after the pty came from the host's /dev/ptmx. */
+	if (x->chroot && runtime_chroot(x->chroot, &err) < 0)
+		sync_fail(x->sync, err);
 	env = runtime_process_env(x->proc);
 	if (confine_apply(x->spec, x->proc, &notify_fd, &err) < 0)
 		sync_fail(x->sync, err);
@@ -348,7 +353,8 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 		close(c->dir_fd);
 		struct exec_child x = { .spec = c->spec, .proc = &proc, .target = c->pid, .pidfd = pidfd,
 					.ns_flags = differing_ns(c->pid), .sync = sv[1],
-					.preserve_fds = o->preserve_fds, .cg = cg, .cloned_in = cloned_in };
+					.preserve_fds = o->preserve_fds, .cg = cg, .cloned_in = cloned_in,
+					.chroot = oci_spec_has_ns(c->spec, OCI_NS_MOUNT) ? NULL : c->rootfs };
 		close(sv[0]);
 		join(&x);
 	}

@@ -81,7 +81,8 @@ static int setup_terminal(const struct init_args *a, struct hull_err **err)
 
 	if (console_open_pty(&master, &slave, &a->spec->process, err) < 0)
 		return -1;
-	if (ns_bind_console(slave, err) < 0)
+	/* Without a mount namespace /dev/console is the host's. */
+	if (oci_spec_has_ns(a->spec, OCI_NS_MOUNT) && ns_bind_console(slave, err) < 0)
 		return -1;
 	if (sync_send(a->sync, SYNC_CONSOLE, 0, master, NULL) < 0)
 		return hull_err_make(err, errno, "send console fd");
@@ -110,6 +111,11 @@ void init_container(const struct init_args *a)
 	const struct oci_spec *s = a->spec;
 	const struct oci_process *p = &s->process;
 	struct ns_rootfs r = { .spec = s, .rootfs = a->rootfs, .no_pivot = a->no_pivot, .in_userns = a->in_userns };
+	/* Without a mount namespace the process shares the runtime's mounts:
+	 * it is chrooted into the rootfs (as by runc), and nothing is mounted
+	 * (runc would mount in the host's namespace; create refuses a config
+	 * asking for it, see check_semantics). */
+	bool mnt = oci_spec_has_ns(s, OCI_NS_MOUNT);
 	struct hull_err *err = NULL;
 	_cleanup_free_ char *exe = NULL;
 	_cleanup_strv_ char **env = NULL;
@@ -135,7 +141,7 @@ void init_container(const struct init_args *a)
 			sync_fail(a->sync, err);
 		}
 	}
-	if (ns_rootfs_mount(&r, &err) < 0)
+	if (mnt && ns_rootfs_mount(&r, &err) < 0)
 		sync_fail(a->sync, err);
 
 	/* The stage has brought up lo meanwhile; on failure it told hull why. */
@@ -157,11 +163,16 @@ void init_container(const struct init_args *a)
 	}
 	if (container_hooks(a, OCI_HOOK_CREATE_CONTAINER, OCI_STATUS_CREATING, host_pid, &err) < 0)
 		sync_fail(a->sync, err);
-	if (ns_rootfs_pivot(&r, &err) < 0 || runtime_make_cwd(p, &err) < 0)
+	if (mnt && ns_rootfs_pivot(&r, &err) < 0)
 		sync_fail(a->sync, err);
 	if (p->terminal && setup_terminal(a, &err) < 0)
 		sync_fail(a->sync, err);
-	if (set_sysctls(s, &err) < 0 || ns_rootfs_finalize(&r, &err) < 0)
+	if (set_sysctls(s, &err) < 0)
+		sync_fail(a->sync, err);
+	/* After the pty and sysctls, which need the host's /dev and /proc then. */
+	if (!mnt && runtime_chroot(a->rootfs, &err) < 0)
+		sync_fail(a->sync, err);
+	if (runtime_make_cwd(p, &err) < 0 || (mnt && ns_rootfs_finalize(&r, &err) < 0))
 		sync_fail(a->sync, err);
 	env = runtime_process_env(p);
 	if (confine_apply(s, p, &notify_fd, &err) < 0)

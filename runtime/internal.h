@@ -223,6 +223,9 @@ char **runtime_process_env(const struct oci_process *p);
 /* mkdir -p process.cwd inside our root (create only, as runc), as root,
  * before confinement and before the rootfs turns read-only. */
 int runtime_make_cwd(const struct oci_process *p, struct hull_err **err);
+/* chroot into dir and chdir to its "/": the root of a container without a
+ * mount namespace (runc's), for its init and for exec. */
+int runtime_chroot(const char *dir, struct hull_err **err);
 
 /* Hand a seccomp notify fd of process `pid` to linux.seccomp.listenerPath. */
 int runtime_seccomp_forward(struct container *c, pid_t pid, int fd, struct hull_err **err);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What runc's init does for the user process beyond confinement: HOME from
- * the container's /etc/passwd, and a missing process.cwd created.  Both run
- * in the container (after pivot_root for create, after setns for exec), as
- * root, before confine_apply: a seccomp filter may refuse openat2 and mkdir.
+ * the container's /etc/passwd, a missing process.cwd created, and the
+ * chroot into the rootfs of a container without a mount namespace.  All run
+ * in the container (after pivot_root or that chroot for create, after setns
+ * for exec), as root, before confine_apply: a seccomp filter may refuse
+ * openat2 and mkdir.
  */
 #include "internal.h"
 #include "namespaces/namespaces.h"
@@ -101,5 +103,16 @@ int runtime_make_cwd(const struct oci_process *p, struct hull_err **err)
 	if (fd < 0)
 		return hull_err_wrap(err, "process.cwd %s", p->cwd);
 	close(fd);
+	return 0;
+}
+
+int runtime_chroot(const char *dir, struct hull_err **err)
+{
+	if (chdir(dir) < 0)
+		return hull_err_make(err, errno, "chdir %s", dir);
+	if (chroot(".") < 0)
+		return hull_err_make(err, errno, "chroot %s", dir);
+	if (chdir("/") < 0)
+		return hull_err_make(err, errno, "chdir /");
 	return 0;
 }

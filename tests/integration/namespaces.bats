@@ -154,3 +154,66 @@ teardown() {
 	assert_one_line_error 'network|/etc/hostname'
 	assert_nothing_left "$id"
 }
+
+# ---- no mount namespace (and no other): the runtime's namespaces ----
+
+# no_namespaces: linux.namespaces empty, and nothing that needs a mount
+# namespace (the default config's mounts, masked and read-only paths,
+# read-only root) or a uts one (hostname).
+no_namespaces() {
+	update_config '.linux.namespaces = [] | .mounts = [] | .root.readonly = false
+		| del(.linux.maskedPaths, .linux.readonlyPaths, .linux.rootfsPropagation, .linux.devices, .hostname)'
+}
+
+@test "no namespaces: the process shares the runtime's, chrooted into the rootfs, mounting nothing" {
+	hull_only "runc 1.1 bind-mounts the rootfs onto itself in the host's mount namespace and leaves it there"
+	no_namespaces
+	id=$(new_id)
+	start_detached "$id" "$HELPER" signal-wait || fail "run -d: $(ctr_output "$id")"
+	wait_for_output "$id" ready
+	pid=$(state_field "$id" pid)
+	for ns in cgroup ipc mnt net pid uts user; do
+		assert_equal "$(readlink "/proc/$pid/ns/$ns")" "$(readlink "/proc/self/ns/$ns")"
+	done
+	assert_equal "$(readlink "/proc/$pid/root")" "$(realpath "$BASE_BUNDLE/rootfs")"
+	# the image's files, not the host's
+	run hull exec "$id" "$HELPER" read /etc/motd
+	assert_success
+	assert_output "hull test rootfs"
+	run hull exec "$id" /bin/sh -c 'echo "HOME=$HOME"; readlink /proc/self/root || echo no-proc'
+	assert_output "$(printf '%s\n' HOME=/root no-proc)"
+	assert_no_new_host_mounts
+}
+
+@test "no mount namespace: mounts, devices, rootfsPropagation and a read-only root are refused" {
+	hull_only "runc 1.1 makes the mounts and devices in the host's mount namespace and leaves them there"
+	no_namespaces
+	set_args "$HELPER" exit 0
+	local -A asks=(
+		[mounts]='.mounts = [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]'
+		[linux.devices]='.linux.devices = [{"path": "/dev/hull-null", "type": "c", "major": 1, "minor": 3}]'
+		[linux.rootfsPropagation]='.linux.rootfsPropagation = "private"'
+		[root.readonly]='.root.readonly = true'
+	)
+	for field in "${!asks[@]}"; do
+		no_namespaces
+		update_config "${asks[$field]}"
+		id=$(new_id)
+		run_nopipe hull run --bundle "$BUNDLE" "$id"
+		assert_one_line_error "^hull: run: ${field//./\\.}: needs a mount namespace"
+		assert_nothing_left "$id"
+	done
+	[[ ! -e $BASE_BUNDLE/rootfs/dev/hull-null ]]
+}
+
+@test "no mount namespace: maskedPaths and readonlyPaths are refused" {
+	no_namespaces
+	set_args "$HELPER" exit 0
+	for field in maskedPaths readonlyPaths; do
+		update_config 'del(.linux.maskedPaths, .linux.readonlyPaths) | .linux[$f] = ["/proc/sys"]' --arg f "$field"
+		id=$(new_id)
+		run_nopipe hull run --bundle "$BUNDLE" "$id"
+		assert_one_line_error "linux\\.$field: needs a mount namespace"
+		assert_nothing_left "$id"
+	done
+}
