@@ -114,6 +114,12 @@ demo: deps
 	$(MAKE) all bundle
 	tests/demo
 
+# SOAK_N lifecycles of each shape under load; nothing may hang or leak
+# (tests/soak/run, docs/testing.md).
+.PHONY: soak
+soak: all bundle
+	tests/soak/run
+
 install: $(HULL)
 	install -D -m 0755 $(HULL) $(DESTDIR)$(PREFIX)/bin/hull
 
