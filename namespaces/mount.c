@@ -265,7 +265,7 @@ static int mount_fs(int root_fd, const struct oci_mount *m, const struct ns_moun
 	int mfd;
 
 	if (strcmp(type, "cgroup") == 0)
-		type = "cgroup2";   /* hull mounts the unified hierarchy only */
+		type = "cgroup2";   /* a pure v2 host (mount_cgroup_v1 otherwise) */
 	if (ro_delayed(m, o))
 		t.flags &= ~(unsigned long)MS_RDONLY;
 	if (strcmp(type, "tmpfs") == 0) {
@@ -367,6 +367,8 @@ static int mount_entry(const struct ns_rootfs *r, int root_fd, size_t idx, const
 	dest = existed ? take_fd(&probe) : ns_mkdir_p_in_root(root_fd, m->destination, 0755, false, err);
 	if (dest < 0)
 		return dest;
+	if (strcmp(m->type, "cgroup") == 0 && mount_cgroup_v1_host())
+		return mount_cgroup_v1(r, m, o, dest, err);
 	mfd = mount_fs(root_fd, m, o, dest, existed ? &before : NULL, err);
 	if (mfd < 0)
 		return mfd;

@@ -100,7 +100,8 @@ struct ns_rootfs {
  * Devices are skipped when the spec bind-mounts /dev (runc needsSetupDev).
  * In a user namespace (in_userns) sysfs, mqueue and cgroup mounts the kernel
  * refuses fall back to recursive binds of the host's /sys, /dev/mqueue and
- * (read-only) /sys/fs/cgroup; "cgroup" mounts cgroup2.  Call
+ * (read-only) /sys/fs/cgroup; "cgroup" is runc's per-controller v1 layout
+ * on a host with v1 hierarchies (cgroupfs.c), cgroup2 on a pure v2 host.  Call
  * ns_validate_spec() first for field-named errors before anything exists. */
 int ns_rootfs_mount(const struct ns_rootfs *r, struct hull_err **err);
 /* Phase 2: pivot_root(".", ".") into the rootfs and detach the old root, or

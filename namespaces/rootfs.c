@@ -31,7 +31,7 @@ static bool no_shared_mounts(const struct oci_spec *spec)
 }
 
 /* Undo mountinfo's octal escapes ("\040" for a space) in place. */
-static void unescape(char *s)
+void mountinfo_unescape(char *s)
 {
 	char *o = s;
 
@@ -58,7 +58,7 @@ static bool is_under(const char *path, const char *mnt)
 
 /* Split a mountinfo line into its first five fields (f[3] root, f[4] mount
  * point, still escaped); *rest points at the remaining fields. */
-static bool mountinfo_fields(char *line, char *f[5], char **rest)
+bool mountinfo_fields(char *line, char *f[5], char **rest)
 {
 	char *tok;
 	int i = 0;
@@ -88,7 +88,7 @@ static int make_parent_private(const char *rootfs, struct hull_err **err)
 
 		if (!mountinfo_fields(line, f, &p))
 			continue;
-		unescape(f[4]);
+		mountinfo_unescape(f[4]);
 		if (!is_under(real, f[4]) || (best && strlen(f[4]) < strlen(best)))
 			continue;
 		free(best);
@@ -161,8 +161,8 @@ static int hide_host_proc_sys(const char *rootfs, struct hull_err **err)
 
 		if (!mountinfo_fields(line, f, &p))
 			continue;
-		unescape(f[3]);
-		unescape(f[4]);
+		mountinfo_unescape(f[3]);
+		mountinfo_unescape(f[4]);
 		if (!host_proc_or_sys(f, p, real))
 			continue;
 		/* The unmount must not propagate to the host. */

@@ -415,6 +415,13 @@ start_events() {
 # entry); it opens /dev/probe write-only without writing, under `timeout` so a
 # device whose open blocks cannot hang the suite, and prints OPENED or the
 # shell's error, then NULL-OK if /dev/null (a default device) still works.
+# A user namespace: container root is host uid/gid 100000.
+use_user_namespace() {
+	update_config '.linux.namespaces += [{"type": "user"}] |
+		.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
+		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+}
+
 # listed_devices_write DEVICES_JSON PATH...: run a container with these
 # linux.devices under a deny-all device cgroup; one line per PATH, the
 # helper's write result (OK or the errno name).

@@ -234,6 +234,75 @@ mountinfo_line() {
 	assert_output ""
 }
 
+# v1_controller_dirs: the names a v1 `cgroup` mount shows, from the host's
+# mount points of the v1 controller hierarchies (cpu,cpuacct when co-mounted).
+v1_controller_dirs() {
+	awk '$0 ~ / - cgroup / { print $5 }' /proc/self/mountinfo | while read -r mp; do
+		grep -q ' - cgroup [^ ]* .*name=' <(awk -v m="$mp" '$5 == m' /proc/self/mountinfo) || basename "$mp"
+	done | sort -u
+}
+
+cgroup_v1_mount() {
+	grep -q ' - cgroup ' /proc/self/mountinfo || skip "no cgroup v1 hierarchy here (testhost/cgroups-cli.bats covers cgroup2)"
+	update_config '.mounts += [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": $o}] |
+		.linux.resources.memory = {"limit": 67108864}' --argjson o "$1"
+}
+
+@test "a cgroup mount on a v1 host: one directory per controller, the container's own cgroup, read-only" {
+	cgroup_v1_mount '["nosuid", "noexec", "nodev", "relatime", "ro"]'
+	run_ctr /bin/sh -c "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; grep -qx \$\$ /sys/fs/cgroup/pids/cgroup.procs && echo OWN;
+		$HELPER write /sys/fs/cgroup/memory/memory.limit_in_bytes 1; ls /sys/fs/cgroup"
+	assert_success
+	assert_line --index 0 67108864
+	assert_line --index 1 OWN
+	assert_line --index 2 EROFS
+	local want
+	for want in $(v1_controller_dirs); do
+		assert_line "$want"
+	done
+	for want in cpu memory pids; do
+		assert_line "$want"
+	done
+}
+
+@test "a cgroup mount on a v1 host with a cgroup namespace: fresh hierarchies rooted at the container's cgroup" {
+	cgroup_v1_mount '["nosuid", "noexec", "nodev", "relatime", "ro"]'
+	update_config '.linux.namespaces += [{"type": "cgroup"}]'
+	run_ctr /bin/sh -c "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; grep -qx \$\$ /sys/fs/cgroup/pids/cgroup.procs && echo OWN;
+		$HELPER write /sys/fs/cgroup/memory/memory.limit_in_bytes 1; true"
+	assert_success
+	assert_line --index 0 67108864
+	assert_line --index 1 OWN
+	assert_line --index 2 EROFS
+}
+
+@test "a cgroup mount on a v1 host in a user namespace: the container's own cgroups, bound" {
+	cgroup_v1_mount '["nosuid", "noexec", "nodev", "relatime", "ro"]'
+	use_user_namespace
+	run_ctr /bin/sh -c "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; grep -qx \$\$ /sys/fs/cgroup/pids/cgroup.procs && echo OWN"
+	assert_success
+	assert_line --index 0 67108864
+	assert_line --index 1 OWN
+}
+
+@test "a cgroup mount on a v1 host without ro: the controllers are writable" {
+	cgroup_v1_mount '["nosuid", "noexec", "nodev", "relatime"]'
+	run_ctr /bin/sh -c "$HELPER write /sys/fs/cgroup/memory/memory.limit_in_bytes 33554432; cat /sys/fs/cgroup/memory/memory.limit_in_bytes"
+	assert_success
+	assert_line --index 0 OK
+	assert_line --index 1 33554432
+}
+
+@test "a cgroup mount on a v1 host: co-mounted controllers get runc's symlinks (cpu -> cpu,cpuacct)" {
+	local co
+	co=$(v1_controller_dirs | grep , | head -1)
+	[[ -n $co ]] || skip "no co-mounted v1 controllers on this machine (the test host is pure cgroup v2)"
+	cgroup_v1_mount '["ro"]'
+	run_ctr /bin/sh -c "readlink /sys/fs/cgroup/${co%%,*}"
+	assert_success
+	assert_output "$co"
+}
+
 @test "a relative mount destination fails and leaves nothing" {
 	add_mount '{"destination": "relative/path", "type": "tmpfs", "source": "tmpfs"}'
 	hull_only "runc 1.1 accepts relative destinations"

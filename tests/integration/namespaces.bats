@@ -3,13 +3,6 @@
 
 load helpers
 
-# A user namespace: container root is host uid/gid 100000.
-use_user_namespace() {
-	update_config '.linux.namespaces += [{"type": "user"}] |
-		.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
-		.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
-}
-
 teardown() {
 	[[ -n ${HOLDER:-} ]] && kill "$HOLDER" 2>/dev/null
 	teardown_common
