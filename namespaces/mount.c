@@ -83,6 +83,14 @@ static int attach(int mfd, int dest_fd, const struct ns_mount_opts *o, struct hu
 	return mnt_set_propagation(mfd, o->propagation, err);
 }
 
+/* A detached tree (open_tree) gets the top flags and goes onto dest_fd. */
+static int attach_tree(int tree, const struct ns_mount_opts *o, int dest_fd, struct hull_err **err)
+{
+	int r = apply_top_flags(tree, o, err);
+
+	return r == 0 ? attach(tree, dest_fd, o, err) : r;
+}
+
 int mnt_bind_idmapped(int src_dirfd, const char *src, const struct ns_mount_opts *o, int userns_fd,
 		      int dest_fd, struct hull_err **err)
 {
@@ -102,9 +110,7 @@ int mnt_bind_idmapped(int src_dirfd, const char *src, const struct ns_mount_opts
 		if (mount_setattr(tree, "", AT_EMPTY_PATH | (o->ridmap ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0)
 			return hull_err_make(err, errno, "bind %s: idmap", src);
 	}
-	r = apply_top_flags(tree, o, err);
-	if (r == 0)
-		r = attach(tree, dest_fd, o, err);
+	r = attach_tree(tree, o, dest_fd, err);
 	if (r < 0)
 		return hull_err_wrap(err, "bind %s", *src ? src : "fd");
 	return take_fd(&tree);
@@ -310,18 +316,21 @@ static int mount_fs(int root_fd, const struct oci_mount *m, const struct ns_moun
 	return hull_err_ret(err ? *err : NULL);
 }
 
-static int mount_bind_entry(const struct ns_rootfs *r, int root_fd, const struct oci_mount *m,
+static int mount_bind_entry(const struct ns_rootfs *r, int root_fd, size_t idx, const struct oci_mount *m,
 			    const struct ns_mount_opts *o, struct hull_err **err)
 {
 	const struct oci_linux *l = &r->spec->linux_;
 	_cleanup_close_ int dest = -1, userns = -1;
+	int tree = r->bind_fds ? r->bind_fds[idx] : -1, mfd;
 	struct stat st;
 
-	if (stat(m->source, &st) < 0)
+	if ((tree >= 0 ? fstat(tree, &st) : stat(m->source, &st)) < 0)
 		return hull_err_make(err, errno, "bind source %s", m->source);
 	dest = ns_mkdir_p_in_root(root_fd, m->destination, 0755, !S_ISDIR(st.st_mode), err);
 	if (dest < 0)
 		return dest;
+	if (tree >= 0)
+		return attach_tree(tree, o, dest, err) < 0 ? hull_err_wrap(err, "bind %s", m->source) : 0;
 	if (o->idmap || m->n_uid_mappings || m->n_gid_mappings) {
 		/* Without per-mount mappings, runc uses the container's own. */
 		bool own = m->n_uid_mappings || m->n_gid_mappings;
@@ -332,7 +341,11 @@ static int mount_bind_entry(const struct ns_rootfs *r, int root_fd, const struct
 		if (userns < 0)
 			return userns;
 	}
-	return mnt_bind_idmapped(AT_FDCWD, m->source, o, userns, dest, err);
+	mfd = mnt_bind_idmapped(AT_FDCWD, m->source, o, userns, dest, err);
+	if (mfd < 0)
+		return mfd;
+	close(mfd);
+	return 0;
 }
 
 static int mount_entry(const struct ns_rootfs *r, int root_fd, size_t idx, const struct ns_mount_opts *o,
@@ -348,10 +361,7 @@ static int mount_entry(const struct ns_rootfs *r, int root_fd, size_t idx, const
 	if (check_proc_dest(clean, err) < 0)
 		return -1;
 	if (o->bind || strcmp(m->type, "bind") == 0) {
-		mfd = mount_bind_entry(r, root_fd, m, o, err);
-		if (mfd >= 0)
-			close(mfd);
-		return mfd < 0 ? mfd : 0;
+		return mount_bind_entry(r, root_fd, idx, m, o, err);
 	}
 	/* A symlinked /proc or /sys would let the image choose where procfs or
 	 * sysfs lands: their destination is looked up without following the
@@ -416,5 +426,38 @@ int mount_spec_finalize_ro(int root_fd, const struct oci_spec *spec, struct hull
 		if (mnt_setattr(fd, false, MOUNT_ATTR_RDONLY, 0, err) < 0)
 			return hull_err_wrap(err, "mounts[%zu] %s: make read-only", i, m->destination);
 	}
+	return 0;
+}
+
+/* Binds that need no idmapping: the ones a user namespace's root might not
+ * reach, and the only ones whose tree can be cloned before it exists. */
+static bool plain_bind(const struct oci_mount *m, const struct ns_mount_opts *o)
+{
+	return (o->bind || (m->type && strcmp(m->type, "bind") == 0)) && !o->idmap && !o->ridmap &&
+	       !m->n_uid_mappings && !m->n_gid_mappings;
+}
+
+int ns_open_bind_sources(const struct oci_spec *spec, int **out, struct hull_err **err)
+{
+	int *fds = xcalloc(spec->n_mounts + 1, sizeof(*fds));
+
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct oci_mount *m = &spec->mounts[i];
+		struct ns_mount_opts o;
+		bool plain;
+
+		fds[i] = -1;
+		if (mount_opts_parse_at(m->options, m->n_options, "options", &o, NULL) < 0)
+			continue;   /* the init reports it, naming the field */
+		plain = plain_bind(m, &o) && m->source;
+		if (plain)
+			fds[i] = open_tree(AT_FDCWD, m->source,
+					   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (o.rec ? AT_RECURSIVE : 0));
+		/* A source that cannot be opened here fails in the init as before,
+		 * with the same message. */
+		ns_mount_opts_clear(&o);
+	}
+	*out = fds;
+	(void)err;
 	return 0;
 }

@@ -91,7 +91,16 @@ struct ns_rootfs {
 	const char *rootfs;         /* absolute host path of the container rootfs */
 	bool no_pivot;              /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
 	bool in_userns;             /* new user namespace: bind host devices instead of mknod */
+	const int *bind_fds;        /* per spec mount, a detached tree of its bind source made
+				     * before the user namespace (ns_open_bind_sources), or -1; NULL: none */
 };
+
+/* Before a new user namespace, as runc: clone the tree of every bind
+ * source (no idmap) with open_tree, so that a source in a directory the
+ * namespace's root cannot search still mounts.  *fds (malloc'd, one per
+ * spec mount, -1 where none; close-on-exec) goes into ns_rootfs.bind_fds.
+ * A source that cannot be opened is left to ns_rootfs_mount's error. */
+int ns_open_bind_sources(const struct oci_spec *spec, int **fds, struct hull_err **err);
 
 /* Phase 1, inside the container's new mount namespace, before pivot: set
  * propagation of / (rootfsPropagation, default rslave as runc), bind the rootfs

@@ -110,7 +110,8 @@ void init_container(const struct init_args *a)
 {
 	const struct oci_spec *s = a->spec;
 	const struct oci_process *p = &s->process;
-	struct ns_rootfs r = { .spec = s, .rootfs = a->rootfs, .no_pivot = a->no_pivot, .in_userns = a->in_userns };
+	struct ns_rootfs r = { .spec = s, .rootfs = a->rootfs, .no_pivot = a->no_pivot, .in_userns = a->in_userns,
+				 .bind_fds = a->bind_fds };
 	/* Without a mount namespace the process shares the runtime's mounts:
 	 * it is chrooted into the rootfs (as by runc), and nothing is mounted
 	 * (runc would mount in the host's namespace; create refuses a config
@@ -143,6 +144,10 @@ void init_container(const struct init_args *a)
 	}
 	if (mnt && ns_rootfs_mount(&r, &err) < 0)
 		sync_fail(a->sync, err);
+	/* The bind sources' trees are mounted now: no fd to them stays. */
+	for (size_t i = 0; a->bind_fds && i < s->n_mounts; i++)
+		if (a->bind_fds[i] >= 0)
+			close(a->bind_fds[i]);
 
 	/* The stage has brought up lo meanwhile; on failure it told hull why. */
 	if (read(a->pid_pipe, &st, sizeof(st)) != (ssize_t)sizeof(st) || st != 0)

@@ -202,6 +202,7 @@ struct init_args {
 	const char *bundle;
 	bool no_new_keyring;
 	int pid_pipe;               /* read end: our host pid, then lo's status, from the stage */
+	const int *bind_fds;        /* ns_rootfs.bind_fds, or NULL */
 };
 __attribute__((noreturn)) void init_container(const struct init_args *a);
 

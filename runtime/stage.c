@@ -304,14 +304,14 @@ static void renew_pid_ns(int sock)
 /* In C, the init: the cgroup (if not there yet), its cgroup namespace, init.c. */
 static __attribute__((noreturn)) void start_init(int sock, const struct boot *b, const struct cgroup *cg,
 						 bool in_unified, int *tasks, size_t n_tasks, int fifo_fd, int cg_fd,
-						 const int pid_pipe[2], int flags)
+						 const int pid_pipe[2], int flags, const int *bind_fds)
 {
 	struct hull_err *err = NULL;
 	struct init_args a = {
 		.spec = b->spec, .rootfs = b->rootfs, .sync = sock, .fifo_fd = fifo_fd,
 		.no_pivot = b->no_pivot, .in_userns = oci_spec_get_ns(b->spec, OCI_NS_USER) != NULL,
 		.preserve_fds = b->preserve_fds, .id = b->id, .bundle = b->bundle,
-		.no_new_keyring = b->no_new_keyring, .pid_pipe = pid_pipe[0],
+		.no_new_keyring = b->no_new_keyring, .pid_pipe = pid_pipe[0], .bind_fds = bind_fds,
 	};
 
 	close(pid_pipe[1]);
@@ -367,7 +367,7 @@ static __attribute__((noreturn)) void stage_run(int sock)
 	struct boot b = { 0 };
 	struct sync_msg m;
 	cpu_set_t cpus;
-	int fds[SYNC_MAX_FDS], *tasks;
+	int fds[SYNC_MAX_FDS], *tasks, *bind_fds = NULL;
 	size_t nfds, n_tasks;
 	int fifo_fd = -1, cg_fd = -1, flags, st, pid_pipe[2], r;
 	bool early, in_unified = false, cloned_in = false;
@@ -445,7 +445,7 @@ static __attribute__((noreturn)) void stage_run(int sock)
 		}
 		if (pid == 0)
 			start_init(sock, &b, cg, cloned_in || in_unified, tasks, n_tasks, fifo_fd, cg_fd, pid_pipe,
-				   flags);
+				   flags, NULL);
 		report_pid(sock, pid, pid_pipe, new_netns(b.spec));
 	}
 	/* The cgroup first: S2, born in it, owns the namespaces; S waits. */
@@ -463,6 +463,9 @@ static __attribute__((noreturn)) void stage_run(int sock)
 	if (ns_join_paths(b.spec, 0, &err) < 0)
 		sync_fail(sock, err);
 	if (flags & CLONE_NEWUSER) {
+		/* While still the host's root (runc: mount sources as fds). */
+		if (ns_open_bind_sources(b.spec, &bind_fds, &err) < 0)
+			sync_fail(sock, err);
 		if (unshare(CLONE_NEWUSER) < 0) {
 			hull_err_make(&err, errno, "unshare user namespace");
 			sync_fail(sock, err);
@@ -479,7 +482,7 @@ static __attribute__((noreturn)) void stage_run(int sock)
 		sync_fail(sock, err);
 	}
 	if (pid == 0)
-		start_init(sock, &b, NULL, true, NULL, 0, fifo_fd, cg_fd, pid_pipe, flags);
+		start_init(sock, &b, NULL, true, NULL, 0, fifo_fd, cg_fd, pid_pipe, flags, bind_fds);
 	report_pid(sock, pid, pid_pipe, new_netns(b.spec));
 }
 

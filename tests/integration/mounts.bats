@@ -100,6 +100,25 @@ mountinfo_line() {
 	assert_output from-container
 }
 
+@test "user namespace: bind sources in a directory its root cannot search still mount (opened before it)" {
+	local d=$BATS_TEST_TMPDIR/locked
+	mkdir -p "$d/src"
+	echo hello >"$d/src/f"
+	chmod 0755 "$d/src"
+	chmod 0644 "$d/src/f"
+	chmod 0700 "$d"
+	use_user_namespace
+	# existing mount points: the shared rootfs is not the mapped root's
+	update_config '.mounts += [{"destination": "/mnt", "type": "bind", "source": $s, "options": ["rbind", "ro"]},
+		{"destination": "/etc/motd", "type": "bind", "source": $f, "options": ["bind"]}]' \
+		--arg s "$d/src" --arg f "$d/src/f"
+	run_ctr /bin/sh -c "cat /mnt/f; cat /etc/motd; $HELPER write /mnt/g x; true"
+	assert_success
+	assert_line --index 0 hello
+	assert_line --index 1 hello
+	assert_line --index 2 EROFS
+}
+
 @test "bind mount of a single file" {
 	echo file-content >"$BATS_TEST_TMPDIR/one"
 	add_mount "{\"destination\": \"/etc/one\", \"type\": \"bind\", \"source\": \"$BATS_TEST_TMPDIR/one\", \"options\": [\"bind\", \"ro\"]}"
