@@ -128,6 +128,12 @@ void init_container(const struct init_args *a)
 
 	/* Keep other container processes out of /proc/<us> while we hold host fds. */
 	prctl(PR_SET_DUMPABLE, 0);
+	/* Out of hull's session and process group, which lie outside a new pid
+	 * namespace (getpgrp() would say 0): runc's init leads its own. */
+	if (setsid() < 0) {
+		hull_err_make(&err, errno, "setsid");
+		sync_fail(a->sync, err);
+	}
 	/* Our host pid, which we cannot see from in here and hooks want.  The
 	 * stage writes it once it has told hull, so hull knows it before any
 	 * message of ours arrives. */

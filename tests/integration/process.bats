@@ -349,3 +349,9 @@ cwd_volume() {
 		[[ ${lines[1]} =~ ^dir\ 0?700\ .*\ 1000\ 65534$ ]] || fail "not idmapped as expected: ${lines[1]}"
 	fi
 }
+
+@test "the init leads its own session and process group inside the pid namespace" {
+	run_helper pgrp
+	assert_success
+	assert_output "pgrp=1 sid=1 pid=1"
+}
