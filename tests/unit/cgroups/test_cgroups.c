@@ -325,6 +325,40 @@ static void test_serialize_round_trip(void **state)
 	cgroups_free(cg2);
 }
 
+/* A hull killed between the state and the mkdirs: the plan names every
+ * directory cgroups_create would make, and makes none. */
+static void test_plan_names_missing_dirs_and_makes_nothing(void **state)
+{
+	struct cgroups_cfg cfg = { .id = "ctr", .cgroups_path = "/a/b/ctr" };
+	struct hull_err *err = NULL;
+	struct cgroup *cg = NULL;
+	char *a = xasprintf("%s/a", tmpdir), *b = xasprintf("%s/a/b", tmpdir);
+	char *want = xasprintf("unified %s/a/b/ctr\ncreated %s/a/b\ncreated %s/a/b/ctr\n", tmpdir, tmpdir, tmpdir);
+	char *s;
+
+	/* "a" exists already: not hull's to remove. */
+	assert_int_equal(mkdir(a, 0755), 0);
+	assert_int_equal(cgroups_plan(&cfg, &cg, &err), 0);
+	assert_non_null(cg);
+	s = cgroups_serialize(cg);
+	assert_non_null(strstr(s, want));
+	{
+		char *pre = xasprintf("created %s/a\n", tmpdir);
+		assert_null(strstr(s, pre));
+		free(pre);
+	}
+	assert_int_equal(access(b, F_OK), -1);
+	free(s);
+	cgroups_free(cg);
+	cfg.systemd = true;
+	cfg.cgroups_path = NULL;
+	assert_int_equal(cgroups_plan(&cfg, &cg, &err), 0);
+	assert_null(cg);
+	free(a);
+	free(b);
+	free(want);
+}
+
 static void test_load_rejects_malformed_state(void **state)
 {
 	const char *bad[] = { "", "garbage", "hull-cgroups 2\nrel /x\n", "hull-cgroups 1\n",
@@ -586,6 +620,7 @@ int main(void)
 		cmocka_unit_test(test_systemd_path_parsing),
 		cmocka_unit_test_setup_teardown(test_validate_rejects_hostile_resources, setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_validate_accepts_good_resources, setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_plan_names_missing_dirs_and_makes_nothing, setup_fake, teardown_fake),
 		cmocka_unit_test(test_bpf_program_shape),
 		cmocka_unit_test(test_bpf_program_loads_in_kernel),
 		cmocka_unit_test_setup_teardown(test_v2_file_values_on_fake_tree, setup_fake, teardown_fake),
