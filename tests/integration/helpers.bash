@@ -14,6 +14,42 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
 
+# Every test is bounded, so a hang is a named `not ok N ... # timeout after
+# Ns` (bats kills the test's processes and runs its teardown) and the file
+# goes on, instead of the whole suite stalling until run-all's limit.  The
+# test host passes its own (run-suite: 600 s under TCG); 300 s is far above
+# the slowest test here.
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
+
+# bats 1.8.2 ends a timed-out test with SIGABRT to the test's shell and
+# SIGTERM to that shell's direct children only.  A test blocked in `run CMD`
+# reads a command substitution, and the shell runs its trap only once every
+# writer of that pipe is gone: CMD's own children (hull) and the containers
+# they started, which outlive a SIGTERM or are frozen.  Without this the
+# "timeout" never fires (measured: `run sh -c 'sleep 1000 & sleep 1000'`
+# hung bats for good).  So: the test's containers go first (delete --force
+# thaws and kills them), then every descendant of the test's shell except
+# this watchdog, with SIGKILL.  Called by bats' countdown subshell.
+bats_kill_childprocesses_of() {
+	local parent=$1 self=$BASHPID pid
+	if [[ -n ${IDS_FILE:-} ]]; then
+		teardown_common >/dev/null 2>&1 || true
+	fi
+	for pid in $(ps -e -o pid=,ppid= | awk -v top="$parent" -v self="$self" '
+		{ kids[$2] = kids[$2] " " $1 }
+		END {
+			n = split(kids[top], q, " ")
+			for (i = 1; i <= n; i++) {
+				if (q[i] == self) continue
+				print q[i]
+				m = split(kids[q[i]], more, " ")
+				for (j = 1; j <= m; j++) q[++n] = more[j]
+			}
+		}'); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+}
+
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RUNTIME=${HULL:-$REPO/build/bin/hull}
 [[ $RUNTIME == */* ]] || RUNTIME=$(command -v "$RUNTIME" || echo "$RUNTIME")

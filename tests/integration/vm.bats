@@ -8,6 +8,8 @@
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
+# A hang is a named `not ok` (see helpers.bash), not a stalled suite.
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
 
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 HULL_BIN=${HULL:-$REPO/build/bin/hull}
