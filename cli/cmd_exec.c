@@ -63,7 +63,8 @@ CLI_CMD(exec)
 		case O_NNP: o.no_new_privs_set = o.no_new_privs = true; break;
 		case O_APPARMOR: o.apparmor = optarg; break;
 		case O_LABEL: o.process_label = optarg; break;
-		case O_CGROUP: case O_IGNORE_PAUSED: break;
+		case O_CGROUP: break;
+		case O_IGNORE_PAUSED: o.ignore_paused = true; break;
 		case O_PRESERVE:
 			if (parse_u64(optarg, &n) < 0 || n > 65536)
 				return hull_err_make(err, 0, "--preserve-fds: invalid number \"%s\"", optarg);

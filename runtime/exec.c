@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/capability.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -313,6 +314,12 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 		hull_err_make(err, 0, "cannot exec in container \"%s\": it is %s", o->id, oci_status_names[st]);
 		goto out;
 	}
+	/* runc's refusal: the new process would freeze as it enters the cgroup. */
+	if (st == OCI_STATUS_PAUSED && !o->ignore_paused) {
+		hull_err_make(err, 0, "cannot exec in paused container \"%s\" (use --ignore-paused to override)",
+			      o->id);
+		goto out;
+	}
 	if (container_load_spec(c, err) < 0)
 		goto out;
 	if (build_process(c, o, &proc, err) < 0 || confine_validate(c->spec, &proc, err) < 0)
@@ -361,6 +368,16 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 	close(sv[1]);
 	sock = sv[0];
 	hull_test_pause("exec-forked");
+	/* With --ignore-paused J froze as it was born into the cgroup, and only
+	 * `resume` (which takes this lock) lets set-up finish: let go of it.
+	 * Otherwise it keeps `pause` and `delete` out until the process exists. */
+	if (st == OCI_STATUS_PAUSED && flock(c->lock_fd, LOCK_UN) < 0) {
+		r = hull_err_make(err, errno, "unlock %s", c->dir);
+		kill(joiner, SIGKILL);
+		while (waitpid(joiner, &wst, 0) < 0 && errno == EINTR)
+			;
+		goto out;
+	}
 	r = 0;
 	if (sync_send(sock, SYNC_GO, 0, -1, NULL) < 0)
 		r = hull_err_make(err, errno, "sync: send");

@@ -98,6 +98,7 @@ struct runtime_exec_opts {
 	int preserve_fds;
 	bool no_new_privs_set, no_new_privs;
 	const char *apparmor, *process_label;
+	bool ignore_paused;         /* exec into a paused container; it runs once resumed */
 };
 
 struct runtime_info {

@@ -202,4 +202,52 @@ JSON
 		sleep 0.05
 	done
 	[[ $output =~ ^pgrp=([1-9][0-9]*)\ sid=([0-9]+)\ pid=([0-9]+)$ ]] || fail "detached: $output"
+
+# ntasks DIR: processes in a cgroup directory.
+ntasks() {
+	grep -c . "$1/cgroup.procs" || true
+}
+
+@test "exec into a paused container is refused (as runc), and the container resumes" {
+	start_sleeper
+	run hull pause "$id"
+	assert_success
+	run --separate-stderr hull exec "$id" "$HELPER" exit 0
+	assert_exec_error 'paused container'
+	[[ $stderr =~ "paused container" ]] || fail "stderr does not say paused: $stderr"
+	[[ $stderr =~ --ignore-paused ]] || fail "stderr does not name --ignore-paused: $stderr"
+	# nothing of the refused exec entered the container
+	freezer=$(cgroup_dir "$pid" freezer)
+	assert_equal "$(ntasks "$freezer")" 1
+	run hull resume "$id"
+	assert_success
+	assert_equal "$(state_field "$id" status)" running
+}
+
+@test "exec --ignore-paused: resume is not blocked meanwhile, then the process runs and returns its status" {
+	local out=$BATS_TEST_TMPDIR/exec.out rc=$BATS_TEST_TMPDIR/exec.rc i bg
+	start_sleeper
+	freezer=$(cgroup_dir "$pid" freezer)
+	run hull pause "$id"
+	assert_success
+	(
+		r=0
+		hull exec --ignore-paused "$id" sh -c 'echo resumed; exit 3' >"$out" 2>&1 </dev/null || r=$?
+		echo "$r" >"$rc"
+	) &
+	bg=$!
+	# until the exec's first process froze in the container's cgroup
+	for ((i = 0; i < 400; i++)); do
+		[[ $(ntasks "$freezer") -ge 2 ]] && break
+		sleep 0.05
+	done
+	[[ $(ntasks "$freezer") -ge 2 ]] || fail "the exec never entered the cgroup: $(cat "$out")"
+	[[ ! -e $rc ]] || fail "exec returned while paused: $(cat "$rc") $(cat "$out")"
+	assert_equal "$(state_field "$id" status)" paused
+	run hull resume "$id"
+	assert_success
+	wait "$bg" # not a bare wait: bats' timeout countdown is a job too
+	assert_equal "$(cat "$rc")" 3
+	assert_equal "$(cat "$out")" resumed
+	assert_equal "$(state_field "$id" status)" running
 }
