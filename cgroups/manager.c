@@ -247,23 +247,46 @@ static int enable_controllers(const struct cg_layout *l, const char *rel, const 
 }
 
 /* runc 1.1/1.2: a cgroup that already holds processes is joined with a
- * warning ("container's cgroup is not empty"); a frozen one is refused, the
- * container's init would never run. */
-static int check_existing(struct cgroup *cg, const char *dir, struct hull_err **err)
+ * warning ("container's cgroup is not empty"); a frozen one is refused by
+ * check_thawed, for every cgroup, made or not. */
+static int check_existing(const char *dir, struct hull_err **err)
 {
 	_cleanup_free_ pid_t *pids = NULL;
 	size_t n = 0, cap = 0;
-	bool frozen;
 
 	if (cg_collect_pids(dir, &pids, &n, &cap, err) < 0)
 		return -1;
 	if (n > 0)
 		hull_warn("container's cgroup %s is not empty: %zu process(es) found", dir, n);
-	if (cgroups_is_frozen(cg, &frozen, err) < 0)
-		return -1;
-	if (frozen)
-		return hull_err_make(err, EBUSY, "container's cgroup %s is frozen", dir);
 	return 0;
+}
+
+/* A process put into a frozen cgroup stops at once, the container's init
+ * with it, and create would wait for it forever (runc: "container's cgroup
+ * unexpectedly frozen", but only for the cgroup itself; v1: a child of a frozen
+ * cgroup is frozen too; v2: cgroup.events says "frozen 1" for one under a
+ * frozen parent).  Refuse instead; only reads, so the cgroup keeps its state. */
+static int check_thawed(const struct cgroup *cg, const char *path, struct hull_err **err)
+{
+	_cleanup_free_ char *v = NULL;
+	uint64_t frozen = 0;
+	const char *dir = NULL, *why = NULL;
+
+	if (cg->v1[V1_FREEZER] && cg_read(cg->v1[V1_FREEZER], "freezer.state", &v, NULL) == 0 &&
+	    strcmp(v, "THAWED") != 0) {
+		dir = cg->v1[V1_FREEZER];
+		why = strcmp(v, "FROZEN") == 0 ? "freezer.state FROZEN" : "freezer.state FREEZING";
+	} else if (cg->unified && ((cg_read_kv(cg->unified, "cgroup.events", "frozen", &frozen) == 0 && frozen) ||
+				   (cg_read(cg->unified, "cgroup.freeze", &v, NULL) == 0 && strcmp(v, "1") == 0))) {
+		dir = cg->unified;
+		why = frozen ? "cgroup.events: frozen 1" : "cgroup.freeze 1";
+	}
+	if (!dir)
+		return 0;
+	if (path)
+		return hull_err_make(err, 0, "linux.cgroupsPath \"%s\": cgroup %s is frozen (%s): thaw it first", path,
+				     dir, why);
+	return hull_err_make(err, 0, "cgroup %s is frozen (%s): thaw it first", dir, why);
 }
 
 /* The spec's rules and the defaults, minus those linux.devices replaced
@@ -484,7 +507,9 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 	if (create_paths(cg, l, cfg, false, err) < 0)
 		goto fail;
 	prim = primary_dir(cg);
-	if (!cfg->systemd && prim && !was_created(cg, prim) && check_existing(cg, prim, err) < 0)
+	if (!cfg->systemd && prim && !was_created(cg, prim) && check_existing(prim, err) < 0)
+		goto fail;
+	if (check_thawed(cg, cfg->cgroups_path, err) < 0)
 		goto fail;
 	if ((cg->unified && cg_apply_v2(l, cg->unified, cfg->resources, err) < 0) ||
 	    cg_apply_v1(cg, cfg->resources, false, err) < 0)

@@ -480,3 +480,56 @@ net_v1_missing() {
 	assert_nothing_left "$CID"
 	assert_no_cgroup "$CID"
 }
+
+# ---- a frozen cgroupsPath -----------------------------------------------------
+# A container's init put into a frozen cgroup stops at once: create waited for
+# it forever.  hull (and runc) refuse instead, leave nothing of their own, and
+# do not touch the cgroup's state.
+
+# frozen_freezer REL: a v1 freezer cgroup of this test's, frozen (removed in teardown).
+frozen_freezer() {
+	local d=/sys/fs/cgroup/freezer/$1
+	[[ -f /sys/fs/cgroup/freezer/cgroup.procs ]] ||
+		skip "no v1 freezer hierarchy on this machine (testhost/cgroups-cli.bats covers v2)"
+	mkdir "$d"
+	echo "$d" >>"$BATS_TEST_TMPDIR/rmdirs"
+	echo FROZEN >"$d/freezer.state"
+	assert_equal "$(cat "$d/freezer.state")" FROZEN
+}
+
+teardown() {
+	local d
+	teardown_common
+	# the deepest first
+	[[ -f $BATS_TEST_TMPDIR/rmdirs ]] || return 0
+	tac "$BATS_TEST_TMPDIR/rmdirs" | while read -r d; do rmdir "$d" 2>/dev/null || true; done
+}
+
+@test "run -d into a frozen cgroupsPath is refused naming linux.cgroupsPath, and the cgroup stays frozen" {
+	local rel="hull-frozen-$$-$RANDOM"
+	frozen_freezer "$rel"
+	update_config '.linux.cgroupsPath = $p' --arg p "/$rel"
+	set_args "$HELPER" exit 0
+	CID=$(new_id)
+	run_nopipe hull run -d --bundle "$BUNDLE" "$CID"
+	assert_one_line_error "linux\.cgroupsPath \"/$rel\": cgroup .*/freezer/$rel is frozen"
+	assert_nothing_left "$CID"
+	assert_equal "$(cat "/sys/fs/cgroup/freezer/$rel/freezer.state")" FROZEN
+	# only the freezer's directory, which was there before
+	assert_equal "$(cgroup_dirs_named "$rel")" "/sys/fs/cgroup/freezer/$rel"
+}
+
+@test "create under a frozen parent cgroup is refused and removes the directories it made" {
+	hull_only 'runc 1.1.5 checks only the cgroup itself, and hangs here'
+	local rel="hull-frozen-$$-$RANDOM"
+	frozen_freezer "$rel"
+	update_config '.linux.cgroupsPath = $p' --arg p "/$rel/ctr"
+	set_args "$HELPER" exit 0
+	CID=$(new_id)
+	run_nopipe hull create --bundle "$BUNDLE" "$CID"
+	assert_one_line_error "linux\.cgroupsPath \"/$rel/ctr\": cgroup .*/freezer/$rel/ctr is frozen"
+	assert_nothing_left "$CID"
+	assert_equal "$(cat "/sys/fs/cgroup/freezer/$rel/freezer.state")" FROZEN
+	assert_equal "$(cgroup_dirs_named "$rel")" "/sys/fs/cgroup/freezer/$rel"
+	assert_equal "$(find /sys/fs/cgroup -maxdepth 4 -path "*/$rel/ctr" -type d)" ""
+}
