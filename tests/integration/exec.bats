@@ -202,6 +202,7 @@ JSON
 		sleep 0.05
 	done
 	[[ $output =~ ^pgrp=([1-9][0-9]*)\ sid=([0-9]+)\ pid=([0-9]+)$ ]] || fail "detached: $output"
+}
 
 # ntasks DIR: processes in a cgroup directory.
 ntasks() {
