@@ -27,6 +27,7 @@ struct hook_run {
 	const struct oci_hook *h;
 	const char *state;
 	size_t state_len;
+	int abort_fd;       /* readable: kill the hook, stop (-1: none) */
 };
 
 static int64_t now_ms(void)
@@ -65,7 +66,7 @@ fail:
 }
 
 /* Feed stdin and wait for exit or deadline.  Returns 0 with *status set, or
- * 1 on timeout (child killed and reaped).  Without a pidfd (old kernel, or a
+ * 1 on timeout, 2 when r->abort_fd became readable (child killed and reaped).  Without a pidfd (old kernel, or a
  * seccomp profile that denies pidfd_open when startContainer hooks run inside
  * the container) poll in 10 ms steps with waitpid(WNOHANG). */
 static int supervise(pid_t pid, int pidfd, int wfd, const struct hook_run *r, int *status,
@@ -74,11 +75,13 @@ static int supervise(pid_t pid, int pidfd, int wfd, const struct hook_run *r, in
 	bool timed = r->h->has_timeout && r->h->timeout > 0;
 	int64_t deadline = timed ? now_ms() + (int64_t)r->h->timeout * 1000 : -1;
 	size_t off = 0;
+	bool aborted = false;
 
 	for (;;) {
 		/* poll() ignores negative fds, so a missing pidfd or a finished
 		 * stdin simply drop out of the set. */
-		struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = wfd, .events = POLLOUT } };
+		struct pollfd p[3] = { { .fd = pidfd, .events = POLLIN }, { .fd = wfd, .events = POLLOUT },
+				       { .fd = r->abort_fd, .events = POLLIN } };
 		int timeout = -1, n;
 		pid_t w;
 
@@ -90,11 +93,15 @@ static int supervise(pid_t pid, int pidfd, int wfd, const struct hook_run *r, in
 		}
 		if (pidfd < 0 && (timeout < 0 || timeout > 10))
 			timeout = 10;
-		n = poll(p, 2, timeout);
+		n = poll(p, 3, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return hull_err_make(err, errno, "hook %s[%zu] %s: poll", r->kind, r->index, r->h->path);
+		if (p[2].revents) {
+			aborted = true;
+			break;
+		}
 		if (wfd >= 0 && p[1].revents) {
 			ssize_t wr = write(wfd, r->state + off, r->state_len - off);
 			if (wr > 0)
@@ -120,7 +127,7 @@ static int supervise(pid_t pid, int pidfd, int wfd, const struct hook_run *r, in
 		kill(pid, SIGKILL); /* not reaped yet, so the pid is still ours */
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 		;
-	return 1;
+	return aborted ? 2 : 1;
 }
 
 static int run_one(const struct hook_run *r, struct hull_err **err)
@@ -161,6 +168,8 @@ static int run_one(const struct hook_run *r, struct hull_err **err)
 	if (rc == 1)
 		return hull_err_make(err, 0, "hook %s[%zu] %s: timed out after %ds", r->kind, r->index, h->path,
 				     h->timeout);
+	if (rc == 2)
+		return hull_err_make(err, 0, "hook %s[%zu] %s: interrupted", r->kind, r->index, h->path);
 	if (read(errfd, &child_errno, sizeof(child_errno)) == (ssize_t)sizeof(child_errno))
 		return hull_err_make(err, child_errno, "hook %s[%zu] %s: exec", r->kind, r->index, h->path);
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
@@ -176,6 +185,12 @@ static int run_one(const struct hook_run *r, struct hull_err **err)
 
 int hooks_run(const struct oci_spec *spec, enum oci_hook_kind kind, const char *state_json,
 	      struct hull_err **err)
+{
+	return hooks_run_abortable(spec, kind, state_json, -1, err);
+}
+
+int hooks_run_abortable(const struct oci_spec *spec, enum oci_hook_kind kind, const char *state_json,
+			int abort_fd, struct hull_err **err)
 {
 	const struct oci_hook_list *list;
 	sigset_t pipe_set, old;
@@ -195,7 +210,8 @@ int hooks_run(const struct oci_spec *spec, enum oci_hook_kind kind, const char *
 	bool keep_going = kind == OCI_HOOK_POSTSTART || kind == OCI_HOOK_POSTSTOP;
 	for (size_t i = 0; i < list->n && (rc == 0 || keep_going); i++) {
 		struct hook_run r = { .kind = oci_hook_names[kind], .index = i, .h = &list->hooks[i],
-				      .state = state_json ? state_json : "", .state_len = state_json ? strlen(state_json) : 0 };
+				      .state = state_json ? state_json : "", .state_len = state_json ? strlen(state_json) : 0,
+				      .abort_fd = abort_fd };
 		int one;
 
 		if (r.h->path == NULL || r.h->path[0] != '/')

@@ -59,6 +59,10 @@ int confine_close_fds(int preserve_fds, struct hull_err **err);
  */
 int hooks_run(const struct oci_spec *spec, enum oci_hook_kind kind, const char *state_json,
 	      struct hull_err **err);
+/* The same, but a readable abort_fd (not read; e.g. a signalfd) kills the
+ * running hook and stops the list: "hook prestart[0] /bin/x: interrupted". */
+int hooks_run_abortable(const struct oci_spec *spec, enum oci_hook_kind kind, const char *state_json,
+			int abort_fd, struct hull_err **err);
 
 /* ============================ lifecycle (runtime/ lifecycle files) ===================== */
 

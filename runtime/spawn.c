@@ -49,13 +49,26 @@ static char *process_state_json(struct container *c, pid_t pid)
 	return out;
 }
 
-static int run_runtime_hooks(struct container *c, struct hull_err **err)
+/* A signal that aborts set-up kills a hook still running (say so, not
+ * "hook ... interrupted"). */
+static int run_runtime_hooks(struct spawn_opts *so, struct hull_err **err)
 {
+	struct container *c = so->c;
 	_cleanup_free_ char *st = container_state_json(c, OCI_STATUS_CREATING, false);
+	struct hull_err *herr = NULL;
 
-	if (hooks_run(c->spec, OCI_HOOK_PRESTART, st, err) < 0 ||
-	    hooks_run(c->spec, OCI_HOOK_CREATE_RUNTIME, st, err) < 0)
+	if (hooks_run_abortable(c->spec, OCI_HOOK_PRESTART, st, so->sigfd, &herr) < 0 ||
+	    hooks_run_abortable(c->spec, OCI_HOOK_CREATE_RUNTIME, st, so->sigfd, &herr) < 0) {
+		if (spawn_check_abort(so, err) < 0) {
+			hull_err_free(&herr);
+			return -1;
+		}
+		if (err && !*err)
+			*err = herr;
+		else
+			hull_err_free(&herr);
 		return -1;
+	}
 	return 0;
 }
 
@@ -154,7 +167,7 @@ static int converse(struct spawn_opts *so, int sock, pid_t stage, struct hull_er
 			hull_test_pause("create-saved");
 			break;
 		case SYNC_CREATE_RUNTIME:
-			if (run_runtime_hooks(c, err) < 0) {
+			if (run_runtime_hooks(so, err) < 0) {
 				/* Failing anyway: the init is killed next if it
 				 * cannot be told. */
 				(void)sync_send(sock, SYNC_ABORT, 0, -1, NULL);

@@ -83,6 +83,23 @@ load helpers
 # and leaves nothing (state dir, process, mount, cgroup), as after a set-up
 # error.  Caught at hull's pause points: S forked, the cgroup made, the init's
 # pid reported (a user namespace's S2 at work), set-up done.
+# wait_exit PID: wait for a background hull, at most 30 s (a hull that ignores
+# the signal fails the test instead of hanging it); its exit status in st.
+wait_exit() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[[ $(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) == Z ]] && break
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.05
+	done
+	if ! [[ $(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) =~ ^(Z|)$ ]]; then
+		kill -KILL "$1"
+		fail "hull $1 still running 30 s after the signal: $(cat "$BATS_TEST_TMPDIR"/*out* 2>/dev/null)"
+	fi
+	st=0
+	wait "$1" || st=$?
+}
+
 # abort_at PHASE SIG CMD...: run `hull CMD` for a new container paused at
 # PHASE, send SIG, let it go on, and check the abort.
 abort_at() {
@@ -93,7 +110,7 @@ abort_at() {
 	pause_at "$phase" "$@" --bundle "$BUNDLE" "$id"
 	kill "-$sig" "$HPID"
 	kill -CONT "$HPID"
-	wait "$HPID" || st=$?
+	wait_exit "$HPID"
 	[[ $st -eq 1 ]] || fail "$* at $phase, SIG$sig: exit status $st: $(cat "$BATS_TEST_TMPDIR/paused.out")"
 	status=$st stderr=$(cat "$BATS_TEST_TMPDIR/paused.out")
 	assert_one_line_error "interrupted by SIG$sig during set-up"
@@ -125,6 +142,29 @@ abort_at() {
 	abort_at create-ready HUP create
 }
 
+@test "run: a signal while hull runs a prestart hook kills the hook and aborts" {
+	hull_only
+	local id st=0 mark=$BATS_TEST_TMPDIR/hook-started
+	id=$(new_id)
+	set_args /bin/sh -c "sleep 1000; echo $id"
+	update_config '.hooks.prestart = [{"path": "/bin/bash", "args": ["bash", "-c", $cmd]}]' \
+		--arg cmd "touch $mark; exec -a hookwait-$id sleep 1000"
+	env --default-signal "$RUNTIME" --root "$ROOT" run --bundle "$BUNDLE" "$id" \
+		>"$BATS_TEST_TMPDIR/out" 2>&1 </dev/null &
+	pid=$!
+	for ((i = 0; i < 200; i++)); do
+		[[ -e $mark ]] && break
+		sleep 0.05
+	done
+	[[ -e $mark ]] || fail "the hook never ran: $(cat "$BATS_TEST_TMPDIR/out")"
+	kill -TERM "$pid"
+	wait_exit "$pid"
+	status=$st stderr=$(cat "$BATS_TEST_TMPDIR/out")
+	assert_one_line_error "interrupted by SIGTERM during set-up"
+	assert_nothing_left "$id"
+	assert_no_cgroup "$id"
+}
+
 # Once the container runs, the foreground run passes signals on to it.
 @test "run: SIGINT, SIGTERM and SIGHUP to a running foreground run go to the container" {
 	for sig in INT TERM HUP; do
@@ -140,8 +180,7 @@ abort_at() {
 			sleep 0.05
 		done
 		kill "-$sig" "$pid"
-		st=0
-		wait "$pid" || st=$?
+		wait_exit "$pid"
 		[[ $st -eq 0 ]] || fail "SIG$sig: exit status $st: $(cat "$out")"
 		run cat "$out"
 		assert_output "$(printf 'ready\nSIG%s' "$sig")"
