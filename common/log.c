@@ -39,6 +39,31 @@ bool hull_log_enabled(enum hull_log_level lvl)
 	return lvl <= log_level;
 }
 
+/* "msg" with \\, \" and control characters escaped, so one message is one line. */
+static char *quote(const char *msg)
+{
+	size_t n = strlen(msg);
+	char *out = xcalloc(n * 4 + 3, 1), *o = out;
+
+	*o++ = '"';
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			*o++ = '\\';
+			*o++ = (char)*p;
+		} else if (*p == '\n') {
+			o = stpcpy(o, "\\n");
+		} else if (*p == '\t') {
+			o = stpcpy(o, "\\t");
+		} else if (*p < 0x20 || *p == 0x7f) {
+			o += sprintf(o, "\\x%02x", *p);
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o = '"';
+	return out;
+}
+
 void hull_log(enum hull_log_level lvl, const char *fmt, ...)
 {
 	char ts[64];
@@ -69,15 +94,18 @@ void hull_log(enum hull_log_level lvl, const char *fmt, ...)
 		line = xasprintf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 									JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
-	} else if (log_fd == STDERR_FILENO) {
+	} else if (log_fd == STDERR_FILENO && lvl <= HULL_LOG_WARN) {
+		/* On a terminal, errors and warnings are hull's one-line form. */
 		line = lvl == HULL_LOG_ERROR ? xasprintf("hull: %s\n", msg)
 					     : xasprintf("hull: %s: %s\n", level_names[lvl], msg);
 	} else {
+		/* logrus's text form, as runc writes it (msg quoted as Go's %q). */
+		_cleanup_free_ char *q = quote(msg);
 		clock_gettime(CLOCK_REALTIME, &now);
 		utc_time(now.tv_sec, &tm);
-		line = xasprintf("time=\"%04d-%02d-%02dT%02d:%02d:%02dZ\" level=%s msg=\"%s\"\n",
+		line = xasprintf("time=\"%04d-%02d-%02dT%02d:%02d:%02dZ\" level=%s msg=%s\n",
 				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-				 tm.tm_sec, level_names[lvl], msg);
+				 tm.tm_sec, level_names[lvl], q);
 	}
 	(void)write_all(log_fd, line, strlen(line));
 }

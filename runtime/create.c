@@ -107,6 +107,7 @@ static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_op
 		return -1;
 	if (oci_spec_parse(cfg_text, len, cfg_path, &spec, err) < 0)
 		return -1;
+	hull_debug("create %s: parsed %s", o->id, cfg_path);
 	root = spec->root_path[0] == '/' ? xstrdup(spec->root_path) : xasprintf("%s/%s", bundle, spec->root_path);
 	rootfs = realpath(root, NULL);
 	if (!rootfs || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -121,12 +122,14 @@ static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_op
 			     spec->linux_.cgroups_path, ctx->systemd_cgroup, err) < 0)
 		goto fail;
 	/* Valid: S can start on the namespaces while the state dir is made. */
+	hull_debug("create %s: config valid, rootfs %s; booting the stage", o->id, rootfs);
 	if (stage_boot(so, spec, bundle, rootfs, cfg_text, len, err) < 0)
 		goto fail;
 	hull_test_pause("create-booted");
 
 	if (container_new(ctx, o->id, &c, err) < 0)
 		goto fail;
+	hull_debug("create %s: state directory %s", o->id, c->dir);
 	/* The container keeps its own copy (exec and delete must not depend on
 	 * the bundle), written with state.json once the init is working. */
 	so->config = take_ptr(cfg_text);
@@ -226,6 +229,8 @@ static int create_common(const struct runtime_ctx *ctx, const struct runtime_cre
 	/* A signal that came after the last message still aborts. */
 	if (r == 0)
 		r = spawn_check_abort(&so, err);
+	if (r == 0)
+		hull_debug("create %s: init %d ready, waiting for start", o->id, (int)c->pid);
 	if (r < 0 || (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)) {
 		if (so.console_master >= 0)
 			close(so.console_master);
@@ -254,6 +259,7 @@ int runtime_create(const struct runtime_ctx *ctx, const struct runtime_create_op
 
 	if (create_common(ctx, o, false, &c, NULL, err) < 0)
 		return -1;
+	hull_debug("create %s: done", o->id);
 	container_free(c);
 	return 0;
 }

@@ -367,6 +367,8 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 	}
 	close(sv[1]);
 	sock = sv[0];
+	hull_debug("exec %s: %s joins init %d's namespaces through process %d", o->id, proc.args[0],
+		   (int)c->pid, (int)joiner);
 	hull_test_pause("exec-forked");
 	/* With --ignore-paused J froze as it was born into the cgroup, and only
 	 * `resume` (which takes this lock) lets set-up finish: let go of it.
@@ -397,6 +399,7 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 			kill(pid, SIGKILL);
 		goto out;
 	}
+	hull_debug("exec %s: process %d runs %s", o->id, (int)pid, o->detach ? "detached" : "in the foreground");
 	/* The exec'd process may live long: do not hold the container's lock. */
 	container_free(c);
 	c = NULL;

@@ -23,6 +23,7 @@ int start_release(struct container *c, struct hull_err **err)
 		return hull_err_make(err, errno, "open %s/%s", c->dir, FIFO_FILE);
 	}
 	hull_test_pause("start-opened");
+	hull_debug("start %s: releasing init %d through %s", c->id, (int)c->pid, FIFO_FILE);
 	if (write(fd, &b, 1) != 1)
 		return hull_err_make(err, errno, "write %s/%s", c->dir, FIFO_FILE);
 	hull_test_pause("start-released");
@@ -32,6 +33,7 @@ int start_release(struct container *c, struct hull_err **err)
 	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
 		;
 	unlinkat(c->dir_fd, FIFO_FILE, 0);
+	hull_debug("start %s: the user process is exec'd", c->id);
 	return 0;
 }
 
@@ -53,6 +55,7 @@ int runtime_start(const struct runtime_ctx *ctx, const char *id, struct hull_err
 	if (container_load_spec(c, err) < 0 || start_release(c, err) < 0)
 		goto out;
 	st = container_state_json(c, OCI_STATUS_RUNNING, false);
+	hull_debug("start %s: poststart hooks", id);
 	/* Spec: a poststart failure is only a warning. */
 	if (hooks_run(c->spec, OCI_HOOK_POSTSTART, st, &herr) < 0) {
 		hull_warn("%s", herr->msg);
@@ -285,12 +288,15 @@ int delete_container(const struct runtime_ctx *ctx, const char *id, bool force, 
 			      oci_status_names[s]);
 		goto out;
 	}
+	hull_debug("delete %s: it is %s%s", id, oci_status_names[s], force ? ", forced" : "");
 	if (kill_and_wait(c, err) < 0)
 		goto out;
 	hull_test_pause("delete-killed");
+	hull_debug("delete %s: no process left; removing the cgroup", id);
 	if (container_cgroup(c, &cg, err) < 0 || (cg && cgroups_destroy(cg, err) < 0))
 		goto out;
 	hull_test_pause("delete-cgroup");
+	hull_debug("delete %s: poststop hooks", id);
 	if (container_load_spec(c, &herr) == 0) {
 		_cleanup_free_ char *st = container_state_json(c, OCI_STATUS_STOPPED, false);
 		/* Spec: poststop failures are logged, and delete goes on. */
@@ -301,6 +307,8 @@ int delete_container(const struct runtime_ctx *ctx, const char *id, bool force, 
 	}
 	hull_err_free(&herr);
 	r = container_remove_dir(c, err);
+	if (r == 0)
+		hull_debug("delete %s: state directory removed", id);
 out:
 	container_free(c);
 	return r;

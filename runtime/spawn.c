@@ -356,6 +356,8 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 		}
 		if (r == 0)
 			r = cgroups_create(&cfg, cfg.systemd ? so->stage : 0, &c->cg, err);
+		if (r == 0)
+			hull_debug("create %s: cgroup made", c->id);
 		hull_test_pause("create-cgroup");
 		if (r == 0) {
 			c->cgroup = cgroups_serialize(c->cg);

@@ -92,6 +92,23 @@ static ssize_t recv_packet(int sock, void *buf, size_t len, int *fds, size_t cap
 	return n;
 }
 
+static const char *const sync_names[] = {
+	[SYNC_ERROR] = "ERROR", [SYNC_USERNS] = "USERNS", [SYNC_USERNS_DONE] = "USERNS_DONE",
+	[SYNC_GO] = "GO", [SYNC_PID] = "PID", [SYNC_CREATE_RUNTIME] = "CREATE_RUNTIME",
+	[SYNC_CONSOLE] = "CONSOLE", [SYNC_SECCOMP] = "SECCOMP", [SYNC_READY] = "READY",
+	[SYNC_ABORT] = "ABORT", [SYNC_BOOT] = "BOOT", [SYNC_CGROUP] = "CGROUP", [SYNC_SEAL] = "SEAL",
+};
+
+/* --debug: each step of the set-up as its receiver sees it (every receive
+ * happens before a container process points its stdio at the container's). */
+static void log_received(uint32_t type, int32_t value)
+{
+	if (!hull_log_enabled(HULL_LOG_DEBUG))
+		return;
+	hull_debug("sync[%d]: received %s (%d)", (int)getpid(),
+		   type < ARRAY_SIZE(sync_names) && sync_names[type] ? sync_names[type] : "?", value);
+}
+
 static void close_fds(int *fds, size_t *nfds)
 {
 	for (size_t i = 0; i < *nfds; i++)
@@ -123,6 +140,7 @@ int sync_recv(int sock, struct sync_msg *m, int *fd)
 	else
 		close_fds(got, &nfds);
 	m->text[sizeof(m->text) - 1] = '\0';
+	log_received(m->type, m->value);
 	return 0;
 }
 
@@ -168,6 +186,7 @@ int sync_recv_blob(int sock, enum sync_type want, enum sync_type *got, char **da
 	*data = xstrdup(pkt + sizeof(t));
 	if (got)
 		*got = (enum sync_type)t;
+	log_received(t, (int32_t)*nfds);
 	return 0;
 }
 
