@@ -322,14 +322,15 @@ static void test_live_device_program_blocks_dev_full_when_not_allowed(void **sta
 	destroy_and_check(cg);
 }
 
-/* runc: a linux.devices node at a default device's path (/dev/full) drops that
- * default allow rule, and an update that replaces the rules keeps it dropped;
- * other linux.devices (kmsg) are granted nothing. */
+/* runc: a linux.devices node that puts another device (1:9) at a default
+ * device's path (/dev/full) drops that default allow rule, and an update that
+ * replaces the rules keeps it dropped; other linux.devices (kmsg) are granted
+ * nothing. */
 static void test_live_linux_device_at_default_path_stays_denied_across_update(void **state)
 {
 	static const char *const paths[] = { "/dev/kmsg", "/dev/null", "/dev/full", "/dev/console", NULL };
 	static struct oci_linux_device devs[] = {
-		{ .path = "/dev/full", .type = 'c', .major = 1, .minor = 7 },
+		{ .path = "/dev/full", .type = 'c', .major = 1, .minor = 9 },
 		{ .path = "/dev/kmsg", .type = 'c', .major = 1, .minor = 11 },
 	};
 	static struct oci_device_rule allow_console = { .allow = true, .type = 'c', .has_major = true,
