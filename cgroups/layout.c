@@ -64,51 +64,21 @@ static int v1_ctrl_index(const char *name)
 	return -1;
 }
 
-/* Mount points in mountinfo escape space, tab, newline and backslash as \ooo. */
-static char *unescape(const char *s)
+static void parse_mountinfo_entry(struct cg_layout *l, const struct mountinfo_entry *e)
 {
-	char *r = xmalloc(strlen(s) + 1), *o = r;
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
-			*o++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
-	return r;
-}
+	char *save = NULL;
 
-static void parse_mountinfo_line(struct cg_layout *l, char *line)
-{
-	char *sep = strstr(line, " - "), *fields[6] = { 0 }, *save = NULL, *tok;
-	char *fstype, *opts;
-	int n = 0;
-
-	if (!sep)
-		return;
-	*sep = '\0';
-	for (tok = strtok_r(line, " ", &save); tok && n < 6; tok = strtok_r(NULL, " ", &save))
-		fields[n++] = tok;
-	if (n < 5)
-		return;
-	fstype = strtok_r(sep + 3, " ", &save);
-	(void)strtok_r(NULL, " ", &save); /* source */
-	opts = strtok_r(NULL, " \n", &save);
-	if (!fstype || !opts)
-		return;
-	if (strcmp(fstype, "cgroup2") == 0) {
+	if (strcmp(e->fstype, "cgroup2") == 0) {
 		if (!l->unified)
-			l->unified = unescape(fields[4]);
+			l->unified = xstrdup(e->mountpoint);
 		return;
 	}
-	if (strcmp(fstype, "cgroup") != 0)
+	if (strcmp(e->fstype, "cgroup") != 0)
 		return;
-	for (tok = strtok_r(opts, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (char *tok = strtok_r(e->super_opts, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int c = v1_ctrl_index(tok);
 		if (c >= 0 && !l->v1[c])
-			l->v1[c] = unescape(fields[4]);
+			l->v1[c] = xstrdup(e->mountpoint);
 	}
 }
 
@@ -140,13 +110,14 @@ static void parse_own_cgroups(struct cg_layout *l)
 static int detect(struct cg_layout *l, struct hull_err **err)
 {
 	_cleanup_free_ char *buf = NULL;
-	char *save = NULL;
+	struct mountinfo_entry e;
 	bool any_v1 = false;
+	char *cur;
 
 	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", &buf, NULL, 0, err) < 0)
 		return -1;
-	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		parse_mountinfo_line(l, line);
+	for (cur = buf; mountinfo_next(&cur, &e);)
+		parse_mountinfo_entry(l, &e);
 	parse_own_cgroups(l);
 	for (int i = 0; i < V1_COUNT; i++)
 		any_v1 |= l->v1[i] != NULL;

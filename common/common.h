@@ -94,6 +94,27 @@ int read_all(int fd, void *buf, size_t len);
 int parse_u64(const char *s, uint64_t *out);
 int parse_i64(const char *s, int64_t *out);
 
+/* ---- /proc/self/mountinfo (common/mountinfo.c) --------------------------- */
+
+/* One mountinfo line, split in place; root, mountpoint and source unescaped. */
+struct mountinfo_entry {
+	char *root;         /* of the mount within its filesystem */
+	char *mountpoint;
+	char *mount_opts;   /* per-mount options ("rw,nosuid") */
+	char *optional;     /* optional fields ("shared:1 master:2"), "" when none */
+	char *fstype;
+	char *source;
+	char *super_opts;   /* superblock options ("rw,cpu,cpuacct") */
+};
+/* Undo the kernel's \ooo escapes in place; -EINVAL on a backslash that does
+ * not start one (or an escaped NUL), s then half-rewritten. */
+int mountinfo_unescape(char *s);
+/* Split line (no newline) into e; -EINVAL when it is not a whole mountinfo line. */
+int mountinfo_parse_line(char *line, struct mountinfo_entry *e);
+/* The next line of a mountinfo buffer that parses, advancing *cursor (which
+ * starts at the buffer, modified in place); false at the end. */
+bool mountinfo_next(char **cursor, struct mountinfo_entry *e);
+
 /* ---- logging (common/log.c) --------------------------------------------- */
 
 enum hull_log_level { HULL_LOG_ERROR, HULL_LOG_WARN, HULL_LOG_INFO, HULL_LOG_DEBUG };

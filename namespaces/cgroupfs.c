@@ -51,31 +51,23 @@ static int read_hiers(struct v1_hier **out, size_t *n_out, struct hull_err **err
 	_cleanup_free_ char *info = NULL;
 	struct v1_hier *h = NULL;
 	size_t n = 0;
-	char *save = NULL;
+	struct mountinfo_entry e;
+	char *cur;
 
 	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL, 0, err) < 0)
 		return -1;
-	for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[5], *rest, *sep, *fstype, *src, *opts;
+	for (cur = info; mountinfo_next(&cur, &e);) {
+		const char *opts = e.super_opts;
 		bool dup = false;
 
-		if (!mountinfo_fields(line, f, &rest) || !(sep = strstr(rest, " - ")))
+		if (strcmp(e.fstype, "cgroup") != 0)
 			continue;
-		fstype = strtok_r(sep + 3, " ", &src);
-		if (!fstype || strcmp(fstype, "cgroup") != 0)
-			continue;
-		(void)strtok_r(NULL, " ", &src);     /* source */
-		opts = strtok_r(NULL, " ", &src);
-		if (!opts)
-			continue;
-		mountinfo_unescape(f[3]);
-		mountinfo_unescape(f[4]);
 		for (size_t i = 0; i < n && !dup; i++)
 			dup = strcmp(h[i].opts, opts) == 0;
 		if (dup)
 			continue;
 		h = xrealloc(h, (n + 1) * sizeof(*h));
-		h[n++] = (struct v1_hier){ xstrdup(f[4]), xstrdup(f[3]), xstrdup(opts) };
+		h[n++] = (struct v1_hier){ xstrdup(e.mountpoint), xstrdup(e.root), xstrdup(opts) };
 	}
 	*out = h;
 	*n_out = n;

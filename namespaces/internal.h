@@ -74,11 +74,6 @@ int mount_spec_finalize_ro(int root_fd, const struct oci_spec *spec, struct hull
 
 /* ---- rootfs.c / cgroupfs.c ------------------------------------------------ */
 
-/* Undo mountinfo's octal escapes ("\040" for a space) in place. */
-void mountinfo_unescape(char *s);
-/* Split a mountinfo line into its first five fields (f[3] root, f[4] mount
- * point, still escaped); *rest points at the remaining fields. */
-bool mountinfo_fields(char *line, char *f[5], char **rest);
 /* Whether the host has cgroup v1 hierarchies (v1 or hybrid). */
 bool mount_cgroup_v1_host(void);
 /* The v1 per-controller layout of a `cgroup` mount m on dest (cgroupfs.c). */

@@ -30,23 +30,6 @@ static bool no_shared_mounts(const struct oci_spec *spec)
 	return p == 0 || p == (MS_SLAVE | MS_REC) || p == (MS_PRIVATE | MS_REC);
 }
 
-/* Undo mountinfo's octal escapes ("\040" for a space) in place. */
-void mountinfo_unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
-
 static bool is_under(const char *path, const char *mnt)
 {
 	size_t n = strlen(mnt);
@@ -54,19 +37,6 @@ static bool is_under(const char *path, const char *mnt)
 	if (strcmp(mnt, "/") == 0)
 		return true;
 	return strncmp(path, mnt, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
-/* Split a mountinfo line into its first five fields (f[3] root, f[4] mount
- * point, still escaped); *rest points at the remaining fields. */
-bool mountinfo_fields(char *line, char *f[5], char **rest)
-{
-	char *tok;
-	int i = 0;
-
-	*rest = line;
-	while (i < 5 && (tok = strsep(rest, " ")))
-		f[i++] = tok;
-	return i == 5 && *rest;
 }
 
 /* pivot_root refuses a new root whose parent mount is shared, and a shared
@@ -77,24 +47,19 @@ static int make_parent_private(const char *rootfs, struct hull_err **err)
 	_cleanup_free_ char *info = NULL, *best = NULL;
 	char real[PATH_MAX];
 	bool best_shared = false;
-	char *save = NULL;
+	struct mountinfo_entry e;
+	char *cur;
 
 	if (!realpath(rootfs, real))
 		return hull_err_make(err, errno, "rootfs %s", rootfs);
 	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL, 0, err) < 0)
 		return -1;
-	for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[5], *p;
-
-		if (!mountinfo_fields(line, f, &p))
-			continue;
-		mountinfo_unescape(f[4]);
-		if (!is_under(real, f[4]) || (best && strlen(f[4]) < strlen(best)))
+	for (cur = info; mountinfo_next(&cur, &e);) {
+		if (!is_under(real, e.mountpoint) || (best && strlen(e.mountpoint) < strlen(best)))
 			continue;
 		free(best);
-		best = xstrdup(f[4]);
-		/* optional fields up to " - " */
-		best_shared = strstr(p, "shared:") && strstr(p, "shared:") < strstr(p, " - ");
+		best = xstrdup(e.mountpoint);
+		best_shared = strstr(e.optional, "shared:") != NULL;
 	}
 	if (best && best_shared && mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
 		return hull_err_make(err, errno, "make %s private", best);
@@ -130,16 +95,11 @@ int ns_rootfs_mount(const struct ns_rootfs *r, struct hull_err **err)
 }
 
 /* Full procfs/sysfs mounts of the host outside the rootfs. */
-static bool host_proc_or_sys(char **f, const char *rest, const char *real_rootfs)
+static bool host_proc_or_sys(const struct mountinfo_entry *e, const char *real_rootfs)
 {
-	const char *sep = strstr(rest, " - ");
-	size_t n;
-
-	if (!sep || strcmp(f[3], "/") != 0 || is_under(f[4], real_rootfs))
+	if (strcmp(e->root, "/") != 0 || is_under(e->mountpoint, real_rootfs))
 		return false;
-	sep += 3;
-	n = strcspn(sep, " ");
-	return (n == 4 && strncmp(sep, "proc", 4) == 0) || (n == 5 && strncmp(sep, "sysfs", 5) == 0);
+	return strcmp(e->fstype, "proc") == 0 || strcmp(e->fstype, "sysfs") == 0;
 }
 
 /* chroot leaves the host's mounts in the namespace: the kernel would then
@@ -150,30 +110,27 @@ static int hide_host_proc_sys(const char *rootfs, struct hull_err **err)
 {
 	_cleanup_free_ char *info = NULL;
 	char real[PATH_MAX];
-	char *save = NULL;
+	struct mountinfo_entry e;
+	char *cur;
 
 	if (!realpath(rootfs, real))
 		return hull_err_make(err, errno, "rootfs %s", rootfs);
 	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", &info, NULL, 0, err) < 0)
 		return -1;
-	for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[5], *p;
+	for (cur = info; mountinfo_next(&cur, &e);) {
+		const char *mnt = e.mountpoint;
 
-		if (!mountinfo_fields(line, f, &p))
-			continue;
-		mountinfo_unescape(f[3]);
-		mountinfo_unescape(f[4]);
-		if (!host_proc_or_sys(f, p, real))
+		if (!host_proc_or_sys(&e, real))
 			continue;
 		/* The unmount must not propagate to the host. */
-		if (mount(NULL, f[4], NULL, MS_SLAVE | MS_REC, NULL) < 0 && errno != ENOENT && errno != EINVAL)
-			return hull_err_make(err, errno, "make %s rslave", f[4]);
-		if (umount2(f[4], MNT_DETACH) == 0 || errno == ENOENT)
+		if (mount(NULL, mnt, NULL, MS_SLAVE | MS_REC, NULL) < 0 && errno != ENOENT && errno != EINVAL)
+			return hull_err_make(err, errno, "make %s rslave", mnt);
+		if (umount2(mnt, MNT_DETACH) == 0 || errno == ENOENT)
 			continue;
 		if (errno != EINVAL && errno != EPERM)
-			return hull_err_make(err, errno, "detach host %s", f[4]);
-		if (mount("tmpfs", f[4], "tmpfs", 0, NULL) < 0 && errno != ENOENT)
-			return hull_err_make(err, errno, "cover host %s", f[4]);
+			return hull_err_make(err, errno, "detach host %s", mnt);
+		if (mount("tmpfs", mnt, "tmpfs", 0, NULL) < 0 && errno != ENOENT)
+			return hull_err_make(err, errno, "cover host %s", mnt);
 	}
 	return 0;
 }
