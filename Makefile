@@ -29,12 +29,13 @@ CPPFLAGS_ALL = -std=gnu17 -D_GNU_SOURCE -I. $(call pkg_config,--cflags $(PKGS)) 
 # libsystemd is dlopen'd by cgroups/systemd.c only when --systemd-cgroup asks
 # for it (glibc's static dlopen loads libc.so.6 for it; hull hands it plain
 # data only), hence the linker's warning about dlopen.
-STATIC_PKGS := libseccomp libcap json-c libnl-route-3.0 libnl-3.0
+# libcriu.a: the protobuf-c code of CRIU's rpc.proto (runtime/checkpoint.c).
+STATIC_PKGS := libseccomp libcap json-c libnl-route-3.0 libnl-3.0 libprotobuf-c
 # Unit tests may drive sd-bus directly (a stand-in systemd on a private bus).
 TEST_LIBS = $(call pkg_config,--libs libsystemd)
-LIBS    = -Wl,-Bstatic $(call pkg_config,--libs $(STATIC_PKGS)) -Wl,-Bdynamic -lpthread -ldl
+LIBS    = -Wl,-Bstatic -lcriu $(call pkg_config,--libs $(STATIC_PKGS)) -Wl,-Bdynamic -lpthread -ldl
 HULL_LDFLAGS := -static
-HULL_LIBS = $(call pkg_config,--static --libs $(STATIC_PKGS)) -lpthread -ldl
+HULL_LIBS = -lcriu $(call pkg_config,--static --libs $(STATIC_PKGS)) -lpthread -ldl
 
 ifeq ($(SAN),1)
 CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -60,5 +60,22 @@ CLI_CMD(resume);
 CLI_CMD(update);
 CLI_CMD(events);
 CLI_CMD(vm);
+CLI_CMD(checkpoint);
+CLI_CMD(restore);
+
+/* The CRIU flags checkpoint and restore share (runc's). */
+enum { O_CRIU_IMAGE = 300, O_CRIU_WORK, O_CRIU_CGMODE, O_CRIU_TCP, O_CRIU_EXTUNIX, O_CRIU_SHELL,
+       O_CRIU_LOCKS, O_CRIU_LAZY };
+#define CLI_CRIU_OPTIONS \
+	{ "image-path", required_argument, NULL, O_CRIU_IMAGE }, \
+	{ "work-path", required_argument, NULL, O_CRIU_WORK }, \
+	{ "manage-cgroups-mode", required_argument, NULL, O_CRIU_CGMODE }, \
+	{ "tcp-established", no_argument, NULL, O_CRIU_TCP }, \
+	{ "ext-unix-sk", no_argument, NULL, O_CRIU_EXTUNIX }, \
+	{ "shell-job", no_argument, NULL, O_CRIU_SHELL }, \
+	{ "file-locks", no_argument, NULL, O_CRIU_LOCKS }, \
+	{ "lazy-pages", no_argument, NULL, O_CRIU_LAZY }
+/* 1: c was one of them (stored in o), 0: not one, -1: error. */
+int cli_criu_opt(int c, struct runtime_criu_opts *o, struct hull_err **err);
 
 #endif

@@ -18,6 +18,8 @@ const struct cli_command cli_commands[] = {
 	{ "pause", cmd_pause, "ID", "freeze every process of the container", false, 0 },
 	{ "resume", cmd_resume, "ID", "thaw a paused container", false, 0 },
 	{ "update", cmd_update, "[--resources FILE|-] [runc flags] ID", "change resource limits", false, 0 },
+	{ "checkpoint", cmd_checkpoint, "[options] ID", "checkpoint a running container with CRIU", false, 0 },
+	{ "restore", cmd_restore, "[options] ID", "restore a container from a CRIU checkpoint", false, 0 },
 	{ "events", cmd_events, "[--stats] [--interval D] ID", "stats and OOM events as JSON lines", false, 0 },
 };
 const size_t cli_n_commands = ARRAY_SIZE(cli_commands);

@@ -51,7 +51,12 @@ static mode_t dev_fmt(char type)
 	return 0;
 }
 
-static bool is_bind_mount(const struct oci_mount *m)
+const char *ns_default_device(size_t i)
+{
+	return i < ARRAY_SIZE(default_devices) ? default_devices[i].path : NULL;
+}
+
+bool ns_mount_is_bind(const struct oci_mount *m)
 {
 	if (m->type && strcmp(m->type, "bind") == 0)
 		return true;
@@ -65,7 +70,7 @@ bool devices_need_setup(const struct oci_spec *spec)
 {
 	for (size_t i = 0; i < spec->n_mounts; i++) {
 		_cleanup_free_ char *clean = path_clean(spec->mounts[i].destination);
-		if (strcmp(clean, "/dev") == 0 && is_bind_mount(&spec->mounts[i]))
+		if (strcmp(clean, "/dev") == 0 && ns_mount_is_bind(&spec->mounts[i]))
 			return false;
 	}
 	return true;

@@ -130,4 +130,10 @@ int ns_rootfs_finalize(const struct ns_rootfs *r, struct hull_err **err);
  * to bind a mount of another namespace.  Does not consume slave_fd. */
 int ns_bind_console(int slave_fd, struct hull_err **err);
 
+/* A bind mount: type "bind", or a "bind"/"rbind" option (runc's rule). */
+bool ns_mount_is_bind(const struct oci_mount *m);
+/* The i-th of the devices every container gets (/dev/null, /dev/zero, ...);
+ * NULL past the end. */
+const char *ns_default_device(size_t i);
+
 #endif

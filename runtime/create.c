@@ -84,36 +84,53 @@ static int check_semantics(const struct oci_spec *s, const struct runtime_create
 	return 0;
 }
 
+int bundle_load(const char *bundle_arg, struct bundle *b, struct hull_err **err)
+{
+	_cleanup_free_ char *cfg_path = NULL;
+	_cleanup_free_ char *root = NULL;
+	struct stat st;
+
+	*b = (struct bundle){ 0 };
+	b->dir = realpath(bundle_arg, NULL);
+	if (!b->dir)
+		return hull_err_make(err, errno, "--bundle %s", bundle_arg);
+	cfg_path = xasprintf("%s/config.json", b->dir);
+	if (read_file_at(AT_FDCWD, cfg_path, &b->config, &b->config_len, 0, err) < 0 ||
+	    oci_spec_parse(b->config, b->config_len, cfg_path, &b->spec, err) < 0)
+		goto fail;
+	root = b->spec->root_path[0] == '/' ? xstrdup(b->spec->root_path)
+					    : xasprintf("%s/%s", b->dir, b->spec->root_path);
+	b->rootfs = realpath(root, NULL);
+	if (!b->rootfs || stat(b->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		hull_err_make(err, b->rootfs ? ENOTDIR : errno, "root.path %s", root);
+		goto fail;
+	}
+	return 0;
+fail:
+	bundle_free(b);
+	return -1;
+}
+
+void bundle_free(struct bundle *b)
+{
+	free(b->dir);
+	free(b->rootfs);
+	free(b->config);
+	oci_spec_free(b->spec);
+	*b = (struct bundle){ 0 };
+}
+
 static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
 		   struct spawn_opts *so, struct container **out, struct hull_err **err)
 {
-	_cleanup_free_ char *bundle = NULL;
-	_cleanup_free_ char *cfg_path = NULL;
-	_cleanup_free_ char *cfg_text = NULL;
-	_cleanup_free_ char *root = NULL;
-	_cleanup_free_ char *rootfs = NULL;
-	struct oci_spec *spec = NULL;
+	struct bundle b;
+	struct oci_spec *spec;
 	struct container *c = NULL;
-	struct stat st;
-	size_t len;
 
-	if (runtime_validate_id(o->id, err) < 0)
+	if (runtime_validate_id(o->id, err) < 0 || bundle_load(o->bundle, &b, err) < 0)
 		return -1;
-	bundle = realpath(o->bundle, NULL);
-	if (!bundle)
-		return hull_err_make(err, errno, "--bundle %s", o->bundle);
-	cfg_path = xasprintf("%s/config.json", bundle);
-	if (read_file_at(AT_FDCWD, cfg_path, &cfg_text, &len, 0, err) < 0)
-		return -1;
-	if (oci_spec_parse(cfg_text, len, cfg_path, &spec, err) < 0)
-		return -1;
-	hull_debug("create %s: parsed %s", o->id, cfg_path);
-	root = spec->root_path[0] == '/' ? xstrdup(spec->root_path) : xasprintf("%s/%s", bundle, spec->root_path);
-	rootfs = realpath(root, NULL);
-	if (!rootfs || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		hull_err_make(err, rootfs ? ENOTDIR : errno, "root.path %s", root);
-		goto fail;
-	}
+	hull_debug("create %s: parsed %s/config.json", o->id, b.dir);
+	spec = b.spec;
 	if (check_semantics(spec, o, foreground, err) < 0 || ns_validate_spec(spec, err) < 0 ||
 	    confine_validate(spec, &spec->process, err) < 0)
 		goto fail;
@@ -122,8 +139,8 @@ static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_op
 			     spec->linux_.cgroups_path, ctx->systemd_cgroup, err) < 0)
 		goto fail;
 	/* Valid: S can start on the namespaces while the state dir is made. */
-	hull_debug("create %s: config valid, rootfs %s; booting the stage", o->id, rootfs);
-	if (stage_boot(so, spec, bundle, rootfs, cfg_text, len, err) < 0)
+	hull_debug("create %s: config valid, rootfs %s; booting the stage", o->id, b.rootfs);
+	if (stage_boot(so, spec, b.dir, b.rootfs, b.config, b.config_len, err) < 0)
 		goto fail;
 	hull_test_pause("create-booted");
 
@@ -132,20 +149,20 @@ static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_op
 	hull_debug("create %s: state directory %s", o->id, c->dir);
 	/* The container keeps its own copy (exec and delete must not depend on
 	 * the bundle), written with state.json once the init is working. */
-	so->config = take_ptr(cfg_text);
-	so->config_len = len;
-	c->bundle = take_ptr(bundle);
-	c->rootfs = take_ptr(rootfs);
-	c->spec = spec;
+	so->config = take_ptr(b.config);
+	so->config_len = b.config_len;
+	c->bundle = take_ptr(b.dir);
+	c->rootfs = take_ptr(b.rootfs);
+	c->spec = take_ptr(b.spec);
 	c->new_pid_ns = oci_spec_has_ns(spec, OCI_NS_PID) && !oci_spec_get_ns(spec, OCI_NS_PID)->path;
 	*out = c;
 	return 0;
 fail:
-	oci_spec_free(spec);
+	bundle_free(&b);
 	return -1;
 }
 
-static int write_pid_file(const char *path, pid_t pid, struct hull_err **err)
+int write_pid_file(const char *path, pid_t pid, struct hull_err **err)
 {
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
@@ -156,7 +173,7 @@ static int write_pid_file(const char *path, pid_t pid, struct hull_err **err)
 }
 
 /* Undo a failed create: the process (if any) and the state dir. */
-static void abandon(struct container *c)
+void container_abandon(struct container *c)
 {
 	if (c->pid > 0 && proc_alive(c->pid, c->pid_start))
 		kill(c->pid, SIGKILL);
@@ -234,7 +251,7 @@ static int create_common(const struct runtime_ctx *ctx, const struct runtime_cre
 	if (r < 0 || (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)) {
 		if (so.console_master >= 0)
 			close(so.console_master);
-		abandon(c);
+		container_abandon(c);
 		r = -1;
 		goto out;
 	}
@@ -276,7 +293,7 @@ int runtime_run(const struct runtime_ctx *ctx, const struct runtime_create_opts 
 	if (create_common(ctx, o, !o->detach, &c, &master, err) < 0)
 		return -1;
 	if (start_release(c, err) < 0) {
-		abandon(c);
+		container_abandon(c);
 		return -1;
 	}
 	{

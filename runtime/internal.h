@@ -117,6 +117,24 @@ int sync_recv_blob(int sock, enum sync_type want, enum sync_type *got, char **da
 /* Report err to the parent and _exit(1): used by container-side code only. */
 __attribute__((noreturn)) void sync_fail(int sock, struct hull_err *err);
 
+/* ---- bundle (create.c) ----------------------------------------------------- */
+
+/* A bundle read and parsed, nothing created: create and restore. */
+struct bundle {
+	char *dir;                  /* realpath of --bundle */
+	char *rootfs;               /* realpath of root.path, a directory */
+	char *config;               /* config.json text */
+	size_t config_len;
+	struct oci_spec *spec;
+};
+int bundle_load(const char *bundle_arg, struct bundle *b, struct hull_err **err);
+void bundle_free(struct bundle *b);
+/* Undo a failed create or restore: kill the init, remove the cgroup and the
+ * state dir, free c. */
+void container_abandon(struct container *c);
+/* --pid-file, written atomically. */
+int write_pid_file(const char *path, pid_t pid, struct hull_err **err);
+
 /* ---- spawn (spawn.c, init.c) ---------------------------------------------- */
 
 struct spawn_opts {

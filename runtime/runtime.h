@@ -138,6 +138,36 @@ int runtime_ensure_sealed_exe(char **argv, struct hull_err **err);
  * exec'd by hull itself (runtime/stage.c).  Never returns on success. */
 int runtime_stage_main(int argc, char **argv);
 
+/* checkpoint / restore with CRIU (runtime/checkpoint.c); runc's flags. */
+struct runtime_criu_opts {
+	const char *image_path;     /* default "checkpoint" (runc's) */
+	const char *work_path;      /* CRIU's logs; default: image_path */
+	const char *manage_cgroups_mode; /* soft|full|strict|ignore, NULL: CRIU's */
+	bool tcp_established, ext_unix_sk, shell_job, file_locks, lazy_pages;
+};
+struct runtime_checkpoint_opts {
+	const char *id;
+	struct runtime_criu_opts c;
+	const char *parent_path;    /* a previous (pre-)dump, relative to image_path */
+	bool leave_running, pre_dump;
+};
+struct runtime_restore_opts {
+	const char *id;
+	struct runtime_criu_opts c;
+	const char *bundle;         /* default "." */
+	const char *pid_file;
+	const char *console_socket;
+	bool detach;
+};
+/* Dump the running container into image_path; without leave_running (or
+ * pre_dump) it is then deleted, as runc does. */
+int runtime_checkpoint(const struct runtime_ctx *ctx, const struct runtime_checkpoint_opts *o,
+		       struct hull_err **err);
+/* A new container `id` from the bundle's config and the images; foreground
+ * (not detach): wait like `run`, *status the exit code, then delete. */
+int runtime_restore(const struct runtime_ctx *ctx, const struct runtime_restore_opts *o, int *status,
+		    struct hull_err **err);
+
 /* cgroup operations (runtime/cgroup_ops.c). */
 int runtime_pause(const struct runtime_ctx *ctx, const char *id, bool pause, struct hull_err **err);
 int runtime_update(const struct runtime_ctx *ctx, const char *id, const struct oci_resources *r,

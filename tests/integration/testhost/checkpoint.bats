@@ -1,0 +1,181 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# checkpoint / restore through CRIU (runs inside the test host: Debian's CRIU
+# 3.17 cannot parse the development machine's kernel's vDSO; the test host's
+# 6.1 works).  tests/testhost/run-suite tests/integration/testhost/checkpoint.bats
+#
+# The container counts in a shell variable and appends each value to a file it
+# holds open on its /tmp tmpfs: after a restore the file holds 1..N without a
+# gap or a restart, so the process's memory (the counter), its open file (fd 3
+# at its offset) and the tmpfs all came back.  The VM runs under TCG (~10x
+# slower): generous waits, few containers.
+
+load ../helpers
+
+setup_file() {
+	if [[ ${TESTHOST:-} != 1 ]]; then
+		echo "# this file runs inside the test host: tests/testhost/run-suite $BATS_TEST_FILENAME" >&3
+		return 1
+	fi
+}
+
+setup() {
+	setup_common
+	IMG=$BATS_TEST_TMPDIR/img
+}
+
+teardown() { teardown_common; }
+
+COUNTER='exec </dev/null >/dev/null 2>&1; i=0; exec 3>>/tmp/log
+while :; do i=$((i + 1)); echo $i >&3; sleep 0.2; done'
+
+# start_counter ID: a detached container running COUNTER; sets PID.
+start_counter() {
+	start_detached "$1" sh -c "$COUNTER" || fail "run -d failed: $(ctr_output "$1")"
+	PID=$(state_field "$1" pid)
+	wait_for_count "$PID" 3
+}
+
+# wait_for_count PID N: until the container's /tmp/log reaches N.
+wait_for_count() {
+	local i last
+	for ((i = 0; i < 600; i++)); do
+		last=$(tail -n1 "/proc/$1/root/tmp/log" 2>/dev/null || true)
+		[[ $last =~ ^[0-9]+$ ]] && ((last >= $2)) && return 0
+		sleep 0.1
+	done
+	fail "pid $1 never counted to $2 (last: ${last:-none})"
+}
+
+# assert_counts_on PID FROM: the log holds exactly 1..N with N > FROM + 2.
+assert_counts_on() {
+	local n
+	wait_for_count "$1" $(($2 + 3))
+	n=$(tail -n1 "/proc/$1/root/tmp/log")
+	assert_equal "$(cat "/proc/$1/root/tmp/log")" "$(seq 1 "$n")"
+	# the same open file, not one opened anew
+	assert_equal "$(readlink "/proc/$1/fd/3")" /tmp/log
+}
+
+@test "memory and an open file survive checkpoint and restore" {
+	local id n
+	id=$(new_id)
+	start_counter "$id"
+	run --separate-stderr hull checkpoint --image-path "$IMG" "$id"
+	assert_success
+	# runc: without --leave-running the container is gone
+	run hull state "$id"
+	assert_failure
+	[[ ! -d /proc/$PID ]] || fail "pid $PID still runs after checkpoint"
+	[[ -f $IMG/inventory.img ]] || fail "no inventory.img in $IMG"
+
+	run --separate-stderr hull restore -d --image-path "$IMG" --bundle "$BUNDLE" "$id"
+	assert_success
+	run state_field "$id" status
+	assert_output running
+	PID=$(state_field "$id" pid)
+	n=$(tail -n1 "/proc/$PID/root/tmp/log")
+	assert_counts_on "$PID" "$n"
+}
+
+@test "--leave-running keeps the original; a restore into a new id runs beside it" {
+	local id new before npid
+	id=$(new_id)
+	new=$(new_id)
+	start_counter "$id"
+	run --separate-stderr hull checkpoint --leave-running --image-path "$IMG" "$id"
+	assert_success
+	run state_field "$id" status
+	assert_output running
+	assert_equal "$(state_field "$id" pid)" "$PID"
+	before=$(tail -n1 "/proc/$PID/root/tmp/log")
+	wait_for_count "$PID" $((before + 3))
+
+	run --separate-stderr hull restore -d --image-path "$IMG" --bundle "$BUNDLE" "$new"
+	assert_success
+	npid=$(state_field "$new" pid)
+	[[ $npid != "$PID" ]] || fail "the new container has the old pid"
+	assert_counts_on "$npid" 1
+	# its own cgroup, named after the new id
+	[[ $(cat "/proc/$npid/cgroup") == *"/$new" ]] || fail "cgroup of $npid: $(cat "/proc/$npid/cgroup")"
+}
+
+@test "a restored container has the lifecycle of any other: state, exec, kill, delete" {
+	local id cg
+	id=$(new_id)
+	start_counter "$id"
+	run --separate-stderr hull checkpoint --image-path "$IMG" "$id"
+	assert_success
+	run --separate-stderr hull restore -d --pid-file "$BATS_TEST_TMPDIR/pid" --image-path "$IMG" \
+		--bundle "$BUNDLE" "$id"
+	assert_success
+	PID=$(state_field "$id" pid)
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/pid")" "$PID"
+	assert_equal "$(state_field "$id" bundle)" "$BUNDLE"
+	cg=$(cgroup_dir "$PID" unified)
+	[[ -d $cg ]] || fail "no cgroup $cg"
+	run hull exec "$id" cat /tmp/log
+	assert_success
+	assert_line --index 0 1
+	run hull delete "$id"
+	assert_failure
+	run hull kill "$id" KILL
+	assert_success
+	wait_for_status "$id" stopped 30
+	run hull delete "$id"
+	assert_success
+	[[ ! -d $cg ]] || fail "cgroup $cg left behind"
+	assert_nothing_left "$id"
+}
+
+@test "a foreground restore waits and returns the container's exit status" {
+	local id
+	id=$(new_id)
+	start_detached "$id" sh -c 'exec </dev/null >/dev/null 2>&1; i=0; exec 3>>/tmp/log
+		while [ $i -lt 40 ]; do i=$((i + 1)); echo $i >&3; sleep 0.2; done; exit 7'
+	PID=$(state_field "$id" pid)
+	wait_for_count "$PID" 3
+	run --separate-stderr hull checkpoint --image-path "$IMG" "$id"
+	assert_success
+	run_nopipe hull restore --image-path "$IMG" --bundle "$BUNDLE" "$id"
+	assert_equal "$status" 7
+	assert_nothing_left "$id"
+}
+
+@test "pre-dump then a dump on top of it (--parent-path) restores" {
+	local id n
+	id=$(new_id)
+	start_counter "$id"
+	run --separate-stderr hull checkpoint --pre-dump --image-path "$BATS_TEST_TMPDIR/pre" "$id"
+	assert_success
+	run state_field "$id" status
+	assert_output running
+	run --separate-stderr hull checkpoint --parent-path ../pre --image-path "$IMG" "$id"
+	assert_success
+	[[ -L $IMG/parent ]] || fail "no parent link in $IMG"
+	run --separate-stderr hull restore -d --image-path "$IMG" --bundle "$BUNDLE" "$id"
+	assert_success
+	PID=$(state_field "$id" pid)
+	n=$(tail -n1 "/proc/$PID/root/tmp/log")
+	assert_counts_on "$PID" "$n"
+}
+
+@test "bad input: one line, nothing left" {
+	local id
+	id=$(new_id)
+	run --separate-stderr hull checkpoint --image-path "$IMG" "$id"
+	assert_one_line_error "container \"$id\" does not exist"
+	[[ ! -e $IMG ]] || fail "checkpoint of an unknown id made $IMG"
+
+	run --separate-stderr hull restore -d --image-path "$BATS_TEST_TMPDIR/none" --bundle "$BUNDLE" "$id"
+	assert_one_line_error "--image-path .*/none: No such file or directory"
+	assert_nothing_left "$id"
+
+	mkdir "$IMG"
+	run --separate-stderr hull restore -d --image-path "$IMG" --bundle "$BUNDLE" "$id"
+	assert_one_line_error "not a CRIU checkpoint"
+	assert_nothing_left "$id"
+
+	run --separate-stderr hull checkpoint --manage-cgroups-mode bogus "$id"
+	assert_one_line_error "--manage-cgroups-mode: invalid value"
+}
