@@ -268,16 +268,16 @@ static int check_existing(const char *dir, struct hull_err **err)
  * frozen parent).  Refuse instead; only reads, so the cgroup keeps its state. */
 static int check_thawed(const struct cgroup *cg, const char *path, struct hull_err **err)
 {
-	_cleanup_free_ char *v = NULL;
+	_cleanup_free_ char *v1 = NULL, *v2 = NULL;
 	uint64_t frozen = 0;
 	const char *dir = NULL, *why = NULL;
 
-	if (cg->v1[V1_FREEZER] && cg_read(cg->v1[V1_FREEZER], "freezer.state", &v, NULL) == 0 &&
-	    strcmp(v, "THAWED") != 0) {
+	if (cg->v1[V1_FREEZER] && cg_read(cg->v1[V1_FREEZER], "freezer.state", &v1, NULL) == 0 &&
+	    strcmp(v1, "THAWED") != 0) {
 		dir = cg->v1[V1_FREEZER];
-		why = strcmp(v, "FROZEN") == 0 ? "freezer.state FROZEN" : "freezer.state FREEZING";
+		why = strcmp(v1, "FROZEN") == 0 ? "freezer.state FROZEN" : "freezer.state FREEZING";
 	} else if (cg->unified && ((cg_read_kv(cg->unified, "cgroup.events", "frozen", &frozen) == 0 && frozen) ||
-				   (cg_read(cg->unified, "cgroup.freeze", &v, NULL) == 0 && strcmp(v, "1") == 0))) {
+				   (cg_read(cg->unified, "cgroup.freeze", &v2, NULL) == 0 && strcmp(v2, "1") == 0))) {
 		dir = cg->unified;
 		why = frozen ? "cgroup.events: frozen 1" : "cgroup.freeze 1";
 	}
