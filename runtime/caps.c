@@ -131,7 +131,7 @@ static int first_unheld(const struct oci_process *proc, int last)
 	return -1;
 }
 
-static int set_caps(const struct oci_process *proc, struct hull_err **err)
+static int set_caps(const struct oci_process *proc, uint64_t extra, struct hull_err **err)
 {
 	static const struct { enum oci_cap_set set; cap_flag_t flag; } sets[] = {
 		{ OCI_CAP_EFFECTIVE, CAP_EFFECTIVE },
@@ -143,11 +143,15 @@ static int set_caps(const struct oci_process *proc, struct hull_err **err)
 
 	if (c == NULL)
 		return hull_err_make(err, errno, "cap_init");
-	for (size_t i = 0; proc->has_capabilities && i < ARRAY_SIZE(sets); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
+		uint64_t want = proc->has_capabilities ? proc->caps[sets[i].set] : 0;
+
+		if (sets[i].flag != CAP_INHERITABLE)
+			want |= extra;
 		for (int cap = 0; cap <= last && cap < 64; cap++) {
 			cap_value_t v = cap;
 
-			if (!(proc->caps[sets[i].set] & (1ULL << cap)))
+			if (!(want & (1ULL << cap)))
 				continue;
 			if (cap_set_flag(c, sets[i].flag, 1, &v, CAP_SET) < 0)
 				return hull_err_make(err, errno, "cap_set_flag %d", cap);
@@ -197,11 +201,27 @@ static int set_ambient(const struct oci_process *proc, struct hull_err **err)
 	return 0;
 }
 
-int caps_switch_user(const struct oci_process *proc, struct hull_err **err)
+void caps_capset_data(const struct oci_process *proc, uint32_t data[6])
+{
+	static const enum oci_cap_set order[3] = { OCI_CAP_EFFECTIVE, OCI_CAP_PERMITTED, OCI_CAP_INHERITABLE };
+	int last = caps_last_known();
+	uint64_t known = last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
+
+	/* struct __user_cap_data_struct[2]: {effective, permitted, inheritable}
+	 * of capabilities 0-31, then of 32-63. */
+	for (int i = 0; i < 3; i++) {
+		uint64_t v = proc->has_capabilities ? proc->caps[order[i]] & known : 0;
+
+		data[i] = (uint32_t)v;
+		data[3 + i] = (uint32_t)(v >> 32);
+	}
+}
+
+int caps_switch_user(const struct oci_process *proc, uint64_t extra, struct hull_err **err)
 {
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return hull_err_make(err, errno, "prctl PR_SET_KEEPCAPS 1");
-	if (set_ids(&proc->user, err) < 0 || set_caps(proc, err) < 0 || set_ambient(proc, err) < 0)
+	if (set_ids(&proc->user, err) < 0 || set_caps(proc, extra, err) < 0 || set_ambient(proc, err) < 0)
 		return -1;
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return hull_err_make(err, errno, "prctl PR_SET_KEEPCAPS 0");

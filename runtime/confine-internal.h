@@ -15,8 +15,11 @@ int caps_last_known(void);
 /* Drop every capability not in the bounding set (all of them when the process
  * has no capabilities object).  Needs CAP_SETPCAP. */
 int caps_drop_bounding(const struct oci_process *proc, struct hull_err **err);
-/* keep-caps, setgroups, setresgid, setresuid, capset, ambient, keep-caps off. */
-int caps_switch_user(const struct oci_process *proc, struct hull_err **err);
+/* keep-caps, setgroups, setresgid, setresuid, capset, ambient, keep-caps off.
+ * `extra` capabilities stay effective and permitted on top of the spec's. */
+int caps_switch_user(const struct oci_process *proc, uint64_t extra, struct hull_err **err);
+/* The capset(2) data of the spec's effective/permitted/inheritable sets. */
+void caps_capset_data(const struct oci_process *proc, uint32_t data[6]);
 
 /* ---- seccomp (seccomp.c) ------------------------------------------------- */
 
@@ -27,11 +30,11 @@ int confine_seccomp_arch(const char *name, uint32_t *arch); /* SCMP_ARCH_*; -2: 
 int confine_seccomp_flag(const char *name, int *attr);      /* enum scmp_filter_attr */
 int confine_seccomp_validate(const struct oci_seccomp *s, struct hull_err **err);
 
-/* seccomp_enosys.c: load libseccomp's filter ctx (a scmp_filter_ctx) behind a
- * prologue that returns ENOSYS for syscalls newer than the profile (used when
- * the default action refuses); notify adds SECCOMP_FILTER_FLAG_NEW_LISTENER
- * and *notify_fd gets the listener. */
-int seccomp_load_enosys(void *ctx, const struct oci_seccomp *s, bool notify, int *notify_fd,
+/* seccomp_enosys.c: export libseccomp's filter ctx (a scmp_filter_ctx) into
+ * f, with the flags seccomp_load() would use, behind a prologue that returns
+ * ENOSYS for syscalls newer than the profile when `enosys` (the default
+ * action refuses); notify adds SECCOMP_FILTER_FLAG_NEW_LISTENER. */
+int seccomp_export_prog(void *ctx, const struct oci_seccomp *s, bool enosys, bool notify, struct confine_filter *f,
 			struct hull_err **err);
 /* The prologue for (audit arch, highest syscall number) pairs; 0 if it does
  * not fit in cap instructions.  Exposed for its unit test. */

@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <sys/personality.h>
@@ -307,38 +308,40 @@ static int apply_scheduler(const struct oci_process *proc, struct hull_err **err
 	return 0;
 }
 
-static int apply_seccomp(const struct oci_spec *spec, int *notify_fd, struct hull_err **err)
-{
-	if (!spec || !spec->has_linux || !spec->linux_.seccomp)
-		return 0;
-	return confine_seccomp_load(spec->linux_.seccomp, notify_fd, err);
-}
-
 /*
- * The order matters and is runc's:
+ * The order is runc's, with the seccomp load moved to the end:
  *  - oom_score_adj, rlimits, personality, ioprio, scheduler and the LSM exec
  *    label while we still hold every capability;
- *  - no_new_privs before seccomp: without it, loading a filter needs
- *    CAP_SYS_ADMIN, which is why seccomp then goes before the capability drop;
- *    with it, seccomp goes last so the filter need not allow capset & co;
- *  - bounding set while CAP_SETPCAP is still there, then user switch + capset;
+ *  - no_new_privs, then the filter compiled (libseccomp, memfd) and every
+ *    file read (cap_last_cap), but not loaded: a filter whose default refuses,
+ *    or a notify action whose listener does not have the fd yet, would catch
+ *    our own syscalls (issue 16: openat of cap_last_cap, close_range, chdir);
+ *  - bounding set while CAP_SETPCAP is still there, then user switch + capset
+ *    (keeping CAP_SYS_ADMIN without no_new_privs: loading needs it);
  *  - chdir before the user switch, and again after it only if refused;
  *    umask last.
  */
-int confine_apply(const struct oci_spec *spec, const struct oci_process *proc, int *notify_fd,
-		  struct hull_err **err)
+int confine_prepare(const struct oci_spec *spec, const struct oci_process *proc, struct confine_late *late,
+		    struct hull_err **err)
 {
+	const uint64_t sys_admin = 1ULL << CAP_SYS_ADMIN;
 	bool nnp = proc->no_new_privileges, cwd_done = false;
+	uint64_t extra = 0;
 
-	if (notify_fd)
-		*notify_fd = -1;
+	*late = (struct confine_late){ 0 };
 	if (apply_oom_score_adj(proc, err) < 0 || apply_rlimits(proc, err) < 0 || apply_personality(spec, err) < 0 ||
 	    apply_io_priority(proc, err) < 0 || apply_scheduler(proc, err) < 0 || lsm_apply(proc, err) < 0)
 		return -1;
 	if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return hull_err_make(err, errno, "process.noNewPrivileges: prctl PR_SET_NO_NEW_PRIVS");
-	if (!nnp && apply_seccomp(spec, notify_fd, err) < 0)
+	if (spec && spec->has_linux && confine_seccomp_prepare(spec->linux_.seccomp, &late->filter, err) < 0)
 		return -1;
+	if (late->filter.insns && !nnp &&
+	    !(proc->has_capabilities && (proc->caps[OCI_CAP_EFFECTIVE] & proc->caps[OCI_CAP_PERMITTED] & sys_admin))) {
+		extra = sys_admin;
+		late->drop_caps = true;
+		caps_capset_data(proc, late->caps);
+	}
 	/* runc's two tries: as root first (a cwd only the runtime can enter),
 	 * then as the user only if root was refused (a volume chowned to the
 	 * user that root cannot search: root_squash, a runtime without
@@ -347,16 +350,14 @@ int confine_apply(const struct oci_spec *spec, const struct oci_process *proc, i
 		cwd_done = true;
 	else if (proc->cwd && errno != EACCES && errno != EPERM) {
 		hull_err_make(err, errno, "process.cwd: chdir %s", proc->cwd);
-		goto close_notify;
+		goto fail;
 	}
-	if (caps_drop_bounding(proc, err) < 0 || caps_switch_user(proc, err) < 0)
-		goto close_notify;
+	if (caps_drop_bounding(proc, err) < 0 || caps_switch_user(proc, extra, err) < 0)
+		goto fail;
 	if (proc->cwd && !cwd_done && chdir(proc->cwd) < 0) {
 		hull_err_make(err, errno, "process.cwd: chdir %s", proc->cwd);
-		goto close_notify;
+		goto fail;
 	}
-	if (nnp && apply_seccomp(spec, notify_fd, err) < 0)
-		return -1;
 	umask(proc->user.has_umask ? (mode_t)proc->user.umask : 0022);
 	/* CVE-2024-21626: a cwd reached through a leaked host fd lies outside
 	 * the root, and the kernel says so: getcwd() fails with ENOENT. */
@@ -364,17 +365,57 @@ int confine_apply(const struct oci_spec *spec, const struct oci_process *proc, i
 		char buf[PATH_MAX];
 		if (!getcwd(buf, sizeof(buf)) && errno == ENOENT) {
 			hull_err_make(err, 0, "process.cwd: %s is outside the container", proc->cwd);
-			goto close_notify;
+			goto fail;
 		}
 	}
 	return 0;
 
-close_notify:
-	if (notify_fd && *notify_fd >= 0) {
+fail:
+	confine_late_free(late);
+	return -1;
+}
+
+int confine_load_filter(struct confine_late *late, int *notify_fd, struct hull_err **err)
+{
+	return confine_seccomp_install(&late->filter, notify_fd, err);
+}
+
+int confine_finish(struct confine_late *late, struct hull_err **err)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+
+	if (confine_seccomp_install(&late->filter, NULL, err) < 0)
+		return -1;
+	/* One capset: the spec's sets, CAP_SYS_ADMIN (kept for the load) gone. */
+	if (late->drop_caps && syscall(SYS_capset, &hdr, (struct __user_cap_data_struct *)late->caps) < 0)
+		return hull_err_make(err, errno, "process.capabilities: capset after loading seccomp");
+	late->drop_caps = false;
+	return 0;
+}
+
+void confine_late_free(struct confine_late *late)
+{
+	free(late->filter.insns);
+	late->filter.insns = NULL;
+}
+
+int confine_apply(const struct oci_spec *spec, const struct oci_process *proc, int *notify_fd,
+		  struct hull_err **err)
+{
+	struct confine_late late;
+	int r;
+
+	if (notify_fd)
+		*notify_fd = -1;
+	if (confine_prepare(spec, proc, &late, err) < 0)
+		return -1;
+	r = confine_load_filter(&late, notify_fd, err);
+	if (r == 0 && (r = confine_finish(&late, err)) < 0 && notify_fd && *notify_fd >= 0) {
 		close(*notify_fd);
 		*notify_fd = -1;
 	}
-	return -1;
+	confine_late_free(&late);
+	return r;
 }
 
 /* ---- fds ----------------------------------------------------------------- */

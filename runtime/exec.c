@@ -177,6 +177,7 @@ static __attribute__((noreturn)) void exec_process(const struct exec_child *x)
 	struct hull_err *err = NULL;
 	_cleanup_free_ char *exe = NULL;
 	_cleanup_strv_ char **env = NULL;
+	struct confine_late late;
 	int notify_fd = -1;
 
 	prctl(PR_SET_DUMPABLE, 0);
@@ -202,15 +203,25 @@ static __attribute__((noreturn)) void exec_process(const struct exec_child *x)
 	if (x->chroot && runtime_chroot(x->chroot, &err) < 0)
 		sync_fail(x->sync, err);
 	env = runtime_process_env(x->proc);
-	if (confine_apply(x->spec, x->proc, &notify_fd, &err) < 0)
+	/* As the init does (init.c): the filter goes last, right before
+	 * execve, except with a notify action, whose listener gets the fd
+	 * from hull before READY. */
+	if (confine_prepare(x->spec, x->proc, &late, &err) < 0)
 		sync_fail(x->sync, err);
-	if (notify_fd >= 0) {
+	if (runtime_find_exec(x->proc, &exe, &err) < 0 || runtime_seal_fds(x->preserve_fds, &err) < 0)
+		sync_fail(x->sync, err);
+	if (late.filter.notify) {
+		if (confine_load_filter(&late, &notify_fd, &err) < 0)
+			sync_fail(x->sync, err);
 		sync_send(x->sync, SYNC_SECCOMP, 0, notify_fd, NULL);
 		close(notify_fd);
 	}
-	if (runtime_find_exec(x->proc, &exe, &err) < 0 || runtime_seal_fds(x->preserve_fds, &err) < 0)
-		sync_fail(x->sync, err);
 	sync_send(x->sync, SYNC_READY, 0, -1, NULL);
+	/* After READY hull only waits for us: a failure here is our exit. */
+	if (confine_finish(&late, &err) < 0) {
+		dprintf(STDERR_FILENO, "hull: %s\n", err->msg);
+		_exit(1);
+	}
 	execve(exe, x->proc->args, env);
 	dprintf(STDERR_FILENO, "hull: exec %s: %s\n", exe, strerror(errno));
 	_exit(127);

@@ -121,6 +121,7 @@ void init_container(const struct init_args *a)
 	_cleanup_free_ char *exe = NULL;
 	_cleanup_strv_ char **env = NULL;
 	struct sync_msg m;
+	struct confine_late late;
 	int notify_fd = -1;
 	pid_t host_pid;
 	int st;
@@ -186,14 +187,25 @@ void init_container(const struct init_args *a)
 	if (runtime_make_cwd(p, &err) < 0 || (mnt && ns_rootfs_finalize(&r, &err) < 0))
 		sync_fail(a->sync, err);
 	env = runtime_process_env(p);
-	if (confine_apply(s, p, &notify_fd, &err) < 0)
+	/* Everything but loading the seccomp filter, which confine_finish does
+	 * right before execve: a profile that refuses by default need not allow
+	 * our own syscalls.  The fds are marked close-on-exec now for the same
+	 * reason (the startContainer hooks do not get them either). */
+	if (confine_prepare(s, p, &late, &err) < 0)
 		sync_fail(a->sync, err);
-	if (notify_fd >= 0) {
+	if (runtime_find_exec(p, &exe, &err) < 0 || runtime_seal_fds(a->preserve_fds, &err) < 0)
+		sync_fail(a->sync, err);
+	/* A notify listener must have its fd before create returns, as in runc:
+	 * load now, and hand the fd on at once (hull forwards it before it
+	 * reads on), so none of our syscalls waits on a listener that has not
+	 * got it.  Only sendmsg, close, the fifo's read and the startContainer
+	 * hooks then run under this filter. */
+	if (late.filter.notify) {
+		if (confine_load_filter(&late, &notify_fd, &err) < 0)
+			sync_fail(a->sync, err);
 		sync_send(a->sync, SYNC_SECCOMP, 0, notify_fd, NULL);
 		close(notify_fd);
 	}
-	if (runtime_find_exec(p, &exe, &err) < 0)
-		sync_fail(a->sync, err);
 	/* hull gone (killed during set-up): nobody will start or delete us. */
 	if (sync_send(a->sync, SYNC_READY, 0, -1, NULL) < 0)
 		_exit(1);
@@ -208,7 +220,7 @@ void init_container(const struct init_args *a)
 		dprintf(STDERR_FILENO, "hull: %s\n", err->msg);
 		_exit(1);
 	}
-	if (runtime_seal_fds(a->preserve_fds, &err) < 0) {
+	if (confine_finish(&late, &err) < 0) {
 		dprintf(STDERR_FILENO, "hull: %s\n", err->msg);
 		_exit(1);
 	}

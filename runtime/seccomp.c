@@ -16,7 +16,10 @@
  */
 #include "runtime/confine-internal.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -348,37 +351,58 @@ static int build_filter(const struct oci_seccomp *s, scmp_filter_ctx *out, bool 
 	return 0;
 }
 
-int confine_seccomp_load(const struct oci_seccomp *s, int *notify_fd, struct hull_err **err)
+/* Compile now, while every file and syscall is still reachable; the load
+ * (confine_seccomp_install) is then one syscall. */
+int confine_seccomp_prepare(const struct oci_seccomp *s, struct confine_filter *f, struct hull_err **err)
 {
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
 	bool uses_notify = false;
 	uint32_t def;
-	int r, fd;
 
-	if (notify_fd)
-		*notify_fd = -1;
+	*f = (struct confine_filter){ 0 };
 	if (s == NULL)
 		return 0;
 	if (confine_seccomp_validate(s, err) < 0 || build_filter(s, &ctx, &uses_notify, err) < 0)
 		return -1;
-	if (confine_seccomp_action(s->default_action, s->has_default_errno_ret, s->default_errno_ret, &def) == 0 &&
-	    def != SCMP_ACT_ALLOW && def != SCMP_ACT_LOG)
-		return seccomp_load_enosys(ctx, s, uses_notify, notify_fd, err);
-	if ((r = seccomp_load(ctx)) < 0)
-		return hull_err_make(err, -r, "seccomp: load filter");
-	if (!uses_notify)
-		return 0;
-	fd = seccomp_notify_fd(ctx);
-	if (fd < 0)
-		return hull_err_make(err, fd == -1 ? EOPNOTSUPP : -fd, "seccomp: get notify fd");
-	/* libseccomp keeps the listener in its global task state and never closes
-	 * it on seccomp_release(), so the caller owns it from here (the kernel
-	 * made it O_CLOEXEC). */
+	if (confine_seccomp_action(s->default_action, s->has_default_errno_ret, s->default_errno_ret, &def) < 0)
+		return hull_err_make(err, 0, "linux.seccomp.defaultAction: unknown action");
+	return seccomp_export_prog(ctx, s, def != SCMP_ACT_ALLOW && def != SCMP_ACT_LOG, uses_notify, f, err);
+}
+
+/* Nothing but seccomp(2) itself: whatever runs after it is under the filter.
+ * The listener fd (notify) is the caller's, made O_CLOEXEC by the kernel. */
+int confine_seccomp_install(struct confine_filter *f, int *notify_fd, struct hull_err **err)
+{
+	struct sock_fprog prog = { .len = f->len, .filter = f->insns };
+	int r;
+
 	if (notify_fd)
-		*notify_fd = fd;
-	else
-		close(fd);
+		*notify_fd = -1;
+	if (f->insns == NULL || f->loaded)
+		return 0;
+	r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog);
+	if (r < 0)
+		return hull_err_make(err, errno, "seccomp: load filter");
+	f->loaded = true;
+	if (f->notify && notify_fd)
+		*notify_fd = r;
+	else if (f->notify)
+		close(r);
 	return 0;
+}
+
+int confine_seccomp_load(const struct oci_seccomp *s, int *notify_fd, struct hull_err **err)
+{
+	struct confine_filter f;
+	int r;
+
+	if (notify_fd)
+		*notify_fd = -1;
+	if (confine_seccomp_prepare(s, &f, err) < 0)
+		return -1;
+	r = confine_seccomp_install(&f, notify_fd, err);
+	free(f.insns);
+	return r;
 }
 
 int confine_seccomp_send_listener(const struct oci_seccomp *s, int notify_fd, const char *state_json,

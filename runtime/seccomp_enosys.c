@@ -112,17 +112,20 @@ static unsigned load_flags(scmp_filter_ctx ctx, bool notify)
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
 		if (seccomp_attr_get(ctx, map[i].attr, &v) == 0 && v)
 			f |= map[i].flag;
+	/* The kernel refuses TSYNC with a listener unless failing threads are
+	 * reported as ESRCH (what libseccomp's seccomp_load adds). */
+	if (notify && (f & SECCOMP_FILTER_FLAG_TSYNC))
+		f |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
 	return f;
 }
 
-int seccomp_load_enosys(void *ctx, const struct oci_seccomp *s, bool notify, int *notify_fd,
+int seccomp_export_prog(void *ctx, const struct oci_seccomp *s, bool enosys, bool notify, struct confine_filter *f,
 			struct hull_err **err)
 {
 	struct seccomp_arch_max a[MAX_ARCHES];
-	size_t n = arches_of(s, a), stub_len, prog_len;
+	size_t n = enosys ? arches_of(s, a) : 0, stub_len = 0, prog_len;
 	_cleanup_close_ int mfd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
 	_cleanup_free_ struct sock_filter *insns = NULL;
-	struct sock_fprog prog;
 	struct stat st;
 	int r;
 
@@ -134,19 +137,14 @@ int seccomp_load_enosys(void *ctx, const struct oci_seccomp *s, bool notify, int
 		return hull_err_make(err, EINVAL, "seccomp: exported filter of %lld bytes", (long long)st.st_size);
 	prog_len = (size_t)st.st_size / sizeof(struct sock_filter);
 	insns = xmalloc((BPF_MAXINSNS + 1) * sizeof(*insns));
-	stub_len = seccomp_enosys_prologue(a, n, insns, BPF_MAXINSNS);
+	if (enosys)
+		stub_len = seccomp_enosys_prologue(a, n, insns, BPF_MAXINSNS);
 	if (stub_len + prog_len > BPF_MAXINSNS)
 		return hull_err_make(err, E2BIG, "seccomp: the filter has %zu instructions, more than %d",
 				     stub_len + prog_len, BPF_MAXINSNS);
 	if (pread(mfd, insns + stub_len, (size_t)st.st_size, 0) != st.st_size)
 		return hull_err_make(err, errno, "seccomp: read the exported filter");
-	prog = (struct sock_fprog){ .len = (unsigned short)(stub_len + prog_len), .filter = insns };
-	r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, load_flags(ctx, notify), &prog);
-	if (r < 0)
-		return hull_err_make(err, errno, "seccomp: load filter");
-	if (notify_fd)
-		*notify_fd = notify ? r : -1;
-	else if (notify)
-		close(r);
+	*f = (struct confine_filter){ .insns = take_ptr(insns), .len = (unsigned short)(stub_len + prog_len),
+				      .flags = load_flags(ctx, notify), .notify = notify };
 	return 0;
 }

@@ -124,3 +124,86 @@ seccomp() {
 	assert_one_line_error 'SCMP_ACT_NOPE'
 	assert_nothing_left "$id"
 }
+
+# ---- what runs under the filter (issue 16) ------------------------------------
+# The init loads the filter right before execve (with a notify action: right
+# before it hands the listener fd on), after every file it reads and every
+# syscall of its own set-up.  Before, a notify action on a syscall the init
+# made itself deadlocked create (openat of cap_last_cap, with the listener
+# still waiting for its fd), and a refusing default failed the init's own
+# close_range and chdir.
+
+# start_listener: the test listener on $sock, its pid in $lpid.
+start_listener() {
+	sock=$BATS_TEST_TMPDIR/seccomp.sock
+	rm -f "$sock"
+	"$BATS_FILE_TMPDIR/seccomp-listener" "$sock" "$BATS_TEST_TMPDIR/state.json" \
+		>"$BATS_TEST_TMPDIR/listener.out" 2>&1 &
+	lpid=$!
+	for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.05; done
+	[[ -S $sock ]] || fail "listener: $(cat "$BATS_TEST_TMPDIR/listener.out")"
+}
+
+# notify_run NNP NAMES_JSON: run `hull-test-helper syscall mkdir` with those
+# syscalls notified; the listener answers the first notification, ENOMSG.
+notify_run() {
+	start_listener
+	update_config '.process.noNewPrivileges = $n | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"listenerPath": $p, "syscalls": [{"names": $s, "action": "SCMP_ACT_NOTIFY"}]}' \
+		--argjson n "$1" --argjson s "$2" --arg p "$sock"
+	run_helper syscall mkdir
+	assert_output ENOMSG
+	wait "$lpid" || fail "listener: $(cat "$BATS_TEST_TMPDIR/listener.out")"
+	run cat "$BATS_TEST_TMPDIR/listener.out"
+	assert_output "notified nr=$(printf '#include <sys/syscall.h>\nSYS_mkdir\n' | cpp -P | tail -n1)"
+}
+
+@test "SCMP_ACT_NOTIFY with noNewPrivileges false: the listener gets the fd and answers" {
+	notify_run false '["mkdir"]'
+}
+
+@test "SCMP_ACT_NOTIFY on openat, which the init itself makes, does not deadlock (noNewPrivileges true and false)" {
+	hull_only 'runc opens exec.fifo under the filter: the listener answers that openat'
+	notify_run true '["openat", "mkdir"]'
+	notify_run false '["openat", "mkdir"]'
+}
+
+# refusing_run NNP [EXTRA...]: a default that refuses (ERRNO ENXIO), and an
+# allow list of what `hull-test-helper syscall getpid` needs and execve.
+refusing_run() {
+	local nnp=$1 allow
+	shift
+	allow=$(json_array arch_prctl brk execve exit_group getpid getrandom mprotect newfstatat prlimit64 \
+		readlink rseq set_robust_list set_tid_address write "$@")
+	update_config '.process.noNewPrivileges = $n | .linux.seccomp = {"defaultAction": "SCMP_ACT_ERRNO",
+		"defaultErrnoRet": 6, "syscalls": [{"names": $a, "action": "SCMP_ACT_ALLOW"}]}' \
+		--argjson n "$nnp" --argjson a "$allow"
+	run_helper syscall getpid
+	assert_success
+	assert_output OK
+	# and the filter is there: a syscall the list lacks is refused
+	set_args "$HELPER" syscall getppid
+	run hull run --bundle "$BUNDLE" "$(new_id)" </dev/null
+	assert_failure
+	assert_output ENXIO
+}
+
+@test "a refusing default, allowing only what the process needs and execve, runs it (noNewPrivileges true)" {
+	hull_only 'runc needs read, write, close, openat and more after loading the filter'
+	refusing_run true
+}
+
+@test "a refusing default without noNewPrivileges needs capset on top (CAP_SYS_ADMIN, kept to load the filter, goes)" {
+	hull_only 'runc loads the filter before its whole capability drop and chdir'
+	refusing_run false capset
+	# nothing of CAP_SYS_ADMIN stays (the bundle does not grant it)
+	seccomp '[{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]'
+	update_config '.process.noNewPrivileges = false'
+	run_helper caps
+	assert_success
+	local set v
+	for set in CapEff CapPrm; do
+		v=$(awk -v s="$set:" '$1 == s { print $2 }' <<<"$output")
+		[[ -n $v && $((0x$v & (1 << 21))) -eq 0 ]] || fail "CAP_SYS_ADMIN left in $set: $output"
+	done
+}
