@@ -61,7 +61,7 @@ HELPER  := build/bin/hull-test-helper
 BUNDLE  := build/bundle
 
 .PHONY: all deps check check-unit check-integration check-testhost bench demo install clean \
-	bundle unit asan testhost-shell
+	bundle unit asan lint testhost-shell
 all: $(HULL)
 
 deps:
@@ -99,8 +99,13 @@ $(BUNDLE)/config.json: tests/bundle/make-bundle.sh $(HELPER) $(HULL)
 asan:
 	$(MAKE) SAN=1 all unit
 
+# Doors and dead code (tools/lint.sh): reads the objects of `all`.
+lint: $(HULL)
+	tools/lint.sh $(OBJDIR)
+
 check: deps
 	$(MAKE) all unit bundle
+	$(MAKE) lint
 	$(MAKE) asan
 	tests/run-all
 

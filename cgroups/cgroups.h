@@ -156,7 +156,7 @@ const char *cgroups_path(const struct cgroup *cg);
 /* Absolute cgroup2 directory of the container, or NULL when there is no
  * cgroup2 hierarchy.  Owned by cg. */
 const char *cgroups_unified_dir(const struct cgroup *cg);
-/* True when the host is pure cgroup v2 (a cgroup namespace gets one mount). */
+/* True when the host is pure cgroup v2. */
 bool cgroups_host_is_v2(void);
 
 void cgroups_free(struct cgroup *cg);

@@ -29,7 +29,6 @@ struct cg_layout {
 const struct cg_layout *cg_layout_get(struct hull_err **err);
 /* Tests: replace the detected layout (NULL restores detection).  Takes a copy. */
 void cg_layout_set_for_test(const struct cg_layout *l);
-void cg_layout_clear(struct cg_layout *l);
 
 /* Controllers enabled in cgroup2 (cgroup.controllers of the root). */
 bool cg_v2_has_controller(const struct cg_layout *l, const char *name);

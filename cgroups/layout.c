@@ -19,7 +19,7 @@ static bool detected_done;
 static struct cg_layout *test_layout;
 static pthread_mutex_t layout_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void cg_layout_clear(struct cg_layout *l)
+static void cg_layout_clear(struct cg_layout *l)
 {
 	free(l->unified);
 	free(l->own_unified);

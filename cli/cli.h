@@ -41,7 +41,6 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 	       int *opt, struct hull_err **err);
 /* Require exactly `n` positional args after options, naming them in the error. */
 int cli_need_args(int argc, char **argv, int n, const char *what, struct hull_err **err);
-void cli_print_usage(const struct cli_command *c, FILE *f);
 
 #define CLI_CMD(name) int cmd_##name(struct cli_ctx *g, int argc, char **argv, struct hull_err **err)
 CLI_CMD(create);

@@ -32,11 +32,6 @@ const struct cli_command *cli_find(const char *name)
 	return NULL;
 }
 
-void cli_print_usage(const struct cli_command *c, FILE *f)
-{
-	fprintf(f, "Usage: hull %s %s\n%s\n", c->name, c->usage, c->help);
-}
-
 /* Is `a` one of this command's flags, spelled exactly (-name, --name,
  * -name=v, --name=v, or a short letter), and does it take the next argument? */
 static bool is_flag(const char *a, const char *shortopts, const struct option *longopts, bool *takes_next)

@@ -88,8 +88,6 @@ int mkdir_p(const char *path, mode_t mode, struct hull_err **err);
 void utc_time(int64_t t, struct tm *tm);
 /* Write all bytes, retrying on EINTR and short writes. Returns 0 or -errno. */
 int write_all(int fd, const void *buf, size_t len);
-/* Read exactly len bytes (0 on success, -EIO on early EOF, -errno otherwise). */
-int read_all(int fd, void *buf, size_t len);
 /* Parse a decimal/0x number fully; -EINVAL if garbage or out of range. */
 int parse_u64(const char *s, uint64_t *out);
 int parse_i64(const char *s, int64_t *out);

@@ -86,23 +86,6 @@ int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	while (len > 0) {
-		ssize_t r = read(fd, p, len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -EIO;
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
 
 int read_file_at(int dirfd, const char *path, char **out, size_t *len, size_t max, struct hull_err **err)
 {

@@ -41,7 +41,7 @@ void aml_bytes(struct aml *a, const void *p, size_t n)
 	a->len += n;
 }
 
-void aml_byte(struct aml *a, uint8_t b)
+static void aml_byte(struct aml *a, uint8_t b)
 {
 	aml_bytes(a, &b, 1);
 }

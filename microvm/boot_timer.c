@@ -26,11 +26,6 @@ __attribute__((constructor)) static void record_start(void)
 	process_start_ns = now_ns();
 }
 
-uint64_t boot_timer_process_start_ns(void)
-{
-	return process_start_ns;
-}
-
 static void boot_timer_io(void *opaque, uint64_t off, void *data, uint32_t len, bool write)
 {
 	struct vm *vm = opaque;

@@ -119,7 +119,6 @@ void vm_close(struct vm *vm);
 void vm_request_exit(struct vm *vm, int code, const char *why);
 bool vm_exiting(struct vm *vm);
 
-int vm_irq_line(struct vm *vm, uint32_t irq, int level);
 /* Allocate count consecutive MSI GSIs. */
 int vm_msi_alloc(struct vm *vm, unsigned int count, uint32_t *gsi, struct hull_err **err);
 /* Install or drop (valid=false) the MSI route of gsi and commit the table. */
@@ -230,7 +229,6 @@ struct aml {
 };
 void aml_free(struct aml *a);
 void aml_bytes(struct aml *a, const void *p, size_t n);
-void aml_byte(struct aml *a, uint8_t b);
 void aml_int(struct aml *a, uint64_t v);          /* smallest integer encoding */
 void aml_string(struct aml *a, const char *s);
 void aml_namestring(struct aml *a, const char *path); /* "\\_SB_.PCI0", "_HID" */
@@ -376,6 +374,5 @@ void serial_io(void *opaque, uint64_t off, void *data, uint32_t len, bool write)
 
 int platform_devices_init(struct vm *vm, struct hull_err **err);
 int boot_timer_init(struct vm *vm, struct hull_err **err);
-uint64_t boot_timer_process_start_ns(void);
 
 #endif

@@ -217,12 +217,6 @@ bool vm_exiting(struct vm *vm)
 	return r;
 }
 
-int vm_irq_line(struct vm *vm, uint32_t irq, int level)
-{
-	struct kvm_irq_level l = { .irq = irq, .level = level };
-	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
-}
-
 int vm_msi_alloc(struct vm *vm, unsigned int count, uint32_t *gsi, struct hull_err **err)
 {
 	pthread_mutex_lock(&vm->route_lock);

@@ -52,16 +52,9 @@ bool mount_opts_has_data_key(const struct ns_mount_opts *o, const char *key);
  * mount, attach it on dest_fd.  Returns the attached mount fd. */
 int mnt_bind(int src_dirfd, const char *src, const struct ns_mount_opts *o, int dest_fd,
 	     struct hull_err **err);
-/* Same, with the clone idmapped through userns_fd (>= 0) first. */
-int mnt_bind_idmapped(int src_dirfd, const char *src, const struct ns_mount_opts *o, int userns_fd,
-		      int dest_fd, struct hull_err **err);
 /* New filesystem of `type` with `o` (flags + data) attached on dest_fd. */
 int mnt_new_fs(const char *type, const char *source, const struct ns_mount_opts *o, int dest_fd,
 	       struct hull_err **err);
-/* Same, calling prepare(mfd) on the still detached mount (tmpcopyup). */
-int mnt_new_fs_prepared(const char *type, const char *source, const struct ns_mount_opts *o, int dest_fd,
-			int (*prepare)(int mfd, void *arg, struct hull_err **err), void *arg,
-			struct hull_err **err);
 /* Apply propagation (MS_SHARED.. | MS_REC) to the mount `mfd` refers to. */
 int mnt_set_propagation(int mfd, unsigned long prop, struct hull_err **err);
 /* mount_setattr() wrapper; recursive with AT_RECURSIVE. */

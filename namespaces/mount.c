@@ -91,8 +91,9 @@ static int attach_tree(int tree, const struct ns_mount_opts *o, int dest_fd, str
 	return r == 0 ? attach(tree, dest_fd, o, err) : r;
 }
 
-int mnt_bind_idmapped(int src_dirfd, const char *src, const struct ns_mount_opts *o, int userns_fd,
-		      int dest_fd, struct hull_err **err)
+/* mnt_bind, with the clone idmapped through userns_fd (>= 0) first. */
+static int mnt_bind_idmapped(int src_dirfd, const char *src, const struct ns_mount_opts *o, int userns_fd,
+			     int dest_fd, struct hull_err **err)
 {
 	unsigned int fl = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (o->rec ? AT_RECURSIVE : 0);
 	_cleanup_close_ int tree = -1;
@@ -166,9 +167,10 @@ static int fs_config(int fsfd, const char *type, const char *source, const struc
 	return fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
 }
 
-int mnt_new_fs_prepared(const char *type, const char *source, const struct ns_mount_opts *o, int dest_fd,
-			int (*prepare)(int mfd, void *arg, struct hull_err **err), void *arg,
-			struct hull_err **err)
+/* mnt_new_fs, calling prepare(mfd) on the still detached mount (tmpcopyup). */
+static int mnt_new_fs_prepared(const char *type, const char *source, const struct ns_mount_opts *o,
+			       int dest_fd, int (*prepare)(int mfd, void *arg, struct hull_err **err),
+			       void *arg, struct hull_err **err)
 {
 	_cleanup_close_ int fsfd = -1, mfd = -1;
 	uint64_t set, clr;

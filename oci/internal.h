@@ -60,9 +60,7 @@ int j_field(jobj *obj, const char *key, enum json_type t, const char *path, jobj
 	    struct hull_err **err);
 
 /* Values at a path (already looked up). */
-int jv_str(jobj *v, const char *path, char **out, struct hull_err **err);
 int jv_u64(jobj *v, const char *path, uint64_t max, uint64_t *out, struct hull_err **err);
-int jv_i64(jobj *v, const char *path, int64_t min, int64_t max, int64_t *out, struct hull_err **err);
 
 /* Fields of an object.  *out is only written when the key is present. */
 int j_str(jobj *obj, const char *key, const char *path, char **out, struct hull_err **err);

@@ -182,7 +182,7 @@ int j_abs_path(const char *value, const char *path, const char *key, struct hull
 	return hull_err_make(err, 0, "%s: must be an absolute path, got \"%s\"", p, value);
 }
 
-int jv_str(jobj *v, const char *path, char **out, struct hull_err **err)
+static int jv_str(jobj *v, const char *path, char **out, struct hull_err **err)
 {
 	const char *s;
 	if (j_expect(v, json_type_string, path, err) < 0)
@@ -215,7 +215,7 @@ bad:
 			     json_object_to_json_string_ext(v, JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-int jv_i64(jobj *v, const char *path, int64_t min, int64_t max, int64_t *out, struct hull_err **err)
+static int jv_i64(jobj *v, const char *path, int64_t min, int64_t max, int64_t *out, struct hull_err **err)
 {
 	int64_t s;
 

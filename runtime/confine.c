@@ -308,6 +308,12 @@ static int apply_scheduler(const struct oci_process *proc, struct hull_err **err
 	return 0;
 }
 
+static void confine_late_free(struct confine_late *late)
+{
+	free(late->filter.insns);
+	late->filter.insns = NULL;
+}
+
 /*
  * The order is runc's, with the seccomp load moved to the end:
  *  - oom_score_adj, rlimits, personality, ioprio, scheduler and the LSM exec
@@ -391,12 +397,6 @@ int confine_finish(struct confine_late *late, struct hull_err **err)
 		return hull_err_make(err, errno, "process.capabilities: capset after loading seccomp");
 	late->drop_caps = false;
 	return 0;
-}
-
-void confine_late_free(struct confine_late *late)
-{
-	free(late->filter.insns);
-	late->filter.insns = NULL;
 }
 
 int confine_apply(const struct oci_spec *spec, const struct oci_process *proc, int *notify_fd,

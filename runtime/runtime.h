@@ -65,7 +65,6 @@ int confine_load_filter(struct confine_late *late, int *notify_fd, struct hull_e
  * drop_caps; nothing else, so a profile need allow only execve (and capset
  * without noNewPrivileges when the process lacks CAP_SYS_ADMIN). */
 int confine_finish(struct confine_late *late, struct hull_err **err);
-void confine_late_free(struct confine_late *late);
 /* All three at once (tests): *notify_fd gets the listener or -1. */
 int confine_apply(const struct oci_spec *spec, const struct oci_process *proc, int *notify_fd,
 		  struct hull_err **err);
