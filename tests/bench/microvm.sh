@@ -98,8 +98,8 @@ hull / QEMU boot time: **$ratio** (lower is better for hull).
 hull boot timer (process start to the guest's first userspace write, the
 initramfs loads the virtio modules first): ${timers[*]} ms.
 
-Commands:
+Commands (paths relative to the checkout):
 
-    $hull_cmd
-    $qemu_cmd
+    ${hull_cmd//"$repo/"/}
+    ${qemu_cmd//"$repo/"/}
 EOF2
