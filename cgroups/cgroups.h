@@ -82,10 +82,16 @@ int cgroups_load(const char *serialized, struct cgroup **out, struct hull_err **
  * program is attached before the old one is detached. */
 int cgroups_update(struct cgroup *cg, const struct oci_resources *r, struct hull_err **err);
 
-/* Move pid into the container's cgroup in every hierarchy (`hull exec`).
- * sub (NULL for none) is `exec --cgroup PATH`: an existing sub-cgroup of the
- * container's, relative, without ".." ("controller:path" is not supported). */
+/* Move pid into the container's cgroup in every hierarchy.  sub (NULL for
+ * none) is one `exec --cgroup` value, as for cgroups_sub. */
 int cgroups_enter(struct cgroup *cg, const char *sub, pid_t pid, struct hull_err **err);
+
+/* `exec --cgroup` (runc's): a handle, for joining only, of existing
+ * sub-cgroups of cg's.  specs (NULL-terminated): one "PATH" for every
+ * hierarchy, or "CTRL[,CTRL...]:PATH" values for v1 controllers (refused on
+ * pure cgroup v2).  PATH is relative to the container's cgroup (leading "/"
+ * ignored) and may not contain "." or ".." components. */
+int cgroups_sub(const struct cgroup *cg, const char *const *specs, struct cgroup **out, struct hull_err **err);
 
 /*
  * Joining without the kernel's global lock.  A pid written to cgroup.procs

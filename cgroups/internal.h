@@ -14,6 +14,8 @@ enum v1_ctrl { V1_CPU, V1_CPUACCT, V1_CPUSET, V1_MEMORY, V1_DEVICES, V1_FREEZER,
 	       V1_PIDS, V1_HUGETLB, V1_NET_CLS, V1_NET_PRIO, V1_RDMA, V1_PERF_EVENT, V1_MISC,
 	       V1_COUNT };
 extern const char *const v1_ctrl_names[V1_COUNT];
+/* The V1_* index of a controller name, or -1. */
+int v1_ctrl_index(const char *name);
 
 enum cg_mode { CG_NONE, CG_V2, CG_HYBRID, CG_V1 };
 

@@ -56,7 +56,7 @@ void cg_layout_set_for_test(const struct cg_layout *l)
 	pthread_mutex_unlock(&layout_lock);
 }
 
-static int v1_ctrl_index(const char *name)
+int v1_ctrl_index(const char *name)
 {
 	for (int i = 0; i < V1_COUNT; i++)
 		if (strcmp(v1_ctrl_names[i], name) == 0)

@@ -345,27 +345,110 @@ static bool v1_first(const struct cgroup *cg, int i)
 	return true;
 }
 
-static int enter_one(const char *dir, const char *sub, pid_t pid, struct hull_err **err)
+/* Point *dir at its existing sub-cgroup `path`. */
+static int descend(char **dir, const char *path, struct hull_err **err)
 {
-	_cleanup_free_ char *d = sub ? xasprintf("%s/%s", dir, sub) : xstrdup(dir);
+	char *d = xasprintf("%s/%s", *dir, path);
+	struct stat st;
 
-	if (sub && access(d, F_OK) < 0)
-		return hull_err_make(err, errno, "--cgroup: %s", d);
-	return cg_writef(d, "cgroup.procs", err, "%d", (int)pid);
+	if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		hull_err_make(err, S_ISDIR(st.st_mode) ? errno : ENOTDIR, "--cgroup: %s", d);
+		free(d);
+		return -1;
+	}
+	free(*dir);
+	*dir = d;
+	return 0;
+}
+
+/* One `--cgroup` value: "PATH" (every hierarchy) or "CTRL[,CTRL...]:PATH". */
+static int sub_one(const struct cgroup *cg, struct cgroup *sub, const char *spec, bool alone,
+		   struct hull_err **err)
+{
+	const char *colon = strchr(spec, ':'), *path = colon ? colon + 1 : spec;
+	bool pick[V1_COUNT] = { 0 };
+
+	while (*path == '/')
+		path++;
+	if (!*path)
+		return hull_err_make(err, 0, "--cgroup: \"%s\" names no sub-cgroup", spec);
+	if (strchr(path, ':'))
+		return hull_err_make(err, 0, "--cgroup: \"%s\" is not [CONTROLLER[,...]:]PATH", spec);
+	if (cg_check_path(path, "--cgroup", err) < 0)
+		return -1;
+	if (!colon) {
+		/* runc: a path without controllers must be the only --cgroup. */
+		if (!alone)
+			return hull_err_make(err, 0, "--cgroup: \"%s\" needs a CONTROLLER: prefix with other --cgroup",
+					     spec);
+		if (sub->unified && descend(&sub->unified, path, err) < 0)
+			return -1;
+		for (int i = 0; i < V1_COUNT; i++)
+			pick[i] = cg->v1[i] != NULL;
+	} else {
+		_cleanup_free_ char *ctrls = xstrndup(spec, (size_t)(colon - spec));
+		char *save = NULL;
+		if (cg->pure_v2)
+			return hull_err_make(err, 0, "--cgroup: \"%s\": cgroup v2 takes a path without controllers",
+					     spec);
+		for (char *t = strtok_r(ctrls, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			int c = v1_ctrl_index(t);
+			if (c < 0 || !cg->v1[c])
+				return hull_err_make(err, 0, "--cgroup: \"%s\": unknown controller \"%s\"", spec, t);
+			/* Comounted controllers share one directory: all or none. */
+			for (int i = 0; i < V1_COUNT; i++)
+				pick[i] |= cg->v1[i] && strcmp(cg->v1[i], cg->v1[c]) == 0;
+		}
+		if (!ctrls[0] || ctrls[strlen(ctrls) - 1] == ',' || strstr(ctrls, ",,"))
+			return hull_err_make(err, 0, "--cgroup: \"%s\": empty controller name", spec);
+	}
+	for (int i = 0; i < V1_COUNT; i++)
+		if (pick[i] && descend(&sub->v1[i], path, err) < 0)
+			return -1;
+	return 0;
+}
+
+int cgroups_sub(const struct cgroup *cg, const char *const *specs, struct cgroup **out, struct hull_err **err)
+{
+	_cleanup_free_ char *ser = cgroups_serialize(cg);
+	struct cgroup *sub = NULL;
+	size_t n = 0;
+
+	*out = NULL;
+	while (specs[n])
+		n++;
+	if (cgroups_load(ser, &sub, err) < 0)
+		return -1;
+	/* Only a view for joining: it owns no directory. */
+	for (size_t i = 0; i < sub->n_created; i++)
+		free(sub->created[i]);
+	sub->n_created = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (sub_one(cg, sub, specs[i], n == 1, err) < 0) {
+			cgroups_free(sub);
+			return -1;
+		}
+	}
+	*out = sub;
+	return 0;
 }
 
 int cgroups_enter(struct cgroup *cg, const char *sub, pid_t pid, struct hull_err **err)
 {
-	if (sub && (sub[0] == '/' || strchr(sub, ':')))
-		return hull_err_make(err, 0, "--cgroup: \"%s\" must be a relative sub-cgroup path", sub);
-	if (sub && cg_check_path(sub, "--cgroup", err) < 0)
+	struct cgroup *s = NULL;
+	int r = 0;
+
+	if (sub && cgroups_sub(cg, (const char *const[]){ sub, NULL }, &s, err) < 0)
 		return -1;
-	if (cg->unified && enter_one(cg->unified, sub, pid, err) < 0)
-		return -1;
-	for (int i = 0; i < V1_COUNT; i++)
-		if (v1_first(cg, i) && enter_one(cg->v1[i], sub, pid, err) < 0)
-			return -1;
-	return 0;
+	if (s)
+		cg = s;
+	if (cg->unified)
+		r = cg_writef(cg->unified, "cgroup.procs", err, "%d", (int)pid);
+	for (int i = 0; r == 0 && i < V1_COUNT; i++)
+		if (v1_first(cg, i))
+			r = cg_writef(cg->v1[i], "cgroup.procs", err, "%d", (int)pid);
+	cgroups_free(s);
+	return r;
 }
 
 int cgroups_clone_fd(const struct cgroup *cg, int *fd, struct hull_err **err)

@@ -39,6 +39,7 @@ CLI_CMD(exec)
 	_cleanup_strv_ char **env = NULL;
 	_cleanup_strv_ char **caps = NULL;
 	_cleanup_strv_ char **gids = NULL;
+	_cleanup_strv_ char **cgroups = NULL;
 	struct runtime_exec_opts o = { 0 };
 	uint64_t n;
 	int c, status = 0;
@@ -63,7 +64,7 @@ CLI_CMD(exec)
 		case O_NNP: o.no_new_privs_set = o.no_new_privs = true; break;
 		case O_APPARMOR: o.apparmor = optarg; break;
 		case O_LABEL: o.process_label = optarg; break;
-		case O_CGROUP: break;
+		case O_CGROUP: push(&cgroups, optarg); break;
 		case O_IGNORE_PAUSED: o.ignore_paused = true; break;
 		case O_PRESERVE:
 			if (parse_u64(optarg, &n) < 0 || n > 65536)
@@ -84,6 +85,7 @@ CLI_CMD(exec)
 	o.env = env;
 	o.caps = caps;
 	o.additional_gids = gids;
+	o.cgroups = cgroups;
 	if (runtime_exec(&g->rt, &o, &status, err) < 0)
 		return -1;
 	return status;

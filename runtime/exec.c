@@ -159,6 +159,18 @@ static bool reaches_unsealed_init(struct container *c, const struct oci_process 
 	return any & (1ULL << CAP_SYS_PTRACE);
 }
 
+/* exec --cgroup: existing sub-cgroups of the container's, joined instead. */
+static int sub_cgroup(struct container *c, char **specs, struct cgroup **out, struct hull_err **err)
+{
+	struct cgroup *cg;
+
+	if (container_cgroup(c, &cg, err) < 0)
+		return -1;
+	if (!cg)
+		return hull_err_make(err, 0, "--cgroup: container \"%s\" has no cgroup", c->id);
+	return cgroups_sub(cg, (const char *const *)specs, out, err);
+}
+
 struct exec_child {
 	const struct oci_spec *spec;
 	const struct oci_process *proc;
@@ -310,7 +322,7 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 {
 	struct container *c = NULL;
 	struct oci_process proc = { 0 };
-	struct cgroup *cg = NULL;
+	struct cgroup *cg = NULL, *sub_cg = NULL;
 	bool cloned_in = false;
 	_cleanup_close_ int pidfd = -1;
 	_cleanup_close_ int sock = -1;
@@ -340,6 +352,8 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 			      o->id);
 		goto out;
 	}
+	if (o->cgroups && sub_cgroup(c, o->cgroups, &sub_cg, err) < 0)
+		goto out;
 	pidfd = container_pidfd(c);
 	if (pidfd < 0) {
 		hull_err_make(err, 0, "container \"%s\" is not running", o->id);
@@ -358,6 +372,8 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 		close(sv[1]);
 		goto out;
 	}
+	if (sub_cg)
+		cg = sub_cg;
 	fflush(NULL);
 	joiner = fork_into_cgroup(cg, &cloned_in, err);
 	if (joiner < 0) {
@@ -424,6 +440,7 @@ out:
 	if (master >= 0)
 		close(master);
 	oci_process_clear(&proc);
+	cgroups_free(sub_cg);
 	container_free(c);
 	return r;
 }

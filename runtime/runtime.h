@@ -135,6 +135,7 @@ struct runtime_exec_opts {
 	bool no_new_privs_set, no_new_privs;
 	const char *apparmor, *process_label;
 	bool ignore_paused;         /* exec into a paused container; it runs once resumed */
+	char **cgroups;             /* --cgroup [CTRL[,CTRL]:]PATH values, or NULL */
 };
 
 struct runtime_info {

@@ -221,6 +221,44 @@ exec_detached() {
 	[[ ! -e /proc/$expid ]] || fail "exec'd process $expid survived kill --all"
 }
 
+@test "exec --cgroup SUB puts the process in the container's sub-cgroup SUB of every hierarchy" {
+	start_with_resources '{"pids": {"limit": 50}}' "$HELPER" sleep 60
+	make_sub_cgroups sub
+	run exec_cgroup_lines --cgroup sub
+	assert_success
+	assert_output "$(expected_cgroups sub all)"
+	# a leading / is still relative to the container's cgroup (runc joins it)
+	run exec_cgroup_lines --cgroup /sub
+	assert_success
+	assert_output "$(expected_cgroups sub all)"
+}
+
+@test "exec --cgroup CTRL,CTRL:SUB moves only those controllers' hierarchies" {
+	[[ $(stat -fc %T /sys/fs/cgroup) != cgroup2fs ]] || skip "controller:path is for cgroup v1 hierarchies"
+	start_with_resources '{"pids": {"limit": 50}}' "$HELPER" sleep 60
+	make_sub_cgroups sub
+	run exec_cgroup_lines --cgroup pids,memory:sub
+	assert_success
+	assert_output "$(expected_cgroups sub pids memory)"
+	run exec_cgroup_lines --cgroup pids:sub --cgroup freezer:sub
+	assert_success
+	assert_output "$(expected_cgroups sub pids freezer)"
+}
+
+@test "exec --cgroup refuses a path outside the container's cgroup, a missing one and an unknown controller" {
+	start_with_resources '{"pids": {"limit": 50}}' "$HELPER" sleep 60
+	make_sub_cgroups sub
+	local procs
+	procs=$(cgroup_dir "$PID" pids)/cgroup.procs
+	for bad in ../sub sub/../.. nosuch nosuch:sub "sub --cgroup pids:sub"; do
+		# shellcheck disable=SC2086 # the last one is two flags
+		run --separate-stderr hull exec --cgroup $bad "$CID" "$HELPER" exit 0
+		assert_exec_error 'cgroup'
+	done
+	assert_equal "$(cat "$procs")" "$PID"
+	assert_equal "$(cat "$(cgroup_dir "$PID" pids)/sub/cgroup.procs")" "" # nor in the sub-cgroup
+}
+
 @test "--cgroup-manager=disabled puts the container in no cgroup of its own" {
 	hull_only '--cgroup-manager'
 	update_config '.linux.resources = {"pids": {"limit": 5}}'

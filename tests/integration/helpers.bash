@@ -411,6 +411,43 @@ cgroup_top_listing() {
 	true
 }
 
+# ---- exec --cgroup (cgroups.bats, testhost/cgroups-cli.bats) ----
+
+# make_sub_cgroups NAME: a sub-cgroup NAME of the container's ($PID's) in each
+# hierarchy that holds it (cpuset's gets its parent's cpus and mems).
+make_sub_cgroups() {
+	local d
+	while IFS=: read -r _ ctrl path; do
+		[[ $path == */"$CID" ]] || continue # not the container's own (name=systemd for hull)
+		ctrl=${ctrl#name=}
+		d=/sys/fs/cgroup/${ctrl%%,*}$path
+		[[ -n $ctrl ]] || d=/sys/fs/cgroup/unified$path
+		[[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] && d=/sys/fs/cgroup$path
+		mkdir "$d/$1"
+		[[ $ctrl != cpuset ]] || { cp "$d/cpuset.cpus" "$d/$1/"; cp "$d/cpuset.mems" "$d/$1/"; }
+	done <"/proc/$PID/cgroup"
+}
+
+# exec_cgroup_lines ARG...: `exec -d --pid-file` ARGS in $CID running a
+# sleep; prints the exec'd process's /proc/PID/cgroup.
+exec_cgroup_lines() {
+	local pf=$BATS_TEST_TMPDIR/exec.pid
+	rm -f "$pf"
+	hull exec -d --pid-file "$pf" "$@" "$CID" "$HELPER" sleep 100 </dev/null >/dev/null 2>&1 || return 1
+	cat "/proc/$(cat "$pf")/cgroup"
+}
+
+# expected_cgroups SUB CTRL...: $PID's /proc/PID/cgroup with SUB appended to
+# the container's own cgroup in the hierarchies of CTRL... (all: every one).
+expected_cgroups() {
+	local sub=$1
+	shift
+	awk -F: -v OFS=: -v sub_="$sub" -v id="$CID" -v want=" $* " '
+		{ n = split($2, a, ","); pick = want == " all "
+		  for (i = 1; i <= n; i++) if (index(want, " " a[i] " ")) pick = 1
+		  if (pick && $3 ~ ("/" id "$")) $3 = $3 "/" sub_; print }' "/proc/$PID/cgroup"
+}
+
 # start_with_resources RESOURCES_JSON ARG...: a detached container with these
 # linux.resources running ARGS; sets CID and PID.
 start_with_resources() {

@@ -222,6 +222,19 @@ start_with_cgroup() {
 	assert_failure
 }
 
+@test "exec --cgroup SUB runs the process in the container's sub-cgroup; CTRL:SUB is refused on v2" {
+	start_with_cgroup '{"pids": {"limit": 50}}' "$HELPER" sleep 60
+	make_sub_cgroups sub
+	run exec_cgroup_lines --cgroup sub
+	assert_success
+	assert_output "$(expected_cgroups sub all)"
+	assert_output "0::${CG#/sys/fs/cgroup}/sub"
+	run --separate-stderr hull exec --cgroup pids:sub "$CID" "$HELPER" exit 0
+	assert_exec_error 'cgroup'
+	run --separate-stderr hull exec --cgroup ../sub "$CID" "$HELPER" exit 0
+	assert_exec_error 'cgroup'
+}
+
 @test "with a cgroup namespace the container sees its cgroup as / and /sys/fs/cgroup read-only" {
 	with_cgroupns
 	update_config '.linux.resources = {"pids": {"limit": 33}}'
