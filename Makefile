@@ -60,8 +60,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 HELPER  := build/bin/hull-test-helper
 BUNDLE  := build/bundle
 
-.PHONY: all deps check check-unit check-integration check-testhost bench demo install clean \
-	bundle unit asan lint testhost-shell
+.PHONY: all deps check check-unit check-integration check-testhost check-fresh bench demo install \
+	clean bundle unit asan lint testhost-shell
 all: $(HULL)
 
 deps:
@@ -112,6 +112,10 @@ check: deps
 # Goals that need tools/deps.txt installed run `deps` first and build in a
 # sub-make, which parses this file anew once the packages are there (a
 # prerequisite list `deps all` would also let -j build beside `deps`).
+# The README's `make demo` in a minimal Debian 12 root (tests/fresh/run).
+check-fresh: deps
+	tests/fresh/run
+
 bench: deps
 	$(MAKE) all bundle
 	tests/bench/run
