@@ -10,7 +10,8 @@
 # header that only pkg-config's flags can find, tools/deps.sh "installs" the
 # library by creating a marker, and a stand-in pkg-config fails until the
 # marker exists (as the real one does before libnl-3-dev is installed).
-# tests/demo, tests/bench/run and tests/run-all run the hull it built.
+# tests/demo, tests/bench/run and tests/run-all run the hull it built (a
+# script the Makefile starts to run needs a stand-in here, like tools/lint.sh).
 # `make check-fresh` proves the same on a whole fresh Debian root.
 
 load '/usr/lib/bats/bats-support/load'
@@ -56,10 +57,11 @@ setup() {
 		#!/bin/sh
 		mkdir -p "$1" && echo '{}' >"$1/config.json"
 	EOF
+	printf '#!/bin/sh\necho "lint: $1"\n' >"$T/tools/lint.sh"
 	for f in tests/demo tests/bench/run tests/run-all; do
 		printf '#!/bin/sh\necho "%s: $(build/bin/hull)"\n' "$f" >"$T/$f"
 	done
-	chmod +x "$S/bin/pkg-config" "$T/tools/deps.sh" "$T/tests/bundle/make-bundle.sh" \
+	chmod +x "$S/bin/pkg-config" "$T/tools/deps.sh" "$T/tools/lint.sh" "$T/tests/bundle/make-bundle.sh" \
 		"$T/tests/demo" "$T/tests/bench/run" "$T/tests/run-all"
 }
 
