@@ -358,6 +358,25 @@ static int on_notify(struct criu_call *cc, const CriuNotify *nt, int fd, struct 
 	return r;
 }
 
+/* The last "Error (file:line): ..." line of CRIU's log, for a failure CRIU
+ * sent no message about (it stopped in its start-up checks); malloc'd or NULL. */
+static char *last_log_error(const struct criu_call *cc)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s.log", cc->work_path, cc->action);
+	_cleanup_free_ char *text = NULL;
+	char *line, *end;
+
+	if (read_file_at(AT_FDCWD, path, &text, NULL, 64u << 20, NULL) < 0)
+		return NULL;
+	line = strstr(text, "Error (");
+	for (char *next = line; next; next = strstr(next + 1, "Error ("))
+		line = next;
+	if (!line)
+		return NULL;
+	end = line + strcspn(line, "\n");
+	return xstrndup(line, (size_t)(end - line));
+}
+
 static int converse(struct criu_call *cc, int sock, struct hull_err **err)
 {
 	_cleanup_free_ uint8_t *buf = xmalloc(CRIU_MSG_MAX);
@@ -383,11 +402,12 @@ static int converse(struct criu_call *cc, int sock, struct hull_err **err)
 	if (fd >= 0)
 		close(fd);
 	if (!resp->success) {
-		/* CRIU's message is its log's last error line, newline included. */
-		char *msg = resp->cr_errmsg ? resp->cr_errmsg : "failed";
-		msg[strcspn(msg, "\n")] = '\0';
-		hull_err_make(err, resp->has_cr_errno ? resp->cr_errno : 0, "criu %s: %s (see %s/%s.log)",
-			      cc->action, msg, cc->work_path, cc->action);
+		/* CRIU's message is its log's last error line, newline included;
+		 * without one (CRIU failed in its start-up checks), the log's. */
+		_cleanup_free_ char *logged = resp->cr_errmsg ? NULL : last_log_error(cc);
+		const char *msg = resp->cr_errmsg ? resp->cr_errmsg : logged ? logged : "failed";
+		hull_err_make(err, resp->has_cr_errno ? resp->cr_errno : 0, "criu %s: %.*s (see %s/%s.log)",
+			      cc->action, (int)strcspn(msg, "\n"), msg, cc->work_path, cc->action);
 		criu_resp__free_unpacked(resp, NULL);
 		return -1;
 	}

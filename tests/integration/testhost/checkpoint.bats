@@ -161,6 +161,23 @@ assert_counts_on() {
 	assert_counts_on "$PID" "$n"
 }
 
+@test "a dump CRIU refuses is one line and leaves the container running" {
+	local id
+	id=$(new_id)
+	# stdout stays a file of the host's /tmp, outside the container's mount
+	# namespace: CRIU cannot dump it (runc's tests use pipes for this reason)
+	start_detached "$id" sh -c 'i=0; while :; do i=$((i + 1)); echo $i; sleep 0.2; done' ||
+		fail "run -d failed: $(ctr_output "$id")"
+	PID=$(state_field "$id" pid)
+	wait_for_output "$id" 3 60
+	run --separate-stderr hull checkpoint --image-path "$IMG" "$id"
+	assert_one_line_error "criu dump: .* \\(see $IMG/dump.log\\)"
+	run state_field "$id" status
+	assert_output running
+	assert_equal "$(state_field "$id" pid)" "$PID"
+	wait_for_output "$id" $(($(ctr_output "$id" | tail -n1) + 3)) 60
+}
+
 @test "bad input: one line, nothing left" {
 	local id
 	id=$(new_id)
