@@ -161,6 +161,31 @@ assert_counts_on() {
 	assert_counts_on "$PID" "$n"
 }
 
+# pipe_from OUT CMD...: CMD with stdin an empty pipe and stdout+stderr a pipe
+# that a background cat copies to OUT (no bats fd stays open in either).
+pipe_from() {
+	local out=$1
+	shift
+	{ : | "$@" 2>&1 | cat >"$out"; } 3>&- &
+}
+
+@test "stdio pipes of the dumped init are reconnected to restore's own (descriptors.json)" {
+	local id first last
+	id=$(new_id)
+	set_args sh -c 'i=0; while :; do i=$((i + 1)); echo $i; sleep 0.2; done'
+	pipe_from "$BATS_TEST_TMPDIR/out1" hull run -d --bundle "$BUNDLE" "$id"
+	wait_for_match "$BATS_TEST_TMPDIR/out1" '^3$' 60
+	run --separate-stderr hull checkpoint --image-path "$IMG" "$id"
+	assert_success
+	grep -q '"pipe:\[' "$IMG/descriptors.json" || fail "no pipe in $(cat "$IMG/descriptors.json")"
+	last=$(tail -n1 "$BATS_TEST_TMPDIR/out1")
+	pipe_from "$BATS_TEST_TMPDIR/out2" hull restore -d --image-path "$IMG" --bundle "$BUNDLE" "$id"
+	wait_for_match "$BATS_TEST_TMPDIR/out2" "^$((last + 3))\$" 60
+	# the counter went on in the new pipe: no restart from 1
+	first=$(head -n1 "$BATS_TEST_TMPDIR/out2")
+	((first > 1 && first <= last + 1)) || fail "first line after restore: $first (last before: $last)"
+}
+
 @test "a dump CRIU refuses is one line and leaves the container running" {
 	local id
 	id=$(new_id)
