@@ -51,8 +51,29 @@ int cg_systemd_slice_path(const char *slice, char **out, struct hull_err **err);
 
 /* ---- the handle ------------------------------------------------------------ */
 
+/* Who makes and removes the container's cgroup: hull itself (cgroupfs) or
+ * systemd (a transient scope).  Chosen once, when the handle is made or
+ * loaded (manager.c); the limits, devices and pids are written to the files
+ * alike.  --cgroup-manager=disabled makes no handle at all (runtime/). */
+struct cg_backend {
+	/* Refuse early what this backend cannot do here.  NULL: nothing to refuse. */
+	int (*check)(const struct cgroups_cfg *cfg, pid_t pid, struct hull_err **err);
+	/* Name the cgroup: cg->rel (cgroup2, or pure v1's pids hierarchy), cg->unit. */
+	int (*locate)(struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg,
+		      struct hull_err **err);
+	/* Its path relative to v1 hierarchy i.  Malloc'd. */
+	char *(*v1_rel)(const struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg, int i);
+	/* Before hull's steps: systemd starts the scope, with pid in it.  NULL: none. */
+	int (*create)(struct cgroup *cg, const struct cgroups_cfg *cfg, pid_t pid, struct hull_err **err);
+	/* Undo create before the directories go.  NULL: none. */
+	int (*destroy)(struct cgroup *cg, struct hull_err **err);
+	/* hull makes the cgroup2 directory: it refuses a populated existing one,
+	 * can plan it ahead (cgroups_plan) and clones the init into it. */
+	bool owns_unified;
+};
+
 struct cgroup {
-	bool systemd;
+	const struct cg_backend *backend;
 	char *unit;                 /* systemd scope, or NULL */
 	char *rel;                  /* path relative to the cgroup2 root (or v1 root) */
 	char *unified;              /* absolute cgroup2 dir, or NULL */
@@ -82,7 +103,43 @@ int cg_rmdir(const char *dir, struct hull_err **err);
 /* Append pids in dir and below. */
 int cg_collect_pids(const char *dir, pid_t **pids, size_t *n, size_t *cap, struct hull_err **err);
 
-/* ---- resources (resources_v2.c, resources_v1.c) ---------------------------- */
+/* ---- controllers (controllers.c, resources.c, resources_v1.c, stats.c) ------ */
+
+struct json_object;
+
+/* One controller: adding one is a row in cg_controllers[] (controllers.c). */
+struct cg_controller {
+	const char *v2;             /* cgroup2 name, NULL when only v1 has it */
+	enum v1_ctrl v1;            /* its v1 hierarchy */
+	/* linux.resources asks for it: enable it in cgroup2's subtree_control. */
+	bool (*needed)(const struct oci_resources *r);
+	/* Write its part of r into the container's directory (each checks what r sets). */
+	int (*apply_v2)(const char *dir, const struct oci_resources *r, struct hull_err **err);
+	int (*apply_v1)(const struct cgroup *cg, const char *dir, const struct oci_resources *r,
+			struct hull_err **err);
+	const char *stats_key;      /* its object in `events --stats`, NULL: none */
+	struct json_object *(*stats)(const struct cgroup *cg);
+};
+extern const struct cg_controller cg_controllers[];
+extern const size_t cg_n_controllers;
+
+/* The rows' parts that have their own file. */
+int cg_v2_memory(const char *dir, const struct oci_resources *r, struct hull_err **err);
+int cg_v2_cpu(const char *dir, const struct oci_resources *r, struct hull_err **err);
+int cg_v2_io(const char *dir, const struct oci_resources *r, struct hull_err **err);
+int cg_v2_hugetlb(const char *dir, const struct oci_resources *r, struct hull_err **err);
+int cg_v1_memory(const struct cgroup *cg, const char *dir, const struct oci_resources *r, struct hull_err **err);
+int cg_v1_cpu(const struct cgroup *cg, const char *dir, const struct oci_resources *r, struct hull_err **err);
+int cg_v1_blkio(const struct cgroup *cg, const char *dir, const struct oci_resources *r, struct hull_err **err);
+struct json_object *cg_stats_cpu(const struct cgroup *cg);
+struct json_object *cg_stats_memory(const struct cgroup *cg);
+struct json_object *cg_stats_pids(const struct cgroup *cg);
+struct json_object *cg_stats_blkio(const struct cgroup *cg);
+struct json_object *cg_stats_hugetlb(const struct cgroup *cg);
+/* "max" for a negative value (runc's -1), the number otherwise.  Malloc'd. */
+char *cg_num_or_max(int64_t v);
+
+/* ---- resources (walks of cg_controllers[]) --------------------------------- */
 
 /* Controllers (cgroup2 names) the resources need. NULL-terminated static strings. */
 size_t cg_v2_needed(const struct cg_layout *l, const struct oci_resources *r, const char **out, size_t max);

@@ -455,7 +455,7 @@ int cgroups_clone_fd(const struct cgroup *cg, int *fd, struct hull_err **err)
 {
 	*fd = -1;
 	/* systemd starts the scope with the pid it is given: nothing to clone into. */
-	if (!cg->unified || cg->systemd)
+	if (!cg->unified || !cg->backend->owns_unified)
 		return 0;
 	*fd = open(cg->unified, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (*fd < 0)
@@ -505,28 +505,96 @@ int cgroups_enter_self(const struct cgroup *cg, bool cloned_in, int *v1_fds, siz
 	return 0;
 }
 
+/* ---- backends ------------------------------------------------------------------- */
+
+static int fs_locate(struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg,
+		     struct hull_err **err)
+{
+	/* On pure v1 the name is the pids hierarchy's path. */
+	const char *own = l->mode == CG_V1 ? l->own_v1[V1_PIDS] : l->own_unified;
+
+	cg->rel = cg_resolve(cfg->cgroups_path, cfg->id, own ? own : "/", l->mode != CG_V1);
+	return 0;
+}
+
+static char *fs_v1_rel(const struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg, int i)
+{
+	return cg_resolve(cfg->cgroups_path, cfg->id, l->own_v1[i], false);
+}
+
+static const struct cg_backend backend_cgroupfs = {
+	.locate = fs_locate,
+	.v1_rel = fs_v1_rel,
+	.owns_unified = true,
+};
+
+static int sd_check(const struct cgroups_cfg *cfg, pid_t pid, struct hull_err **err)
+{
+	if (!cg_systemd_running())
+		return hull_err_make(err, 0, "--systemd-cgroup: systemd is not running on this host");
+	if (pid <= 0)
+		return hull_err_make(err, EINVAL, "--systemd-cgroup: a scope needs a process");
+	return 0;
+}
+
+static int sd_locate(struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg,
+		     struct hull_err **err)
+{
+	_cleanup_free_ char *slice = NULL, *sp = NULL;
+
+	if (cg_systemd_parse(cfg->cgroups_path, cfg->id, &slice, &cg->unit, err) < 0 ||
+	    cg_systemd_slice_path(slice, &sp, err) < 0)
+		return -1;
+	cg->rel = xasprintf("%s/%s", sp, cg->unit);
+	return 0;
+}
+
+/* systemd puts the scope at the same path in every hierarchy. */
+static char *sd_v1_rel(const struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg, int i)
+{
+	return xstrdup(cg->rel);
+}
+
+static int sd_create(struct cgroup *cg, const struct cgroups_cfg *cfg, pid_t pid, struct hull_err **err)
+{
+	_cleanup_free_ char *slice = NULL, *unit = NULL;
+
+	if (cg_systemd_parse(cfg->cgroups_path, cfg->id, &slice, &unit, err) < 0)
+		return -1;
+	return cg_systemd_start(unit, slice, pid, cfg->resources, err);
+}
+
+static int sd_destroy(struct cgroup *cg, struct hull_err **err)
+{
+	return cg_systemd_stop(cg->unit, err);
+}
+
+static const struct cg_backend backend_systemd = {
+	.check = sd_check,
+	.locate = sd_locate,
+	.v1_rel = sd_v1_rel,
+	.create = sd_create,
+	.destroy = sd_destroy,
+};
+
+static const struct cg_backend *backend_for(bool systemd)
+{
+	return systemd ? &backend_systemd : &backend_cgroupfs;
+}
+
 static int create_paths(struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg, bool plan,
 			struct hull_err **err)
 {
 	const char *need[16];
 	size_t n_need = cg_v2_needed(l, cfg->resources, need, ARRAY_SIZE(need));
 
-	if (cfg->systemd) {
-		_cleanup_free_ char *slice = NULL, *sp = NULL;
-		if (cg_systemd_parse(cfg->cgroups_path, cfg->id, &slice, &cg->unit, err) < 0 ||
-		    cg_systemd_slice_path(slice, &sp, err) < 0)
-			return -1;
-		cg->rel = xasprintf("%s/%s", sp, cg->unit);
-	} else {
-		/* On pure v1 the name is the pids hierarchy's path. */
-		const char *own = l->mode == CG_V1 ? l->own_v1[V1_PIDS] : l->own_unified;
-		cg->rel = cg_resolve(cfg->cgroups_path, cfg->id, own ? own : "/", l->mode != CG_V1);
-	}
+	if (cg->backend->locate(cg, l, cfg, err) < 0)
+		return -1;
 	cg->pure_v2 = l->mode == CG_V2;
 	if (l->unified) {
 		cg->unified = xasprintf("%s%s", l->unified, cg->rel);
 		/* Directories first: the walk reads each ancestor's files. */
-		if (!cfg->systemd && make_dirs(cg, l->unified, cg->rel, false, plan, err) < 0)
+		if (cg->backend->owns_unified && make_dirs(cg, l->unified, cg->rel, false, plan, err) < 0)
 			return -1;
 		if (!plan && (n_need || l->mode == CG_V2) && enable_controllers(l, cg->rel, need, n_need, err) < 0)
 			return -1;
@@ -535,7 +603,7 @@ static int create_paths(struct cgroup *cg, const struct cg_layout *l, const stru
 		_cleanup_free_ char *rel = NULL;
 		if (!l->v1[i])
 			continue;
-		rel = cfg->systemd ? xstrdup(cg->rel) : cg_resolve(cfg->cgroups_path, cfg->id, l->own_v1[i], false);
+		rel = cg->backend->v1_rel(cg, l, cfg, i);
 		cg->v1[i] = xasprintf("%s%s", l->v1[i], rel);
 		for (int j = 0; j < i; j++)
 			if (cg->v1[j] && strcmp(cg->v1[j], cg->v1[i]) == 0)
@@ -550,6 +618,7 @@ next:;
 
 int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out, struct hull_err **err)
 {
+	const struct cg_backend *b = backend_for(cfg->systemd);
 	const struct cg_layout *l;
 	struct cgroup *cg;
 	const char *prim;
@@ -559,10 +628,10 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 	l = cg_layout_get(err);
 	if (!l)
 		return -1;
-	if (cfg->systemd && !cg_systemd_running())
-		return hull_err_make(err, 0, "--systemd-cgroup: systemd is not running on this host");
+	if (b->check && b->check(cfg, pid, err) < 0)
+		return -1;
 	cg = xcalloc(1, sizeof(*cg));
-	cg->systemd = cfg->systemd;
+	cg->backend = b;
 	/* runc: a linux.devices node at a default device's path replaces that
 	 * default, and its allow rule goes with it.  The same device listed
 	 * again (to set its mode or owner) keeps its rule: runc drops it and
@@ -575,22 +644,14 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 		    !((d->type == t || (d->type == 'u' && t == 'c')) && d->major == maj && d->minor == min))
 			add_dev(cg, t, maj, min);
 	}
-	if (cfg->systemd) {
-		_cleanup_free_ char *slice = NULL, *unit = NULL;
-		if (pid <= 0) {
-			cgroups_free(cg);
-			return hull_err_make(err, EINVAL, "--systemd-cgroup: a scope needs a process");
-		}
-		if (cg_systemd_parse(cfg->cgroups_path, cfg->id, &slice, &unit, err) < 0 ||
-		    cg_systemd_start(unit, slice, pid, cfg->resources, err) < 0) {
-			cgroups_free(cg);
-			return -1;
-		}
+	if (b->create && b->create(cg, cfg, pid, err) < 0) {
+		cgroups_free(cg);
+		return -1;
 	}
 	if (create_paths(cg, l, cfg, false, err) < 0)
 		goto fail;
 	prim = primary_dir(cg);
-	if (!cfg->systemd && prim && !was_created(cg, prim) && check_existing(prim, err) < 0)
+	if (b->owns_unified && prim && !was_created(cg, prim) && check_existing(prim, err) < 0)
 		goto fail;
 	if (check_thawed(cg, cfg->cgroups_path, err) < 0)
 		goto fail;
@@ -604,8 +665,8 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 	*out = cg;
 	return 0;
 fail:
-	if (cg->systemd)
-		(void)cg_systemd_stop(cg->unit, NULL);
+	if (b->destroy)
+		(void)b->destroy(cg, NULL);
 	(void)destroy_dirs(cg, NULL);
 	cgroups_free(cg);
 	return hull_err_ret(*err);
@@ -613,12 +674,13 @@ fail:
 
 int cgroups_plan(const struct cgroups_cfg *cfg, struct cgroup **out, struct hull_err **err)
 {
+	const struct cg_backend *b = backend_for(cfg->systemd);
 	const struct cg_layout *l;
 	struct cgroup *cg;
 
 	*out = NULL;
 	/* A scope is named by systemd, and stopped by name: nothing to plan. */
-	if (cfg->systemd)
+	if (!b->owns_unified)
 		return 0;
 	if (cgroups_validate(cfg->resources, cfg->cgroups_path, false, err) < 0)
 		return -1;
@@ -626,6 +688,7 @@ int cgroups_plan(const struct cgroups_cfg *cfg, struct cgroup **out, struct hull
 	if (!l)
 		return -1;
 	cg = xcalloc(1, sizeof(*cg));
+	cg->backend = b;
 	if (create_paths(cg, l, cfg, true, err) < 0) {
 		cgroups_free(cg);
 		return -1;
@@ -669,7 +732,7 @@ int cgroups_destroy(struct cgroup *cg, struct hull_err **err)
 {
 	const char *prim = primary_dir(cg);
 
-	if (cg->systemd && cg_systemd_stop(cg->unit, err) < 0)
+	if (cg->backend->destroy && cg->backend->destroy(cg, err) < 0)
 		return -1;
 	if (prim && access(prim, F_OK) == 0 && !unpopulated(cg)) {
 		(void)cgroups_freeze(cg, false, NULL);
@@ -748,7 +811,8 @@ char *cgroups_serialize(const struct cgroup *cg)
 
 	if (!f)
 		abort();
-	fprintf(f, "hull-cgroups 1\nsystemd %d\npure_v2 %d\nrel %s\n", cg->systemd, cg->pure_v2, cg->rel);
+	fprintf(f, "hull-cgroups 1\nsystemd %d\npure_v2 %d\nrel %s\n", cg->backend == &backend_systemd, cg->pure_v2,
+		cg->rel);
 	if (cg->unit)
 		fprintf(f, "unit %s\n", cg->unit);
 	if (cg->unified)
@@ -781,7 +845,7 @@ int cgroups_load(const char *serialized, struct cgroup **out, struct hull_err **
 			if (strcmp(line, "hull-cgroups") != 0 || strcmp(val, "1") != 0)
 				goto bad;
 		} else if (strcmp(line, "systemd") == 0) {
-			cg->systemd = strcmp(val, "1") == 0;
+			cg->backend = backend_for(strcmp(val, "1") == 0);
 		} else if (strcmp(line, "pure_v2") == 0) {
 			cg->pure_v2 = strcmp(val, "1") == 0;
 		} else if (strcmp(line, "rel") == 0 && !cg->rel && val[0] == '/') {
@@ -816,6 +880,8 @@ int cgroups_load(const char *serialized, struct cgroup **out, struct hull_err **
 	}
 	if (lineno == 0 || !cg->rel)
 		goto bad;
+	if (!cg->backend)
+		cg->backend = &backend_cgroupfs;
 	*out = cg;
 	return 0;
 bad:

@@ -61,7 +61,7 @@ int cgroups_swap_to_v2(int64_t swap, int64_t limit, int64_t *out, struct hull_er
 	return 0;
 }
 
-static char *num_or_max(int64_t v)
+char *cg_num_or_max(int64_t v)
 {
 	return v < 0 ? xstrdup("max") : xasprintf("%" PRId64, v);
 }
@@ -226,55 +226,7 @@ int cgroups_validate(const struct oci_resources *r, const char *cgroups_path, bo
 
 /* ---- cgroup v2 ------------------------------------------------------------------- */
 
-static bool has_memory(const struct oci_resources *r)
-{
-	return r->memory.has_limit || r->memory.has_reservation || r->memory.has_swap;
-}
-
-static bool has_cpu(const struct oci_resources *r)
-{
-	return r->cpu.has_shares || r->cpu.has_quota || r->cpu.has_period || r->cpu.has_burst ||
-	       r->cpu.has_idle;
-}
-
-static bool has_io(const struct oci_resources *r)
-{
-	const typeof(r->block_io) *b = &r->block_io;
-	return b->has_weight || b->n_weight_device || b->n_throttle_read_bps || b->n_throttle_write_bps ||
-	       b->n_throttle_read_iops || b->n_throttle_write_iops;
-}
-
-size_t cg_v2_needed(const struct cg_layout *l, const struct oci_resources *r, const char **out, size_t max)
-{
-	static const struct { const char *name; enum v1_ctrl v1; } tab[] = {
-		{ "cpuset", V1_CPUSET }, { "cpu", V1_CPU }, { "io", V1_BLKIO }, { "memory", V1_MEMORY },
-		{ "pids", V1_PIDS }, { "hugetlb", V1_HUGETLB }, { "rdma", V1_RDMA },
-	};
-	bool want[ARRAY_SIZE(tab)] = { 0 };
-	size_t n = 0;
-
-	if (!r)
-		return 0;
-	want[0] = r->cpu.cpus || r->cpu.mems;
-	want[1] = has_cpu(r);
-	want[2] = has_io(r);
-	want[3] = has_memory(r);
-	want[4] = r->pids.has_limit;
-	want[5] = r->n_hugepage_limits > 0;
-	want[6] = r->n_rdma > 0;
-	for (size_t i = 0; i < r->n_unified; i++)
-		for (size_t t = 0; t < ARRAY_SIZE(tab); t++) {
-			size_t len = strlen(tab[t].name);
-			if (strncmp(r->unified[i].key, tab[t].name, len) == 0 && r->unified[i].key[len] == '.')
-				want[t] = true;
-		}
-	for (size_t t = 0; t < ARRAY_SIZE(tab) && n < max; t++)
-		if (want[t] && !cg_ctrl_is_v1(l, tab[t].v1))
-			out[n++] = tab[t].name;
-	return n;
-}
-
-static int v2_memory(const char *dir, const struct oci_resources *r, struct hull_err **err)
+int cg_v2_memory(const char *dir, const struct oci_resources *r, struct hull_err **err)
 {
 	const typeof(r->memory) *m = &r->memory;
 	int64_t swap = 0;
@@ -294,7 +246,7 @@ static int v2_memory(const char *dir, const struct oci_resources *r, struct hull
 					     PRIu64, m->limit, cur);
 	}
 	if (swap != 0) {
-		_cleanup_free_ char *v = num_or_max(swap);
+		_cleanup_free_ char *v = cg_num_or_max(swap);
 		struct hull_err *e = NULL;
 		/* runc: without swap accounting, "max" and "0" are silently fine. */
 		if (cg_write(dir, "memory.swap.max", v, &e) < 0) {
@@ -306,19 +258,19 @@ static int v2_memory(const char *dir, const struct oci_resources *r, struct hull
 		}
 	}
 	if (m->has_limit && m->limit != 0) {
-		_cleanup_free_ char *v = num_or_max(m->limit);
+		_cleanup_free_ char *v = cg_num_or_max(m->limit);
 		if (cg_write(dir, "memory.max", v, err) < 0)
 			return -1;
 	}
 	if (m->has_reservation && m->reservation != 0) {
-		_cleanup_free_ char *v = num_or_max(m->reservation);
+		_cleanup_free_ char *v = cg_num_or_max(m->reservation);
 		if (cg_write(dir, "memory.low", v, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int v2_cpu(const char *dir, const struct oci_resources *r, struct hull_err **err)
+int cg_v2_cpu(const char *dir, const struct oci_resources *r, struct hull_err **err)
 {
 	const typeof(r->cpu) *c = &r->cpu;
 
@@ -328,7 +280,7 @@ static int v2_cpu(const char *dir, const struct oci_resources *r, struct hull_er
 	if ((c->has_quota && c->quota != 0) || (c->has_period && c->period != 0)) {
 		_cleanup_free_ char *q = NULL, *cur = NULL;
 		if (c->has_quota && c->quota != 0) {
-			q = num_or_max(c->quota);
+			q = cg_num_or_max(c->quota);
 		} else {
 			/* Only the period changes: keep the quota that is there. */
 			if (cg_read(dir, "cpu.max", &cur, err) < 0)
@@ -349,7 +301,7 @@ static int v2_cpu(const char *dir, const struct oci_resources *r, struct hull_er
 	return 0;
 }
 
-static int v2_io(const char *dir, const struct oci_resources *r, struct hull_err **err)
+int cg_v2_io(const char *dir, const struct oci_resources *r, struct hull_err **err)
 {
 	const typeof(r->block_io) *b = &r->block_io;
 	/* runc: BFQ takes the v1 range directly; otherwise convert for io.weight. */
@@ -390,7 +342,7 @@ static int v2_io(const char *dir, const struct oci_resources *r, struct hull_err
 	return 0;
 }
 
-static int v2_hugetlb(const char *dir, const struct oci_resources *r, struct hull_err **err)
+int cg_v2_hugetlb(const char *dir, const struct oci_resources *r, struct hull_err **err)
 {
 	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
 		const struct oci_hugepage_limit *h = &r->hugepage_limits[i];
@@ -401,59 +353,6 @@ static int v2_hugetlb(const char *dir, const struct oci_resources *r, struct hul
 		/* Reservations count too where the kernel tracks them (runc 1.2). */
 		if (cg_exists(dir, rsvd) && cg_writef(dir, rsvd, err, "%" PRIu64, h->limit) < 0)
 			return -1;
-	}
-	return 0;
-}
-
-static int v2_rdma(const char *dir, const struct oci_resources *r, struct hull_err **err)
-{
-	for (size_t i = 0; i < r->n_rdma; i++) {
-		const struct oci_rdma_limit *d = &r->rdma[i];
-		_cleanup_free_ char *h = d->has_handles ? xasprintf(" hca_handle=%u", d->hca_handles) : xstrdup("");
-		_cleanup_free_ char *o = d->has_objects ? xasprintf(" hca_object=%u", d->hca_objects) : xstrdup("");
-		if (!d->has_handles && !d->has_objects)
-			continue;
-		if (cg_writef(dir, "rdma.max", err, "%s%s%s", d->device, h, o) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-int cg_apply_v2(const struct cg_layout *l, const char *dir, const struct oci_resources *r,
-		struct hull_err **err)
-{
-	if (!r)
-		return 0;
-	if (!cg_ctrl_is_v1(l, V1_CPUSET)) {
-		if (r->cpu.cpus && cg_write(dir, "cpuset.cpus", r->cpu.cpus, err) < 0)
-			return -1;
-		if (r->cpu.mems && cg_write(dir, "cpuset.mems", r->cpu.mems, err) < 0)
-			return -1;
-	}
-	if (!cg_ctrl_is_v1(l, V1_MEMORY) && has_memory(r) && v2_memory(dir, r, err) < 0)
-		return -1;
-	if (!cg_ctrl_is_v1(l, V1_CPU) && v2_cpu(dir, r, err) < 0)
-		return -1;
-	/* runc: 0 leaves pids.max alone, -1 is "max". */
-	if (!cg_ctrl_is_v1(l, V1_PIDS) && r->pids.has_limit && r->pids.limit != 0) {
-		_cleanup_free_ char *v = num_or_max(r->pids.limit);
-		if (cg_write(dir, "pids.max", v, err) < 0)
-			return -1;
-	}
-	if (!cg_ctrl_is_v1(l, V1_BLKIO) && v2_io(dir, r, err) < 0)
-		return -1;
-	if (!cg_ctrl_is_v1(l, V1_HUGETLB) && v2_hugetlb(dir, r, err) < 0)
-		return -1;
-	if (!cg_ctrl_is_v1(l, V1_RDMA) && v2_rdma(dir, r, err) < 0)
-		return -1;
-	if ((r->network.has_class_id || r->network.n_priorities) && l->mode == CG_V2)
-		hull_warn("linux.resources.network: ignored on cgroup v2");
-	for (size_t i = 0; i < r->n_unified; i++) {
-		const struct oci_kv *kv = &r->unified[i];
-		if (!cg_exists(dir, kv->key))
-			return hull_err_make(err, ENOENT, F "unified.\"%s\": no such file in %s", kv->key, dir);
-		if (cg_write(dir, kv->key, kv->value, err) < 0)
-			return hull_err_wrap(err, F "unified.\"%s\"", kv->key);
 	}
 	return 0;
 }

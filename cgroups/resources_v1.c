@@ -17,7 +17,7 @@ static int w_i64(const char *dir, const char *file, int64_t v, struct hull_err *
 	return cg_writef(dir, file, err, "%" PRId64, v);
 }
 
-static int v1_memory(const char *dir, const struct oci_resources *r, struct hull_err **err)
+int cg_v1_memory(const struct cgroup *cg, const char *dir, const struct oci_resources *r, struct hull_err **err)
 {
 	const typeof(r->memory) *m = &r->memory;
 	int64_t limit = m->has_limit ? m->limit : 0, swap = m->has_swap ? m->swap : 0;
@@ -237,7 +237,7 @@ void cg_rt_release(const struct cgroup *cg)
 	}
 }
 
-static int v1_cpu(const struct cgroup *cg, const char *dir, const struct oci_resources *r,
+int cg_v1_cpu(const struct cgroup *cg, const char *dir, const struct oci_resources *r,
 		  struct hull_err **err)
 {
 	const typeof(r->cpu) *c = &r->cpu;
@@ -267,7 +267,7 @@ static int v1_cpu(const struct cgroup *cg, const char *dir, const struct oci_res
 	return 0;
 }
 
-static int v1_blkio(const char *dir, const struct oci_resources *r, struct hull_err **err)
+int cg_v1_blkio(const struct cgroup *cg, const char *dir, const struct oci_resources *r, struct hull_err **err)
 {
 	const typeof(r->block_io) *b = &r->block_io;
 	const char *wfile = cg_exists(dir, "blkio.weight") ? "blkio.weight" : "blkio.bfq.weight";
@@ -300,55 +300,5 @@ static int v1_blkio(const char *dir, const struct oci_resources *r, struct hull_
 			if (cg_writef(dir, thr[t].file, err, "%" PRId64 ":%" PRId64 " %" PRIu64, thr[t].d[i].major,
 				      thr[t].d[i].minor, thr[t].d[i].rate) < 0)
 				return -1;
-	return 0;
-}
-
-int cg_apply_v1(const struct cgroup *cg, const struct oci_resources *r, bool update, struct hull_err **err)
-{
-	const char *d;
-
-	if (!r)
-		return 0;
-	if ((d = cg->v1[V1_CPUSET])) {
-		if (r->cpu.cpus && cg_write(d, "cpuset.cpus", r->cpu.cpus, err) < 0)
-			return -1;
-		if (r->cpu.mems && cg_write(d, "cpuset.mems", r->cpu.mems, err) < 0)
-			return -1;
-	}
-	if ((d = cg->v1[V1_MEMORY]) && v1_memory(d, r, err) < 0)
-		return -1;
-	if ((d = cg->v1[V1_CPU]) && v1_cpu(cg, d, r, err) < 0)
-		return -1;
-	if ((d = cg->v1[V1_PIDS]) && r->pids.has_limit && r->pids.limit != 0) {
-		_cleanup_free_ char *v = r->pids.limit > 0 ? xasprintf("%" PRId64, r->pids.limit) : xstrdup("max");
-		if (cg_write(d, "pids.max", v, err) < 0)
-			return -1;
-	}
-	if ((d = cg->v1[V1_BLKIO]) && v1_blkio(d, r, err) < 0)
-		return -1;
-	if ((d = cg->v1[V1_HUGETLB]))
-		for (size_t i = 0; i < r->n_hugepage_limits; i++) {
-			_cleanup_free_ char *f = xasprintf("hugetlb.%s.limit_in_bytes", r->hugepage_limits[i].page_size);
-			if (cg_writef(d, f, err, "%" PRIu64, r->hugepage_limits[i].limit) < 0)
-				return -1;
-		}
-	if ((d = cg->v1[V1_NET_CLS]) && r->network.has_class_id &&
-	    cg_writef(d, "net_cls.classid", err, "%u", r->network.class_id) < 0)
-		return -1;
-	if ((d = cg->v1[V1_NET_PRIO]))
-		for (size_t i = 0; i < r->network.n_priorities; i++)
-			if (cg_writef(d, "net_prio.ifpriomap", err, "%s %u", r->network.priorities[i].name,
-				      r->network.priorities[i].priority) < 0)
-				return -1;
-	if ((d = cg->v1[V1_RDMA]))
-		for (size_t i = 0; i < r->n_rdma; i++) {
-			const struct oci_rdma_limit *x = &r->rdma[i];
-			_cleanup_free_ char *h = x->has_handles ? xasprintf(" hca_handle=%u", x->hca_handles) : xstrdup("");
-			_cleanup_free_ char *o = x->has_objects ? xasprintf(" hca_object=%u", x->hca_objects) : xstrdup("");
-			if ((x->has_handles || x->has_objects) &&
-			    cg_writef(d, "rdma.max", err, "%s%s%s", x->device, h, o) < 0)
-				return -1;
-		}
-	(void)update;
 	return 0;
 }

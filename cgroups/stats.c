@@ -73,7 +73,7 @@ static struct json_object *entry(uint64_t limit, uint64_t usage, uint64_t max, u
 	return o;
 }
 
-static struct json_object *cpu_stats(const struct cgroup *cg)
+struct json_object *cg_stats_cpu(const struct cgroup *cg)
 {
 	struct json_object *cpu = json_object_new_object(), *u = json_object_new_object();
 	struct json_object *t = json_object_new_object();
@@ -115,7 +115,7 @@ static struct json_object *cpu_stats(const struct cgroup *cg)
 	return cpu;
 }
 
-static struct json_object *memory_stats(const struct cgroup *cg)
+struct json_object *cg_stats_memory(const struct cgroup *cg)
 {
 	struct json_object *m = json_object_new_object(), *raw;
 	const char *d = cg->v1[V1_MEMORY];
@@ -152,7 +152,7 @@ static struct json_object *memory_stats(const struct cgroup *cg)
 	return m;
 }
 
-static struct json_object *pids_stats(const struct cgroup *cg)
+struct json_object *cg_stats_pids(const struct cgroup *cg)
 {
 	struct json_object *p = json_object_new_object();
 	const char *d = cg->v1[V1_PIDS] ? cg->v1[V1_PIDS] : cg->unified;
@@ -194,7 +194,7 @@ static struct json_object *blk_v1(const char *dir, const char *file)
 	return a;
 }
 
-static struct json_object *blkio_stats(const struct cgroup *cg)
+struct json_object *cg_stats_blkio(const struct cgroup *cg)
 {
 	struct json_object *b = json_object_new_object();
 	const char *d = cg->v1[V1_BLKIO];
@@ -249,7 +249,7 @@ static void hp_name(const char *dirent, char *out, size_t len)
 		snprintf(out, len, "%luKB", kb);
 }
 
-static struct json_object *hugetlb_stats(const struct cgroup *cg)
+struct json_object *cg_stats_hugetlb(const struct cgroup *cg)
 {
 	struct json_object *h = json_object_new_object();
 	const char *d = cg->v1[V1_HUGETLB] ? cg->v1[V1_HUGETLB] : cg->unified;
@@ -289,11 +289,9 @@ int cgroups_stats_json(struct cgroup *cg, char **json, struct hull_err **err)
 {
 	struct json_object *root = json_object_new_object();
 
-	json_object_object_add(root, "cpu", cpu_stats(cg));
-	json_object_object_add(root, "memory", memory_stats(cg));
-	json_object_object_add(root, "pids", pids_stats(cg));
-	json_object_object_add(root, "blkio", blkio_stats(cg));
-	json_object_object_add(root, "hugetlb", hugetlb_stats(cg));
+	for (size_t i = 0; i < cg_n_controllers; i++)
+		if (cg_controllers[i].stats)
+			json_object_object_add(root, cg_controllers[i].stats_key, cg_controllers[i].stats(cg));
 	*json = xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
 	json_object_put(root);
 	return 0;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cgroups/: conversions, paths, validation, BPF assembly, state, stats (fake trees). */
+/* cgroups/: conversions, paths, validation, BPF assembly, the controller table, state, stats (fake trees). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -485,6 +485,53 @@ static void expect_file(const char *file, const char *want)
 	free(v);
 }
 
+/* ---- the controller table ------------------------------------------------------ */
+
+/* Every row is whole: a cgroup2 name comes with needed() and apply_v2, each
+ * row writes its v1 hierarchy, and no two rows share one. */
+static void test_controller_rows_are_whole(void **state)
+{
+	bool seen[V1_COUNT] = { 0 };
+
+	for (size_t i = 0; i < cg_n_controllers; i++) {
+		const struct cg_controller *c = &cg_controllers[i];
+
+		assert_true(c->v1 >= 0 && c->v1 < V1_COUNT);
+		assert_false(seen[c->v1]);
+		seen[c->v1] = true;
+		assert_non_null(c->apply_v1);
+		assert_true(!c->v2 == !c->needed);
+		assert_true(!c->v2 == !c->apply_v2);
+		assert_true(!c->stats == !c->stats_key);
+	}
+}
+
+/* subtree_control gets the controllers the resources ask for, by field or
+ * by a unified key, and none that a v1 hierarchy serves. */
+static void test_v2_needed_follows_fields_and_unified_keys(void **state)
+{
+	struct oci_kv uni = { .key = "rdma.max", .value = "x" };
+	struct oci_resources r = { 0 };
+	struct cg_layout l = { .mode = CG_HYBRID };
+	const char *need[16];
+	size_t n;
+
+	r.memory.has_limit = true;
+	r.pids.has_limit = true;
+	r.unified = &uni;
+	r.n_unified = 1;
+	n = cg_v2_needed(&l, &r, need, ARRAY_SIZE(need));
+	assert_int_equal(n, 3);
+	assert_string_equal(need[0], "memory");
+	assert_string_equal(need[1], "pids");
+	assert_string_equal(need[2], "rdma");
+	l.v1[V1_MEMORY] = "/sys/fs/cgroup/memory";
+	n = cg_v2_needed(&l, &r, need, ARRAY_SIZE(need));
+	assert_int_equal(n, 2);
+	assert_string_equal(need[0], "pids");
+	assert_int_equal(cg_v2_needed(&l, NULL, need, ARRAY_SIZE(need)), 0);
+}
+
 static void test_v2_file_values_on_fake_tree(void **state)
 {
 	static const char *const files[] = { "memory.max", "memory.low", "memory.swap.max", "cpu.weight",
@@ -623,6 +670,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plan_names_missing_dirs_and_makes_nothing, setup_fake, teardown_fake),
 		cmocka_unit_test(test_bpf_program_shape),
 		cmocka_unit_test(test_bpf_program_loads_in_kernel),
+		cmocka_unit_test(test_controller_rows_are_whole),
+		cmocka_unit_test(test_v2_needed_follows_fields_and_unified_keys),
 		cmocka_unit_test_setup_teardown(test_v2_file_values_on_fake_tree, setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_v1_file_values_on_fake_tree, setup_fake, teardown_fake),
 		cmocka_unit_test(test_serialize_round_trip),
