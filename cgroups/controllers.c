@@ -194,7 +194,7 @@ int cg_apply_v2(const struct cg_layout *l, const char *dir, const struct oci_res
 	return 0;
 }
 
-int cg_apply_v1(const struct cgroup *cg, const struct oci_resources *r, bool update, struct hull_err **err)
+int cg_apply_v1(const struct cgroup *cg, const struct oci_resources *r, struct hull_err **err)
 {
 	if (!r)
 		return 0;
@@ -204,6 +204,5 @@ int cg_apply_v1(const struct cgroup *cg, const struct oci_resources *r, bool upd
 		if (d && c->apply_v1(cg, d, r, err) < 0)
 			return -1;
 	}
-	(void)update;
 	return 0;
 }

@@ -141,11 +141,12 @@ char *cg_num_or_max(int64_t v);
 
 /* ---- resources (walks of cg_controllers[]) --------------------------------- */
 
-/* Controllers (cgroup2 names) the resources need. NULL-terminated static strings. */
+/* The controllers (cgroup2 names, static strings) r needs that cgroup2 serves,
+ * at most max of them into out; returns how many. */
 size_t cg_v2_needed(const struct cg_layout *l, const struct oci_resources *r, const char **out, size_t max);
 int cg_apply_v2(const struct cg_layout *l, const char *dir, const struct oci_resources *r,
 		struct hull_err **err);
-int cg_apply_v1(const struct cgroup *cg, const struct oci_resources *r, bool update, struct hull_err **err);
+int cg_apply_v1(const struct cgroup *cg, const struct oci_resources *r, struct hull_err **err);
 /* Before the container's cpu dir is removed (its processes gone): give each
  * parent hull raised for its realtime budget back what it had, down to what
  * its other children still need (resources_v1.c). */

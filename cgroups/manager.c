@@ -656,7 +656,7 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 	if (check_thawed(cg, cfg->cgroups_path, err) < 0)
 		goto fail;
 	if ((cg->unified && cg_apply_v2(l, cg->unified, cfg->resources, err) < 0) ||
-	    cg_apply_v1(cg, cfg->resources, false, err) < 0)
+	    cg_apply_v1(cg, cfg->resources, err) < 0)
 		goto fail;
 	if (install_devices(cg, cfg->resources, err) < 0)
 		goto fail;
@@ -711,7 +711,7 @@ int cgroups_update(struct cgroup *cg, const struct oci_resources *r, struct hull
 	n_need = cg_v2_needed(l, r, need, ARRAY_SIZE(need));
 	if (cg->unified && n_need && enable_controllers(l, cg->rel, need, n_need, err) < 0)
 		return -1;
-	if ((cg->unified && cg_apply_v2(l, cg->unified, r, err) < 0) || cg_apply_v1(cg, r, true, err) < 0)
+	if ((cg->unified && cg_apply_v2(l, cg->unified, r, err) < 0) || cg_apply_v1(cg, r, err) < 0)
 		return -1;
 	if (r && r->n_devices && install_devices(cg, r, err) < 0)
 		return -1;

@@ -641,7 +641,7 @@ static void test_v1_file_values_on_fake_tree(void **state)
 	r.block_io.weight = 500;
 	r.block_io.throttle_read_bps = &rbps;
 	r.block_io.n_throttle_read_bps = 1;
-	if (cg_apply_v1(&cg, &r, false, &err) < 0)
+	if (cg_apply_v1(&cg, &r, &err) < 0)
 		fail_msg("%s", err->msg);
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
 		char *v = NULL;
