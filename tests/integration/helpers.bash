@@ -25,17 +25,26 @@ export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
 # SIGTERM to that shell's direct children only.  A test blocked in `run CMD`
 # reads a command substitution, and the shell runs its trap only once every
 # writer of that pipe is gone: CMD's own children (hull) and the containers
-# they started, which outlive a SIGTERM or are frozen.  Without this the
+# they started, which outlive a SIGTERM or are frozen (a process in a frozen
+# v1 cgroup does not even die of SIGKILL until thawed).  Without this the
 # "timeout" never fires (measured: `run sh -c 'sleep 1000 & sleep 1000'`
-# hung bats for good).  So: the test's containers go first (delete --force
-# thaws and kills them), then every descendant of the test's shell except
-# this watchdog, with SIGKILL.  Called by bats' countdown subshell.
+# hung bats for good).  So: every descendant of the test's shell except this
+# watchdog first, with SIGKILL (a hull among them may hold the container's
+# lock), then the test's containers (delete --force thaws and kills them),
+# then the descendants once more.  Called by bats' countdown subshell, forked
+# before setup() ran: ROOT and IDS_FILE are found from BATS_TEST_TMPDIR.
 bats_kill_childprocesses_of() {
-	local parent=$1 self=$BASHPID pid
-	if [[ -n ${IDS_FILE:-} ]]; then
+	local parent=$1
+	kill_descendants "$parent"
+	ROOT=${ROOT:-$BATS_TEST_TMPDIR/root} IDS_FILE=${IDS_FILE:-$BATS_TEST_TMPDIR/ids} \
 		teardown_common >/dev/null 2>&1 || true
-	fi
-	for pid in $(ps -e -o pid=,ppid= | awk -v top="$parent" -v self="$self" '
+	kill_descendants "$parent"
+}
+
+# kill_descendants PID: SIGKILL every descendant of PID but this shell.
+kill_descendants() {
+	local pid self=$BASHPID # here, not in the $(...) below: that is another process
+	for pid in $(ps -e -o pid=,ppid= | awk -v top="$1" -v self="$self" '
 		{ kids[$2] = kids[$2] " " $1 }
 		END {
 			n = split(kids[top], q, " ")
