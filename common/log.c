@@ -36,7 +36,13 @@ void hull_log_get(int *fd, bool *json, enum hull_log_level *level)
 
 bool hull_log_enabled(enum hull_log_level lvl)
 {
-	return lvl <= log_level;
+	return log_fd >= 0 && lvl <= log_level;
+}
+
+void hull_log_leave_stdio(void)
+{
+	if (log_fd <= STDERR_FILENO)
+		log_fd = -1;
 }
 
 /* "msg" with \\, \" and control characters escaped, so one message is one line. */

@@ -47,6 +47,7 @@ int console_setup_slave(int slave, struct hull_err **err)
 		return hull_err_make(err, errno, "setsid");
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
 		return hull_err_make(err, errno, "set controlling terminal");
+	hull_log_leave_stdio();
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(slave, fd) < 0)
 			return hull_err_make(err, errno, "dup2 pty to fd %d", fd);

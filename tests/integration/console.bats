@@ -106,3 +106,20 @@ wait_recvtty() {
 	assert_one_line_error 'nobody.sock'
 	assert_nothing_left "$id"
 }
+
+@test "init's debug lines stay out of the container's pty under --debug" {
+	# The default config's ambient set lacks inheritable bits, so the init
+	# logs a debug line per capability while it confines itself, after the
+	# pty has become its stdio: those lines must not reach the pty.
+	update_config '.process.terminal = true'
+	start_recvtty
+	id=$(new_id)
+	set_args "$HELPER" tty
+	hull --debug run -d --console-socket "$SOCK" --bundle "$BUNDLE" "$id" </dev/null 2>"$BATS_TEST_TMPDIR/hull.err"
+	wait_recvtty
+	assert_line --index 0 --regexp '^pty /dev/pts/[0-9]+$'
+	assert_line --index 1 --regexp '^stdin=1 stdout=1 ttyname=/dev/pts/[0-9]+$'
+	assert_equal "${#lines[@]}" 2
+	# and hull did log (the flag was not a no-op)
+	grep -q 'level=debug' "$BATS_TEST_TMPDIR/hull.err"
+}
