@@ -246,3 +246,32 @@ start_with_cgroup() {
 	assert_line --partial 'Read-only file system'
 	assert_line --regexp ' /sys/fs/cgroup ro,.* - cgroup2 '
 }
+
+# A container's init put into a frozen cgroup stops at once: create waited for
+# it forever.  Refused naming linux.cgroupsPath, for a frozen cgroup and for
+# one under a frozen parent (cgroup.events "frozen 1"); the cgroup keeps its
+# state and the directories hull made go.
+@test "run -d into a frozen cgroupsPath, or under a frozen parent, is refused and the cgroup stays frozen" {
+	local rel="hull-frozen-$$-$RANDOM" d
+	d=/sys/fs/cgroup/$rel
+	mkdir "$d"
+	echo 1 >"$d/cgroup.freeze"
+	set_args "$HELPER" exit 0
+	update_config '.linux.cgroupsPath = $p' --arg p "/$rel"
+	CID=$(new_id)
+	run_nopipe hull run -d --bundle "$BUNDLE" "$CID"
+	local st1=$status err1=$stderr
+	update_config '.linux.cgroupsPath = $p' --arg p "/$rel/ctr"
+	CID2=$(new_id)
+	run_nopipe hull run -d --bundle "$BUNDLE" "$CID2"
+	local st2=$status err2=$stderr kids frozen
+	kids=$(find "$d" -mindepth 1 -type d)
+	frozen=$(cat "$d/cgroup.freeze")
+	rmdir "$d"
+	status=$st1 stderr=$err1 assert_one_line_error "linux\.cgroupsPath \"/$rel\": cgroup $d is frozen"
+	status=$st2 stderr=$err2 assert_one_line_error "linux\.cgroupsPath \"/$rel/ctr\": cgroup $d/ctr is frozen"
+	assert_equal "$kids" ""
+	assert_equal "$frozen" 1
+	assert_nothing_left "$CID"
+	assert_nothing_left "$CID2"
+}
