@@ -49,8 +49,13 @@ load helpers
 	[[ $(state_field "$b" status) == created ]]
 	wait_for_status "$a" stopped 15
 	run ctr_output "$a"
-	assert_line safe
-	refute_line --regexp '^VULNERABLE'
+	refute_line WRITABLE
+	# runc 1.1 seals its init with a read-only bind mount of its own binary
+	# (same inode, so the probe sees it); hull's init runs from a copy
+	if ! runtime_is_runc; then
+		assert_line safe
+		refute_line --regexp '^VULNERABLE'
+	fi
 	assert_equal "$(sha256sum "$RUNTIME" | cut -d' ' -f1)" "$sum_before"
 	hull delete --force "$b"
 }
