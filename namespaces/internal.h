@@ -67,9 +67,8 @@ int mount_spec_finalize_ro(int root_fd, const struct oci_spec *spec, struct hull
 
 /* ---- rootfs.c / cgroupfs.c ------------------------------------------------ */
 
-/* Whether the host has cgroup v1 hierarchies (v1 or hybrid). */
-bool mount_cgroup_v1_host(void);
-/* The v1 per-controller layout of a `cgroup` mount m on dest (cgroupfs.c). */
+/* The v1 per-controller layout of a `cgroup` mount m on dest (cgroupfs.c);
+ * 1 without any v1 hierarchy (a pure v2 host), having mounted nothing. */
 int mount_cgroup_v1(const struct ns_rootfs *r, const struct oci_mount *m, const struct ns_mount_opts *o,
 		    int dest, struct hull_err **err);
 

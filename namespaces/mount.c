@@ -358,7 +358,7 @@ static int mount_entry(const struct ns_rootfs *r, int root_fd, size_t idx, const
 	_cleanup_close_ int dest = -1, probe = -1;
 	struct stat before;
 	bool existed = false, procsys;
-	int mfd;
+	int mfd, ret;
 
 	if (check_proc_dest(clean, err) < 0)
 		return -1;
@@ -379,8 +379,13 @@ static int mount_entry(const struct ns_rootfs *r, int root_fd, size_t idx, const
 	dest = existed ? take_fd(&probe) : ns_mkdir_p_in_root(root_fd, m->destination, 0755, false, err);
 	if (dest < 0)
 		return dest;
-	if (strcmp(m->type, "cgroup") == 0 && mount_cgroup_v1_host())
-		return mount_cgroup_v1(r, m, o, dest, err);
+	if (strcmp(m->type, "cgroup") == 0) {
+		/* One read of mountinfo both tells a v1 or hybrid host and
+		 * lists its hierarchies; 1: none, cgroup2 below. */
+		ret = mount_cgroup_v1(r, m, o, dest, err);
+		if (ret <= 0)
+			return ret;
+	}
 	mfd = mount_fs(root_fd, m, o, dest, existed ? &before : NULL, err);
 	if (mfd < 0)
 		return mfd;
