@@ -126,7 +126,9 @@ static int wait_message(struct spawn_opts *so, int sock, struct hull_err **err)
 	while (poll(p, 2, -1) < 0)
 		if (errno != EINTR)
 			return hull_err_make(err, errno, "poll");
-	return spawn_check_abort(so, err);
+	/* poll said whether a signal is there: no read of the signalfd per
+	 * message just to hear EAGAIN. */
+	return p[1].revents ? spawn_check_abort(so, err) : 0;
 }
 
 /* Drive the container-side processes through set-up until SYNC_READY.
