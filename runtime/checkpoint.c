@@ -306,34 +306,29 @@ static int send_req(int sock, const CriuReq *req, struct hull_err **err)
 {
 	size_t len = criu_req__get_packed_size(req);
 	_cleanup_free_ uint8_t *buf = xmalloc(len);
+	int r;
 
 	criu_req__pack(req, buf);
-	if (send(sock, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
-		return hull_err_make(err, errno, "criu swrk: send request");
+	r = sync_send_packet(sock, buf, len, NULL, 0);
+	if (r < 0)
+		return hull_err_make(err, -r, "criu swrk: send request");
 	return 0;
 }
 
 /* One message; *fd gets a descriptor passed along with it, or -1. */
 static int recv_resp(int sock, uint8_t *buf, CriuResp **out, int *fd, struct hull_err **err)
 {
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cbuf;
-	struct iovec iov = { .iov_base = buf, .iov_len = CRIU_MSG_MAX };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
-			     .msg_controllen = sizeof(cbuf.b) };
-	struct cmsghdr *c;
-	ssize_t n;
+	size_t nfds;
+	ssize_t n = sync_recv_packet(sock, buf, CRIU_MSG_MAX, fd, 1, &nfds);
 
-	*fd = -1;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return hull_err_make(err, errno, "criu swrk: receive");
-	if (n == 0)
+	if (nfds == 0)
+		*fd = -1;
+	if (n < 0 && *fd >= 0)
+		close(take_fd(fd));
+	if (n == -EPIPE)
 		return hull_err_make(err, 0, "criu swrk exited without an answer");
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	if (n < 0)
+		return hull_err_make(err, (int)-n, "criu swrk: receive");
 	*out = criu_resp__unpack(NULL, (size_t)n, buf);
 	if (!*out) {
 		if (*fd >= 0)

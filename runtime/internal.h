@@ -94,6 +94,14 @@ struct sync_msg {
 	char text[1024];
 };
 
+/* One packet of a SOCK_SEQPACKET socket, with nfds (<= SYNC_MAX_FDS) fds
+ * attached by SCM_RIGHTS (not consumed); 0 or -errno, -EPIPE when the peer
+ * is gone.  Also CRIU's swrk RPC (checkpoint.c). */
+int sync_send_packet(int sock, const void *buf, size_t len, const int *fds, size_t nfds);
+/* One packet into buf; up to cap passed fds into fds[] (*nfds of them, the
+ * caller's even on failure; any beyond are closed).  Returns its length, or
+ * -errno: -EPIPE on EOF, -EMSGSIZE when it or its fds did not fit. */
+ssize_t sync_recv_packet(int sock, void *buf, size_t len, int *fds, size_t cap, size_t *nfds);
 /* fd: one to pass (not consumed), exactly when the type carries one
  * (SYNC_CONSOLE, SYNC_SECCOMP), else -1; -EINVAL otherwise. */
 int sync_send(int sock, enum sync_type type, int32_t value, int fd, const char *text);

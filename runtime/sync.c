@@ -8,8 +8,7 @@
 
 #include <poll.h>
 
-/* One packet, with nfds fds attached by SCM_RIGHTS. */
-static int send_packet(int sock, const void *buf, size_t len, const int *fds, size_t nfds)
+int sync_send_packet(int sock, const void *buf, size_t len, const int *fds, size_t nfds)
 {
 	union { char buf[CMSG_SPACE(SYNC_MAX_FDS * sizeof(int))]; struct cmsghdr align; } u;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
@@ -53,12 +52,10 @@ int sync_send(int sock, enum sync_type type, int32_t value, int fd, const char *
 		return -EINVAL;
 	if (text)
 		snprintf(m.text, sizeof(m.text), "%s", text);
-	return send_packet(sock, &m, sizeof(m), &fd, fd >= 0);
+	return sync_send_packet(sock, &m, sizeof(m), &fd, fd >= 0);
 }
 
-/* One packet into buf; up to cap passed fds into fds[] (*nfds of them; any
- * beyond are closed).  Returns its length, or -errno (-EPIPE on EOF). */
-static ssize_t recv_packet(int sock, void *buf, size_t len, int *fds, size_t cap, size_t *nfds)
+ssize_t sync_recv_packet(int sock, void *buf, size_t len, int *fds, size_t cap, size_t *nfds)
 {
 	union { char buf[CMSG_SPACE(SYNC_MAX_FDS * sizeof(int))]; struct cmsghdr align; } u;
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
@@ -121,7 +118,7 @@ int sync_recv(int sock, struct sync_msg *m, int *fd)
 	/* Room for one more than a message may carry, to tell "too many". */
 	int got[2];
 	size_t nfds;
-	ssize_t n = recv_packet(sock, m, sizeof(*m), got, ARRAY_SIZE(got), &nfds);
+	ssize_t n = sync_recv_packet(sock, m, sizeof(*m), got, ARRAY_SIZE(got), &nfds);
 
 	if (fd)
 		*fd = -1;
@@ -157,7 +154,7 @@ int sync_send_blob(int sock, enum sync_type type, const int *fds, size_t nfds, c
 	pkt = xmalloc(sizeof(t) + len);
 	memcpy(pkt, &t, sizeof(t));
 	memcpy(pkt + sizeof(t), data, len);
-	return send_packet(sock, pkt, sizeof(t) + len, fds, nfds);
+	return sync_send_packet(sock, pkt, sizeof(t) + len, fds, nfds);
 }
 
 int sync_recv_blob(int sock, enum sync_type want, enum sync_type *got, char **data, int *fds, size_t cap,
@@ -165,7 +162,7 @@ int sync_recv_blob(int sock, enum sync_type want, enum sync_type *got, char **da
 {
 	size_t len = sizeof(uint32_t) + SYNC_BLOB_MAX + 1;
 	_cleanup_free_ char *pkt = xmalloc(len > sizeof(struct sync_msg) ? len : sizeof(struct sync_msg));
-	ssize_t n = recv_packet(sock, pkt, len - 1, fds, cap, nfds);
+	ssize_t n = sync_recv_packet(sock, pkt, len - 1, fds, cap, nfds);
 	uint32_t t = 0;
 
 	if (n >= (ssize_t)sizeof(t))
