@@ -144,25 +144,35 @@ static bool is_cgroup_mount(const struct oci_mount *m)
 }
 
 /* Dump side: mount point -> the name it gets in the image. */
-static void dump_ext_mounts(const struct oci_spec *s, pid_t pid, struct req_lists *l)
+static int dump_ext_mounts(const struct oci_spec *s, pid_t pid, struct req_lists *l, struct hull_err **err)
 {
+	_cleanup_free_ char *root_path = xasprintf("/proc/%d/root", (int)pid);
+	_cleanup_close_ int root = -1;
 	const char *dev;
 
 	for (size_t i = 0; i < s->n_mounts; i++)
 		if (ns_mount_is_bind(&s->mounts[i]) || is_cgroup_mount(&s->mounts[i]))
 			add_ext_mnt(l, s->mounts[i].destination, s->mounts[i].destination);
 	/* A masked file is a bind of the container's /dev/null, which CRIU
-	 * cannot tell from a host file; directories are tmpfs it dumps. */
+	 * cannot tell from a host file; directories are tmpfs it dumps.  The
+	 * path is the image's: looked up inside the container's root, where a
+	 * symlink or ".." cannot lead to a host file. */
+	if (s->linux_.n_masked_paths > 0) {
+		root = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root < 0)
+			return hull_err_make(err, errno, "open %s", root_path);
+	}
 	for (size_t i = 0; i < s->linux_.n_masked_paths; i++) {
-		_cleanup_free_ char *p = xasprintf("/proc/%d/root%s", (int)pid, s->linux_.masked_paths[i]);
+		_cleanup_close_ int fd = ns_open_in_root(root, s->linux_.masked_paths[i], O_PATH | O_CLOEXEC, 0, NULL);
 		struct stat st;
-		if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode))
+		if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
 			add_ext_mnt(l, s->linux_.masked_paths[i], "/dev/null");
 	}
 	for (size_t i = 0; (dev = ns_default_device(i)); i++)
 		add_ext_mnt(l, dev, dev);
 	for (size_t i = 0; i < s->linux_.n_devices; i++)
 		add_ext_mnt(l, s->linux_.devices[i].path, s->linux_.devices[i].path);
+	return 0;
 }
 
 /* Restore side: image name -> what to mount there now. */
@@ -545,7 +555,8 @@ int runtime_checkpoint(const struct runtime_ctx *ctx, const struct runtime_check
 		goto out;
 	if (cg && cgroups_host_is_v2() && cgroups_unified_dir(cg))
 		opts.freeze_cgroup = (char *)cgroups_unified_dir(cg);
-	dump_ext_mounts(c->spec, c->pid, &lists);
+	if (dump_ext_mounts(c->spec, c->pid, &lists, err) < 0)
+		goto out;
 	r = criu_run(&cc, err);
 	gone = r == 0 && !opts.leave_running;
 	container_free(take_ptr(c));
