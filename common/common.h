@@ -124,10 +124,11 @@ void hull_log(enum hull_log_level lvl, const char *fmt, ...) __attribute__((form
 bool hull_log_enabled(enum hull_log_level lvl);
 /* The sink hull_log_init() set (handed to the stage process across its exec). */
 void hull_log_get(int *fd, bool *json, enum hull_log_level *level);
-/* The calling process's stdio is about to become the container's (a child
- * switching to its pty): a log that goes to stdio stops there, so none of
- * hull's lines reaches the container's terminal.  runc's init sends its log
- * to runc through a pipe; ours has nobody left to send it to after create. */
+/* The calling process's stdio is about to become the container's alone (a
+ * child switching to its pty, or past READY, once hull has returned): a log
+ * that goes to stdio stops there, so none of hull's lines reaches the
+ * container's terminal or output.  runc's init sends its log to runc
+ * through a pipe; ours has nobody left to send it to after create. */
 void hull_log_leave_stdio(void);
 
 /*

@@ -229,6 +229,7 @@ static __attribute__((noreturn)) void exec_process(const struct exec_child *x)
 		close(notify_fd);
 	}
 	sync_send(x->sync, SYNC_READY, 0, -1, NULL);
+	hull_log_leave_stdio();   /* as the init after READY (init.c) */
 	/* After READY hull only waits for us: a failure here is our exit. */
 	if (confine_finish(&late, &err) < 0) {
 		dprintf(STDERR_FILENO, "hull: %s\n", err->msg);

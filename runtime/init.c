@@ -210,6 +210,9 @@ void init_container(const struct init_args *a)
 	if (sync_send(a->sync, SYNC_READY, 0, -1, NULL) < 0)
 		_exit(1);
 	close(a->sync);
+	/* create returns now, and our stdio is the container's alone: no
+	 * line of ours may land there (runc's init logs to runc's pipe). */
+	hull_log_leave_stdio();
 
 	/* Wait for `start`.  EOF cannot happen: we hold a write end ourselves. */
 	while (read(a->fifo_fd, &b, 1) < 0) {

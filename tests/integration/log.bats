@@ -74,3 +74,25 @@ assert_debug_lines() {
 	assert_success
 	assert_equal "$stderr" ""
 }
+
+@test "--debug create: once create has returned, the container's stdio gets only the process's output" {
+	# Without a terminal the init's stdio is create's, and becomes the
+	# container's: the default config's ambient set (no inheritable bits)
+	# has the init log while it confines itself after start, which must
+	# not reach the container's stderr (runc's init logs to runc's pipe).
+	local out=$BATS_TEST_TMPDIR/ctr.out errf=$BATS_TEST_TMPDIR/ctr.err
+	id=$(new_id)
+	set_args /bin/sh -c 'echo out; echo err >&2'
+	"$RUNTIME" --root "$ROOT" --debug create --bundle "$BUNDLE" "$id" </dev/null >"$out" 2>"$errf"
+	grep -Eq "$LOGRUS_DEBUG" "$errf" || fail "create logged no debug line: $(cat "$errf")"
+	cp "$errf" "$BATS_TEST_TMPDIR/create.err"
+	hull start "$id"
+	wait_for_status "$id" stopped
+	run cat "$out"
+	assert_output "out"
+	# stderr: create's own lines, then the process's only
+	run diff "$BATS_TEST_TMPDIR/create.err" "$errf"
+	assert_output --regexp '^[0-9]+a[0-9]+
+> err$'
+	hull delete "$id"
+}
