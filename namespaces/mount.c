@@ -444,7 +444,7 @@ static bool plain_bind(const struct oci_mount *m, const struct ns_mount_opts *o)
 	       !m->n_uid_mappings && !m->n_gid_mappings;
 }
 
-int ns_open_bind_sources(const struct oci_spec *spec, int **out, struct hull_err **err)
+int *ns_open_bind_sources(const struct oci_spec *spec)
 {
 	int *fds = xcalloc(spec->n_mounts + 1, sizeof(*fds));
 
@@ -464,7 +464,5 @@ int ns_open_bind_sources(const struct oci_spec *spec, int **out, struct hull_err
 		 * with the same message. */
 		ns_mount_opts_clear(&o);
 	}
-	*out = fds;
-	(void)err;
-	return 0;
+	return fds;
 }

@@ -97,10 +97,11 @@ struct ns_rootfs {
 
 /* Before a new user namespace, as runc: clone the tree of every bind
  * source (no idmap) with open_tree, so that a source in a directory the
- * namespace's root cannot search still mounts.  *fds (malloc'd, one per
- * spec mount, -1 where none; close-on-exec) goes into ns_rootfs.bind_fds.
- * A source that cannot be opened is left to ns_rootfs_mount's error. */
-int ns_open_bind_sources(const struct oci_spec *spec, int **fds, struct hull_err **err);
+ * namespace's root cannot search still mounts.  The result (malloc'd, one
+ * fd per spec mount, -1 where none; close-on-exec) goes into
+ * ns_rootfs.bind_fds.  It cannot fail: a source that cannot be opened is
+ * left to ns_rootfs_mount's error, which names the mount. */
+int *ns_open_bind_sources(const struct oci_spec *spec);
 
 /* Phase 1, inside the container's new mount namespace, before pivot: set
  * propagation of / (rootfsPropagation, default rslave as runc), bind the rootfs

@@ -464,8 +464,7 @@ static __attribute__((noreturn)) void stage_run(int sock)
 		sync_fail(sock, err);
 	if (flags & CLONE_NEWUSER) {
 		/* While still the host's root (runc: mount sources as fds). */
-		if (ns_open_bind_sources(b.spec, &bind_fds, &err) < 0)
-			sync_fail(sock, err);
+		bind_fds = ns_open_bind_sources(b.spec);
 		if (unshare(CLONE_NEWUSER) < 0) {
 			hull_err_make(&err, errno, "unshare user namespace");
 			sync_fail(sock, err);
