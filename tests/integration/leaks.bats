@@ -190,8 +190,13 @@ killed_at() {
 	# A parent of the test's own with room, and under it a "hull" level with
 	# a budget of its own that hull must raise and give back.
 	mkdir "$top" "$top/hull"
-	echo "$top" >>"$BATS_TEST_TMPDIR/foreign"
-	echo "$top/hull" >>"$BATS_TEST_TMPDIR/foreign"
+	# hull makes the same two levels in every other hierarchy for the
+	# containers' cgroupsPath, and (as runc) leaves parents it made
+	local h
+	for h in /sys/fs/cgroup/*/; do
+		echo "$h${top##*/}"
+		echo "$h${top##*/}/hull"
+	done >>"$BATS_TEST_TMPDIR/foreign"
 	echo 100000 >"$top/cpu.rt_runtime_us"
 	echo 5000 >"$top/hull/cpu.rt_runtime_us"
 	long_args x
