@@ -11,7 +11,8 @@
  *   - pure v1: one directory per v1 hierarchy.
  * Backends: cgroupfs (default) and systemd (a transient "<prefix>-<name>.scope"
  * with Delegate=yes, started over the system bus; limits are also written to
- * the files afterwards, as runc does).
+ * the files afterwards, as runc does), and disabled (no cgroup: every op
+ * on its handle does nothing).
  *
  * cgroupsPath (linux.cgroupsPath):
  *   - absolute "/a/b": relative to each hierarchy's mount root;
@@ -35,6 +36,9 @@ struct cgroups_cfg {
 	const char *id;                 /* container id (default path, scope name) */
 	const char *cgroups_path;       /* linux.cgroupsPath, or NULL */
 	bool systemd;                   /* --systemd-cgroup / --cgroup-manager=systemd */
+	/* --cgroup-manager=disabled: the handle makes, enters, updates and
+	 * removes nothing, and costs no syscall (no check, no layout). */
+	bool disabled;
 	const struct oci_resources *resources;      /* NULL: no limits, default devices */
 	/* linux.devices: one at a default device's path (/dev/null, /dev/full...)
 	 * drops that default allow rule, as runc does; the others grant nothing. */
@@ -67,12 +71,13 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
  * directories missing now listed as made by hull.  Serialized into the state
  * before cgroups_create runs, it lets a `delete --force` after a hull killed
  * in between remove what was made (cgroups_destroy ignores missing ones).
- * *out is NULL (and nothing to save) for a systemd scope.
+ * *out is NULL (and nothing to save) for a systemd scope or disabled.
  */
 int cgroups_plan(const struct cgroups_cfg *cfg, struct cgroup **out, struct hull_err **err);
 
 /* Text to keep in the container's state dir (no secrets, one line per
- * hierarchy); cgroups_load() turns it back into a handle.  Malloc'd. */
+ * hierarchy); cgroups_load() turns it back into a handle.  Malloc'd; NULL
+ * for a disabled handle (nothing to keep: the state has no cgroup). */
 char *cgroups_serialize(const struct cgroup *cg);
 int cgroups_load(const char *serialized, struct cgroup **out, struct hull_err **err);
 

@@ -51,11 +51,21 @@ int cg_systemd_slice_path(const char *slice, char **out, struct hull_err **err);
 
 /* ---- the handle ------------------------------------------------------------ */
 
-/* Who makes and removes the container's cgroup: hull itself (cgroupfs) or
- * systemd (a transient scope).  Chosen once, when the handle is made or
- * loaded (manager.c); the limits, devices and pids are written to the files
- * alike.  --cgroup-manager=disabled makes no handle at all (runtime/). */
+/* Who makes, enters, updates and removes the container's cgroup: hull itself
+ * (cgroupfs), systemd (a transient scope) or nobody (disabled: a handle with
+ * no directory, whose ops return at once without a syscall).  Chosen once,
+ * from cgroups_cfg when the handle is made, from the state when it is loaded
+ * (manager.c); the handle's ops then go through it.  cgroupfs and systemd
+ * share create, enter, update and destroy (limits, devices and pids are
+ * written to the files alike) and differ in the steps below them. */
 struct cg_backend {
+	/* The ops (cgroups_create, cgroups_enter, cgroups_update, cgroups_destroy). */
+	int (*create)(const struct cg_backend *b, const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out,
+		      struct hull_err **err);
+	int (*enter)(struct cgroup *cg, const char *sub, pid_t pid, struct hull_err **err);
+	int (*update)(struct cgroup *cg, const struct oci_resources *r, struct hull_err **err);
+	int (*destroy)(struct cgroup *cg, struct hull_err **err);
+	/* Steps of the file-writing create and destroy. */
 	/* Refuse early what this backend cannot do here.  NULL: nothing to refuse. */
 	int (*check)(const struct cgroups_cfg *cfg, pid_t pid, struct hull_err **err);
 	/* Name the cgroup: cg->rel (cgroup2, or pure v1's pids hierarchy), cg->unit. */
@@ -64,9 +74,9 @@ struct cg_backend {
 	/* Its path relative to v1 hierarchy i.  Malloc'd. */
 	char *(*v1_rel)(const struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg, int i);
 	/* Before hull's steps: systemd starts the scope, with pid in it.  NULL: none. */
-	int (*create)(struct cgroup *cg, const struct cgroups_cfg *cfg, pid_t pid, struct hull_err **err);
-	/* Undo create before the directories go.  NULL: none. */
-	int (*destroy)(struct cgroup *cg, struct hull_err **err);
+	int (*start)(struct cgroup *cg, const struct cgroups_cfg *cfg, pid_t pid, struct hull_err **err);
+	/* Undo start before the directories go.  NULL: none. */
+	int (*stop)(struct cgroup *cg, struct hull_err **err);
 	/* hull makes the cgroup2 directory: it refuses a populated existing one,
 	 * can plan it ahead (cgroups_plan) and clones the init into it. */
 	bool owns_unified;

@@ -417,6 +417,8 @@ int cgroups_sub(const struct cgroup *cg, const char *const *specs, struct cgroup
 	*out = NULL;
 	while (specs[n])
 		n++;
+	if (!ser)
+		return hull_err_make(err, 0, "--cgroup: the container has no cgroup (--cgroup-manager=disabled)");
 	if (cgroups_load(ser, &sub, err) < 0)
 		return -1;
 	/* Only a view for joining: it owns no directory. */
@@ -434,6 +436,12 @@ int cgroups_sub(const struct cgroup *cg, const char *const *specs, struct cgroup
 }
 
 int cgroups_enter(struct cgroup *cg, const char *sub, pid_t pid, struct hull_err **err)
+{
+	return cg->backend->enter(cg, sub, pid, err);
+}
+
+/* cgroupfs and systemd: pid written to each hierarchy's cgroup.procs. */
+static int fs_enter(struct cgroup *cg, const char *sub, pid_t pid, struct hull_err **err)
 {
 	struct cgroup *s = NULL;
 	int r = 0;
@@ -522,7 +530,16 @@ static char *fs_v1_rel(const struct cgroup *cg, const struct cg_layout *l, const
 	return cg_resolve(cfg->cgroups_path, cfg->id, l->own_v1[i], false);
 }
 
+static int fs_create(const struct cg_backend *b, const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out,
+		     struct hull_err **err);
+static int fs_update(struct cgroup *cg, const struct oci_resources *r, struct hull_err **err);
+static int fs_destroy(struct cgroup *cg, struct hull_err **err);
+
 static const struct cg_backend backend_cgroupfs = {
+	.create = fs_create,
+	.enter = fs_enter,
+	.update = fs_update,
+	.destroy = fs_destroy,
 	.locate = fs_locate,
 	.v1_rel = fs_v1_rel,
 	.owns_unified = true,
@@ -555,7 +572,7 @@ static char *sd_v1_rel(const struct cgroup *cg, const struct cg_layout *l, const
 	return xstrdup(cg->rel);
 }
 
-static int sd_create(struct cgroup *cg, const struct cgroups_cfg *cfg, pid_t pid, struct hull_err **err)
+static int sd_start(struct cgroup *cg, const struct cgroups_cfg *cfg, pid_t pid, struct hull_err **err)
 {
 	_cleanup_free_ char *slice = NULL, *unit = NULL;
 
@@ -564,22 +581,60 @@ static int sd_create(struct cgroup *cg, const struct cgroups_cfg *cfg, pid_t pid
 	return cg_systemd_start(unit, slice, pid, cfg->resources, err);
 }
 
-static int sd_destroy(struct cgroup *cg, struct hull_err **err)
+static int sd_stop(struct cgroup *cg, struct hull_err **err)
 {
 	return cg_systemd_stop(cg->unit, err);
 }
 
 static const struct cg_backend backend_systemd = {
+	.create = fs_create,
+	.enter = fs_enter,
+	.update = fs_update,
+	.destroy = fs_destroy,
 	.check = sd_check,
 	.locate = sd_locate,
 	.v1_rel = sd_v1_rel,
-	.create = sd_create,
-	.destroy = sd_destroy,
+	.start = sd_start,
+	.stop = sd_stop,
 };
 
-static const struct cg_backend *backend_for(bool systemd)
+/* --cgroup-manager=disabled: a handle naming no directory, so that the
+ * queries (pids, stats, freeze, clone_fd...) find nothing either. */
+static int none_create(const struct cg_backend *b, const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out,
+		       struct hull_err **err)
 {
-	return systemd ? &backend_systemd : &backend_cgroupfs;
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->backend = b;
+	return 0;
+}
+
+static int none_enter(struct cgroup *cg, const char *sub, pid_t pid, struct hull_err **err)
+{
+	return 0;
+}
+
+static int none_update(struct cgroup *cg, const struct oci_resources *r, struct hull_err **err)
+{
+	return 0;
+}
+
+static int none_destroy(struct cgroup *cg, struct hull_err **err)
+{
+	return 0;
+}
+
+static const struct cg_backend backend_disabled = {
+	.create = none_create,
+	.enter = none_enter,
+	.update = none_update,
+	.destroy = none_destroy,
+};
+
+static const struct cg_backend *backend_for(const struct cgroups_cfg *cfg)
+{
+	if (cfg->disabled)
+		return &backend_disabled;
+	return cfg->systemd ? &backend_systemd : &backend_cgroupfs;
 }
 
 static int create_paths(struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg, bool plan,
@@ -618,7 +673,14 @@ next:;
 
 int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out, struct hull_err **err)
 {
-	const struct cg_backend *b = backend_for(cfg->systemd);
+	const struct cg_backend *b = backend_for(cfg);
+
+	return b->create(b, cfg, pid, out, err);
+}
+
+static int fs_create(const struct cg_backend *b, const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out,
+		     struct hull_err **err)
+{
 	const struct cg_layout *l;
 	struct cgroup *cg;
 	const char *prim;
@@ -644,7 +706,7 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 		    !((d->type == t || (d->type == 'u' && t == 'c')) && d->major == maj && d->minor == min))
 			add_dev(cg, t, maj, min);
 	}
-	if (b->create && b->create(cg, cfg, pid, err) < 0) {
+	if (b->start && b->start(cg, cfg, pid, err) < 0) {
 		cgroups_free(cg);
 		return -1;
 	}
@@ -660,13 +722,13 @@ int cgroups_create(const struct cgroups_cfg *cfg, pid_t pid, struct cgroup **out
 		goto fail;
 	if (install_devices(cg, cfg->resources, err) < 0)
 		goto fail;
-	if (pid > 0 && cgroups_enter(cg, NULL, pid, err) < 0)
+	if (pid > 0 && fs_enter(cg, NULL, pid, err) < 0)
 		goto fail;
 	*out = cg;
 	return 0;
 fail:
-	if (b->destroy)
-		(void)b->destroy(cg, NULL);
+	if (b->stop)
+		(void)b->stop(cg, NULL);
 	(void)destroy_dirs(cg, NULL);
 	cgroups_free(cg);
 	return hull_err_ret(*err);
@@ -674,12 +736,13 @@ fail:
 
 int cgroups_plan(const struct cgroups_cfg *cfg, struct cgroup **out, struct hull_err **err)
 {
-	const struct cg_backend *b = backend_for(cfg->systemd);
+	const struct cg_backend *b = backend_for(cfg);
 	const struct cg_layout *l;
 	struct cgroup *cg;
 
 	*out = NULL;
-	/* A scope is named by systemd, and stopped by name: nothing to plan. */
+	/* A scope is named by systemd, and stopped by name; disabled has no
+	 * cgroup: nothing to plan. */
 	if (!b->owns_unified)
 		return 0;
 	if (cgroups_validate(cfg->resources, cfg->cgroups_path, false, err) < 0)
@@ -699,12 +762,17 @@ int cgroups_plan(const struct cgroups_cfg *cfg, struct cgroup **out, struct hull
 
 int cgroups_update(struct cgroup *cg, const struct oci_resources *r, struct hull_err **err)
 {
+	if (cgroups_validate(r, NULL, false, err) < 0)
+		return -1;
+	return cg->backend->update(cg, r, err);
+}
+
+static int fs_update(struct cgroup *cg, const struct oci_resources *r, struct hull_err **err)
+{
 	const struct cg_layout *l;
 	const char *need[16];
 	size_t n_need;
 
-	if (cgroups_validate(r, NULL, false, err) < 0)
-		return -1;
 	l = cg_layout_get(err);
 	if (!l)
 		return -1;
@@ -730,9 +798,14 @@ static bool unpopulated(const struct cgroup *cg)
 
 int cgroups_destroy(struct cgroup *cg, struct hull_err **err)
 {
+	return cg->backend->destroy(cg, err);
+}
+
+static int fs_destroy(struct cgroup *cg, struct hull_err **err)
+{
 	const char *prim = primary_dir(cg);
 
-	if (cg->backend->destroy && cg->backend->destroy(cg, err) < 0)
+	if (cg->backend->stop && cg->backend->stop(cg, err) < 0)
 		return -1;
 	if (prim && access(prim, F_OK) == 0 && !unpopulated(cg)) {
 		(void)cgroups_freeze(cg, false, NULL);
@@ -807,8 +880,12 @@ char *cgroups_serialize(const struct cgroup *cg)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f;
 
+	/* disabled: nothing to keep; its container's state has no cgroup. */
+	if (cg->backend == &backend_disabled)
+		return NULL;
+	f = open_memstream(&buf, &len);
 	if (!f)
 		abort();
 	fprintf(f, "hull-cgroups 1\nsystemd %d\npure_v2 %d\nrel %s\n", cg->backend == &backend_systemd, cg->pure_v2,
@@ -845,7 +922,7 @@ int cgroups_load(const char *serialized, struct cgroup **out, struct hull_err **
 			if (strcmp(line, "hull-cgroups") != 0 || strcmp(val, "1") != 0)
 				goto bad;
 		} else if (strcmp(line, "systemd") == 0) {
-			cg->backend = backend_for(strcmp(val, "1") == 0);
+			cg->backend = strcmp(val, "1") == 0 ? &backend_systemd : &backend_cgroupfs;
 		} else if (strcmp(line, "pure_v2") == 0) {
 			cg->pure_v2 = strcmp(val, "1") == 0;
 		} else if (strcmp(line, "rel") == 0 && !cg->rel && val[0] == '/') {

@@ -337,11 +337,14 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 	fds[nfds++] = fifo_fd;
 
 	/* While S builds the namespaces: the cgroup, which S's child (the init)
-	 * is cloned into.  A systemd scope is started for S itself instead. */
-	if (runtime_cgroups_enabled(so->ctx)) {
+	 * is cloned into.  A systemd scope is started for S itself instead.
+	 * --cgroup-manager=disabled: a handle that makes nothing (no syscall),
+	 * no state (serialized to NULL), no fd. */
+	{
 		const struct oci_linux *l = &c->spec->linux_;
 		struct cgroups_cfg cfg = { .id = c->id, .cgroups_path = l->cgroups_path,
 					   .systemd = so->ctx->systemd_cgroup,
+					   .disabled = !runtime_cgroups_enabled(so->ctx),
 					   .resources = l->has_resources ? &l->resources : NULL,
 					   .devices = l->devices, .n_devices = l->n_devices };
 		struct cgroup *plan = NULL;
@@ -358,7 +361,7 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err)
 		}
 		if (r == 0)
 			r = cgroups_create(&cfg, cfg.systemd ? so->stage : 0, &c->cg, err);
-		if (r == 0)
+		if (r == 0 && !cfg.disabled)
 			hull_debug("create %s: cgroup made", c->id);
 		hull_test_pause("create-cgroup");
 		if (r == 0) {

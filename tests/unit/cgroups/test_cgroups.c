@@ -8,6 +8,7 @@
 #include "cgroups/internal.h"
 
 #include <json-c/json.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 /* ---- fake cgroup trees ------------------------------------------------------ */
@@ -359,6 +360,69 @@ static void test_plan_names_missing_dirs_and_makes_nothing(void **state)
 	free(want);
 }
 
+/* --cgroup-manager=disabled: the backend is picked once, when the handle is
+ * made, and none of its ops looks at the spec or touches the tree (the
+ * fake layout's directory stays as it was). */
+static void test_disabled_backend_makes_and_does_nothing(void **state)
+{
+	struct oci_resources r = { 0 };
+	struct cgroups_cfg cfg = { .id = "ctr", .cgroups_path = "/a/ctr", .disabled = true, .resources = &r };
+	struct hull_err *err = NULL;
+	struct cgroup *cg = NULL;
+	char *a = xasprintf("%s/a", tmpdir);
+	pid_t *pids = NULL;
+	size_t n = 9;
+	int fd = 0, fds[4];
+	struct dirent *e;
+	DIR *d;
+
+	/* Limits the file backends would refuse, and write: not even read. */
+	r.memory.has_limit = true;
+	r.memory.limit = 1 << 20;
+	r.cpu.has_quota = true;
+	r.cpu.quota = 5000;
+	r.cpu.has_period = true;
+	r.cpu.period = 0;
+	assert_int_equal(cgroups_plan(&cfg, &cg, &err), 0);
+	assert_null(cg);
+	assert_int_equal(cgroups_create(&cfg, getpid(), &cg, &err), 0);
+	assert_non_null(cg);
+	assert_null(err);
+	/* Chosen once: what the config says afterwards does not matter. */
+	cfg.disabled = false;
+	assert_null(cgroups_serialize(cg));
+	assert_null(cgroups_path(cg));
+	assert_null(cgroups_unified_dir(cg));
+	assert_int_equal(cgroups_enter(cg, NULL, getpid(), &err), 0);
+	assert_int_equal(cgroups_enter(cg, "sub", getpid(), &err), 0);
+	r.cpu.period = 100000;
+	assert_int_equal(cgroups_update(cg, &r, &err), 0);
+	assert_int_equal(cgroups_clone_fd(cg, &fd, &err), 0);
+	assert_int_equal(fd, -1);
+	assert_int_equal(cgroups_v1_tasks_fds(cg, fds, ARRAY_SIZE(fds), &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(cgroups_pids(cg, &pids, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(pids);
+	assert_int_equal(cgroups_destroy(cg, &err), 0);
+	assert_null(err);
+	cgroups_free(cg);
+	/* The fake tree holds only what setup_fake put there. */
+	assert_int_equal(access(a, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+	d = opendir(tmpdir);
+	assert_non_null(d);
+	n = 0;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			assert_string_equal(e->d_name, "cgroup.controllers");
+			n++;
+		}
+	closedir(d);
+	assert_int_equal(n, 1);
+	free(a);
+}
+
 static void test_load_rejects_malformed_state(void **state)
 {
 	const char *bad[] = { "", "garbage", "hull-cgroups 2\nrel /x\n", "hull-cgroups 1\n",
@@ -668,6 +732,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_validate_rejects_hostile_resources, setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_validate_accepts_good_resources, setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_plan_names_missing_dirs_and_makes_nothing, setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_disabled_backend_makes_and_does_nothing, setup_fake, teardown_fake),
 		cmocka_unit_test(test_bpf_program_shape),
 		cmocka_unit_test(test_bpf_program_loads_in_kernel),
 		cmocka_unit_test(test_controller_rows_are_whole),
