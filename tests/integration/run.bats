@@ -195,5 +195,7 @@ abort_at() {
 	run env --default-signal "$RUNTIME" --root "$ROOT" run --bundle "$BUNDLE" "$id" </dev/null
 	assert_success
 	assert_line --regexp '^SigBlk:[[:space:]]+0+$'
-	assert_line --regexp '^SigIgn:[[:space:]]+0+$'
+	# what `env --default-signal` cannot reset either: glibc refuses its
+	# own signals 32 and 33, which a caller (make, under CI) may ignore
+	assert_line "$(env --default-signal cat /proc/self/status | grep '^SigIgn:')"
 }
