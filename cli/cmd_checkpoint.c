@@ -3,6 +3,8 @@
  * here (cli_criu_opt). */
 #include "cli.h"
 
+#include <limits.h>
+
 int cli_criu_opt(int c, struct runtime_criu_opts *o, struct hull_err **err)
 {
 	switch (c) {
@@ -13,10 +15,7 @@ int cli_criu_opt(int c, struct runtime_criu_opts *o, struct hull_err **err)
 	case O_CRIU_EXTUNIX: o->ext_unix_sk = true; break;
 	case O_CRIU_SHELL: o->shell_job = true; break;
 	case O_CRIU_LOCKS: o->file_locks = true; break;
-	case O_CRIU_LAZY:
-		/* Lazy pages need a page server and CRIU's lazy-pages daemon
-		 * between the two hosts; hull does not run them (yet). */
-		return hull_err_make(err, 0, "--lazy-pages: not supported by hull (needs --page-server)");
+	case O_CRIU_LAZY: o->lazy_pages = true; break;
 	default:
 		return 0;
 	}
@@ -25,15 +24,18 @@ int cli_criu_opt(int c, struct runtime_criu_opts *o, struct hull_err **err)
 
 CLI_CMD(checkpoint)
 {
-	enum { O_PARENT = 400, O_LEAVE, O_PREDUMP };
+	enum { O_PARENT = 400, O_LEAVE, O_PREDUMP, O_PAGESRV, O_STATUSFD };
 	static const struct option opts[] = {
 		CLI_CRIU_OPTIONS,
 		{ "parent-path", required_argument, NULL, O_PARENT },
 		{ "leave-running", no_argument, NULL, O_LEAVE },
 		{ "pre-dump", no_argument, NULL, O_PREDUMP },
+		{ "page-server", required_argument, NULL, O_PAGESRV },
+		{ "status-fd", required_argument, NULL, O_STATUSFD },
 		{ 0 }
 	};
-	struct runtime_checkpoint_opts o = { 0 };
+	struct runtime_checkpoint_opts o = { .status_fd = -1 };
+	int64_t fd;
 	int c, r;
 
 	optind = 0;
@@ -51,6 +53,13 @@ CLI_CMD(checkpoint)
 		case O_PARENT: o.parent_path = optarg; break;
 		case O_LEAVE: o.leave_running = true; break;
 		case O_PREDUMP: o.pre_dump = true; break;
+		case O_PAGESRV: o.page_server = optarg; break;
+		case O_STATUSFD:
+			if (parse_i64(optarg, &fd) < 0 || fd < -1 || fd > INT_MAX)
+				return hull_err_make(err, 0, "--status-fd: invalid value \"%s\" (a descriptor number)",
+						     optarg);
+			o.status_fd = (int)fd;
+			break;
 		}
 	}
 	if (cli_need_args(argc, argv, 1, "container id", err) < 0)

@@ -254,6 +254,7 @@ struct criu_call {
 	const char *work_path;
 	const struct cgroup *cg;    /* restore: swrk starts in it */
 	const char *console_socket;
+	int status_fd;              /* lazy dump: '\0' at "status-ready", then closed; -1: none */
 	pid_t pid;                  /* out: the restored init */
 };
 
@@ -358,6 +359,14 @@ static int on_notify(struct criu_call *cc, const CriuNotify *nt, int fd, struct 
 		cc->pid = nt->pid;
 	else if (strcmp(script, "orphan-pts-master") == 0 && fd >= 0 && cc->console_socket)
 		r = console_send_to_socket(cc->console_socket, fd, err);
+	else if (strcmp(script, "status-ready") == 0 && cc->status_fd >= 0) {
+		/* runc's: CRIU >= 3.15 says so here (its status_fd option is
+		 * obsolete); the reader may be gone, which stops nothing. */
+		if (write_all(cc->status_fd, "", 1) < 0)
+			hull_warn("--status-fd %d: %s", cc->status_fd, strerror(errno));
+		close(cc->status_fd);
+		cc->status_fd = -1;
+	}
 	if (fd >= 0)
 		close(fd);
 	return r;
@@ -500,21 +509,68 @@ static void common_opts(CriuOpts *opts, const struct runtime_criu_opts *o)
 	opts->lazy_pages = o->lazy_pages;
 }
 
+/* runc's --page-server ADDRESS:PORT (Go's net.SplitHostPort: an IPv6
+ * address in brackets); *addr is malloc'd. */
+static int parse_page_server(const char *s, char **addr, int *port, struct hull_err **err)
+{
+	const char *colon = strrchr(s, ':');
+	const char *a = s, *a_end = colon;
+	int64_t p;
+
+	if (colon && s[0] == '[') {
+		a = s + 1;
+		a_end = colon - 1;
+		if (a_end < a || *a_end != ']')
+			colon = NULL;
+	} else if (colon && memchr(s, ':', (size_t)(colon - s))) {
+		colon = NULL;
+	}
+	if (!colon || a_end == a || parse_i64(colon + 1, &p) < 0 || p < 1 || p > 65535)
+		return hull_err_make(err, 0, "--page-server: invalid value \"%s\" (ADDRESS:PORT)", s);
+	*addr = xstrndup(a, (size_t)(a_end - a));
+	*port = (int)p;
+	return 0;
+}
+
+static int lazy_checks(const struct runtime_checkpoint_opts *o, struct hull_err **err)
+{
+	int fl;
+
+	if (o->status_fd >= 0 && !o->c.lazy_pages)
+		return hull_err_make(err, 0, "--status-fd: only with --lazy-pages");
+	if (o->c.lazy_pages && o->pre_dump)
+		return hull_err_make(err, 0, "--lazy-pages: not with --pre-dump (a pre-dump serves no pages)");
+	if (o->status_fd < 0)
+		return 0;
+	fl = fcntl(o->status_fd, F_GETFL);
+	if (fl < 0)
+		return hull_err_make(err, errno, "--status-fd %d", o->status_fd);
+	if ((fl & O_ACCMODE) == O_RDONLY)
+		return hull_err_make(err, 0, "--status-fd %d: not open for writing", o->status_fd);
+	/* Only hull writes it: criu keeping a copy would hold the reader's EOF. */
+	if (fcntl(o->status_fd, F_SETFD, FD_CLOEXEC) < 0)
+		return hull_err_make(err, errno, "--status-fd %d", o->status_fd);
+	return 0;
+}
+
 int runtime_checkpoint(const struct runtime_ctx *ctx, const struct runtime_checkpoint_opts *o,
 		       struct hull_err **err)
 {
 	CriuOpts opts = CRIU_OPTS__INIT;
 	CriuReq req = CRIU_REQ__INIT;
 	struct req_lists lists = { 0 };
-	struct criu_call cc = { .req = &req, .lists = &lists };
+	CriuPageServerInfo ps = CRIU_PAGE_SERVER_INFO__INIT;
+	struct criu_call cc = { .req = &req, .lists = &lists, .status_fd = o->status_fd };
 	_cleanup_close_ int img_fd = -1, work_fd = -1;
+	_cleanup_free_ char *ps_addr = NULL;
 	struct container *c = NULL;
 	struct cgroup *cg = NULL;
 	const char *image = o->c.image_path ? o->c.image_path : "checkpoint";
 	bool gone;
 	int r = -1;
 
-	if (parse_cg_mode(o->c.manage_cgroups_mode, &opts, err) < 0 ||
+	if (parse_cg_mode(o->c.manage_cgroups_mode, &opts, err) < 0 || lazy_checks(o, err) < 0 ||
+	    (o->page_server && parse_page_server(o->page_server, &ps_addr, &ps.port, err) < 0) ||
 	    container_open(ctx, o->id, &c, err) < 0)
 		return -1;
 	if (container_status(c) != OCI_STATUS_RUNNING) {
@@ -548,6 +604,14 @@ int runtime_checkpoint(const struct runtime_ctx *ctx, const struct runtime_check
 	}
 	if (o->pre_dump)
 		opts.has_track_mem = opts.track_mem = true;
+	/* The pages go to the page server there; lazy, CRIU's own page server
+	 * listens there instead and serves them to a restore's `criu
+	 * lazy-pages` until all are taken (the dump holds until then). */
+	if (ps_addr) {
+		ps.address = ps_addr;
+		ps.has_port = true;
+		opts.ps = &ps;
+	}
 	/* runc's freeze_cgroup: CRIU freezes the whole tree before seizing it,
 	 * so no child forks or exits under it (v2; hull keeps no v1 freezer
 	 * path, and there CRIU seizes task by task). */

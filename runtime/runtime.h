@@ -182,6 +182,8 @@ struct runtime_checkpoint_opts {
 	const char *id;
 	struct runtime_criu_opts c;
 	const char *parent_path;    /* a previous (pre-)dump, relative to image_path */
+	const char *page_server;    /* ADDRESS:PORT: the pages go there (with lazy_pages: served from there) */
+	int status_fd;              /* lazy_pages: gets '\0' when the pages are ready to be served; -1: none */
 	bool leave_running, pre_dump;
 };
 struct runtime_restore_opts {

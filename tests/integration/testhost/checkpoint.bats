@@ -24,7 +24,12 @@ setup() {
 	IMG=$BATS_TEST_TMPDIR/img
 }
 
-teardown() { teardown_common; }
+teardown() {
+	# a lazy dump and its daemon left by a failed test (see the lazy test)
+	[[ -z ${CPT:-} ]] || kill -KILL -- "-$CPT" 2>/dev/null || true
+	[[ -z ${LP:-} ]] || kill -KILL -- "-$LP" 2>/dev/null || true
+	teardown_common
+}
 
 COUNTER='exec </dev/null >/dev/null 2>&1; i=0; exec 3>>/tmp/log
 while :; do i=$((i + 1)); echo $i >&3; sleep 0.2; done'
@@ -184,6 +189,93 @@ pipe_from() {
 	# the counter went on in the new pipe: no restart from 1
 	first=$(head -n1 "$BATS_TEST_TMPDIR/out2")
 	((first > 1 && first <= last + 1)) || fail "first line after restore: $first (last before: $last)"
+}
+
+# wait_ready FIFO: until the process writing FIFO writes its byte or closes it.
+wait_ready() {
+	dd if="$1" bs=1 count=1 2>/dev/null | od -An -tu1 | tr -d ' '
+}
+
+# lazy_pages_daemon PORT: runc's recipe, CRIU's lazy-pages daemon on the
+# restore side, fetching from the dump's page server; its own process group
+# (LP) for teardown.  A restore can only connect once it listens: it closes
+# --status-fd then (written or not, the fd ends).
+lazy_pages_daemon() {
+	mkfifo "$BATS_TEST_TMPDIR/lp-ready"
+	setsid criu lazy-pages --page-server --address 127.0.0.1 --port "$1" -D "$IMG" -o lazy-pages.log -v4 \
+		--status-fd 5 5>"$BATS_TEST_TMPDIR/lp-ready" 3>&- &
+	LP=$!
+	wait_ready "$BATS_TEST_TMPDIR/lp-ready" >/dev/null
+}
+
+@test "--lazy-pages: the memory comes from the dump's page server, through a lazy-pages daemon" {
+	local id new port=27277 ready out n npid
+	id=$(new_id)
+	new=$(new_id)
+	criu check --feature uffd-noncoop || fail "the test host's kernel has no userfaultfd for criu"
+	start_counter "$id"
+	mkdir "$IMG"
+	ready=$BATS_TEST_TMPDIR/ready
+	mkfifo "$ready"
+	# its own process group (CPT): a lazy dump holds the container's lock
+	# until every page is taken, teardown must be able to end it
+	setsid "$RUNTIME" --root "$ROOT" checkpoint --lazy-pages --page-server "127.0.0.1:$port" --status-fd 5 \
+		--image-path "$IMG" "$id" 5>"$ready" 3>&- 2>"$BATS_TEST_TMPDIR/cpt.err" &
+	CPT=$!
+	# runc's contract: one '\0' once the pages can be served (EOF: never)
+	out=$(wait_ready "$ready")
+	assert_equal "$out" 0
+	[[ -f $IMG/inventory.img ]] || fail "no inventory.img in $IMG"
+
+	# a lazy restore with no daemon to ask for pages: one line, nothing left
+	run --separate-stderr hull restore -d --lazy-pages --image-path "$IMG" --bundle "$BUNDLE" "$new"
+	assert_one_line_error "criu restore: .*lazy-pages.socket"
+	# (not assert_nothing_left: the dumped container still holds --root)
+	[[ ! -e $ROOT/$new ]] || fail "state dir $ROOT/$new left behind"
+	run hull state "$new"
+	assert_failure
+
+	lazy_pages_daemon "$port"
+	run --separate-stderr hull restore -d --lazy-pages --image-path "$IMG" --bundle "$BUNDLE" "$new"
+	assert_success
+	npid=$(state_field "$new" pid)
+	# the daemon takes every page, then the dump ends and the original goes
+	wait "$LP" || fail "criu lazy-pages failed: $(tail -n3 "$IMG/lazy-pages.log")"
+	LP=
+	wait "$CPT" || fail "checkpoint failed: $(cat "$BATS_TEST_TMPDIR/cpt.err")"
+	CPT=
+	grep -q "UFFD transferred pages" "$IMG/lazy-pages.log" || fail "no page went through the daemon"
+	run hull state "$id"
+	assert_failure
+	[[ ! -d /proc/$PID ]] || fail "pid $PID still runs after the lazy dump"
+	# the counter (memory served lazily) went on from where it was dumped
+	n=$(tail -n1 "/proc/$npid/root/tmp/log")
+	((n > 3)) || fail "restored count $n: restarted"
+	assert_counts_on "$npid" "$n"
+}
+
+@test "lazy-pages flags: bad values and combinations are one line" {
+	local id
+	id=$(new_id)
+	run --separate-stderr hull checkpoint --status-fd 1 "$id"
+	assert_one_line_error "--status-fd: only with --lazy-pages"
+	run --separate-stderr hull checkpoint --lazy-pages --pre-dump "$id"
+	assert_one_line_error "--lazy-pages: not with --pre-dump"
+	run --separate-stderr hull checkpoint --lazy-pages --status-fd 0 "$id" </dev/null
+	assert_one_line_error "--status-fd 0: not open for writing"
+	run --separate-stderr hull checkpoint --lazy-pages --status-fd 97 "$id"
+	assert_one_line_error "--status-fd 97: Bad file descriptor"
+	run --separate-stderr hull checkpoint --lazy-pages --page-server 127.0.0.1 "$id"
+	assert_one_line_error "--page-server: invalid value \"127.0.0.1\""
+	run --separate-stderr hull checkpoint --lazy-pages --page-server ::1:80 "$id"
+	assert_one_line_error "--page-server: invalid value"
+	run --separate-stderr hull checkpoint --lazy-pages --page-server 127.0.0.1:0 "$id"
+	assert_one_line_error "--page-server: invalid value"
+	# a valid one reaches the container lookup
+	run --separate-stderr hull checkpoint --lazy-pages --page-server "[::1]:27277" "$id"
+	assert_one_line_error "container \"$id\" does not exist"
+	run --separate-stderr hull restore --page-server 127.0.0.1:1 "$id"
+	assert_failure
 }
 
 @test "a dump CRIU refuses is one line and leaves the container running" {
