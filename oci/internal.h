@@ -46,8 +46,7 @@ bool oci_strv_contains(const char *const *v, size_t n, const char *s);
 
 /* ---- JSON access (json.c) ----------------------------------------------- */
 
-/* Strict parse of a whole document; errors read "WHAT: invalid JSON at offset N: why". */
-int oci_json_parse(const char *json, size_t len, const char *what, jobj **out, struct hull_err **err);
+/* oci_json_parse() (strict parse of a whole document) is in oci/oci.h. */
 
 /* out = path + "." + key (just key when path is empty), out = path + "[i]". */
 void jp_key(char out[JP_MAX], const char *path, const char *key);

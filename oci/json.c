@@ -467,3 +467,48 @@ char **strv_copy(char *const *v)
 		r[i] = xstrdup(v[i]);
 	return r;
 }
+
+/* ---- the door's typed getters (oci/oci.h) -------------------------------- */
+
+static int present(int r, bool required, const char *path, const char *key, struct hull_err **err)
+{
+	if (r == 0 && required)
+		return j_required(path, key, err);
+	return r;
+}
+
+int oci_json_get_str(jobj *o, const char *key, const char *path, bool required, char **out,
+		     struct hull_err **err)
+{
+	return present(j_str(o, key, path, out, err), required, path, key, err);
+}
+
+int oci_json_get_bool(jobj *o, const char *key, const char *path, bool required, bool *out,
+		      struct hull_err **err)
+{
+	return present(j_bool(o, key, path, out, err), required, path, key, err);
+}
+
+int oci_json_get_int(jobj *o, const char *key, const char *path, bool required, int *out,
+		     struct hull_err **err)
+{
+	return present(j_int(o, key, path, out, err), required, path, key, err);
+}
+
+int oci_json_get_i64(jobj *o, const char *key, const char *path, bool required, int64_t *out,
+		     struct hull_err **err)
+{
+	return present(j_i64(o, key, path, out, err), required, path, key, err);
+}
+
+int oci_json_get_object(jobj *o, const char *key, const char *path, bool required, jobj **out,
+			struct hull_err **err)
+{
+	return present(j_field(o, key, json_type_object, path, out, err), required, path, key, err);
+}
+
+int oci_json_get_array(jobj *o, const char *key, const char *path, bool required, jobj **out,
+		       struct hull_err **err)
+{
+	return present(j_field(o, key, json_type_array, path, out, err), required, path, key, err);
+}

@@ -311,4 +311,29 @@ char *oci_state_to_json(const struct oci_state *st, bool pretty);
 /* Runtime-spec "features" document; the lists must be true to what hull does. */
 char *oci_features_json(void);
 
+/* ---- strict JSON for other parsers of untrusted JSON (oci/json.c) ---------- */
+
+/* Parse a whole document strictly (json-c's depth limit of 32, UTF-8 checked,
+ * no NaN/Infinity/single quotes/64-bit overflow, nothing after it); errors read
+ * "WHAT: invalid JSON at offset N: why".  *out is a new reference. */
+int oci_json_parse(const char *json, size_t len, const char *what, struct json_object **out,
+		   struct hull_err **err);
+/* Typed fields of an object, errors naming "path.key": absent or null -> 0 (an
+ * error "path.key: required" when `required`), present with the right type
+ * -> 1 with *out set, present with another type -> error.  Strings must not
+ * hold a NUL; *str_out is malloc'd (the old value freed); objects and arrays
+ * are borrowed from `o`. */
+int oci_json_get_str(struct json_object *o, const char *key, const char *path, bool required,
+		     char **out, struct hull_err **err);
+int oci_json_get_bool(struct json_object *o, const char *key, const char *path, bool required,
+		      bool *out, struct hull_err **err);
+int oci_json_get_int(struct json_object *o, const char *key, const char *path, bool required,
+		     int *out, struct hull_err **err);
+int oci_json_get_i64(struct json_object *o, const char *key, const char *path, bool required,
+		     int64_t *out, struct hull_err **err);
+int oci_json_get_object(struct json_object *o, const char *key, const char *path, bool required,
+			struct json_object **out, struct hull_err **err);
+int oci_json_get_array(struct json_object *o, const char *key, const char *path, bool required,
+		       struct json_object **out, struct hull_err **err);
+
 #endif

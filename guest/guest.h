@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * guest/guest.h: the inside of a VM-isolated container.  `hull agent` (the
+ * guest's PID 1), the agent protocol codec that host (vmcontainer/) and guest
+ * both speak, module loading and the guest image.
+ *
+ * Agent protocol (docs/architecture.md, /work/coord/ISSUE11.md): one stream
+ * (vsock port GUEST_AGENT_PORT) per request.  A frame is an 8-byte header,
+ * u32 little-endian payload length (<= GUEST_FRAME_MAX), u8 type, 3 zero
+ * bytes, then the payload.  Every received byte is hostile in both directions:
+ * a frame that breaks the rules is an error and the stream is closed.
+ */
+#ifndef HULL_GUEST_H
+#define HULL_GUEST_H
+
+#include "common/common.h"
+
+struct json_object;
+
+/* ---- agent protocol codec (guest/proto.c) -------------------------------- */
+
+#define GUEST_AGENT_PORT 1024
+#define GUEST_PROTO_VERSION 1
+#define GUEST_FRAME_HEADER 8
+#define GUEST_FRAME_MAX (1u << 20)
+
+enum guest_frame_type {
+	GUEST_FRAME_REQUEST = 1,    /* JSON {"v":1,"op":...} */
+	GUEST_FRAME_RESPONSE = 2,   /* JSON {"ok":true,...} or {"ok":false,"error","errno"} */
+	GUEST_FRAME_STDIN = 3,      /* raw bytes; an empty payload = EOF of that stream */
+	GUEST_FRAME_STDOUT = 4,
+	GUEST_FRAME_STDERR = 5,
+	GUEST_FRAME_EXIT = 6,       /* JSON {"exit_code":N}, 128+n for signal n */
+	GUEST_FRAME_RESIZE = 7,     /* u16 le rows, u16 le cols */
+};
+
+struct guest_frame {
+	enum guest_frame_type type;
+	uint32_t len;
+	char *data;                 /* malloc'd, len bytes plus a NUL; guest_frame_release() */
+};
+
+/* The 8 header bytes of a frame of this type and length (len <= GUEST_FRAME_MAX). */
+void guest_frame_header_encode(uint8_t hdr[GUEST_FRAME_HEADER], enum guest_frame_type type,
+			       uint32_t len);
+/* Check a received header: known type, length <= GUEST_FRAME_MAX, reserved
+ * bytes zero.  Errors are EPROTO (EMSGSIZE for the length). */
+int guest_frame_header_decode(const uint8_t hdr[GUEST_FRAME_HEADER], enum guest_frame_type *type,
+			      uint32_t *len, struct hull_err **err);
+/* Write one whole frame (header and payload, retrying short writes; no
+ * SIGPIPE on a socket).  Not atomic: writers sharing an fd serialise. */
+int guest_frame_write(int fd, enum guest_frame_type type, const void *data, size_t len,
+		      struct hull_err **err);
+/* Read exactly one frame (blocking fd).  1: *f filled; 0: the peer closed the
+ * stream before a frame began; < 0: error (EOF inside a frame, bad header).
+ * *f is untouched unless 1 is returned. */
+int guest_frame_read(int fd, struct guest_frame *f, struct hull_err **err);
+/* The same from a buffer (a non-blocking reader's accumulated bytes): > 0
+ * bytes consumed with *f filled, 0 = not a whole frame yet, < 0 = error. */
+ssize_t guest_frame_decode(const void *buf, size_t len, struct guest_frame *f, struct hull_err **err);
+void guest_frame_release(struct guest_frame *f);
+
+/* JSON frames.  Field access: oci_json_get_*() in oci/oci.h (typed, wrong
+ * type = error naming "request.key"/"response.key"). */
+
+/* Parse a frame's payload: its type must be `want`, the payload a strict
+ * JSON object (depth <= 32).  *out is a new reference. */
+int guest_json_parse(const struct guest_frame *f, enum guest_frame_type want,
+		     struct json_object **out, struct hull_err **err);
+/* Serialise o (EMSGSIZE beyond GUEST_FRAME_MAX) and write it as one frame. */
+int guest_json_write(int fd, enum guest_frame_type type, struct json_object *o,
+		     struct hull_err **err);
+/* {"v":1,"op":op}; the caller adds the op's fields. */
+struct json_object *guest_request_new(const char *op);
+/* A received request: "v" must be 1 (EPROTO), "op" a string; *op borrowed from req. */
+int guest_request_check(struct json_object *req, const char **op, struct hull_err **err);
+/* {"ok":true}; the caller adds the op's fields. */
+struct json_object *guest_response_ok(void);
+/* {"ok":false,"error":msg (newlines made spaces),"errno":errnum}. */
+struct json_object *guest_response_error(int errnum, const char *msg);
+/* A received response: 0 when ok is true; when false, an error carrying the
+ * agent's errno (bounded to 1..4095, else EPROTO) and message; a response
+ * without a boolean "ok" is EPROTO. */
+int guest_response_check(struct json_object *resp, struct hull_err **err);
+/* EXIT and RESIZE frames. */
+int guest_exit_write(int fd, int exit_code, struct hull_err **err);
+int guest_exit_parse(const struct guest_frame *f, int *exit_code, struct hull_err **err);
+int guest_resize_write(int fd, uint16_t rows, uint16_t cols, struct hull_err **err);
+int guest_resize_parse(const struct guest_frame *f, uint16_t *rows, uint16_t *cols,
+		       struct hull_err **err);
+
+/* ---- modules / image (guestimg) ------------------------------------------ */
+
+#endif
