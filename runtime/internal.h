@@ -5,6 +5,7 @@
 
 #include "runtime/runtime.h"
 #include "cgroups/cgroups.h"
+#include "confine/confine.h"
 
 #include <signal.h>
 #include <sys/socket.h>
@@ -178,7 +179,7 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err);
  * when the caller has it already (a foreground `run`). */
 int delete_container(const struct runtime_ctx *ctx, const char *id, bool force, struct oci_spec *spec,
 		     struct hull_err **err);
-/* fork(), the child born in cg's cgroup2 directory when cg has one (see
+/* cgfork.c: fork(), the child born in cg's cgroup2 directory when cg has one (see
  * cgroups_enter_self(), which the child must call next with *cloned_in).
  * cg may be NULL.  Returns like fork(); -1 with err set on failure. */
 pid_t fork_into_cgroup(const struct cgroup *cg, bool *cloned_in, struct hull_err **err);

@@ -10,7 +10,7 @@
 # Usage: tools/lint.sh OBJDIR (objects built by `make all`).
 set -eu
 objdir=${1:?usage: tools/lint.sh OBJDIR}
-folders="common oci namespaces runtime cgroups net microvm guest cli"
+folders="common oci namespaces confine runtime cgroups net microvm guest cli"
 
 for f in $folders; do
 	for src in $(find "$f" -maxdepth 1 -name '*.[ch]'); do

@@ -10,6 +10,7 @@
 
 #include <sys/wait.h>
 
+#include "confine/confine.h"
 #include "runtime/runtime.h"
 
 #define STATE "{\"ociVersion\":\"1.2.0\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":42,\"bundle\":\"/b\"}"

@@ -5,7 +5,7 @@
  * oom_score_adj, personality, I/O priority, scheduler, umask and cwd here;
  * capabilities/user in caps.c, seccomp in seccomp.c, LSM labels in lsm.c.
  */
-#include "runtime/confine-internal.h"
+#include "internal.h"
 
 #include <dirent.h>
 #include <inttypes.h>

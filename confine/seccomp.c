@@ -14,7 +14,7 @@
  *    (the container could not hand the listener fd over).
  * We set no_new_privs ourselves, so libseccomp must not (CTL_NNP = 0).
  */
-#include "runtime/confine-internal.h"
+#include "internal.h"
 
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -356,7 +356,9 @@ static int build_filter(const struct oci_seccomp *s, scmp_filter_ctx *out, bool 
 int confine_seccomp_prepare(const struct oci_seccomp *s, struct confine_filter *f, struct hull_err **err)
 {
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
+	_cleanup_free_ uint32_t *profile_arches = NULL;
 	bool uses_notify = false;
+	size_t n = 0;
 	uint32_t def;
 
 	*f = (struct confine_filter){ 0 };
@@ -366,7 +368,13 @@ int confine_seccomp_prepare(const struct oci_seccomp *s, struct confine_filter *
 		return -1;
 	if (confine_seccomp_action(s->default_action, s->has_default_errno_ret, s->default_errno_ret, &def) < 0)
 		return hull_err_make(err, 0, "linux.seccomp.defaultAction: unknown action");
-	return seccomp_export_prog(ctx, s, def != SCMP_ACT_ALLOW && def != SCMP_ACT_LOG, uses_notify, f, err);
+	/* Validated above: every name resolves. */
+	profile_arches = xcalloc(s->n_architectures + 1, sizeof(*profile_arches));
+	for (size_t i = 0; i < s->n_architectures; i++)
+		if (confine_seccomp_arch(s->architectures[i], &profile_arches[n]) == 0)
+			n++;
+	return seccomp_export_prog(ctx, s, profile_arches, n, def != SCMP_ACT_ALLOW && def != SCMP_ACT_LOG, uses_notify, f,
+				   err);
 }
 
 /* Nothing but seccomp(2) itself: whatever runs after it is under the filter.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * clone_into_cgroup (runtime/spawn.c): which child counts as killed at birth.
+ * clone_into_cgroup (runtime/cgfork.c): which child counts as killed at birth.
  * Each test makes its own cgroup2 directory (hull-unit-spawn-PID-N) under
  * the cgroup2 root and removes it.
  */

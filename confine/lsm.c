@@ -6,7 +6,7 @@
  * LSM is an error (found at validation, before anything is created), never a
  * silent downgrade.
  */
-#include "runtime/confine-internal.h"
+#include "internal.h"
 
 #include <sys/stat.h>
 

@@ -10,7 +10,7 @@
  * Capabilities the running kernel (or libcap) does not know are skipped, as
  * runc does: a spec written for a newer kernel still runs.
  */
-#include "runtime/confine-internal.h"
+#include "internal.h"
 
 #include <grp.h>
 #include <sys/capability.h>

@@ -9,7 +9,7 @@
  * highest the profile names on that architecture.  x32 calls (bit 30 on the
  * x86_64 audit arch) are left to libseccomp's program.
  */
-#include "runtime/confine-internal.h"
+#include "internal.h"
 
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -37,17 +37,18 @@ static int64_t profile_max(const struct oci_seccomp *s, uint32_t arch)
 	return max;
 }
 
-/* The native arch and the profile's, without x32 (see above) and without
- * those the profile names no syscall on. */
-static size_t arches_of(const struct oci_seccomp *s, struct seccomp_arch_max *out)
+/* The native arch and the profile's (resolved by seccomp.c, which owns the
+ * names), without x32 (see above) and without those the profile names no
+ * syscall on. */
+static size_t arches_of(const struct oci_seccomp *s, const uint32_t *arches, size_t n_arches,
+			struct seccomp_arch_max *out)
 {
 	uint32_t cand[MAX_ARCHES];
 	size_t n = 0, k = 0;
 
 	cand[n++] = seccomp_arch_native();
-	for (size_t i = 0; i < s->n_architectures && n < MAX_ARCHES; i++)
-		if (confine_seccomp_arch(s->architectures[i], &cand[n]) == 0)
-			n++;
+	for (size_t i = 0; i < n_arches && n < MAX_ARCHES; i++)
+		cand[n++] = arches[i];
 	for (size_t i = 0; i < n; i++) {
 		bool dup = false;
 		int64_t max;
@@ -119,11 +120,11 @@ static unsigned load_flags(scmp_filter_ctx ctx, bool notify)
 	return f;
 }
 
-int seccomp_export_prog(void *ctx, const struct oci_seccomp *s, bool enosys, bool notify, struct confine_filter *f,
-			struct hull_err **err)
+int seccomp_export_prog(void *ctx, const struct oci_seccomp *s, const uint32_t *arches, size_t n_arches, bool enosys,
+			bool notify, struct confine_filter *f, struct hull_err **err)
 {
 	struct seccomp_arch_max a[MAX_ARCHES];
-	size_t n = enosys ? arches_of(s, a) : 0, stub_len = 0, prog_len;
+	size_t n = enosys ? arches_of(s, arches, n_arches, a) : 0, stub_len = 0, prog_len;
 	_cleanup_close_ int mfd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
 	_cleanup_free_ struct sock_filter *insns = NULL;
 	struct stat st;

@@ -18,7 +18,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#include "runtime/confine-internal.h"
+#include "confine/internal.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 

@@ -15,7 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "runtime/confine-internal.h"
+#include "confine/internal.h"
 
 /* Run confine_apply(spec, proc) in a child; the child writes the error
  * message (or "OK" followed by check output) to a pipe we return. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The ENOSYS prologue (runtime/seccomp_enosys.c), run through a small
+ * The ENOSYS prologue (confine/seccomp_enosys.c), run through a small
  * interpreter of the BPF it emits: for each (arch, nr) it must either return
  * ENOSYS or fall through to libseccomp's program, never jump elsewhere.
  */
@@ -13,7 +13,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
-#include "runtime/confine-internal.h"
+#include "confine/internal.h"
 
 #define FALLTHROUGH 0xffffffffu
 

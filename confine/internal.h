@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * runtime/confine-internal.h: private to the confinement files of runtime/
- * (confine.c, caps.c, seccomp.c, lsm.c) and their unit tests.
+ * confine/internal.h: private to confine/ and its unit tests.
  */
-#ifndef HULL_RUNTIME_CONFINE_INTERNAL_H
-#define HULL_RUNTIME_CONFINE_INTERNAL_H
+#ifndef HULL_CONFINE_INTERNAL_H
+#define HULL_CONFINE_INTERNAL_H
 
-#include "runtime/runtime.h"
+#include "confine/confine.h"
 
 /* ---- capabilities (caps.c) ---------------------------------------------- */
 
@@ -33,9 +32,11 @@ int confine_seccomp_validate(const struct oci_seccomp *s, struct hull_err **err)
 /* seccomp_enosys.c: export libseccomp's filter ctx (a scmp_filter_ctx) into
  * f, with the flags seccomp_load() would use, behind a prologue that returns
  * ENOSYS for syscalls newer than the profile when `enosys` (the default
- * action refuses); notify adds SECCOMP_FILTER_FLAG_NEW_LISTENER. */
-int seccomp_export_prog(void *ctx, const struct oci_seccomp *s, bool enosys, bool notify, struct confine_filter *f,
-			struct hull_err **err);
+ * action refuses); notify adds SECCOMP_FILTER_FLAG_NEW_LISTENER.  arches:
+ * the profile's architectures as audit arch numbers (seccomp.c resolves the
+ * names: this file knows none, so the dependency goes one way). */
+int seccomp_export_prog(void *ctx, const struct oci_seccomp *s, const uint32_t *arches, size_t n_arches, bool enosys,
+			bool notify, struct confine_filter *f, struct hull_err **err);
 /* The prologue for (audit arch, highest syscall number) pairs; 0 if it does
  * not fit in cap instructions.  Exposed for its unit test. */
 struct seccomp_arch_max { uint32_t arch; uint32_t max; };

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "runtime/confine-internal.h"
+#include "confine/internal.h"
 
 #define BIT(c) (1ULL << (c))
 
