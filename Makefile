@@ -47,7 +47,8 @@ HULL_LIBS = $(LIBS)
 endif
 
 OBJDIR  := $(BUILD)/obj
-LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
+# A module's parts may live one folder down (microvm/virtio/, microvm/x86/).
+LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c $(m)/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(OBJDIR)/%.o)
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o)

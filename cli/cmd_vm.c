@@ -11,6 +11,9 @@
 #include <termios.h>
 
 
+/* The --disk list lives until hull exits. */
+static struct vm_disk *disks;
+
 static int parse_disk(struct vm_config *cfg, char *arg, struct hull_err **err)
 {
 	char *comma = strrchr(arg, ',');
@@ -24,10 +27,11 @@ static int parse_disk(struct vm_config *cfg, char *arg, struct hull_err **err)
 	}
 	if (!*arg)
 		return hull_err_make(err, 0, "--disk: empty path");
-	if (cfg->ndisks == MICROVM_MAX_DISKS)
-		return hull_err_make(err, 0, "--disk %s: at most %d disks", arg, MICROVM_MAX_DISKS);
-	cfg->disks[cfg->ndisks].path = arg;
-	cfg->disks[cfg->ndisks].ro = ro;
+	/* microvm/ checks the count against the PCI bus (virtio_devices_check). */
+	disks = xrealloc(disks, (cfg->ndisks + 1) * sizeof(*disks));
+	disks[cfg->ndisks].path = arg;
+	disks[cfg->ndisks].ro = ro;
+	cfg->disks = disks;
 	cfg->ndisks++;
 	return 0;
 }

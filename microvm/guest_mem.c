@@ -8,7 +8,7 @@
  * CVE-2019-18960).  A range must lie in ONE region so each buffer is a single
  * contiguous host pointer.
  */
-#include "microvm/virtio.h"
+#include "microvm/internal.h"
 
 #include <inttypes.h>
 

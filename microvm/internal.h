@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * microvm/internal.h: machine-side internals shared by the files of microvm/
- * (never included outside it).  All machine and device state is plain
+ * microvm/internal.h: the core of the monitor (KVM, the machine's stages,
+ * vCPUs, guest memory, event loop, buses, PCI), shared by every file of
+ * microvm/ and its parts (never included outside microvm/):
+ *   microvm/virtio/virtio.h  virtqueues, the virtio-pci transport, devices
+ *   microvm/x86/x86.h        boot protocol, ACPI/AML, UART, platform ports
+ *   microvm/x86/layout.h     every guest address and port
+ * Only machine.c sees all three.  All machine and device state is plain
  * structs of numbers so a later snapshot can serialise it; fds and threads
  * are the only things rebuilt on restore.
  *
@@ -17,13 +22,13 @@
 #define HULL_MICROVM_INTERNAL_H
 
 #include "microvm/microvm.h"
-#include "microvm/virtio.h"
-#include "microvm/layout.h"
+#include "microvm/x86/layout.h"
 
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <inttypes.h>
 #include <stdatomic.h>
+#include <sys/uio.h>
 
 /* ---- buses (bus.c) ------------------------------------------------------- */
 
@@ -55,6 +60,30 @@ int bus_remove(struct bus *b, uint64_t base, void *opaque);
 /* Dispatch an access that lies wholly inside one range: 0, or -ENOENT. */
 int bus_access(struct bus *b, uint64_t addr, void *data, uint32_t len, bool write);
 
+/* ---- guest memory (guest_mem.c) ------------------------------------------ */
+
+#define GM_MAX_REGIONS 8
+
+struct gm_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+};
+
+struct guest_mem {
+	struct gm_region regions[GM_MAX_REGIONS];
+	unsigned int n;
+};
+
+/* Host pointer for [gpa, gpa+len) if the whole range lies in one region; checks
+ * by subtracting from the region size, never by adding to gpa.  0 or -EFAULT.
+ * len == 0 is -EFAULT (a zero-length guest buffer is never valid here). */
+int gm_slice(const struct guest_mem *gm, uint64_t gpa, uint64_t len, void **hva);
+int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);
+/* Add a region; rejects overlap, zero size and gpa+size overflow. */
+int gm_add_region(struct guest_mem *gm, uint64_t gpa, uint64_t size, void *hva, struct hull_err **err);
+
 /* ---- event loop (evloop.c) ----------------------------------------------- */
 
 struct evloop *evloop_new(struct hull_err **err);
@@ -62,6 +91,9 @@ struct evloop *evloop_new(struct hull_err **err);
 int evloop_run(struct evloop *l, struct hull_err **err);
 void evloop_stop(struct evloop *l);
 void evloop_free(struct evloop *l);
+typedef void (*evloop_cb)(void *opaque, uint32_t events);
+int evloop_add(struct evloop *l, int fd, uint32_t events, evloop_cb cb, void *opaque);
+int evloop_del(struct evloop *l, int fd);
 
 /* ---- the VM (kvm.c) ------------------------------------------------------- */
 
@@ -106,7 +138,7 @@ struct vm {
 
 	struct pci_bus *pci;
 	struct serial *serial;
-	struct virtio_pci *vdevs[MICROVM_MAX_DISKS + 2];
+	struct virtio_pci **vdevs;   /* plugged from the device table (virtio/devices.c) */
 	unsigned int nvdevs;
 	uint64_t boot_timer_t0_ns;
 	bool boot_timer_fired;
@@ -151,121 +183,6 @@ void vcpus_stop(struct vm *vm);
 void vcpus_destroy(struct vm *vm);
 /* Patch KVM's supported CPUID for vCPU `id` of `ncpus` (topology, APIC id). */
 void cpuid_patch(struct kvm_cpuid2 *c, unsigned int id, unsigned int ncpus);
-
-/* ---- boot (boot.c) ----------------------------------------------------------- */
-
-/* struct boot_params offsets (Documentation/arch/x86/zero-page.rst, boot.rst) */
-#define ZP_ACPI_RSDP 0x070
-#define ZP_E820_ENTRIES 0x1e8
-#define ZP_HDR 0x1f1
-#define ZP_SETUP_SECTS 0x1f1
-#define ZP_VID_MODE 0x1fa
-#define ZP_BOOT_FLAG 0x1fe
-#define ZP_JUMP 0x200
-#define ZP_HEADER 0x202
-#define ZP_VERSION 0x206
-#define ZP_TYPE_OF_LOADER 0x210
-#define ZP_LOADFLAGS 0x211
-#define ZP_CODE32_START 0x214
-#define ZP_RAMDISK_IMAGE 0x218
-#define ZP_RAMDISK_SIZE 0x21c
-#define ZP_HEAP_END_PTR 0x224
-#define ZP_CMD_LINE_PTR 0x228
-#define ZP_INITRD_ADDR_MAX 0x22c
-#define ZP_KERNEL_ALIGNMENT 0x230
-#define ZP_RELOCATABLE 0x234
-#define ZP_XLOADFLAGS 0x236
-#define ZP_CMDLINE_SIZE 0x238
-#define ZP_PREF_ADDRESS 0x258
-#define ZP_INIT_SIZE 0x260
-#define ZP_HDR_END 0x26c
-#define ZP_E820_TABLE 0x2d0
-#define ZP_E820_MAX 128
-#define ZP_SIZE 4096
-
-#define BOOT_HDRS_MAGIC 0x53726448u /* "HdrS" */
-#define BOOT_MIN_VERSION 0x020c     /* 2.12: 64-bit entry point, xloadflags */
-#define XLF_KERNEL_64 (1u << 0)
-#define LOADED_HIGH (1u << 0)
-#define CAN_USE_HEAP (1u << 7)
-
-enum e820_type { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3 };
-struct e820_entry {
-	uint64_t addr, size;
-	uint32_t type;
-};
-
-enum kernel_kind { KERNEL_BZIMAGE, KERNEL_ELF_PVH, KERNEL_ELF_64 };
-
-struct bzimage_info {
-	uint8_t setup_sects;
-	uint16_t version;
-	uint16_t xloadflags;
-	uint32_t initrd_addr_max;
-	uint32_t cmdline_size;
-	uint64_t pref_address;
-	uint32_t init_size;
-	uint64_t payload_off, payload_len;
-};
-
-/* Pure parsers (unit-tested with hostile images). */
-int boot_parse_bzimage(const uint8_t *img, size_t len, struct bzimage_info *bi, struct hull_err **err);
-int boot_kernel_kind(const uint8_t *img, size_t len, enum kernel_kind *kind, struct hull_err **err);
-/* The e820 map for mem_size bytes of RAM; returns the number of entries. */
-unsigned int boot_e820(uint64_t mem_size, struct e820_entry *e, unsigned int max);
-/* Fill a zero page (ZP_SIZE bytes) for a parsed bzImage. */
-void boot_fill_zero_page(uint8_t *zp, const uint8_t *img, const struct bzimage_info *bi, uint64_t cmdline_len,
-			 uint64_t initrd_gpa, uint64_t initrd_len, uint64_t mem_size);
-/* Read kernel/initrd and lay them out in guest memory; fills vm->boot. */
-int boot_load(struct vm *vm, struct hull_err **err);
-/* Check a kernel file before any KVM work so bad usage fails first. */
-int boot_check_kernel(const char *path, struct hull_err **err);
-
-/* ---- ACPI (aml.c, acpi.c) ------------------------------------------------- */
-
-struct aml {
-	uint8_t *buf;
-	size_t len, cap;
-};
-void aml_free(struct aml *a);
-void aml_bytes(struct aml *a, const void *p, size_t n);
-void aml_int(struct aml *a, uint64_t v);          /* smallest integer encoding */
-void aml_string(struct aml *a, const char *s);
-void aml_namestring(struct aml *a, const char *path); /* "\\_SB_.PCI0", "_HID" */
-void aml_eisaid(struct aml *a, const char *id);   /* "PNP0A08" */
-/* Nested objects: begin returns a mark, end patches the PkgLength. */
-size_t aml_begin(struct aml *a, const uint8_t *op, size_t oplen);
-void aml_end(struct aml *a, size_t mark);
-size_t aml_scope(struct aml *a, const char *name);
-size_t aml_device(struct aml *a, const char *name);
-size_t aml_method(struct aml *a, const char *name, uint8_t nargs, bool serialized);
-size_t aml_package(struct aml *a, uint8_t nelem);
-size_t aml_buffer(struct aml *a); /* size is patched at aml_buffer_end */
-void aml_buffer_end(struct aml *a, size_t mark);
-void aml_name(struct aml *a, const char *name);   /* NameOp; value follows */
-void aml_return(struct aml *a);                  /* ReturnOp; value follows */
-/* Resource template descriptors (ACPI 6.5 §6.4), inside aml_buffer. */
-void aml_rt_io(struct aml *a, uint16_t base, uint8_t len);
-void aml_rt_irq(struct aml *a, uint8_t irq);
-void aml_rt_mem32_fixed(struct aml *a, uint32_t base, uint32_t len);
-void aml_rt_word_bus(struct aml *a, uint16_t min, uint16_t max);
-void aml_rt_word_io(struct aml *a, uint16_t min, uint16_t max);
-void aml_rt_dword_mem(struct aml *a, uint32_t min, uint32_t max);
-void aml_rt_qword_mem(struct aml *a, uint64_t min, uint64_t max);
-void aml_rt_end(struct aml *a);
-
-struct acpi_tables {
-	uint8_t *blob;     /* laid out for guest address `base` */
-	size_t len;
-	uint64_t base;
-	uint64_t rsdp;
-	struct { char sig[5]; size_t off, len; } t[8];
-	unsigned int n;
-};
-int acpi_build(struct acpi_tables *t, uint64_t base, unsigned int ncpus, struct hull_err **err);
-void acpi_tables_free(struct acpi_tables *t);
-uint8_t acpi_checksum(const uint8_t *p, size_t len);
-int acpi_dump(const struct acpi_tables *t, const char *dir, struct hull_err **err);
 
 /* ---- PCI (pci.c) ---------------------------------------------------------- */
 
@@ -359,20 +276,5 @@ void pci_msix_destroy(struct pci_dev *d);
 void pci_msix_table_access(struct pci_dev *d, uint64_t off, void *data, uint32_t len, bool write);
 void pci_msix_pba_access(struct pci_dev *d, uint64_t off, void *data, uint32_t len, bool write);
 void pci_msix_signal(struct pci_dev *d, unsigned int vec);
-
-/* ---- virtio-pci (virtio_pci.c) -------------------------------------------- */
-
-struct virtio_pci *virtio_pci_create(struct vm *vm, struct virtio_dev *vdev, struct hull_err **err);
-void virtio_pci_destroy(struct virtio_pci *vp);
-
-/* ---- legacy devices (serial.c, boot_timer.c, platform.c) ---------------------- */
-
-struct serial *serial_create(struct vm *vm, int in_fd, int out_fd, struct hull_err **err);
-void serial_destroy(struct serial *s);
-/* Pure register model for unit tests: */
-void serial_io(void *opaque, uint64_t off, void *data, uint32_t len, bool write);
-
-int platform_devices_init(struct vm *vm, struct hull_err **err);
-int boot_timer_init(struct vm *vm, struct hull_err **err);
 
 #endif

@@ -6,9 +6,10 @@
  * copes with its own init having failed half-way.
  */
 #include "microvm/internal.h"
+#include "microvm/virtio/virtio.h"
+#include "microvm/x86/x86.h"
 
 #include <sys/epoll.h>
-#include <sys/stat.h>
 
 static int st_kvm(struct vm *vm, struct hull_err **err)
 {
@@ -74,41 +75,14 @@ static void st_serial_exit(struct vm *vm)
 	vm->serial = NULL;
 }
 
-/* Plug a freshly created virtio device; consumes it either way. */
-static int plug(struct vm *vm, struct virtio_dev *d, struct hull_err **err)
-{
-	struct virtio_pci *vp;
-
-	if (!d)
-		return -1;
-	vp = virtio_pci_create(vm, d, err);
-	if (!vp) {
-		virtio_dev_destroy(d);
-		return -1;
-	}
-	vm->vdevs[vm->nvdevs++] = vp;
-	return 0;
-}
-
 static int st_virtio(struct vm *vm, struct hull_err **err)
 {
-	const struct vm_config *cfg = vm->cfg;
-
-	if (plug(vm, virtio_rng_create(err), err) < 0)
-		return hull_err_wrap(err, "virtio-rng");
-	for (unsigned int i = 0; i < cfg->ndisks; i++)
-		if (plug(vm, virtio_blk_create(cfg->disks[i].path, cfg->disks[i].ro, err), err) < 0)
-			return hull_err_wrap(err, "--disk %s", cfg->disks[i].path);
-	if (cfg->console == MICROVM_CONSOLE_VIRTIO &&
-	    plug(vm, virtio_console_create(cfg->console_in, cfg->console_out, err), err) < 0)
-		return hull_err_wrap(err, "virtio-console");
-	return 0;
+	return virtio_devices_plug(vm, err);
 }
 
 static void st_virtio_exit(struct vm *vm)
 {
-	while (vm->nvdevs)
-		virtio_pci_destroy(vm->vdevs[--vm->nvdevs]);
+	virtio_devices_unplug(vm);
 }
 
 static int st_kernel(struct vm *vm, struct hull_err **err)
@@ -186,21 +160,12 @@ static int check_config(const struct vm_config *cfg, struct hull_err **err)
 	if (cfg->mem_mib < LAYOUT_MEM_MIN_MIB || cfg->mem_mib > LAYOUT_MEM_MAX_MIB)
 		return hull_err_make(err, 0, "--memory %" PRIu64 ": must be %d..%d MiB", cfg->mem_mib,
 				     LAYOUT_MEM_MIN_MIB, LAYOUT_MEM_MAX_MIB);
-	if (cfg->ndisks > MICROVM_MAX_DISKS)
-		return hull_err_make(err, 0, "--disk: at most %d disks", MICROVM_MAX_DISKS);
 	if (boot_check_kernel(cfg->kernel, err) < 0)
 		return -1;
 	if (cfg->initrd && access(cfg->initrd, R_OK) < 0)
 		return hull_err_make(err, errno, "--initrd %s", cfg->initrd);
-	for (unsigned int i = 0; i < cfg->ndisks; i++) {
-		struct stat st;
-		if (access(cfg->disks[i].path, cfg->disks[i].ro ? R_OK : R_OK | W_OK) < 0 ||
-		    stat(cfg->disks[i].path, &st) < 0)
-			return hull_err_make(err, errno, "--disk %s", cfg->disks[i].path);
-		if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-			return hull_err_make(err, 0, "--disk %s: not a regular file or block device",
-					     cfg->disks[i].path);
-	}
+	if (virtio_devices_check(cfg, err) < 0)
+		return -1;
 	return 0;
 }
 

@@ -12,7 +12,6 @@
 
 #include "common/common.h"
 
-#define MICROVM_MAX_DISKS 16
 #define MICROVM_MAX_CPUS 64
 
 /* Process exit codes of `hull vm run` (docs/microvm.md). */
@@ -36,7 +35,7 @@ struct vm_config {
 	const char *cmdline;        /* NULL: a default for the console kind */
 	unsigned int cpus;          /* 1..MICROVM_MAX_CPUS */
 	uint64_t mem_mib;
-	struct vm_disk disks[MICROVM_MAX_DISKS];
+	const struct vm_disk *disks; /* ndisks entries, owned by the caller */
 	unsigned int ndisks;
 	enum microvm_console console;
 	bool hugepages;             /* back RAM with memfd MFD_HUGETLB */

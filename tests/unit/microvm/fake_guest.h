@@ -12,7 +12,7 @@
 #ifndef HULL_TESTS_FAKE_GUEST_H
 #define HULL_TESTS_FAKE_GUEST_H
 
-#include "microvm/virtio.h"
+#include "microvm/virtio/virtio.h"
 
 #include <endian.h>
 

@@ -8,7 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "microvm/internal.h"
+#include "microvm/x86/x86.h"
 
 #include <elf.h>
 

@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "microvm/virtio.h"
+#include "microvm/internal.h"
 
 #define R0_GPA 0x1000ull
 #define R0_SIZE 0x1000ull

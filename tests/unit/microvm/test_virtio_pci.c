@@ -9,16 +9,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "microvm/internal.h"
+#include "fake_vm.h"
 
-#define RAM_SIZE (1u << 20)
+#define RAM_SIZE FV_RAM_SIZE
 #define BAR LAYOUT_PCI_MMIO32 /* the first BAR allocated from the window */
 
 struct fixture {
-	struct vm vm;
-	struct vm_config cfg;
-	struct pci_bus pb;
-	uint8_t *ram;
+	struct fake_vm f;
 	struct virtio_pci *vp;
 };
 static struct fixture *fx;
@@ -29,19 +26,10 @@ static int setup(void **state)
 	struct virtio_dev *d;
 
 	fx = calloc(1, sizeof(*fx));
-	fx->vm.vm_fd = fx->vm.kvm_fd = -1;
-	fx->vm.cfg = &fx->cfg;
-	bus_init(&fx->vm.mmio, "mmio");
-	bus_init(&fx->vm.pio, "port");
-	fx->vm.loop = evloop_new(NULL);
-	fx->ram = aligned_alloc(4096, RAM_SIZE);
-	memset(fx->ram, 0, RAM_SIZE);
-	assert_int_equal(gm_add_region(&fx->vm.gm, 0, RAM_SIZE, fx->ram, NULL), 0);
-	pci_bus_init(&fx->pb, &fx->vm, &fx->vm.mmio);
-	fx->vm.pci = &fx->pb;
+	fv_init(&fx->f);
 	d = virtio_rng_create(&err);
 	assert_non_null(d);
-	fx->vp = virtio_pci_create(&fx->vm, d, &err);
+	fx->vp = virtio_pci_create(&fx->f.vm, d, &err);
 	if (!fx->vp)
 		fail_msg("virtio_pci_create: %s", err->msg);
 	*state = fx;
@@ -51,11 +39,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	virtio_pci_destroy(fx->vp);
-	pci_bus_destroy(&fx->pb);
-	evloop_free(fx->vm.loop);
-	bus_destroy(&fx->vm.mmio);
-	bus_destroy(&fx->vm.pio);
-	free(fx->ram);
+	fv_free(&fx->f);
 	free(fx);
 	return 0;
 }
@@ -65,13 +49,13 @@ static uint32_t rd(uint64_t off, uint32_t len)
 	uint32_t v = 0xdeadbeef;
 	if (len < 4)
 		v = 0;
-	assert_int_equal(bus_access(&fx->vm.mmio, BAR + off, &v, len, false), 0);
+	assert_int_equal(bus_access(&fx->f.vm.mmio, BAR + off, &v, len, false), 0);
 	return len == 4 ? v : v & ((1u << (8 * len)) - 1);
 }
 
 static void wr(uint64_t off, uint32_t v, uint32_t len)
 {
-	assert_int_equal(bus_access(&fx->vm.mmio, BAR + off, &v, len, true), 0);
+	assert_int_equal(bus_access(&fx->f.vm.mmio, BAR + off, &v, len, true), 0);
 }
 
 #define C_DFSEL 0
@@ -91,7 +75,7 @@ static void wr(uint64_t off, uint32_t v, uint32_t len)
 static void test_vpci_identity_and_bar(void **state)
 {
 	uint32_t id = 0;
-	pci_cfg_access(&fx->pb, 0, 1, 0, 0, &id, 4, false);
+	pci_cfg_access(&fx->f.pb, 0, 1, 0, 0, &id, 4, false);
 	assert_int_equal(id, 0x10441af4); /* 1af4:1044 (0x1040 + rng) */
 	assert_int_equal(rd(C_NUMQ, 2), 1);
 }
@@ -221,9 +205,9 @@ static void test_vpci_odd_widths_and_offsets_are_safe(void **state)
 			uint8_t buf[8] = { 0 };
 			if (off + len > 0x8000)
 				continue;
-			bus_access(&fx->vm.mmio, BAR + off, buf, len, false);
+			bus_access(&fx->f.vm.mmio, BAR + off, buf, len, false);
 			memset(buf, 0, sizeof(buf)); /* writes of zero: at worst a reset */
-			bus_access(&fx->vm.mmio, BAR + off, buf, len, true);
+			bus_access(&fx->f.vm.mmio, BAR + off, buf, len, true);
 		}
 	}
 	/* a byte read in the middle of a dword register returns that byte */

@@ -8,7 +8,7 @@
  * limit).  The IRQ is an irqfd on IOAPIC pin 4, edge-triggered: it fires
  * whenever a new interrupt condition appears.
  */
-#include "microvm/internal.h"
+#include "microvm/x86/x86.h"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>

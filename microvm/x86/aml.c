@@ -5,7 +5,7 @@
  * and resource templates (§6.4).  Nested objects are built in place and
  * their PkgLength patched at the end.
  */
-#include "microvm/internal.h"
+#include "microvm/x86/x86.h"
 
 #define NAME_OP 0x08
 #define BYTE_PREFIX 0x0a

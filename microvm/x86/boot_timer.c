@@ -8,7 +8,7 @@
  * within microseconds of exec; /proc/self/stat's starttime has only
  * clock-tick (10 ms) resolution.
  */
-#include "microvm/internal.h"
+#include "microvm/x86/x86.h"
 
 #include <time.h>
 

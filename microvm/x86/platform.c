@@ -7,7 +7,7 @@
  *   0x064 i8042 command: 0xfe (pulse reset line) = reboot, Linux's fallback
  *   0x505 pvpanic: bit 0 (PANICKED) = crash
  */
-#include "microvm/internal.h"
+#include "microvm/x86/x86.h"
 
 #define SLP_EN 0x20
 #define SLP_TYP(v) (((v) >> 2) & 7)

@@ -3,7 +3,7 @@
  * virtio-rng (virtio 1.2 §5.4): one requestq whose device-writable buffers we
  * fill from getrandom().  No config space, no feature bits.
  */
-#include "microvm/virtio.h"
+#include "microvm/virtio/virtio.h"
 
 #include <sys/random.h>
 
@@ -90,6 +90,7 @@ static void rng_destroy(struct virtio_dev *d)
 static const struct virtio_dev_ops rng_ops = {
 	.name = "rng",
 	.device_id = VIRTIO_ID_RNG,
+	.pci_class = 0xff, /* unassigned class */
 	.num_queues = 1,
 	.queue_max_size = 256,
 	.config_size = 0,
@@ -109,4 +110,14 @@ struct virtio_dev *virtio_rng_create(struct hull_err **err)
 	d->ops = &rng_ops;
 	pthread_mutex_init(&d->lock, NULL);
 	return d;
+}
+
+unsigned int virtio_rng_count(const struct vm_config *cfg)
+{
+	return 1;
+}
+
+struct virtio_dev *virtio_rng_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err)
+{
+	return virtio_rng_create(err);
 }

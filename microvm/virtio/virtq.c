@@ -8,7 +8,7 @@
  * buffers are validated whole with gm_slice; lengths sum with overflow checks.
  * Any violation returns < 0 and the caller breaks only this device.
  */
-#include "microvm/virtio.h"
+#include "microvm/virtio/virtio.h"
 
 #include <endian.h>
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * microvm/layout.h: every magic guest address and port in one place
+ * microvm/x86/layout.h: every magic guest address and port in one place
  * (Firecracker's arch/x86_64/layout.rs).  docs/microvm.md draws the map.
  *
  *   0x0000_0500  GDT (4 entries), IDT right after

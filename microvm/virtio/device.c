@@ -16,7 +16,7 @@
  * - virtio_dev_destroy runs ops->destroy and frees the struct.
  * "Broken" is the NEEDS_RESET status bit, so a driver reset revives the device.
  */
-#include "microvm/virtio.h"
+#include "microvm/virtio/virtio.h"
 
 void virtio_dev_set_broken(struct virtio_dev *d, const char *why)
 {

@@ -1,45 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * microvm/virtio.h (internal to microvm/): guest memory access, split
- * virtqueues and the transport-independent virtio device model.
+ * microvm/virtio/virtio.h (internal to microvm/): split virtqueues, the
+ * transport-independent virtio device model, the virtio-pci transport and
+ * the device table.
  *
- * Contract between the machine (kvm, memory, pci, virtio-pci transport,
- * event loop) and the devices (virtq.c, virtio_blk.c, virtio_rng.c,
- * virtio_console.c).  Devices never see KVM or PCI; transports never parse
+ * Contract between the machine (microvm/internal.h: kvm, memory, pci, event
+ * loop), the transport (pci.c) and the devices (blk.c, rng.c, console.c,
+ * one file each, listed in devices.c).  Devices use only guest memory and
+ * the event loop of the core, never KVM or PCI; the transport never parses
  * descriptors.  Everything a guest writes is hostile: a bad ring breaks only
  * its own device (DEVICE_NEEDS_RESET), never the VMM.
  */
 #ifndef HULL_MICROVM_VIRTIO_H
 #define HULL_MICROVM_VIRTIO_H
 
-#include "common/common.h"
-
-#include <pthread.h>
-#include <sys/uio.h>
-
-/* ---- guest memory (guest_mem.c) ------------------------------------------ */
-
-#define GM_MAX_REGIONS 8
-
-struct gm_region {
-	uint64_t gpa;
-	uint64_t size;
-	uint8_t *hva;
-};
-
-struct guest_mem {
-	struct gm_region regions[GM_MAX_REGIONS];
-	unsigned int n;
-};
-
-/* Host pointer for [gpa, gpa+len) if the whole range lies in one region; checks
- * by subtracting from the region size, never by adding to gpa.  0 or -EFAULT.
- * len == 0 is -EFAULT (a zero-length guest buffer is never valid here). */
-int gm_slice(const struct guest_mem *gm, uint64_t gpa, uint64_t len, void **hva);
-int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
-int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);
-/* Add a region; rejects overlap, zero size and gpa+size overflow. */
-int gm_add_region(struct guest_mem *gm, uint64_t gpa, uint64_t size, void *hva, struct hull_err **err);
+#include "microvm/internal.h"
 
 /* ---- split virtqueue (virtq.c), virtio 1.2 §2.7 ----------------------------- */
 
@@ -116,12 +91,15 @@ size_t virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *
 #define VIRTIO_F_EVENT_IDX 29
 #define VIRTIO_F_VERSION_1 32
 
-struct evloop;
 struct virtio_dev;
 
 struct virtio_dev_ops {
 	const char *name;
 	uint16_t device_id;
+	/* PCI class code (PCI Code and ID Assignment spec) the transport puts in
+	 * config space; the guest's driver binds by virtio id, so this only names
+	 * the device (lspci). */
+	uint8_t pci_class, pci_subclass, pci_progif;
 	uint16_t num_queues;
 	uint16_t queue_max_size;
 	uint32_t config_size;
@@ -162,17 +140,47 @@ void virtio_dev_set_broken(struct virtio_dev *d, const char *why);
 void virtio_dev_complete(struct virtio_dev *d, unsigned int q, uint16_t head, uint32_t len);
 bool virtio_dev_broken(const struct virtio_dev *d);
 
-/* Constructors (virtio_blk.c, virtio_rng.c, virtio_console.c). */
-struct virtio_dev *virtio_blk_create(const char *path, bool readonly, struct hull_err **err);
-struct virtio_dev *virtio_rng_create(struct hull_err **err);
-/* in_fd: host input (stdin) or -1; out_fd: where guest output goes. */
-struct virtio_dev *virtio_console_create(int in_fd, int out_fd, struct hull_err **err);
 void virtio_dev_destroy(struct virtio_dev *d);
 
-/* ---- event loop (evloop.c; owned by the machine side) --------------------- */
+/* ---- the device table (devices.c) ------------------------------------------- */
 
-typedef void (*evloop_cb)(void *opaque, uint32_t events);
-int evloop_add(struct evloop *l, int fd, uint32_t events, evloop_cb cb, void *opaque);
-int evloop_del(struct evloop *l, int fd);
+/* One row per device kind.  To add a device: one file here with its ops and
+ * these three functions, one row in devices.c, its fields in vm_config
+ * (docs/microvm.md, "Adding a device"). */
+struct vm_device_kind {
+	const char *name;
+	/* How many instances cfg asks for (0: none). */
+	unsigned int (*count)(const struct vm_config *cfg);
+	/* Optional: check instance i's settings before /dev/kvm is opened, so bad
+	 * usage fails first (one line naming the option). */
+	int (*check)(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
+	/* Create instance i; NULL with *err set. */
+	struct virtio_dev *(*create)(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
+};
+
+int virtio_devices_check(const struct vm_config *cfg, struct hull_err **err);
+/* Create every device of the table and put it on the PCI bus (vm->vdevs). */
+int virtio_devices_plug(struct vm *vm, struct hull_err **err);
+void virtio_devices_unplug(struct vm *vm);
+
+/* blk.c: one per vm_config.disks[] */
+unsigned int virtio_blk_count(const struct vm_config *cfg);
+int virtio_blk_check(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
+struct virtio_dev *virtio_blk_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
+struct virtio_dev *virtio_blk_create(const char *path, bool readonly, struct hull_err **err);
+/* rng.c: always one */
+unsigned int virtio_rng_count(const struct vm_config *cfg);
+struct virtio_dev *virtio_rng_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
+struct virtio_dev *virtio_rng_create(struct hull_err **err);
+/* console.c: one with console == MICROVM_CONSOLE_VIRTIO.  in_fd: host input
+ * (stdin) or -1; out_fd: where guest output goes. */
+unsigned int virtio_console_count(const struct vm_config *cfg);
+struct virtio_dev *virtio_console_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
+struct virtio_dev *virtio_console_create(int in_fd, int out_fd, struct hull_err **err);
+
+/* ---- virtio-pci transport (pci.c) ------------------------------------------- */
+
+struct virtio_pci *virtio_pci_create(struct vm *vm, struct virtio_dev *vdev, struct hull_err **err);
+void virtio_pci_destroy(struct virtio_pci *vp);
 
 #endif

@@ -13,7 +13,7 @@
  * d->lock held, so the event loop must not hold its own lock while running
  * callbacks.  in_fd and out_fd belong to the caller and are never closed.
  */
-#include "microvm/virtio.h"
+#include "microvm/virtio/virtio.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -270,6 +270,8 @@ static void console_destroy(struct virtio_dev *d)
 static const struct virtio_dev_ops console_ops = {
 	.name = "console",
 	.device_id = VIRTIO_ID_CONSOLE,
+	.pci_class = 0x07, /* communication, other */
+	.pci_subclass = 0x80,
 	.num_queues = 2,
 	.queue_max_size = CONSOLE_QUEUE_SIZE,
 	.config_size = sizeof(struct console_config),
@@ -299,5 +301,19 @@ struct virtio_dev *virtio_console_create(int in_fd, int out_fd, struct hull_err 
 	d->ops = &console_ops;
 	d->priv = con;
 	pthread_mutex_init(&d->lock, NULL);
+	return d;
+}
+
+unsigned int virtio_console_count(const struct vm_config *cfg)
+{
+	return cfg->console == MICROVM_CONSOLE_VIRTIO;
+}
+
+struct virtio_dev *virtio_console_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err)
+{
+	struct virtio_dev *d = virtio_console_create(cfg->console_in, cfg->console_out, err);
+
+	if (!d)
+		hull_err_wrap(err, "virtio-console");
 	return d;
 }

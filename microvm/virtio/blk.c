@@ -8,7 +8,7 @@
  * sector, bad length, read-only disk) is answered with IOERR or UNSUPP.
  * I/O is synchronous preadv/pwritev straight into the validated guest buffers.
  */
-#include "microvm/virtio.h"
+#include "microvm/virtio/virtio.h"
 
 #include <endian.h>
 #include <inttypes.h>
@@ -442,6 +442,8 @@ static void blk_destroy(struct virtio_dev *d)
 static const struct virtio_dev_ops blk_ops = {
 	.name = "blk",
 	.device_id = VIRTIO_ID_BLOCK,
+	.pci_class = 0x01, /* mass storage, other */
+	.pci_subclass = 0x80,
 	.num_queues = 1,
 	.queue_max_size = BLK_QUEUE_SIZE,
 	.config_size = sizeof(struct blk_config),
@@ -515,5 +517,31 @@ struct virtio_dev *virtio_blk_create(const char *path, bool readonly, struct hul
 	d->ops = &blk_ops;
 	d->priv = b;
 	pthread_mutex_init(&d->lock, NULL);
+	return d;
+}
+
+unsigned int virtio_blk_count(const struct vm_config *cfg)
+{
+	return cfg->ndisks;
+}
+
+int virtio_blk_check(const struct vm_config *cfg, unsigned int i, struct hull_err **err)
+{
+	const struct vm_disk *disk = &cfg->disks[i];
+	struct stat st;
+
+	if (access(disk->path, disk->ro ? R_OK : R_OK | W_OK) < 0 || stat(disk->path, &st) < 0)
+		return hull_err_make(err, errno, "--disk %s", disk->path);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return hull_err_make(err, 0, "--disk %s: not a regular file or block device", disk->path);
+	return 0;
+}
+
+struct virtio_dev *virtio_blk_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err)
+{
+	struct virtio_dev *d = virtio_blk_create(cfg->disks[i].path, cfg->disks[i].ro, err);
+
+	if (!d)
+		hull_err_wrap(err, "--disk %s", cfg->disks[i].path);
 	return d;
 }

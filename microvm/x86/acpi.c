@@ -5,7 +5,7 @@
  * space so S5 and reboot end the VM), MADT, MCFG and a generated DSDT.
  * Everything is laid out in one blob for the guest address `base`.
  */
-#include "microvm/internal.h"
+#include "microvm/x86/x86.h"
 
 #include <sys/stat.h>
 

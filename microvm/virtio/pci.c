@@ -14,7 +14,7 @@
  * virtq_setup before a queue is enabled, and features never offered are
  * dropped when the driver acks.
  */
-#include "microvm/internal.h"
+#include "microvm/virtio/virtio.h"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -380,18 +380,10 @@ static void add_vcap(struct pci_dev *pd, uint8_t type, uint32_t off, uint32_t le
 	pci_dev_add_cap(pd, cap, notify ? 20 : 16);
 }
 
-static const struct { uint16_t id; uint8_t class, subclass; } classes[] = {
-	{ VIRTIO_ID_BLOCK, 0x01, 0x80 },   /* mass storage, other */
-	{ VIRTIO_ID_CONSOLE, 0x07, 0x80 }, /* communication, other */
-	{ VIRTIO_ID_NET, 0x02, 0x00 },
-	{ VIRTIO_ID_RNG, 0xff, 0x00 },
-};
-
 struct virtio_pci *virtio_pci_create(struct vm *vm, struct virtio_dev *vdev, struct hull_err **err)
 {
 	struct virtio_pci *vp = xcalloc(1, sizeof(*vp));
 	const struct virtio_dev_ops *ops = vdev->ops;
-	uint8_t class = 0xff, subclass = 0;
 	unsigned int i;
 
 	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
@@ -404,13 +396,8 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct virtio_dev *vdev, str
 		hull_err_make(err, EINVAL, "virtio-%s: bad queue or config geometry", ops->name);
 		goto fail;
 	}
-	for (i = 0; i < ARRAY_SIZE(classes); i++)
-		if (classes[i].id == ops->device_id) {
-			class = classes[i].class;
-			subclass = classes[i].subclass;
-		}
-	pci_dev_init(&vp->pci, 0x1af4, (uint16_t)(0x1040 + ops->device_id), class, subclass, 0, 0x1af4,
-		     (uint16_t)(0x1040 + ops->device_id));
+	pci_dev_init(&vp->pci, 0x1af4, (uint16_t)(0x1040 + ops->device_id), ops->pci_class, ops->pci_subclass,
+		     ops->pci_progif, 0x1af4, (uint16_t)(0x1040 + ops->device_id));
 	vp->pci.ops = &vp_ops;
 	vp->pci.opaque = vp;
 	pci_dev_set_bar(&vp->pci, VP_BAR, VP_BAR_SIZE, false);

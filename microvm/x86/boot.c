@@ -9,7 +9,7 @@
  * The kernel file is hostile input: every header field is checked against
  * the file length by subtraction before use.
  */
-#include "microvm/internal.h"
+#include "microvm/x86/x86.h"
 
 #include <elf.h>
 #include <sys/mman.h>
