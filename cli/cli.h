@@ -5,6 +5,7 @@
 
 #include "common/common.h"
 #include "runtime/runtime.h"
+#include "vmcontainer/vmcontainer.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -15,6 +16,7 @@ struct cli_ctx {
 	bool log_json;
 	const char *argv0;
 	int fail_status;            /* exit status of a failure (0: 1) */
+	enum vmc_isolation isolation; /* --isolation, else from argv[0] (hull-vm) */
 };
 
 /* A handler returns < 0 on error (with *err set), else the process exit code. */

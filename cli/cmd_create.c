@@ -65,8 +65,13 @@ CLI_CMD(create)
 {
 	struct runtime_create_opts o = { 0 };
 
-	if (parse(argc, argv, false, &o, err) < 0)
+	bool vm;
+
+	if (parse(argc, argv, false, &o, err) < 0 ||
+	    vmcontainer_isolation_of_bundle(g->isolation, o.bundle, &vm, err) < 0)
 		return -1;
+	if (vm)
+		return vmcontainer_create(&g->rt, &o, err) < 0 ? -1 : 0;
 	if (runtime_create(&g->rt, &o, err) < 0)
 		return -1;
 	return 0;
@@ -76,9 +81,13 @@ CLI_CMD(run)
 {
 	struct runtime_create_opts o = { 0 };
 	int status = 0;
+	bool vm;
 
-	if (parse(argc, argv, true, &o, err) < 0)
+	if (parse(argc, argv, true, &o, err) < 0 ||
+	    vmcontainer_isolation_of_bundle(g->isolation, o.bundle, &vm, err) < 0)
 		return -1;
+	if (vm)
+		return vmcontainer_run(&g->rt, &o, &status, err) < 0 ? -1 : status;
 	if (runtime_run(&g->rt, &o, &status, err) < 0)
 		return -1;
 	return status;

@@ -18,6 +18,8 @@ static void usage(FILE *f)
 		   "  --debug                debug logging\n"
 		   "  --systemd-cgroup       use systemd for cgroups\n"
 		   "  --cgroup-manager NAME  cgroupfs, systemd or disabled\n"
+		   "  --isolation vm|container  isolation of created containers (default container;\n"
+		   "                         vm when run as hull-vm; docs/vm-containers.md)\n"
 		   "  --version, -v          print the version\n\nCommands:\n");
 	for (size_t i = 0; i < cli_n_commands; i++)
 		fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].help);
@@ -28,7 +30,7 @@ static void print_version(void)
 	printf("hull version %s\ncommit: %s\nspec: %s\n", HULL_VERSION, HULL_COMMIT, HULL_OCI_SPEC_VERSION);
 }
 
-enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_CGMGR, OPT_CRIU, OPT_ROOTLESS };
+enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_CGMGR, OPT_CRIU, OPT_ROOTLESS, OPT_ISOLATION };
 
 static const struct option global_opts[] = {
 	{ "root", required_argument, NULL, OPT_ROOT },
@@ -39,6 +41,7 @@ static const struct option global_opts[] = {
 	{ "cgroup-manager", required_argument, NULL, OPT_CGMGR },
 	{ "criu", required_argument, NULL, OPT_CRIU },          /* accepted, unused (runc compat) */
 	{ "rootless", required_argument, NULL, OPT_ROOTLESS },  /* accepted: auto|true|false */
+	{ "isolation", required_argument, NULL, OPT_ISOLATION },
 	{ "version", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
@@ -60,6 +63,10 @@ static int parse_global(struct cli_ctx *g, int argc, char **argv, bool *done, st
 		case OPT_SYSTEMD: g->rt.systemd_cgroup = true; break;
 		case OPT_CGMGR: g->rt.cgroup_manager = optarg; break;
 		case OPT_CRIU: case OPT_ROOTLESS: break;
+		case OPT_ISOLATION:
+			if (vmcontainer_isolation_parse(optarg, "--isolation", &g->isolation, err) < 0)
+				return -1;
+			break;
 		case 'v': print_version(); *done = true; return 0;
 		case 'h': usage(stdout); *done = true; return 0;
 		default:
@@ -100,7 +107,8 @@ static int open_log(struct cli_ctx *g, struct hull_err **err)
 
 int main(int argc, char **argv)
 {
-	struct cli_ctx g = { .rt = { .root = "/run/hull" }, .argv0 = argv[0] };
+	struct cli_ctx g = { .rt = { .root = "/run/hull" }, .argv0 = argv[0],
+			     .isolation = vmcontainer_isolation_argv0(argv[0]) };
 	struct hull_err *err = NULL;
 	const struct cli_command *cmd = NULL;
 	bool done = false;

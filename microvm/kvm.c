@@ -28,6 +28,24 @@ static bool kvm_is_pvm(void)
 	       !path_exists("/sys/module/kvm_amd");
 }
 
+static int pvm_refuse(struct hull_err **err)
+{
+	return hull_err_make(err, 0, "/dev/kvm is PVM (kvm_pvm): a PVM-enabled guest kernel is required");
+}
+
+int microvm_check_host(struct hull_err **err)
+{
+	int fd;
+
+	if (kvm_is_pvm())
+		return pvm_refuse(err);
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return hull_err_make(err, errno, "/dev/kvm");
+	close(fd);
+	return 0;
+}
+
 int vm_open(struct vm *vm, const struct vm_config *cfg, struct hull_err **err)
 {
 	int ver;
@@ -42,7 +60,7 @@ int vm_open(struct vm *vm, const struct vm_config *cfg, struct hull_err **err)
 	bus_init(&vm->mmio, "mmio");
 
 	if (kvm_is_pvm())
-		return hull_err_make(err, 0, "/dev/kvm is PVM (kvm_pvm): a PVM-enabled guest kernel is required");
+		return pvm_refuse(err);
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
 		return hull_err_make(err, errno, "/dev/kvm");

@@ -50,6 +50,9 @@ struct vm_config {
 };
 
 void microvm_config_init(struct vm_config *cfg);
+/* Whether this host can boot a stock guest at all (/dev/kvm opens, not PVM),
+ * before anything is made for one: the error microvm_run would give. */
+int microvm_check_host(struct hull_err **err);
 int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **err);
 
 #endif

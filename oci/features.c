@@ -121,6 +121,8 @@ char *oci_features_json(void)
 	json_object_object_add(o, "mountOptions", str_array(mount_options, ARRAY_SIZE(mount_options)));
 	json_object_object_add(o, "linux", linux_features());
 	json_object_object_add(ann, "io.github.hull.version", json_object_new_string(HULL_VERSION));
+	/* The values org.hull.isolation takes (docs/vm-containers.md). */
+	json_object_object_add(ann, "org.hull.isolation", json_object_new_string("container,vm"));
 	json_object_object_add(o, "annotations", ann);
 	return oci_json_dump(o, true);
 }

@@ -731,7 +731,7 @@ int runtime_restore(const struct runtime_ctx *ctx, const struct runtime_restore_
 	const char *image = o->c.image_path ? o->c.image_path : "checkpoint";
 	_cleanup_close_ int img_fd = -1, work_fd = -1;
 	struct container *c = NULL;
-	struct bundle b;
+	struct runtime_bundle b;
 	pid_t pid;
 	int r;
 
@@ -753,7 +753,7 @@ int runtime_restore(const struct runtime_ctx *ctx, const struct runtime_restore_
 	if (restore_checks(o, b.spec, img_fd, image, err) < 0 ||
 	    (work_fd = open_dir(o->c.work_path ? o->c.work_path : image, true, "--work-path", err)) < 0 ||
 	    container_new(ctx, o->id, &c, err) < 0) {
-		bundle_free(&b);
+		runtime_bundle_free(&b);
 		return -1;
 	}
 	c->bundle = take_ptr(b.dir);
@@ -761,7 +761,7 @@ int runtime_restore(const struct runtime_ctx *ctx, const struct runtime_restore_
 	c->spec = take_ptr(b.spec);
 	c->new_pid_ns = oci_spec_has_ns(c->spec, OCI_NS_PID) && !oci_spec_get_ns(c->spec, OCI_NS_PID)->path;
 	r = restore_into(ctx, o, c, img_fd, work_fd, image, b.config, b.config_len, err);
-	bundle_free(&b);
+	runtime_bundle_free(&b);
 	if (r < 0) {
 		container_abandon(c);
 		return -1;

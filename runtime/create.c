@@ -84,13 +84,13 @@ static int check_semantics(const struct oci_spec *s, const struct runtime_create
 	return 0;
 }
 
-int bundle_load(const char *bundle_arg, struct bundle *b, struct hull_err **err)
+int bundle_load(const char *bundle_arg, struct runtime_bundle *b, struct hull_err **err)
 {
 	_cleanup_free_ char *cfg_path = NULL;
 	_cleanup_free_ char *root = NULL;
 	struct stat st;
 
-	*b = (struct bundle){ 0 };
+	*b = (struct runtime_bundle){ 0 };
 	b->dir = realpath(bundle_arg, NULL);
 	if (!b->dir)
 		return hull_err_make(err, errno, "--bundle %s", bundle_arg);
@@ -107,30 +107,28 @@ int bundle_load(const char *bundle_arg, struct bundle *b, struct hull_err **err)
 	}
 	return 0;
 fail:
-	bundle_free(b);
+	runtime_bundle_free(b);
 	return -1;
 }
 
-void bundle_free(struct bundle *b)
+void runtime_bundle_free(struct runtime_bundle *b)
 {
 	free(b->dir);
 	free(b->rootfs);
 	free(b->config);
 	oci_spec_free(b->spec);
-	*b = (struct bundle){ 0 };
+	*b = (struct runtime_bundle){ 0 };
 }
 
-static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
-		   struct spawn_opts *so, struct container **out, struct hull_err **err)
+int runtime_bundle_check(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
+			 struct runtime_bundle *b, struct hull_err **err)
 {
-	struct bundle b;
 	struct oci_spec *spec;
-	struct container *c = NULL;
 
-	if (runtime_validate_id(o->id, err) < 0 || bundle_load(o->bundle, &b, err) < 0)
+	if (runtime_validate_id(o->id, err) < 0 || bundle_load(o->bundle, b, err) < 0)
 		return -1;
-	hull_debug("create %s: parsed %s/config.json", o->id, b.dir);
-	spec = b.spec;
+	hull_debug("create %s: parsed %s/config.json", o->id, b->dir);
+	spec = b->spec;
 	if (check_semantics(spec, o, foreground, err) < 0 || ns_validate_spec(spec, err) < 0 ||
 	    confine_validate(spec, &spec->process, err) < 0)
 		goto fail;
@@ -138,6 +136,22 @@ static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_op
 	    cgroups_validate(spec->linux_.has_resources ? &spec->linux_.resources : NULL,
 			     spec->linux_.cgroups_path, ctx->systemd_cgroup, err) < 0)
 		goto fail;
+	return 0;
+fail:
+	runtime_bundle_free(b);
+	return -1;
+}
+
+static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
+		   struct spawn_opts *so, struct container **out, struct hull_err **err)
+{
+	struct runtime_bundle b;
+	struct oci_spec *spec;
+	struct container *c = NULL;
+
+	if (runtime_bundle_check(ctx, o, foreground, &b, err) < 0)
+		return -1;
+	spec = b.spec;
 	/* Valid: S can start on the namespaces while the state dir is made. */
 	hull_debug("create %s: config valid, rootfs %s; booting the stage", o->id, b.rootfs);
 	if (stage_boot(so, spec, b.dir, b.rootfs, b.config, b.config_len, err) < 0)
@@ -158,7 +172,7 @@ static int prepare(const struct runtime_ctx *ctx, const struct runtime_create_op
 	*out = c;
 	return 0;
 fail:
-	bundle_free(&b);
+	runtime_bundle_free(&b);
 	return -1;
 }
 

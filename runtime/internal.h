@@ -129,15 +129,7 @@ __attribute__((noreturn)) void sync_fail(int sock, struct hull_err *err);
 /* ---- bundle (create.c) ----------------------------------------------------- */
 
 /* A bundle read and parsed, nothing created: create and restore. */
-struct bundle {
-	char *dir;                  /* realpath of --bundle */
-	char *rootfs;               /* realpath of root.path, a directory */
-	char *config;               /* config.json text */
-	size_t config_len;
-	struct oci_spec *spec;
-};
-int bundle_load(const char *bundle_arg, struct bundle *b, struct hull_err **err);
-void bundle_free(struct bundle *b);
+int bundle_load(const char *bundle_arg, struct runtime_bundle *b, struct hull_err **err);
 /* Undo a failed create or restore: kill the init, remove the cgroup and the
  * state dir, free c. */
 void container_abandon(struct container *c);

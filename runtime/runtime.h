@@ -76,6 +76,22 @@ struct runtime_info {
 	char *owner;
 };
 
+/* A bundle read and parsed (create, restore, vmcontainer/). */
+struct runtime_bundle {
+	char *dir;                  /* realpath of --bundle */
+	char *rootfs;               /* realpath of root.path, a directory */
+	char *config;               /* config.json text */
+	size_t config_len;
+	struct oci_spec *spec;
+};
+/* What create checks before it makes anything, with create's errors: the
+ * id, config.json, root.path, the spec's semantics for create (foreground:
+ * run), namespaces, confinement and cgroup values.  VM-isolated containers
+ * (vmcontainer/) check their bundle with it too. */
+int runtime_bundle_check(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
+			 struct runtime_bundle *b, struct hull_err **err);
+void runtime_bundle_free(struct runtime_bundle *b);
+
 int runtime_create(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, struct hull_err **err);
 int runtime_start(const struct runtime_ctx *ctx, const char *id, struct hull_err **err);
 /* create + start + wait; *status is the container's exit code or 128+signal. */

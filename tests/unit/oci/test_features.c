@@ -65,6 +65,9 @@ static void test_features_versions_and_hooks(void **state)
 		struct json_object *a = at("annotations"), *v;
 		assert_true(json_object_object_get_ex(a, "io.github.hull.version", &v));
 		assert_string_equal(json_object_get_string(v), HULL_VERSION);
+		/* docs/vm-containers.md: the values hull takes for the isolation. */
+		assert_true(json_object_object_get_ex(a, "org.hull.isolation", &v));
+		assert_string_equal(json_object_get_string(v), "container,vm");
 	}
 }
 

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* VM isolation: the choice, the VM's size and the guest's config.json. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "vmcontainer/vmcontainer.h"
+#include "microvm/microvm.h"
+
+#include <json-c/json.h>
+
+/* A valid spec with `extra` (",\"k\":v" fields) spliced into its top level. */
+static struct oci_spec *spec_with(const char *extra)
+{
+	_cleanup_free_ char *json = xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
+					      "\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"}%s}", extra);
+	struct oci_spec *s = NULL;
+	struct hull_err *err = NULL;
+
+	if (oci_spec_parse(json, strlen(json), "config.json", &s, &err) < 0)
+		fail_msg("spec_with(%s): %s", extra, err->msg);
+	return s;
+}
+
+static void test_isolation_parse_values_and_error_names_the_source(void **state)
+{
+	enum vmc_isolation v = VMC_ISOLATION_UNSET;
+	struct hull_err *err = NULL;
+
+	assert_int_equal(vmcontainer_isolation_parse("vm", "--isolation", &v, NULL), 0);
+	assert_int_equal(v, VMC_ISOLATION_VM);
+	assert_int_equal(vmcontainer_isolation_parse("container", "--isolation", &v, NULL), 0);
+	assert_int_equal(v, VMC_ISOLATION_CONTAINER);
+	static const char *const bad[] = { "", "VM", "vm ", "kata", "containers" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_true(vmcontainer_isolation_parse(bad[i], "--isolation", &v, &err) < 0);
+		assert_non_null(strstr(err->msg, "--isolation"));
+		assert_non_null(strstr(err->msg, "must be vm or container"));
+		hull_err_free(&err);
+	}
+}
+
+static void test_isolation_argv0_is_the_basename_hull_vm(void **state)
+{
+	assert_int_equal(vmcontainer_isolation_argv0("hull-vm"), VMC_ISOLATION_VM);
+	assert_int_equal(vmcontainer_isolation_argv0("/usr/local/bin/hull-vm"), VMC_ISOLATION_VM);
+	assert_int_equal(vmcontainer_isolation_argv0("./hull-vm"), VMC_ISOLATION_VM);
+	assert_int_equal(vmcontainer_isolation_argv0("hull"), VMC_ISOLATION_UNSET);
+	assert_int_equal(vmcontainer_isolation_argv0("/usr/bin/hull"), VMC_ISOLATION_UNSET);
+	assert_int_equal(vmcontainer_isolation_argv0("hull-vmx"), VMC_ISOLATION_UNSET);
+	assert_int_equal(vmcontainer_isolation_argv0("/hull-vm/hull"), VMC_ISOLATION_UNSET);
+	assert_int_equal(vmcontainer_isolation_argv0(""), VMC_ISOLATION_UNSET);
+	assert_int_equal(vmcontainer_isolation_argv0(NULL), VMC_ISOLATION_UNSET);
+}
+
+static void test_isolation_choose_the_stronger_wins(void **state)
+{
+	static const struct { enum vmc_isolation cmdline; const char *ann; bool vm; } cases[] = {
+		{ VMC_ISOLATION_UNSET, NULL, false },
+		{ VMC_ISOLATION_CONTAINER, NULL, false },
+		{ VMC_ISOLATION_VM, NULL, true },
+		{ VMC_ISOLATION_UNSET, "vm", true },
+		{ VMC_ISOLATION_UNSET, "container", false },
+		{ VMC_ISOLATION_CONTAINER, "vm", true },
+		{ VMC_ISOLATION_VM, "container", true },   /* an annotation cannot weaken hull-vm */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *extra = cases[i].ann ? xasprintf(",\"annotations\":{\"org.hull.isolation\":\"%s\"}",
+								     cases[i].ann)
+							  : xstrdup("");
+		struct oci_spec *s = spec_with(extra);
+		bool vm = !cases[i].vm;
+
+		assert_int_equal(vmcontainer_isolation_choose(cases[i].cmdline, s, &vm, NULL), 0);
+		assert_int_equal(vm, cases[i].vm);
+		/* The config text gives the same answer without the spec. */
+		_cleanup_free_ char *kv = cases[i].ann ? xasprintf("\"org.hull.isolation\":\"%s\"", cases[i].ann)
+						       : xstrdup("");
+		_cleanup_free_ char *json = xasprintf("{\"annotations\":{%s}}", kv);
+		vm = !cases[i].vm;
+		assert_int_equal(vmcontainer_isolation_of_config(cases[i].cmdline, json, strlen(json), &vm, NULL), 0);
+		assert_int_equal(vm, cases[i].vm);
+		oci_spec_free(s);
+	}
+}
+
+static void test_isolation_bad_annotation_names_it(void **state)
+{
+	static const char *const bad[] = { "\"VM\"", "\"\"", "\"microvm\"", "1", "true", "[\"vm\"]", "{}" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		_cleanup_free_ char *json = xasprintf("{\"annotations\":{\"org.hull.isolation\":%s}}", bad[i]);
+		struct hull_err *err = NULL;
+		bool vm;
+
+		assert_true(vmcontainer_isolation_of_config(VMC_ISOLATION_UNSET, json, strlen(json), &vm, &err) < 0);
+		assert_non_null(strstr(err->msg, "annotation org.hull.isolation"));
+		assert_null(strchr(err->msg, '\n'));
+		hull_err_free(&err);
+	}
+	/* A config that does not parse is the container path's error, not ours. */
+	static const char broken[] = "{\"annotations\":{\"org.hull.isolation\":\"vm\"";
+	bool vm = true;
+	assert_int_equal(vmcontainer_isolation_of_config(VMC_ISOLATION_UNSET, broken, strlen(broken), &vm, NULL), 0);
+	assert_false(vm);
+}
+
+static void assert_size(const char *extra, unsigned cpus, uint64_t mib)
+{
+	struct oci_spec *s = spec_with(extra);
+	struct vmc_size sz;
+
+	assert_int_equal(vmcontainer_size(s, &sz, NULL), 0);
+	assert_int_equal(sz.cpus, cpus);
+	assert_int_equal(sz.mem_mib, mib);
+	oci_spec_free(s);
+}
+
+static void test_size_defaults_and_from_resources(void **state)
+{
+	static const struct { const char *res; unsigned cpus; uint64_t mib; } cases[] = {
+		{ "", 1, VMC_MEM_DEFAULT_MIB },
+		{ "\"cpu\":{\"quota\":100000,\"period\":100000}", 1, VMC_MEM_DEFAULT_MIB },
+		{ "\"cpu\":{\"quota\":150000,\"period\":100000}", 2, VMC_MEM_DEFAULT_MIB },
+		{ "\"cpu\":{\"quota\":200000}", 2, VMC_MEM_DEFAULT_MIB },          /* period 100000 */
+		{ "\"cpu\":{\"quota\":1,\"period\":1000000}", 1, VMC_MEM_DEFAULT_MIB },
+		{ "\"cpu\":{\"quota\":-1}", 1, VMC_MEM_DEFAULT_MIB },              /* unlimited */
+		{ "\"cpu\":{\"quota\":100000000,\"period\":1000}", MICROVM_MAX_CPUS, VMC_MEM_DEFAULT_MIB },
+		{ "\"memory\":{\"limit\":536870912}", 1, 512 + VMC_MEM_MARGIN_MIB },
+		{ "\"memory\":{\"limit\":1}", 1, 1 + VMC_MEM_MARGIN_MIB },
+		{ "\"memory\":{\"limit\":-1}", 1, VMC_MEM_DEFAULT_MIB },
+		{ "\"memory\":{\"limit\":9223372036854775807}", 1, VMC_MEM_MAX_MIB },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *extra = xasprintf(",\"linux\":{\"resources\":{%s}}", cases[i].res);
+		assert_size(extra, cases[i].cpus, cases[i].mib);
+	}
+}
+
+static void test_size_annotations_override(void **state)
+{
+	static const struct { const char *ann; unsigned cpus; uint64_t mib; } cases[] = {
+		{ "\"org.hull.vm.cpus\":\"4\"", 4, 512 + VMC_MEM_MARGIN_MIB },
+		{ "\"org.hull.vm.memory\":\"1024\"", 2, 1024 },
+		{ "\"org.hull.vm.memory\":\"300M\"", 2, 300 },
+		{ "\"org.hull.vm.memory\":\"300MiB\"", 2, 300 },
+		{ "\"org.hull.vm.memory\":\"2G\"", 2, 2048 },
+		{ "\"org.hull.vm.memory\":\"2GiB\"", 2, 2048 },
+		{ "\"org.hull.vm.cpus\":\"64\",\"org.hull.vm.memory\":\"64\"", 64, 64 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *extra = xasprintf(",\"annotations\":{%s},\"linux\":{\"resources\":{"
+						       "\"cpu\":{\"quota\":200000},\"memory\":{\"limit\":536870912}}}",
+						       cases[i].ann);
+		assert_size(extra, cases[i].cpus, cases[i].mib);
+	}
+}
+
+static void test_size_bad_annotations_name_them(void **state)
+{
+	static const struct { const char *key, *value; } bad[] = {
+		{ "org.hull.vm.cpus", "0" },      { "org.hull.vm.cpus", "65" },     { "org.hull.vm.cpus", "-1" },
+		{ "org.hull.vm.cpus", "two" },    { "org.hull.vm.cpus", "" },       { "org.hull.vm.cpus", "2 " },
+		{ "org.hull.vm.memory", "63" },   { "org.hull.vm.memory", "0" },    { "org.hull.vm.memory", "abc" },
+		{ "org.hull.vm.memory", "2X" },   { "org.hull.vm.memory", "-512" }, { "org.hull.vm.memory", "" },
+		{ "org.hull.vm.memory", "1048577" }, { "org.hull.vm.memory", "1025G" },
+		{ "org.hull.vm.memory", "18446744073709551615G" }, { "org.hull.vm.memory", "99999999999999999999" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		_cleanup_free_ char *extra = xasprintf(",\"annotations\":{\"%s\":\"%s\"}", bad[i].key, bad[i].value);
+		struct oci_spec *s = spec_with(extra);
+		struct hull_err *err = NULL;
+		struct vmc_size sz;
+
+		assert_true(vmcontainer_size(s, &sz, &err) < 0);
+		assert_non_null(strstr(err->msg, bad[i].key));
+		assert_null(strchr(err->msg, '\n'));
+		hull_err_free(&err);
+		oci_spec_free(s);
+	}
+}
+
+static struct json_object *get(struct json_object *o, const char *k)
+{
+	struct json_object *v = NULL;
+	if (!json_object_object_get_ex(o, k, &v))
+		fail_msg("no %s", k);
+	return v;
+}
+
+static void test_rewrite_config_root_binds_and_annotation(void **state)
+{
+	static const char cfg[] =
+		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
+		"\"mounts\":["
+		"{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+		"{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":\"/var/lib/x/hosts\",\"options\":[\"rbind\",\"ro\"]},"
+		"{\"destination\":\"/data\",\"source\":\"vol\",\"options\":[\"bind\"]},"
+		"{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\"]}],"
+		"\"hooks\":{\"prestart\":[{\"path\":\"/usr/bin/host-hook\"}]},"
+		"\"annotations\":{\"org.hull.isolation\":\"vm\",\"keep\":\"me\"},"
+		"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/run/netns/x\"}]}}";
+	_cleanup_free_ char *out = NULL;
+	struct vmc_share *sh = NULL;
+	size_t n = 0;
+	struct json_object *o, *m;
+
+	assert_int_equal(vmcontainer_rewrite_config(cfg, strlen(cfg), "/bundles/b", &out, &sh, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(sh[0].name, "m1");
+	assert_string_equal(sh[0].source, "/var/lib/x/hosts");
+	assert_true(sh[0].ro);
+	assert_string_equal(sh[1].name, "m2");
+	assert_string_equal(sh[1].source, "/bundles/b/vol");
+	assert_false(sh[1].ro);
+	o = json_tokener_parse(out);
+	assert_non_null(o);
+	assert_string_equal(json_object_get_string(get(get(o, "root"), "path")), "/run/share/rootfs");
+	assert_true(json_object_get_boolean(get(get(o, "root"), "readonly")));
+	m = get(o, "mounts");
+	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(m, 0), "source")), "proc");
+	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(m, 1), "source")), "/run/share/m1");
+	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(m, 2), "source")), "/run/share/m2");
+	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(m, 3), "source")), "tmpfs");
+	/* The guest's hull must build a container, not boot another VM. */
+	assert_string_equal(json_object_get_string(get(get(o, "annotations"), "org.hull.isolation")), "container");
+	assert_string_equal(json_object_get_string(get(get(o, "annotations"), "keep")), "me");
+	assert_false(json_object_object_get_ex(o, "hooks", NULL));
+	struct json_object *ns = json_object_array_get_idx(get(get(o, "linux"), "namespaces"), 1);
+	assert_string_equal(json_object_get_string(get(ns, "type")), "network");
+	assert_false(json_object_object_get_ex(ns, "path", NULL));
+	json_object_put(o);
+	vmcontainer_shares_free(sh, n);
+}
+
+static void test_rewrite_config_adds_annotations_when_absent(void **state)
+{
+	static const char cfg[] = "{\"root\":{\"path\":\"/abs/rootfs\"}}";
+	_cleanup_free_ char *out = NULL;
+	struct vmc_share *sh = NULL;
+	size_t n = 1;
+	struct json_object *o;
+
+	assert_int_equal(vmcontainer_rewrite_config(cfg, strlen(cfg), "/b", &out, &sh, &n, NULL), 0);
+	assert_int_equal(n, 0);
+	o = json_tokener_parse(out);
+	assert_string_equal(json_object_get_string(get(get(o, "annotations"), "org.hull.isolation")), "container");
+	json_object_put(o);
+}
+
+static void test_rewrite_config_hostile_input(void **state)
+{
+	static const char *const bad[] = {
+		"", "[]", "\"x\"", "{", "{\"root\":\"rootfs\"}", "{}",
+		"{\"root\":{},\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\"}]}",
+		"{\"root\":{},\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"\"}]}",
+		"{\"root\":{},\"mounts\":[{\"destination\":\"/x\",\"options\":[\"bind\"],\"source\":7}]}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct hull_err *err = NULL;
+		struct vmc_share *sh = (void *)1;
+		char *out = (void *)1;
+		size_t n = 5;
+
+		assert_true(vmcontainer_rewrite_config(bad[i], strlen(bad[i]), "/b", &out, &sh, &n, &err) < 0);
+		assert_null(out);
+		assert_null(sh);
+		assert_int_equal(n, 0);
+		assert_null(strchr(err->msg, '\n'));
+		hull_err_free(&err);
+	}
+	/* Odd but harmless shapes are left alone. */
+	static const char odd[] = "{\"root\":{},\"mounts\":[7,{\"type\":9},{\"options\":[1,null]}],"
+				  "\"linux\":{\"namespaces\":[1,{\"path\":2}]},\"annotations\":[]}";
+	_cleanup_free_ char *out = NULL;
+	struct vmc_share *sh = NULL;
+	size_t n = 0;
+	assert_int_equal(vmcontainer_rewrite_config(odd, strlen(odd), "/b", &out, &sh, &n, NULL), 0);
+	assert_int_equal(n, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_isolation_parse_values_and_error_names_the_source),
+		cmocka_unit_test(test_isolation_argv0_is_the_basename_hull_vm),
+		cmocka_unit_test(test_isolation_choose_the_stronger_wins),
+		cmocka_unit_test(test_isolation_bad_annotation_names_it),
+		cmocka_unit_test(test_size_defaults_and_from_resources),
+		cmocka_unit_test(test_size_annotations_override),
+		cmocka_unit_test(test_size_bad_annotations_name_them),
+		cmocka_unit_test(test_rewrite_config_root_binds_and_annotation),
+		cmocka_unit_test(test_rewrite_config_adds_annotations_when_absent),
+		cmocka_unit_test(test_rewrite_config_hostile_input),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

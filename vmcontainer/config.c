@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The bundle's config.json as the guest's hull sees it: the same document
+ * with host paths replaced by where the file server shows them. */
+#include "vmcontainer/vmcontainer.h"
+
+#include <json-c/json.h>
+
+void vmcontainer_shares_free(struct vmc_share *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].source);
+	}
+	free(v);
+}
+
+static bool has_option(struct json_object *opts, const char *const *names, size_t n)
+{
+	if (!opts || !json_object_is_type(opts, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(opts); i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(opts, i));
+		for (size_t k = 0; s && k < n; k++)
+			if (strcmp(s, names[k]) == 0)
+				return true;
+	}
+	return false;
+}
+
+static bool is_bind(struct json_object *m, struct json_object *opts)
+{
+	static const char *const binds[] = { "bind", "rbind" };
+	struct json_object *type;
+
+	if (json_object_object_get_ex(m, "type", &type) && json_object_is_type(type, json_type_string) &&
+	    strcmp(json_object_get_string(type), "bind") == 0)
+		return true;
+	return has_option(opts, binds, ARRAY_SIZE(binds));
+}
+
+static int rewrite_mounts(struct json_object *root, const char *bundle_dir, struct vmc_share **shares,
+			  size_t *n, struct hull_err **err)
+{
+	static const char *const ros[] = { "ro", "rro" };
+	struct json_object *mounts;
+
+	if (!json_object_object_get_ex(root, "mounts", &mounts) || !json_object_is_type(mounts, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(mounts); i++) {
+		struct json_object *m = json_object_array_get_idx(mounts, i), *src, *opts = NULL;
+		const char *s;
+
+		if (!json_object_is_type(m, json_type_object))
+			continue;
+		json_object_object_get_ex(m, "options", &opts);
+		if (!is_bind(m, opts))
+			continue;
+		if (!json_object_object_get_ex(m, "source", &src) || !json_object_is_type(src, json_type_string) ||
+		    !*(s = json_object_get_string(src)))
+			return hull_err_make(err, 0, "mounts[%zu].source: a bind mount needs a source", i);
+		*shares = xrealloc(*shares, (*n + 1) * sizeof(**shares));
+		(*shares)[*n] = (struct vmc_share){
+			.name = xasprintf("m%zu", i),
+			.source = s[0] == '/' ? xstrdup(s) : xasprintf("%s/%s", bundle_dir, s),
+			.ro = has_option(opts, ros, ARRAY_SIZE(ros)),
+		};
+		{
+			_cleanup_free_ char *guest = xasprintf(VMC_GUEST_SHARE "/%s", (*shares)[*n].name);
+			json_object_object_add(m, "source", json_object_new_string(guest));
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+static void drop_ns_paths(struct json_object *root)
+{
+	struct json_object *linux_, *nss;
+
+	if (!json_object_object_get_ex(root, "linux", &linux_) ||
+	    !json_object_object_get_ex(linux_, "namespaces", &nss) || !json_object_is_type(nss, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(nss); i++) {
+		struct json_object *ns = json_object_array_get_idx(nss, i);
+		if (json_object_is_type(ns, json_type_object))
+			json_object_object_del(ns, "path");
+	}
+}
+
+int vmcontainer_rewrite_config(const char *config, size_t len, const char *bundle_dir, char **out,
+			       struct vmc_share **shares, size_t *n_shares, struct hull_err **err)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *root, *r, *anns;
+	int ret = -1;
+
+	*out = NULL;
+	*shares = NULL;
+	*n_shares = 0;
+	root = json_tokener_parse_ex(tok, config, (int)len);
+	json_tokener_free(tok);
+	if (!root || !json_object_is_type(root, json_type_object)) {
+		hull_err_make(err, 0, "config.json: not a JSON object");
+		goto out;
+	}
+	if (!json_object_object_get_ex(root, "root", &r) || !json_object_is_type(r, json_type_object)) {
+		hull_err_make(err, 0, "root: required");
+		goto out;
+	}
+	json_object_object_add(r, "path", json_object_new_string(VMC_GUEST_SHARE "/rootfs"));
+	if (rewrite_mounts(root, bundle_dir, shares, n_shares, err) < 0)
+		goto out;
+	drop_ns_paths(root);
+	json_object_object_del(root, "hooks");
+	if (!json_object_object_get_ex(root, "annotations", &anns) || !json_object_is_type(anns, json_type_object)) {
+		anns = json_object_new_object();
+		json_object_object_add(root, "annotations", anns);
+	}
+	json_object_object_add(anns, VMC_ANN_ISOLATION, json_object_new_string("container"));
+	*out = xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	ret = 0;
+out:
+	if (ret < 0) {
+		vmcontainer_shares_free(*shares, *n_shares);
+		*shares = NULL;
+		*n_shares = 0;
+	}
+	json_object_put(root);
+	return ret;
+}
