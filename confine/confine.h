@@ -82,4 +82,80 @@ int confine_seccomp_send_listener(const struct oci_seccomp *s, int notify_fd, co
 /* Close every fd >= first_keep + n_keep except 0..2 and [3, 3+preserve). */
 int confine_close_fds(int preserve_fds, struct hull_err **err);
 
+/* ============== allowlist filters for hull's own processes (allowlist.c) ===== */
+
+/*
+ * A seccomp filter that hull writes for a process of its own (the virtio-fs
+ * file server, the VMM), not from a config.json: a list of syscalls, each
+ * with an action and optional argument comparisons, and a default action for
+ * everything else.  Built with libseccomp for the native architecture only:
+ * a syscall through another ABI (x32, int 0x80) kills the process.
+ *
+ * Actions are the kernel's SECCOMP_RET_* values (as libseccomp's SCMP_ACT_*).
+ */
+#define CONFINE_ACT_KILL_PROCESS 0x80000000U
+#define CONFINE_ACT_KILL_THREAD 0x00000000U
+#define CONFINE_ACT_TRAP 0x00030000U
+#define CONFINE_ACT_ERRNO(e) (0x00050000U | ((uint32_t)(e) & 0xffffU))
+#define CONFINE_ACT_LOG 0x7ffc0000U
+#define CONFINE_ACT_ALLOW 0x7fff0000U
+
+/* Argument comparisons; CONFINE_CMP_NONE (0) ends a rule's list. */
+enum confine_cmp {
+	CONFINE_CMP_NONE = 0,
+	CONFINE_CMP_NE,
+	CONFINE_CMP_LT,
+	CONFINE_CMP_LE,
+	CONFINE_CMP_EQ,
+	CONFINE_CMP_GE,
+	CONFINE_CMP_GT,
+	CONFINE_CMP_MASKED_EQ, /* (arg & value) == value_two */
+};
+
+#define CONFINE_MAX_ARGS 6
+
+struct confine_arg {
+	unsigned index;             /* 0..5 */
+	enum confine_cmp op;
+	uint64_t value, value_two;
+};
+
+/*
+ * One syscall.  action 0 means CONFINE_ACT_ALLOW (an allowlist is mostly
+ * allows; killing one thread for one syscall is not something hull wants).
+ * args: all must match (AND), up to the first CONFINE_CMP_NONE; a rule with
+ * none matches every call.  Several rules for one name are ORed, so
+ *   { "fcntl", .args = { { 1, CONFINE_CMP_EQ, F_GETFL } } },
+ *   { "fcntl", .args = { { 1, CONFINE_CMP_EQ, F_SETFL } } },
+ * allows those two commands only.
+ */
+struct confine_rule {
+	const char *name;           /* libseccomp's syscall name */
+	uint32_t action;
+	struct confine_arg args[CONFINE_MAX_ARGS];
+};
+
+/*
+ * Compile rules[0..n) into f (struct confine_filter above, f->insns
+ * malloc'd; load it with confine_seccomp_install, one seccomp(2) call that
+ * needs no_new_privs or CAP_SYS_ADMIN).  Bad input is an error naming the rule: a NULL or unknown syscall
+ * name ("seccomp allowlist: rules[3]: unknown syscall \"foo\""), an argument
+ * index or comparison out of range, an invalid action.  A name libseccomp
+ * knows but the native arch lacks is skipped (it cannot be called here).
+ * f->flags has SECCOMP_FILTER_FLAG_TSYNC: the filter covers every thread.
+ */
+int confine_allowlist_prepare(const struct confine_rule *rules, size_t n, uint32_t default_action,
+			      struct confine_filter *f, struct hull_err **err);
+/*
+ * Compile and load into the calling process (all its threads), after
+ * setting no_new_privs.  Once it returns 0 the filter is in force: after the
+ * load this function makes no syscall (the compiled program was on the
+ * stack), so rules need cover only what the caller does next.  A thread
+ * created afterwards (or still starting) needs what glibc's thread start
+ * does (clone3, rseq, set_robust_list, rt_sigprocmask, mmap/mprotect for
+ * its stack): glibc aborts a thread whose rseq registration fails.
+ */
+int confine_allowlist_load(const struct confine_rule *rules, size_t n, uint32_t default_action,
+			   struct hull_err **err);
+
 #endif

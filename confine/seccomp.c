@@ -391,6 +391,10 @@ int confine_seccomp_install(struct confine_filter *f, int *notify_fd, struct hul
 	r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog);
 	if (r < 0)
 		return hull_err_make(err, errno, "seccomp: load filter");
+	/* TSYNC without a listener: the id of a thread that could not take the
+	 * filter, and then no thread did. */
+	if (r > 0 && !f->notify)
+		return hull_err_make(err, 0, "seccomp: thread %d could not take the filter", r);
 	f->loaded = true;
 	if (f->notify && notify_fd)
 		*notify_fd = r;
