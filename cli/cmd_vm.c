@@ -36,6 +36,29 @@ static int parse_disk(struct vm_config *cfg, char *arg, struct hull_err **err)
 	return 0;
 }
 
+/* --vsock cid=N,uds=PATH (either order; cid defaults to 3; PATH without commas). */
+static int parse_vsock(struct vm_config *cfg, char *arg, struct hull_err **err)
+{
+	char *save = NULL;
+	uint64_t v;
+
+	for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (strncmp(tok, "cid=", 4) == 0) {
+			if (parse_u64(tok + 4, &v) < 0 || v < MICROVM_VSOCK_CID_MIN || v > MICROVM_VSOCK_CID_MAX)
+				return hull_err_make(err, 0, "--vsock cid \"%s\": must be %u..%u", tok + 4,
+						     MICROVM_VSOCK_CID_MIN, MICROVM_VSOCK_CID_MAX);
+			cfg->vsock_cid = v;
+		} else if (strncmp(tok, "uds=", 4) == 0 && tok[4]) {
+			cfg->vsock_uds = tok + 4;
+		} else {
+			return hull_err_make(err, 0, "--vsock \"%s\": expected cid=N,uds=PATH", tok);
+		}
+	}
+	if (!cfg->vsock_uds)
+		return hull_err_make(err, 0, "--vsock: uds=PATH is required");
+	return 0;
+}
+
 /* --boot-timer: process start to the guest's boot-timer write, the figure
  * Firecracker's boot timer reports; tests and the benchmark read this line. */
 static void print_boot_timer(void *opaque, uint64_t ns)
@@ -47,7 +70,7 @@ static void print_boot_timer(void *opaque, uint64_t ns)
 static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_err **err)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_DISK, O_CONSOLE, O_HUGE, O_KSM, O_TIMER,
-	       O_DUMP };
+	       O_DUMP, O_VSOCK };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -58,6 +81,7 @@ static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_e
 		{ "console", required_argument, NULL, O_CONSOLE },
 		{ "hugepages", no_argument, NULL, O_HUGE },
 		{ "ksm", no_argument, NULL, O_KSM },
+		{ "vsock", required_argument, NULL, O_VSOCK },
 		{ "boot-timer", no_argument, NULL, O_TIMER },
 		{ "dump-acpi", required_argument, NULL, O_DUMP }, /* hidden: tests disassemble the tables */
 		{ 0 }
@@ -101,6 +125,10 @@ static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_e
 		case O_KSM: cfg->ksm = true; break;
 		case O_TIMER: cfg->boot_timer = print_boot_timer; break;
 		case O_DUMP: cfg->dump_acpi = optarg; break;
+		case O_VSOCK:
+			if (parse_vsock(cfg, optarg, err) < 0)
+				return -1;
+			break;
 		default: return hull_err_make(err, 0, "unknown option");
 		}
 	}
@@ -169,7 +197,7 @@ CLI_CMD(vm)
 	if (argc < 2 || strcmp(argv[1], "run") != 0)
 		return hull_err_make(err, 0, "usage: hull vm run --kernel FILE [--initrd FILE] [--cmdline STR] "
 				     "[--cpus N] [--memory MiB] [--disk PATH[,ro]]... [--console serial|virtio] "
-				     "[--hugepages] [--ksm] [--boot-timer]");
+				     "[--vsock cid=N,uds=PATH] [--hugepages] [--ksm] [--boot-timer]");
 	/* A closed console pipe must not kill the VMM: the UART just drops output. */
 	signal(SIGPIPE, SIG_IGN);
 	microvm_config_init(&cfg);

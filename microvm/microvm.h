@@ -13,6 +13,10 @@
 #include "common/common.h"
 
 #define MICROVM_MAX_CPUS 64
+/* Guest CIDs: 0-2 are reserved (hypervisor, local, host), 2^32-1 is "any". */
+#define MICROVM_VSOCK_CID_MIN 3u
+#define MICROVM_VSOCK_CID_MAX 0xfffffffeu
+#define MICROVM_VSOCK_CID_DEFAULT 3u
 
 /* Process exit codes of `hull vm run` (docs/microvm.md). */
 enum microvm_exit {
@@ -47,6 +51,12 @@ struct vm_config {
 	void *boot_timer_opaque;
 	const char *dump_acpi;      /* write the ACPI tables into this directory, then exit 0 */
 	int console_in, console_out; /* host fds for the guest console (stdin, stdout) */
+	/* virtio-vsock (docs/microvm.md): present when vsock_uds is set or
+	 * vsock_cid is not 0; vsock_cid 0 means MICROVM_VSOCK_CID_DEFAULT.
+	 * The VMM listens on vsock_uds for host clients ("CONNECT <port>\n")
+	 * and connects guest-initiated streams to host port P to "<vsock_uds>_P". */
+	uint64_t vsock_cid;
+	const char *vsock_uds;
 };
 
 void microvm_config_init(struct vm_config *cfg);

@@ -5,7 +5,7 @@
  * the device table.
  *
  * Contract between the machine (microvm/internal.h: kvm, memory, pci, event
- * loop), the transport (pci.c) and the devices (blk.c, rng.c, console.c,
+ * loop), the transport (pci.c) and the devices (blk.c, rng.c, console.c, vsock.c,
  * one file each, listed in devices.c).  Devices use only guest memory and
  * the event loop of the core, never KVM or PCI; the transport never parses
  * descriptors.  Everything a guest writes is hostile: a bad ring breaks only
@@ -77,6 +77,7 @@ size_t virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG 4
+#define VIRTIO_ID_VSOCK 19
 
 /* Status bits (§2.1) */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
@@ -177,6 +178,14 @@ struct virtio_dev *virtio_rng_create(struct hull_err **err);
 unsigned int virtio_console_count(const struct vm_config *cfg);
 struct virtio_dev *virtio_console_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
 struct virtio_dev *virtio_console_create(int in_fd, int out_fd, struct hull_err **err);
+/* vsock.c: one when vsock_uds or vsock_cid is set.  Guest CID `cid`; the
+ * host side listens on the Unix socket `uds` (created here, 0600; an
+ * existing path is an error; unlinked on destroy), and guest-initiated
+ * connections to host port P go to "<uds>_P". */
+unsigned int virtio_vsock_count(const struct vm_config *cfg);
+int virtio_vsock_check(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
+struct virtio_dev *virtio_vsock_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
+struct virtio_dev *virtio_vsock_create(uint64_t cid, const char *uds, struct hull_err **err);
 
 /* ---- virtio-pci transport (pci.c) ------------------------------------------- */
 

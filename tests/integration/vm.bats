@@ -86,6 +86,21 @@ is_pvm() {
 	assert_output "hull: vm run: --kernel is required"
 }
 
+@test "vm run checks --vsock before touching /dev/kvm" {
+	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --vsock cid=2,uds="$BATS_TEST_TMPDIR/v.sock"
+	assert_output 'hull: vm run: --vsock cid "2": must be 3..4294967294'
+	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --vsock cid=3
+	assert_output 'hull: vm run: --vsock: uds=PATH is required'
+	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --vsock port=1
+	assert_output 'hull: vm run: --vsock "port=1": expected cid=N,uds=PATH'
+	touch "$BATS_TEST_TMPDIR/taken"
+	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --vsock uds="$BATS_TEST_TMPDIR/taken"
+	assert_output "hull: vm run: vsock uds $BATS_TEST_TMPDIR/taken: File exists"
+	local long; long=/tmp/$(printf 'x%.0s' {1..100})
+	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --vsock uds="$long"
+	assert_output --regexp "^hull: vm run: vsock uds $long: longer than 96 bytes"
+}
+
 @test "vm ACPI tables disassemble with iasl without errors" {
 	command -v iasl >/dev/null || skip "iasl (acpica-tools) not installed"
 	local d=$BATS_TEST_TMPDIR/acpi

@@ -31,8 +31,13 @@ if [ ! -f "$out/vmlinuz" ] || [ ! -d "$out/modules" ]; then
 	mv "$out/vmlinuz.new" "$out/vmlinuz"
 fi
 
+# ---- the vsock test program (both ends; busybox has no vsock tool) ---------
+cc -std=gnu17 -O2 -Wall -Wextra -Werror -static -o "$out/vsock-test.new" "$root/tests/testhost/vsock-test.c"
+mv "$out/vsock-test.new" "$out/vsock-test"
+
 # ---- initramfs -----------------------------------------------------------
-want=(virtio_pci virtio_blk virtio_console virtio-rng pvpanic-mmio)
+want=(virtio_pci virtio_blk virtio_console virtio-rng pvpanic-mmio
+	vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport)
 declare -A seen=()
 order=()
 modpath() { find "$out/modules/kernel" -name "$1.ko" -o -name "$(tr - _ <<<"$1").ko" | head -n1; }
@@ -52,6 +57,7 @@ ird=$(mktemp -d)
 trap 'rm -rf "$ird" "${tmp:-/nonexistent}"' EXIT
 mkdir -p "$ird"/{bin,dev,proc,sys,mnt,lib/modules,tmp}
 cp /bin/busybox "$ird/bin/busybox"
+cp "$out/vsock-test" "$ird/bin/vsock-test"
 : >"$ird/lib/modules/order"
 for p in "${order[@]}"; do
 	cp "$p" "$ird/lib/modules/"
@@ -85,6 +91,17 @@ stdin)
 	;;
 sleep)
 	sleep "${sleep_s:-5}"
+	;;
+vsock)
+	# guest end of microvm.bats' vsock test: an echo server on port 1024 for
+	# the host's two connections, a connection to host port 5000 (a host
+	# listener on U_5000) and one to 5001 (none: RST)
+	vsock-test echo 1024 2 &
+	echo_pid=$!
+	vsock-test send 2 5000 "hello from guest"
+	echo "nolistener=$(vsock-test send 2 5001 nobody)"
+	wait $echo_pid
+	echo "echo_done=$?"
 	;;
 hvc)
 	echo "hvc=$(cat /sys/class/tty/hvc0/dev 2>/dev/null)"

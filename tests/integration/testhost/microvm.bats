@@ -140,3 +140,36 @@ value() { # value KEY: KEY=... line from the guest
 	assert_success
 	refute_output --regexp '[Ee]rror'
 }
+
+@test "virtio-vsock: host CONNECT to a guest echo server, guest connects to U_5000, refusals both ways" {
+	[ -x "$C/vsock-test" ] || { echo "missing $C/vsock-test: run tests/prepare.d/50-microvm.sh" >&3; return 1; }
+	local t=$BATS_TEST_TMPDIR i
+	"$C/vsock-test" host-serve "$t/v.sock_5000" 1 >"$t/serve.out" 2>&1 &
+	local serve=$!
+	for i in $(seq 100); do [ -S "$t/v.sock_5000" ] && break; sleep 0.1; done
+	timeout 300 "$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" --memory 128 \
+		--vsock cid=3,uds="$t/v.sock" --cmdline "console=ttyS0 quiet hull.test=vsock panic=-1" \
+		</dev/null >"$t/vm.out" 2>&1 &
+	local vm=$!
+	# 1 MiB through the guest's echo: credit flow both ways with real Linux
+	run timeout 300 "$C/vsock-test" host-echo "$t/v.sock" 1024 1048576
+	echo "$output"
+	assert_output "host-echo: ok 1048576"
+	# nothing listens on 1025: the guest's RST closes the host client
+	run timeout 60 "$C/vsock-test" host-refused "$t/v.sock" 1025
+	assert_output refused
+	run timeout 60 "$C/vsock-test" host-echo "$t/v.sock" 1024 100
+	assert_output "host-echo: ok 100"
+	local vm_status=0
+	wait "$vm" || vm_status=$?
+	wait "$serve" || true
+	output=$(cat "$t/vm.out")
+	echo "$output" | tail -n 20
+	assert_equal "$vm_status" 0
+	assert_equal "$(value reply)" "host got: hello from guest"
+	assert_equal "$(value nolistener)" "error=connect ECONNRESET"
+	assert_equal "$(value echo_done)" 0
+	assert_equal "$(sed -n 's/^host-serve: //p' "$t/serve.out" | tail -n1)" "hello from guest"
+	# the VMM removed its socket
+	[ ! -e "$t/v.sock" ]
+}

@@ -58,14 +58,17 @@ static void test_devices_plug_in_table_order_with_their_class(void **state)
 {
 	struct vm_disk disks[2] = { { fx->disk, false }, { fx->disk, true } };
 	struct hull_err *err = NULL;
+	char uds[80];
 
+	snprintf(uds, sizeof(uds), "%s.vsock", fx->disk);
 	fx->f.cfg.disks = disks;
 	fx->f.cfg.ndisks = 2;
 	fx->f.cfg.console = MICROVM_CONSOLE_VIRTIO;
+	fx->f.cfg.vsock_uds = uds;
 	assert_int_equal(virtio_devices_check(&fx->f.cfg, &err), 0);
 	if (virtio_devices_plug(&fx->f.vm, &err) < 0)
 		fail_msg("plug: %s", err->msg);
-	assert_int_equal(fx->f.vm.nvdevs, 4);
+	assert_int_equal(fx->f.vm.nvdevs, 5);
 	/* vendor:device, then class/subclass/prog-if above the revision byte */
 	assert_int_equal(cfg32(1, 0), 0x10441af4); /* rng */
 	assert_int_equal(cfg32(1, 8) >> 8, 0xff0000);
@@ -74,7 +77,11 @@ static void test_devices_plug_in_table_order_with_their_class(void **state)
 	assert_int_equal(cfg32(3, 0), 0x10421af4);
 	assert_int_equal(cfg32(4, 0), 0x10431af4); /* console */
 	assert_int_equal(cfg32(4, 8) >> 8, 0x078000);
-	assert_int_equal(cfg32(5, 0), 0xffffffff); /* nothing else */
+	assert_int_equal(cfg32(5, 0), 0x10531af4); /* vsock */
+	assert_int_equal(cfg32(5, 8) >> 8, 0x078000);
+	assert_int_equal(cfg32(6, 0), 0xffffffff); /* nothing else */
+	virtio_devices_unplug(&fx->f.vm);
+	assert_int_equal(access(uds, F_OK), -1); /* the vsock socket went with it */
 }
 
 static void test_devices_serial_console_plugs_rng_only(void **state)
