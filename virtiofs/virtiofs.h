@@ -36,4 +36,35 @@ void vfs_server_free(struct vfs_server *s);
  * error reply, never a crash.  Calls are serialised by a mutex inside. */
 ssize_t vfs_handle(struct vfs_server *s, const struct iovec *in, int nin, const struct iovec *out, int nout);
 
+/* ---- the server process (`hull virtiofsd`) ------------------------------- */
+
+struct vfs_mount {
+	const char *name;        /* one path component: the entry in the served root */
+	const char *source;      /* absolute path of a host file or directory */
+	bool readonly;
+};
+
+/* Parse one `--mount NAME=SRC[,ro]` argument; the strings point into *buf
+ * (malloc'd, the caller frees it).  NAME is one component, not "rootfs". */
+int vfs_mount_parse(const char *arg, struct vfs_mount *m, char **buf, struct hull_err **err);
+
+struct vfs_confine_opts {
+	const char *shared_dir;          /* served as "rootfs" */
+	const struct vfs_mount *mounts;  /* served as their names */
+	size_t nmounts;
+	const int *keep_fds;             /* fds to keep open (the vhost-user socket, stderr) */
+	size_t nkeep;
+};
+
+/* Confine the calling process (root, single-threaded: the seccomp filter
+ * covers the threads there are, and later ones need more) for serving:
+ * a private mount namespace whose root is a read-only tmpfs holding /proc
+ * (this process's view, for the /proc/self/fd reopen) and /share (rootfs =
+ * bind of shared_dir, one entry per mount, all nodev,nosuid), pivoted into
+ * with the host's tree detached; PR_SET_PDEATHSIG SIGKILL; umask 0 (the
+ * guest applied its own); every fd but keep_fds closed; capabilities cut to
+ * file serving's; a seccomp allowlist (anything else kills the process).
+ * *root_fd: an O_PATH fd of /share, for vfs_server_new. */
+int vfs_confine_process(const struct vfs_confine_opts *o, int *root_fd, struct hull_err **err);
+
 #endif

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The file server process's own confinement (`hull virtiofsd`): the
+ * guest's FUSE requests are the input of a root process, so besides every
+ * op staying below its node fds (entry.c), the process itself can reach
+ * nothing else:
+ *   - a private mount namespace whose root is a small tmpfs holding /share
+ *     (rootfs = the shared directory, one entry per --mount, all nodev and
+ *     nosuid, the tmpfs itself read-only) and /proc (for /proc/self/fd);
+ *     the host's tree is detached after pivot_root, so not even an absolute
+ *     path leads back to it;
+ *   - it dies with its parent (PR_SET_PDEATHSIG);
+ *   - no fd but the ones the caller keeps (the vhost-user socket, stderr);
+ *   - only the capabilities file serving needs (chown, DAC override and
+ *     search, fowner, fsetid, mknod for whiteouts, setfcap for
+ *     security.capability);
+ *   - a seccomp allowlist (confine/), everything else kills the process.
+ */
+#include "virtiofs/internal.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "confine/confine.h"
+
+int vfs_mount_parse(const char *arg, struct vfs_mount *m, char **buf, struct hull_err **err)
+{
+	char *s = xstrdup(arg);
+	char *eq = strchr(s, '=');
+
+	if (!eq) {
+		free(s);
+		return hull_err_make(err, 0, "--mount %s: want NAME=SRC[,ro]", arg);
+	}
+	*eq = '\0';
+	char *name = s, *src = eq + 1;
+	size_t l = strlen(src);
+	m->readonly = false;
+	if (l > 3 && strcmp(src + l - 3, ",ro") == 0) {
+		m->readonly = true;
+		src[l - 3] = '\0';
+	} else if (l > 3 && strcmp(src + l - 3, ",rw") == 0) {
+		src[l - 3] = '\0';
+	}
+	/* NAME is an entry of the served root, next to "rootfs". */
+	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '/') ||
+	    strcmp(name, "rootfs") == 0 || strlen(name) > NAME_MAX) {
+		int r = hull_err_make(err, 0, "--mount %s: NAME must be one path component other than \"rootfs\"",
+				      arg);
+		free(s);
+		return r;
+	}
+	if (src[0] != '/') {
+		int r = hull_err_make(err, 0, "--mount %s: SRC must be an absolute path", arg);
+		free(s);
+		return r;
+	}
+	m->name = name;
+	m->source = src;
+	*buf = s;
+	return 0;
+}
+
+/* A detached copy of the tree at path, nodev,nosuid (and ro). */
+static int clone_tree(const char *path, bool recursive, unsigned int attrs, struct hull_err **err)
+{
+	int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+
+	if (fd < 0)
+		return hull_err_make(err, errno, "open_tree %s", path);
+	struct mount_attr a = { .attr_set = attrs };
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0) {
+		int r = hull_err_make(err, errno, "mount_setattr %s", path);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Attach tree at name in dirfd, on a directory or an empty file made for it. */
+static int attach(int dirfd, const char *name, int tree, const char *what, struct hull_err **err)
+{
+	struct stat st;
+
+	if (fstat(tree, &st) < 0)
+		return hull_err_make(err, errno, "stat %s", what);
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdirat(dirfd, name, 0755) < 0)
+			return hull_err_make(err, errno, "mkdir for %s", what);
+	} else {
+		int fd = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return hull_err_make(err, errno, "create the mount point of %s", what);
+		close(fd);
+	}
+	if (move_mount(tree, "", dirfd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return hull_err_make(err, errno, "move_mount %s", what);
+	return 0;
+}
+
+/* The served tree in a fresh tmpfs pivoted to "/"; returns an O_PATH fd of /share. */
+static int build_tree(const struct vfs_confine_opts *o, struct hull_err **err)
+{
+	const unsigned int bind_attrs = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID;
+	size_t ntrees = o->nmounts + 2;
+	_cleanup_free_ int *trees = xmalloc(ntrees * sizeof(int));
+	_cleanup_close_ int fs = -1, top = -1, share = -1;
+	int r = -1;
+
+	for (size_t i = 0; i < ntrees; i++)
+		trees[i] = -1;
+	if (unshare(CLONE_NEWNS) < 0)
+		return hull_err_make(err, errno, "unshare the mount namespace");
+	/* Nothing done here may reach the host's mount table. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return hull_err_make(err, errno, "make / private");
+
+	/* Clones first: the tmpfs goes over "/" and would hide the sources. */
+	trees[0] = clone_tree("/proc", false, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+	if (trees[0] < 0)
+		goto out;
+	trees[1] = clone_tree(o->shared_dir, true, bind_attrs, err);
+	if (trees[1] < 0)
+		goto out;
+	for (size_t i = 0; i < o->nmounts; i++) {
+		trees[i + 2] = clone_tree(o->mounts[i].source, true,
+					  bind_attrs | (o->mounts[i].readonly ? MOUNT_ATTR_RDONLY : 0), err);
+		if (trees[i + 2] < 0)
+			goto out;
+	}
+
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "size", "1m", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		r = hull_err_make(err, errno, "tmpfs for the served tree");
+		goto out;
+	}
+	top = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	if (top < 0) {
+		r = hull_err_make(err, errno, "fsmount tmpfs");
+		goto out;
+	}
+	/* Over "/" of this namespace: mounts can then be moved onto it (a
+	 * detached mount takes none before Linux 6.15), and it becomes the
+	 * root below. */
+	if (move_mount(top, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		r = hull_err_make(err, errno, "move_mount tmpfs");
+		goto out;
+	}
+	if (attach(top, "proc", trees[0], "/proc", err) < 0)
+		goto out;
+	if (mkdirat(top, "share", 0755) < 0) {
+		r = hull_err_make(err, errno, "mkdir share");
+		goto out;
+	}
+	share = openat(top, "share", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (share < 0) {
+		r = hull_err_make(err, errno, "open share");
+		goto out;
+	}
+	if (attach(share, "rootfs", trees[1], o->shared_dir, err) < 0)
+		goto out;
+	for (size_t i = 0; i < o->nmounts; i++)
+		if (attach(share, o->mounts[i].name, trees[i + 2], o->mounts[i].source, err) < 0)
+			goto out;
+	/* The tmpfs itself read-only: the guest cannot fill it (the binds
+	 * below keep their own flags). */
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (mount_setattr(top, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0) {
+		r = hull_err_make(err, errno, "tmpfs read-only");
+		goto out;
+	}
+	/* pivot_root(".", ".") stacks the old root on the new one; detaching
+	 * it leaves the tmpfs as "/" with nothing of the host above or below. */
+	if (fchdir(top) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+	    chdir("/") < 0) {
+		r = hull_err_make(err, errno, "pivot_root into the served tree");
+		goto out;
+	}
+	r = openat(AT_FDCWD, "/share", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r < 0)
+		r = hull_err_make(err, errno, "open /share");
+out:
+	for (size_t i = 0; i < ntrees; i++)
+		if (trees[i] >= 0)
+			close(trees[i]);
+	return r;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Close every fd but keep[0..n) (sorted here; negatives and repeats skipped). */
+static int close_all_but(int *keep, size_t n, struct hull_err **err)
+{
+	unsigned int lo = 0;
+
+	qsort(keep, n, sizeof(*keep), cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 0 || (unsigned int)keep[i] < lo)
+			continue;
+		if ((unsigned int)keep[i] > lo && syscall(SYS_close_range, lo, (unsigned int)keep[i] - 1, 0) < 0)
+			return hull_err_make(err, errno, "close_range");
+		lo = (unsigned int)keep[i] + 1;
+	}
+	if (syscall(SYS_close_range, lo, ~0u, 0) < 0)
+		return hull_err_make(err, errno, "close_range");
+	return 0;
+}
+
+static int drop_caps(struct hull_err **err)
+{
+	static const cap_value_t keep[] = { CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
+					    CAP_FSETID, CAP_MKNOD, CAP_SETFCAP };
+	cap_t c = cap_init();
+	int r = 0;
+
+	if (!c)
+		return hull_err_make(err, errno, "cap_init");
+	if (cap_set_flag(c, CAP_EFFECTIVE, ARRAY_SIZE(keep), keep, CAP_SET) < 0 ||
+	    cap_set_flag(c, CAP_PERMITTED, ARRAY_SIZE(keep), keep, CAP_SET) < 0 || cap_set_proc(c) < 0)
+		r = hull_err_make(err, errno, "drop capabilities");
+	cap_free(c);
+	return r;
+}
+
+/*
+ * What the server does (virtiofs ops, malloc, the vhost-user loop: epoll,
+ * the frontend's messages with fds, mmap of guest memory, eventfds).
+ * Nothing that opens by absolute path matters any more (the root is the
+ * tmpfs); no exec, no socket, no mount, no ptrace, no namespace change.
+ */
+static const struct confine_rule rules[] = {
+	{ .name = "read" }, { .name = "write" }, { .name = "readv" }, { .name = "writev" }, { .name = "pread64" }, { .name = "pwrite64" },
+	{ .name = "preadv" }, { .name = "pwritev" }, { .name = "preadv2" }, { .name = "pwritev2" }, { .name = "close" }, { .name = "lseek" },
+	{ .name = "openat" }, { .name = "openat2" }, { .name = "newfstatat" }, { .name = "fstat" }, { .name = "statx" }, { .name = "fstatfs" },
+	{ .name = "getdents64" }, { .name = "mkdirat" }, { .name = "mknodat" }, { .name = "symlinkat" }, { .name = "linkat" }, { .name = "unlinkat" },
+	{ .name = "renameat" }, { .name = "renameat2" }, { .name = "readlinkat" }, { .name = "fchmod" }, { .name = "fchmodat" }, { .name = "fchown" },
+	{ .name = "fchownat" }, { .name = "utimensat" }, { .name = "ftruncate" }, { .name = "fallocate" }, { .name = "fsync" }, { .name = "fdatasync" },
+	{ .name = "syncfs" }, { .name = "fgetxattr" }, { .name = "fsetxattr" }, { .name = "flistxattr" }, { .name = "fremovexattr" },
+	{ .name = "fcntl" }, { .name = "dup" }, { .name = "brk" }, { .name = "mmap" }, { .name = "munmap" }, { .name = "mremap" }, { .name = "madvise" },
+	{ .name = "mprotect" }, { .name = "futex" }, { .name = "rt_sigreturn" }, { .name = "rt_sigprocmask" }, { .name = "rt_sigaction" },
+	{ .name = "exit" }, { .name = "exit_group" }, { .name = "getpid" }, { .name = "gettid" }, { .name = "tgkill" }, { .name = "clock_gettime" },
+	{ .name = "gettimeofday" }, { .name = "clock_nanosleep" }, { .name = "nanosleep" }, { .name = "getrandom" }, { .name = "sched_yield" },
+	{ .name = "restart_syscall" }, { .name = "sigaltstack" }, { .name = "accept4" }, { .name = "accept" }, { .name = "epoll_create1" }, { .name = "epoll_ctl" },
+	{ .name = "epoll_wait" }, { .name = "epoll_pwait" }, { .name = "ppoll" }, { .name = "poll" }, { .name = "recvmsg" }, { .name = "sendmsg" },
+	{ .name = "recvfrom" }, { .name = "sendto" }, { .name = "getsockopt" }, { .name = "shutdown" }, { .name = "eventfd2" },
+};
+
+int vfs_confine_process(const struct vfs_confine_opts *o, int *root_fd, struct hull_err **err)
+{
+	_cleanup_close_ int root = -1;
+	_cleanup_free_ int *keep = xmalloc((o->nkeep + 1) * sizeof(int));
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return hull_err_make(err, errno, "PR_SET_PDEATHSIG");
+	root = build_tree(o, err);
+	if (root < 0)
+		return hull_err_wrap(err, "virtiofsd: served tree");
+	/* The guest's kernel applied its umask already (no FUSE_DONT_MASK). */
+	umask(0);
+	for (size_t i = 0; i < o->nkeep; i++)
+		keep[i] = o->keep_fds[i];
+	keep[o->nkeep] = root;
+	if (close_all_but(keep, o->nkeep + 1, err) < 0 || drop_caps(err) < 0 ||
+	    confine_allowlist_load(rules, ARRAY_SIZE(rules), CONFINE_ACT_KILL_PROCESS, err) < 0)
+		return hull_err_wrap(err, "virtiofsd: confine");
+	*root_fd = take_fd(&root);
+	return 0;
+}
