@@ -59,6 +59,33 @@ static int parse_vsock(struct vm_config *cfg, char *arg, struct hull_err **err)
 	return 0;
 }
 
+/* The --fs list lives until hull exits. */
+static struct vm_fs *fss;
+
+/* --fs tag=T,socket=PATH (either order); microvm/ checks the tag length and
+ * that the socket exists (virtio_fs_check). */
+static int parse_fs(struct vm_config *cfg, char *arg, struct hull_err **err)
+{
+	const char *tag = NULL, *sock = NULL;
+	char *save = NULL;
+
+	for (char *kv = strtok_r(arg, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		if (strncmp(kv, "tag=", 4) == 0 && !tag)
+			tag = kv + 4;
+		else if (strncmp(kv, "socket=", 7) == 0 && !sock)
+			sock = kv + 7;
+		else
+			return hull_err_make(err, 0, "--fs: \"%s\": expected tag=TAG,socket=PATH", kv);
+	}
+	if (!tag || !*tag || !sock || !*sock)
+		return hull_err_make(err, 0, "--fs: expected tag=TAG,socket=PATH");
+	fss = xrealloc(fss, (cfg->nfs + 1) * sizeof(*fss));
+	fss[cfg->nfs] = (struct vm_fs){ .socket_path = sock, .tag = tag };
+	cfg->fs = fss;
+	cfg->nfs++;
+	return 0;
+}
+
 /* --boot-timer: process start to the guest's boot-timer write, the figure
  * Firecracker's boot timer reports; tests and the benchmark read this line. */
 static void print_boot_timer(void *opaque, uint64_t ns)
@@ -69,8 +96,8 @@ static void print_boot_timer(void *opaque, uint64_t ns)
 
 static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_err **err)
 {
-	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_DISK, O_CONSOLE, O_HUGE, O_KSM, O_TIMER,
-	       O_DUMP, O_VSOCK };
+	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_DISK, O_FS, O_CONSOLE, O_HUGE, O_KSM,
+	       O_TIMER, O_DUMP, O_VSOCK };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -78,6 +105,7 @@ static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_e
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "memory", required_argument, NULL, O_MEMORY },
 		{ "disk", required_argument, NULL, O_DISK },
+		{ "fs", required_argument, NULL, O_FS },
 		{ "console", required_argument, NULL, O_CONSOLE },
 		{ "hugepages", no_argument, NULL, O_HUGE },
 		{ "ksm", no_argument, NULL, O_KSM },
@@ -111,6 +139,10 @@ static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_e
 			break;
 		case O_DISK:
 			if (parse_disk(cfg, optarg, err) < 0)
+				return -1;
+			break;
+		case O_FS:
+			if (parse_fs(cfg, optarg, err) < 0)
 				return -1;
 			break;
 		case O_CONSOLE:
@@ -196,8 +228,8 @@ CLI_CMD(vm)
 
 	if (argc < 2 || strcmp(argv[1], "run") != 0)
 		return hull_err_make(err, 0, "usage: hull vm run --kernel FILE [--initrd FILE] [--cmdline STR] "
-				     "[--cpus N] [--memory MiB] [--disk PATH[,ro]]... [--console serial|virtio] "
-				     "[--vsock cid=N,uds=PATH] [--hugepages] [--ksm] [--boot-timer]");
+				     "[--cpus N] [--memory MiB] [--disk PATH[,ro]]... [--fs tag=TAG,socket=PATH]... "
+				     "[--console serial|virtio] [--vsock cid=N,uds=PATH] [--hugepages] [--ksm] [--boot-timer]");
 	/* A closed console pipe must not kill the VMM: the UART just drops output. */
 	signal(SIGPIPE, SIG_IGN);
 	microvm_config_init(&cfg);

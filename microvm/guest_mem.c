@@ -65,6 +65,12 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t
 
 int gm_add_region(struct guest_mem *gm, uint64_t gpa, uint64_t size, void *hva, struct hull_err **err)
 {
+	return gm_add_region_fd(gm, gpa, size, hva, -1, 0, err);
+}
+
+int gm_add_region_fd(struct guest_mem *gm, uint64_t gpa, uint64_t size, void *hva, int fd, uint64_t fd_offset,
+		     struct hull_err **err)
+{
 	uint64_t last;
 
 	if (size == 0)
@@ -88,6 +94,7 @@ int gm_add_region(struct guest_mem *gm, uint64_t gpa, uint64_t size, void *hva, 
 					     ": overlaps region 0x%" PRIx64 "+0x%" PRIx64,
 					     gpa, size, o->gpa, o->size);
 	}
-	gm->regions[gm->n++] = (struct gm_region){ .gpa = gpa, .size = size, .hva = hva };
+	gm->regions[gm->n++] = (struct gm_region){ .gpa = gpa, .size = size, .hva = hva, .fd = fd,
+						    .fd_offset = fd_offset };
 	return 0;
 }

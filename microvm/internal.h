@@ -68,6 +68,10 @@ struct gm_region {
 	uint64_t gpa;
 	uint64_t size;
 	uint8_t *hva;
+	/* The shared-memory file behind hva (memfd), for vhost-user's
+	 * SET_MEM_TABLE: fd -1 for private memory. */
+	int fd;
+	uint64_t fd_offset;
 };
 
 struct guest_mem {
@@ -83,6 +87,10 @@ int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
 int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);
 /* Add a region; rejects overlap, zero size and gpa+size overflow. */
 int gm_add_region(struct guest_mem *gm, uint64_t gpa, uint64_t size, void *hva, struct hull_err **err);
+/* The same for memory that is file-backed: fd (not consumed, must outlive gm)
+ * at fd_offset maps to hva. */
+int gm_add_region_fd(struct guest_mem *gm, uint64_t gpa, uint64_t size, void *hva, int fd, uint64_t fd_offset,
+		     struct hull_err **err);
 
 /* ---- event loop (evloop.c) ----------------------------------------------- */
 

@@ -4,7 +4,7 @@
  * memory slots, GSI routing, irqfds and ioeventfds.
  *
  * Guest RAM is one host mapping of mem_size bytes (anonymous, or a memfd
- * with --hugepages) split around the 32-bit MMIO hole: slot 0 maps
+ * with --hugepages or a vhost-user device) split around the 32-bit MMIO hole: slot 0 maps
  * [0, min(mem, 3 GiB)) and slot 1 maps the rest at 4 GiB.
  */
 #include "microvm/internal.h"
@@ -96,14 +96,15 @@ int vm_open(struct vm *vm, const struct vm_config *cfg, struct hull_err **err)
 	return 0;
 }
 
-/* Anonymous guest RAM starts on a 2 MiB boundary of the host address space,
- * so that a transparent huge page backs each guest-physical 2 MiB frame one
- * to one and KVM maps it with one nested (NPT/EPT) entry.  Unaligned, every
- * 4 KiB the guest touches first is a nested page fault handled by the host
- * kernel: booting Linux touches tens of MiB (~27,000 faults, over a second
- * of a nested test host's boot).  Nothing is prefaulted: THP only changes the
- * granule in which the guest's own touches are backed. */
-static void *map_anon_aligned(uint64_t len)
+/* Guest RAM starts on a 2 MiB boundary of the host address space, so that
+ * a transparent huge page backs each guest-physical 2 MiB frame one to one
+ * and KVM maps it with one nested (NPT/EPT) entry.  Unaligned, every 4 KiB
+ * the guest touches first is a nested page fault handled by the host kernel:
+ * booting Linux touches tens of MiB (~27,000 faults, over a second of a
+ * nested test host's boot).  Nothing is prefaulted: THP only changes the
+ * granule in which the guest's own touches are backed.  fd >= 0 maps that
+ * (shared) file at the aligned address instead of anonymous memory. */
+static void *map_aligned(uint64_t len, int fd)
 {
 	const uint64_t align = MiB(2);
 	uint8_t *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
@@ -116,27 +117,55 @@ static void *map_anon_aligned(uint64_t len)
 	if (head)
 		munmap(p, head);
 	munmap(p + head + len, align - head); /* align - head > 0: the tail is never empty */
+	if (fd >= 0 && mmap(p + head, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED, fd, 0) ==
+			       MAP_FAILED) {
+		int e = errno;
+		munmap(p + head, len);
+		errno = e;
+		return MAP_FAILED;
+	}
 	return p + head;
+}
+
+/* RAM another process maps too (vhost-user backends): a memfd whose size is
+ * sealed, so the backend can trust that its mapping never shrinks under it
+ * (vhost_user_backend.c refuses anything else). */
+static int ram_memfd(struct vm *vm, bool huge, struct hull_err **err)
+{
+	const char *what = huge ? "--hugepages" : "shared guest RAM";
+	int fd = memfd_create("hull-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING | (huge ? MFD_HUGETLB : 0));
+
+	if (fd < 0)
+		return hull_err_make(err, errno, "%s: memfd_create", what);
+	if (ftruncate(fd, (off_t)vm->mem_size) < 0) {
+		int e = errno;
+		close(fd);
+		if (huge)
+			return hull_err_make(err, e, "--hugepages: size %" PRIu64 " MiB (not a multiple of the huge page "
+					     "size, or none reserved in /proc/sys/vm/nr_hugepages?)", vm->mem_size >> 20);
+		return hull_err_make(err, e, "%s: size %" PRIu64 " MiB", what, vm->mem_size >> 20);
+	}
+	if (vm->cfg->nfs && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		int e = errno;
+		close(fd);
+		return hull_err_make(err, e, "%s: F_ADD_SEALS", what);
+	}
+	return fd;
 }
 
 static int map_ram(struct vm *vm, struct hull_err **err)
 {
 	int fd = -1;
 
-	if (vm->cfg->hugepages) {
-		fd = memfd_create("hull-guest-ram", MFD_CLOEXEC | MFD_HUGETLB);
+	if (vm->cfg->hugepages || vm->cfg->nfs) {
+		fd = ram_memfd(vm, vm->cfg->hugepages, err);
 		if (fd < 0)
-			return hull_err_make(err, errno, "--hugepages: memfd_create(MFD_HUGETLB)");
-		if (ftruncate(fd, (off_t)vm->mem_size) < 0) {
-			int e = errno;
-			close(fd);
-			return hull_err_make(err, e, "--hugepages: size %" PRIu64 " MiB (not a multiple of the huge page "
-					     "size, or none reserved in /proc/sys/vm/nr_hugepages?)", vm->mem_size >> 20);
-		}
-		vm->ram = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
-	} else {
-		vm->ram = map_anon_aligned(vm->mem_size);
+			return -1;
 	}
+	if (vm->cfg->hugepages)
+		vm->ram = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	else
+		vm->ram = map_aligned(vm->mem_size, fd);
 	if (vm->ram == MAP_FAILED) {
 		int e = errno;
 		vm->ram = NULL;
@@ -145,12 +174,15 @@ static int map_ram(struct vm *vm, struct hull_err **err)
 		return hull_err_make(err, e, "mmap guest RAM (%" PRIu64 " MiB)", vm->mem_size >> 20);
 	}
 	vm->ram_fd = fd;
+	/* KSM merges only private anonymous memory: on shared RAM (--fs) the
+	 * kernel accepts the advice and ignores it. */
 	if (vm->cfg->ksm && madvise(vm->ram, vm->mem_size, MADV_MERGEABLE) < 0)
 		return hull_err_make(err, errno, "--ksm: madvise(MADV_MERGEABLE)");
 	/* THP even where the host's policy is "madvise" (QEMU asks the same);
 	 * not with --ksm, which shares 4 KiB pages and would split them again.
-	 * A host without THP says EINVAL: RAM then stays in small pages. */
-	if (fd < 0 && !vm->cfg->ksm)
+	 * A host without THP (or, for the shared memfd, with shmem_enabled
+	 * "never") says EINVAL or ignores it: RAM then stays in small pages. */
+	if (!vm->cfg->hugepages && !vm->cfg->ksm)
 		madvise(vm->ram, vm->mem_size, MADV_HUGEPAGE);
 	/* Guest RAM never goes into a core dump of the VMM. */
 	madvise(vm->ram, vm->mem_size, MADV_DONTDUMP);
@@ -159,13 +191,14 @@ static int map_ram(struct vm *vm, struct hull_err **err)
 
 static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, uint8_t *hva, struct hull_err **err)
 {
+	uint64_t off = (uint64_t)(hva - vm->ram);
 	struct kvm_userspace_memory_region r = {
 		.slot = slot, .guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)hva,
 	};
 
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 		return hull_err_make(err, errno, "KVM_SET_USER_MEMORY_REGION slot %u", slot);
-	return gm_add_region(&vm->gm, gpa, size, hva, err);
+	return gm_add_region_fd(&vm->gm, gpa, size, hva, vm->ram_fd, off, err);
 }
 
 int vm_setup_memory(struct vm *vm, struct hull_err **err)

@@ -12,6 +12,9 @@
 
 #include "common/common.h"
 
+#include <sys/uio.h>
+
+#define MICROVM_FS_TAG_MAX 36       /* virtio-fs config tag[36] (virtio 1.2 §5.11.4) */
 #define MICROVM_MAX_CPUS 64
 /* Guest CIDs: 0-2 are reserved (hypervisor, local, host), 2^32-1 is "any". */
 #define MICROVM_VSOCK_CID_MIN 3u
@@ -33,6 +36,13 @@ struct vm_disk {
 	bool ro;
 };
 
+/* A virtio-fs device whose queues a vhost-user backend (e.g. `hull
+ * virtiofsd`) serves on socket_path; the guest mounts it by tag. */
+struct vm_fs {
+	const char *socket_path;
+	const char *tag;            /* 1..MICROVM_FS_TAG_MAX bytes */
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;         /* NULL: none */
@@ -41,6 +51,8 @@ struct vm_config {
 	uint64_t mem_mib;
 	const struct vm_disk *disks; /* ndisks entries, owned by the caller */
 	unsigned int ndisks;
+	const struct vm_fs *fs;     /* nfs entries, owned by the caller */
+	unsigned int nfs;           /* > 0: guest RAM is a shared memfd */
 	enum microvm_console console;
 	bool hugepages;             /* back RAM with memfd MFD_HUGETLB */
 	bool ksm;                   /* MADV_MERGEABLE on guest RAM */
@@ -64,5 +76,30 @@ void microvm_config_init(struct vm_config *cfg);
  * before anything is made for one: the error microvm_run would give. */
 int microvm_check_host(struct hull_err **err);
 int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **err);
+
+/* ---- vhost-user backend (microvm/vhost_user_backend.c) -------------------
+ * Serve a virtio device's queues for a vhost-user frontend (a VMM) in this
+ * process: the frontend's guest memory is mapped here, and each request
+ * chain goes to ops->handle.  Everything the frontend or its guest sends is
+ * hostile: a bad memory table or ring is refused (and that queue stops), it
+ * never crashes the backend. */
+#define VUB_MAX_QUEUES 8
+
+struct vub_ops {
+	const char *name;           /* in messages, e.g. "virtio-fs" */
+	uint16_t num_queues;        /* 1..VUB_MAX_QUEUES */
+	uint64_t features;          /* device-specific virtio feature bits to offer */
+	/* One chain of queue q: in = its driver->device buffers, out = its
+	 * device->driver buffers (both already checked to lie in guest memory).
+	 * Returns the bytes written into out (the used length), or < 0 to return
+	 * the chain with 0 bytes.  Runs on the backend's one thread. */
+	ssize_t (*handle)(void *opaque, unsigned int q, const struct iovec *in, int nin, const struct iovec *out,
+			  int nout);
+};
+
+/* fd: a listening Unix stream socket (one connection is accepted; fd stays
+ * open) or a connected one (not consumed).  Returns 0 when the frontend
+ * disconnects, < 0 on a protocol error or a failure of this process. */
+int vhost_user_backend_run(int fd, const struct vub_ops *ops, void *opaque, struct hull_err **err);
 
 #endif

@@ -13,6 +13,7 @@ static const struct vm_device_kind devices[] = {
 	{ "blk", virtio_blk_count, virtio_blk_check, virtio_blk_new },
 	{ "console", virtio_console_count, NULL, virtio_console_new },
 	{ "vsock", virtio_vsock_count, virtio_vsock_check, virtio_vsock_new },
+	{ "fs", virtio_fs_count, virtio_fs_check, virtio_fs_new },
 };
 
 int virtio_devices_check(const struct vm_config *cfg, struct hull_err **err)

@@ -380,6 +380,24 @@ static void add_vcap(struct pci_dev *pd, uint8_t type, uint32_t off, uint32_t le
 	pci_dev_add_cap(pd, cap, notify ? 20 : 16);
 }
 
+static void queue_fds(struct virtio_dev *d, unsigned int q, int *kick, int *call)
+{
+	struct virtio_pci *vp = d->transport;
+	struct pci_msix *m = vp->pci.msix;
+	uint16_t v;
+
+	*kick = *call = -1;
+	if (q >= nqueues(vp))
+		return;
+	*kick = vp->notify[q].fd;
+	v = vp->q[q].vector;
+	/* The irqfd goes straight to KVM: a vector the guest masks later still
+	 * interrupts (spurious for the driver, which re-checks its used ring),
+	 * where our own signal_used would set its PBA bit instead. */
+	if (m && v != VIRTIO_MSI_NO_VECTOR && v < m->n)
+		*call = m->irqfd[v];
+}
+
 struct virtio_pci *virtio_pci_create(struct vm *vm, struct virtio_dev *vdev, struct hull_err **err)
 {
 	struct virtio_pci *vp = xcalloc(1, sizeof(*vp));
@@ -416,6 +434,7 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct virtio_dev *vdev, str
 	vdev->loop = vm->loop;
 	vdev->signal_used = signal_used;
 	vdev->signal_config = signal_config;
+	vdev->queue_fds = queue_fds;
 	vdev->transport = vp;
 	reset_queues(vp);
 
@@ -426,6 +445,8 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, struct virtio_dev *vdev, str
 			hull_err_make(err, errno, "virtio-%s: eventfd", ops->name);
 			goto fail;
 		}
+		if (ops->vhost)
+			continue; /* the backend process reads it */
 		int r = evloop_add(vm->loop, vp->notify[i].fd, EPOLLIN, notify_ready, &vp->notify[i]);
 		if (r < 0) {
 			close(vp->notify[i].fd);

@@ -78,6 +78,7 @@ size_t virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG 4
 #define VIRTIO_ID_VSOCK 19
+#define VIRTIO_ID_FS 26
 
 /* Status bits (§2.1) */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
@@ -104,6 +105,10 @@ struct virtio_dev_ops {
 	uint16_t num_queues;
 	uint16_t queue_max_size;
 	uint32_t config_size;
+	/* Another process runs the queues (vhost-user): the transport keeps the
+	 * kick eventfds out of its event loop and never calls queue_notify; the
+	 * device hands them on (virtio_dev.queue_fds) at activate. */
+	bool vhost;
 	uint64_t (*features)(struct virtio_dev *d);    /* device-specific bits only */
 	/* Config space accesses, offset+len already clamped to config_size by the
 	 * transport; reads are pre-zeroed. */
@@ -132,6 +137,10 @@ struct virtio_dev {
 	/* Set by the transport before activate: */
 	void (*signal_used)(struct virtio_dev *d, unsigned int q);  /* queue interrupt */
 	void (*signal_config)(struct virtio_dev *d);                /* config change */
+	/* Queue q's kick eventfd (what a guest notify signals) and the irqfd of
+	 * its MSI-X vector (-1: none, e.g. no vector or no KVM).  Not owned by
+	 * the caller. */
+	void (*queue_fds)(struct virtio_dev *d, unsigned int q, int *kick, int *call);
 	void *transport;
 };
 
@@ -186,6 +195,12 @@ unsigned int virtio_vsock_count(const struct vm_config *cfg);
 int virtio_vsock_check(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
 struct virtio_dev *virtio_vsock_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
 struct virtio_dev *virtio_vsock_create(uint64_t cid, const char *uds, struct hull_err **err);
+/* fs.c: one per vm_config.fs[]; its queues run in the vhost-user backend at
+ * socket_path, which create connects to and negotiates with right away. */
+unsigned int virtio_fs_count(const struct vm_config *cfg);
+int virtio_fs_check(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
+struct virtio_dev *virtio_fs_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
+struct virtio_dev *virtio_fs_create(const char *socket_path, const char *tag, struct hull_err **err);
 
 /* ---- virtio-pci transport (pci.c) ------------------------------------------- */
 

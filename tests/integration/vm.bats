@@ -73,6 +73,23 @@ is_pvm() {
 	assert_output "hull: vm run: --disk /etc: not a regular file or block device"
 }
 
+@test "vm run checks --fs before touching /dev/kvm" {
+	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --fs tag=hull
+	assert_output "hull: vm run: --fs: expected tag=TAG,socket=PATH"
+	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --fs tag=hull,sock=/x
+	assert_output 'hull: vm run: --fs: "sock=/x": expected tag=TAG,socket=PATH'
+	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --fs tag=hull,socket=/nonexistent/fs.sock
+	assert_output "hull: vm run: --fs socket=/nonexistent/fs.sock: No such file or directory"
+	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --fs tag=hull,socket=/etc/hostname
+	assert_output "hull: vm run: --fs socket=/etc/hostname: not a Unix socket"
+	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --fs tag=0123456789012345678901234567890123456,socket=/x
+	assert_output "hull: vm run: --fs tag=0123456789012345678901234567890123456: 1..36 bytes"
+	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$BATS_TEST_TMPDIR/s"
+	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --fs tag=a,socket="$BATS_TEST_TMPDIR/s" \
+		--fs socket="$BATS_TEST_TMPDIR/s",tag=a
+	assert_output "hull: vm run: --fs tag=a: used twice"
+}
+
 @test "vm run rejects too little memory, bad cpu counts and unknown options" {
 	run -1 "$HULL_BIN" vm run --kernel "$KERNEL" --memory 16
 	assert_output --regexp '^hull: vm run: --memory 16: must be 32\.\.'
