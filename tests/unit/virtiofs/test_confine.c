@@ -210,7 +210,22 @@ static void child(const char *shared, const char *ro, const char *file, int keep
 	uint64_t rod = lookup(FUSE_ROOT_ID, "ro");
 	CHECK(rod != 0);
 	CHECK(call(FUSE_CREATE, rod, &ci, sizeof(ci), S("no"), NULL, 0, NULL) == -EROFS);
-	CHECK(lookup(rod, "inside") != 0);
+	uint64_t inside = lookup(rod, "inside");
+	CHECK(inside != 0);
+	/* Every way of changing it stops at the read-only bind. */
+	struct fuse_setattr_in rs = { .valid = FATTR_MODE, .mode = 0777 };
+	CHECK(call(FUSE_SETATTR, inside, &rs, sizeof(rs), NULL, 0, NULL, 0, NULL) == -EROFS);
+	rs.valid = FATTR_UID;
+	CHECK(call(FUSE_SETATTR, inside, &rs, sizeof(rs), NULL, 0, NULL, 0, NULL) == -EROFS);
+	rs.valid = FATTR_SIZE;
+	CHECK(call(FUSE_SETATTR, inside, &rs, sizeof(rs), NULL, 0, NULL, 0, NULL) == -EROFS);
+	struct fuse_open_in wo = { .flags = O_WRONLY };
+	CHECK(call(FUSE_OPEN, inside, &wo, sizeof(wo), NULL, 0, NULL, 0, NULL) == -EROFS);
+	CHECK(call(FUSE_UNLINK, rod, S("inside"), NULL, 0, NULL, 0, NULL) == -EROFS);
+	struct fuse_link_in xl = { .oldnodeid = inside };
+	CHECK(call(FUSE_LINK, rootfs, &xl, sizeof(xl), S("crossed"), NULL, 0, NULL) == -EXDEV);
+	struct fuse_rename_in xr2 = { .newdir = rootfs };
+	CHECK(call(FUSE_RENAME, rod, &xr2, sizeof(xr2), S("inside"), S("moved"), NULL) == -EXDEV);
 	uint64_t cfg = lookup(FUSE_ROOT_ID, "cfg");
 	CHECK(cfg != 0);
 	CHECK(call(FUSE_OPEN, cfg, &oi, sizeof(oi), NULL, 0, NULL, 0, NULL) == 0);
