@@ -14,6 +14,7 @@
 
 #include "virtiofs/virtiofs.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <linux/fuse.h>
 #include <sys/stat.h>
@@ -1162,6 +1163,164 @@ static void test_node_table_churn(void **state)
 		assert_int_equal(getattr_(f, ids[i], NULL), -EBADF);
 }
 
+/* ---- random requests ----------------------------------------------------------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static uint64_t rnd_value(void)
+{
+	static const uint64_t v[] = { 0, 1, 2, 7, 100, 4096, 65536, 0x7fffffff, 0x80000000u, 0xffffffffu,
+				      0x100000000ull, (uint64_t)INT64_MAX, UINT64_MAX, O_RDWR, O_WRONLY | O_TRUNC,
+				      S_IFREG | 0644, S_IFDIR | 0755, S_IFCHR, FATTR_SIZE | FATTR_MODE, 0x1ff };
+	return rnd() % 4 == 0 ? rnd() : v[rnd() % ARRAY_SIZE(v)];
+}
+
+static size_t fixed_size(uint32_t op)
+{
+	switch (op) {
+	case FUSE_SETATTR: return sizeof(struct fuse_setattr_in);
+	case FUSE_MKNOD: case FUSE_CREATE: case FUSE_RENAME2: return 16;
+	case FUSE_MKDIR: case FUSE_RENAME: case FUSE_LINK: case FUSE_OPEN: case FUSE_OPENDIR:
+	case FUSE_SETXATTR: case FUSE_GETXATTR: case FUSE_LISTXATTR: case FUSE_ACCESS: case FUSE_FORGET:
+		return 8;
+	case FUSE_READ: case FUSE_WRITE: case FUSE_READDIR: case FUSE_READDIRPLUS: return 40;
+	case FUSE_RELEASE: case FUSE_RELEASEDIR: case FUSE_FLUSH: case FUSE_LSEEK: return 24;
+	case FUSE_BATCH_FORGET: return 8 + 16 * (rnd() % 4);
+	default: return 0;
+	}
+}
+
+/*
+ * 30000 requests of every opcode with random fields, node ids and handles
+ * from the ones handed out (and forged ones), names good and bad, random
+ * and truncated args.  No crash (ASan in `make asan`), every reply well
+ * formed (send_req checks), and nothing outside the root changed.
+ * FALLOCATE and the syncs are left out: they would really allocate or
+ * flush the machine's disk, nothing of the parser.
+ */
+static void test_random_requests_stay_inside(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t opcodes[] = { FUSE_LOOKUP, FUSE_FORGET, FUSE_GETATTR, FUSE_SETATTR, FUSE_READLINK,
+					    FUSE_SYMLINK, FUSE_MKNOD, FUSE_MKDIR, FUSE_UNLINK, FUSE_RMDIR, FUSE_RENAME,
+					    FUSE_LINK, FUSE_OPEN, FUSE_READ, FUSE_WRITE, FUSE_STATFS, FUSE_RELEASE,
+					    FUSE_SETXATTR, FUSE_GETXATTR, FUSE_LISTXATTR, FUSE_REMOVEXATTR, FUSE_FLUSH,
+					    FUSE_INIT, FUSE_OPENDIR, FUSE_READDIR, FUSE_RELEASEDIR, FUSE_ACCESS,
+					    FUSE_CREATE, FUSE_BATCH_FORGET, FUSE_READDIRPLUS, FUSE_RENAME2, FUSE_LSEEK,
+					    FUSE_DESTROY, FUSE_GETLK, 77 };
+	static const char *names[] = { "a", "b", "hello", "dir", "..", ".", "", "/", "a/b", "../../etc",
+				       "link", "user.x", "trusted.x", "security.capability", "passwd" };
+	uint64_t nodes[64] = { FUSE_ROOT_ID }, fhs[64] = { 0 };
+	size_t nn = 1, nf = 1;
+	struct stat pw_before, pw_after, st;
+	char p[256];
+
+	assert_int_equal(stat("/etc/passwd", &pw_before), 0);
+	hostpath(f, "link", p, sizeof(p));
+	assert_int_equal(symlink("../outside", p), 0);
+	hostpath(f, "dir", p, sizeof(p));
+	assert_int_equal(mkdir(p, 0755), 0);
+	hostpath(f, "dir/a", p, sizeof(p));
+	put_file(p, "aaaa");
+	hostpath(f, "b", p, sizeof(p));
+	put_file(p, "bbbb");
+	for (int i = 0; i < 30000; i++) {
+		uint8_t args[512];
+		size_t len = 0;
+		uint32_t op = opcodes[rnd() % ARRAY_SIZE(opcodes)];
+		uint64_t node = rnd() % 8 == 0 ? rnd_value() : nodes[rnd() % nn];
+		struct iovec part;
+
+		if (op == FUSE_DESTROY && rnd() % 50)
+			continue;
+		if (rnd() % 5 == 0) {
+			len = rnd() % sizeof(args);
+			for (size_t k = 0; k < len; k++)
+				args[k] = (uint8_t)rnd();
+		} else {
+			/* The op's fixed part (mostly of its real size) of random,
+			 * mostly small values, then names. */
+			size_t fixed = rnd() % 5 ? fixed_size(op) : (rnd() % 12) * 8;
+			for (size_t k = 0; k < fixed; k += 8) {
+				uint64_t v = rnd() % 3 ? rnd() % 5000 : rnd_value();
+				if (k == 0 && rnd() % 2)
+					v = rnd() % 2 ? fhs[rnd() % nf] : nodes[rnd() % nn];
+				memcpy(args + k, &v, 8);
+			}
+			len = fixed;
+			for (int k = (int)(rnd() % 3); k > 0; k--) {
+				const char *n = names[rnd() % ARRAY_SIZE(names)];
+				size_t l = strlen(n) + (rnd() % 8 ? 1 : 0);   /* sometimes unterminated */
+				memcpy(args + len, n, l);
+				len += l;
+			}
+			if (op == FUSE_WRITE && len >= 24 && rnd() % 2) {
+				/* A well-formed write: size = the payload. */
+				uint32_t sz = (uint32_t)(rnd() % 64);
+				memcpy(args + 16, &sz, 4);
+				memset(args + len, 'w', sz);
+				len += sz;
+			} else if (op == FUSE_WRITE || op == FUSE_SETXATTR) {
+				size_t extra = rnd() % 64;
+				memset(args + len, 'w', extra);
+				len += extra;
+			}
+		}
+		if (op == FUSE_INIT) {
+			struct fuse_init_in in = { .major = 7, .minor = 31 + (uint32_t)(rnd() % 8) };
+			memcpy(args, &in, sizeof(in));
+			len = sizeof(in);
+		}
+		part = (struct iovec){ args, len };
+		size_t blen;
+		int rc = send_req(f, op, node, &part, 1, rnd() % 10 ? BODY_MAX : rnd() % 200, &blen);
+		if (rc != 0)
+			continue;
+		if ((op == FUSE_LOOKUP || op == FUSE_MKDIR || op == FUSE_CREATE || op == FUSE_SYMLINK ||
+		     op == FUSE_MKNOD || op == FUSE_LINK) && blen >= sizeof(struct fuse_entry_out))
+			nodes[nn < 64 ? nn++ : rnd() % 64] = ((struct fuse_entry_out *)(void *)body)->nodeid;
+		if ((op == FUSE_OPEN || op == FUSE_OPENDIR) && blen >= sizeof(struct fuse_open_out))
+			fhs[nf < 64 ? nf++ : rnd() % 64] = ((struct fuse_open_out *)(void *)body)->fh;
+		if (op == FUSE_CREATE && blen >= sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out))
+			fhs[nf < 64 ? nf++ : rnd() % 64] =
+				((struct fuse_open_out *)(void *)(body + sizeof(struct fuse_entry_out)))->fh;
+		if (op == FUSE_INIT || op == FUSE_DESTROY)
+			assert_int_equal(do_init(f, 38), 0);
+	}
+	/* The host around the root: as it was. */
+	assert_int_equal(stat("/etc/passwd", &pw_after), 0);
+	assert_int_equal(pw_after.st_size, pw_before.st_size);
+	assert_int_equal(pw_after.st_mtim.tv_sec, pw_before.st_mtim.tv_sec);
+	assert_int_equal(pw_after.st_mode, pw_before.st_mode);
+	snprintf(p, sizeof(p), "%s/outside/marker", f->base);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, 12);
+	DIR *d = opendir(f->base);
+	struct dirent *e;
+	int entries = 0;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			entries++;
+	closedir(d);
+	assert_int_equal(entries, 2);   /* r and outside */
+	snprintf(p, sizeof(p), "%s/outside", f->base);
+	d = opendir(p);
+	entries = 0;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			entries++;
+	closedir(d);
+	assert_int_equal(entries, 1);   /* marker */
+}
+
 int main(void)
 {
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
@@ -1190,6 +1349,7 @@ int main(void)
 		T(test_rename_of_a_dir_under_a_held_node_stays_inside),
 		T(test_destroy_drops_everything_but_the_root),
 		T(test_node_table_churn),
+		T(test_random_requests_stay_inside),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
