@@ -139,6 +139,8 @@ struct vsock {
 	bool listening;             /* listen_fd registered in d->loop */
 	bool active;                /* between activate and reset */
 	bool rx_starved;            /* no rx buffer: wait for an rx kick */
+	bool accept_paused;         /* out of fds: listener unwatched until settle() */
+	int spare_fd;               /* kept to refuse a client when out of fds */
 	uint32_t next_local_port;
 	unsigned int rr;            /* round-robin start for control packets */
 	struct { uint32_t local, peer; } rst[VSOCK_RST_RING];
@@ -147,6 +149,7 @@ struct vsock {
 };
 
 static void conn_event(void *opaque, uint32_t events);
+static void set_listening(struct vsock *v, bool on);
 
 /* ---- connections ------------------------------------------------------------ */
 
@@ -392,6 +395,10 @@ static void update_all(struct vsock *v)
 /* Finish a device event: owed packets out, then watches match the state. */
 static void settle(struct vsock *v)
 {
+	if (v->accept_paused && v->active) {
+		v->accept_paused = false; /* a connection may have ended: try again */
+		set_listening(v, true);
+	}
 	rx_flush(v);
 	update_all(v);
 	/* a credit stall noticed by update_all queued a CREDIT_REQUEST */
@@ -827,6 +834,30 @@ static void conn_event(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&v->d->lock);
 }
 
+/* Out of fds (or memory): the pending client cannot even be accepted to be
+ * refused, and the level-triggered listener would spin.  The spare fd kept
+ * for this moment lets us accept and close it; failing that, the listener
+ * is unwatched until the next device event (settle). */
+static void refuse_one(struct vsock *v, int why)
+{
+	if (v->spare_fd >= 0) {
+		int fd;
+
+		close(v->spare_fd);
+		fd = accept4(v->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		v->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			hull_debug("virtio-vsock: %s: client refused: %s", v->uds, strerror(why));
+			return;
+		}
+	}
+	hull_warn("virtio-vsock: accept on %s: %s (pausing)", v->uds, strerror(why));
+	set_listening(v, false);
+	v->accept_paused = true;
+}
+
 static void listen_event(void *opaque, uint32_t events)
 {
 	struct vsock *v = opaque;
@@ -837,8 +868,10 @@ static void listen_event(void *opaque, uint32_t events)
 		int fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-				hull_warn("virtio-vsock: accept on %s: %s", v->uds, strerror(errno));
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				refuse_one(v, errno);
 			break;
 		}
 		c = conn_alloc(v, fd);
@@ -935,6 +968,7 @@ static void vsock_reset(struct virtio_dev *d)
 	v->rst_head = 0;
 	v->rx_starved = false;
 	v->active = false;
+	v->accept_paused = false;
 	set_listening(v, false);
 }
 
@@ -949,6 +983,8 @@ static void vsock_destroy(struct virtio_dev *d)
 		close(v->listen_fd);
 		unlink(v->uds);
 	}
+	if (v->spare_fd >= 0)
+		close(v->spare_fd);
 	free(v->uds);
 	free(v);
 	d->priv = NULL;
@@ -1023,6 +1059,7 @@ struct virtio_dev *virtio_vsock_create(uint64_t cid, const char *uds, struct hul
 	v->cid = cid;
 	v->uds = xstrdup(uds);
 	v->listen_fd = fd;
+	v->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	v->next_local_port = VSOCK_LOCAL_PORT_BASE;
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 		v->conns[i] = (struct vsock_conn){ .v = v, .state = C_FREE, .fd = -1 };

@@ -13,6 +13,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -916,6 +917,32 @@ static void test_vsock_connection_limit(void **state)
 	pump();
 }
 
+/* Out of fds: the client that cannot be accepted is refused (closed) with
+ * the device's spare fd instead of the listener spinning; pump() fails if it
+ * spins.  Once fds are back, clients are served again. */
+static void test_vsock_out_of_fds_refuses_client_without_spinning(void **state)
+{
+	struct fx *f = *state;
+	struct rlimit old, low;
+	uint32_t local;
+	int fd = client(f), probe;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	probe = dup(0); /* the lowest free fd: the limit makes it unusable */
+	assert_true(probe >= 0);
+	close(probe);
+	low = old;
+	low.rlim_cur = (rlim_t)probe;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	pump();
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_true(closed_by_vmm(fd));
+	close(fd);
+	assert_int_equal(loop_count(), 1); /* still listening */
+	fd = connect_to_guest(f, 1024, &local);
+	close(fd);
+}
+
 /* A driver reset ends every connection and stops accepting until activate. */
 static void test_vsock_reset_closes_connections(void **state)
 {
@@ -1005,6 +1032,7 @@ int main(void)
 		T(test_vsock_rst_backlog_is_bounded),
 		T(test_vsock_bad_host_clients_are_closed),
 		T(test_vsock_connection_limit),
+		T(test_vsock_out_of_fds_refuses_client_without_spinning),
 		T(test_vsock_reset_closes_connections),
 		T(test_vsock_malformed_tx_ring_breaks_only_the_device),
 		cmocka_unit_test(test_vsock_create_rejects_bad_config),
