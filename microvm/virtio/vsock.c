@@ -172,6 +172,8 @@ static void queue_rst(struct vsock *v, uint32_t local, uint32_t peer)
 	v->rst_n++;
 }
 
+static void conn_kill(struct vsock_conn *c, bool rst);
+
 static void set_watch(struct vsock_conn *c, uint32_t want)
 {
 	struct virtio_dev *d = c->v->d;
@@ -184,10 +186,13 @@ static void set_watch(struct vsock_conn *c, uint32_t want)
 	if (!want)
 		return;
 	int r = evloop_add(d->loop, c->fd, want, conn_event, c);
-	if (r < 0)
+	if (r < 0) {
+		/* an unwatched connection would hang: end it (want is 0 there) */
 		hull_warn("virtio-vsock: watch fd %d: %s", c->fd, strerror(-r));
-	else
-		c->events = want;
+		conn_kill(c, true);
+		return;
+	}
+	c->events = want;
 }
 
 /* Close the host side and free the slot; with rst, tell the guest. */
@@ -714,7 +719,7 @@ static void guest_packet(struct vsock *v, const struct virtq_chain *ch)
 		/* a length the buffers do not hold, or a type we never offered */
 		hull_debug("virtio-vsock: port %u: bad tx packet (op %u, len %u)", peer, op, len);
 		if (c)
-			conn_kill(c, true);
+			conn_kill(c, op != OP_RST);
 		else if (op != OP_RST)
 			queue_rst(v, local, peer);
 		return;
