@@ -107,7 +107,7 @@ static int open_log(struct cli_ctx *g, struct hull_err **err)
 
 int main(int argc, char **argv)
 {
-	struct cli_ctx g = { .rt = { .root = "/run/hull" }, .argv0 = argv[0],
+	struct cli_ctx g = { .rt = { .root = "/run/hull", .vm = &vmcontainer_ops }, .argv0 = argv[0],
 			     .isolation = vmcontainer_isolation_argv0(argv[0]) };
 	struct hull_err *err = NULL;
 	const struct cli_command *cmd = NULL;

@@ -353,6 +353,13 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 			      o->id);
 		goto out;
 	}
+	if (c->vm) {
+		if (o->cgroups)
+			r = hull_err_make(err, 0, "--cgroup: not with a VM-isolated container");
+		else if (vm_ops(ctx, err))
+			r = ctx->vm->exec(ctx, &c, &proc, o, status, err);
+		goto out;
+	}
 	if (o->cgroups && sub_cgroup(c, o->cgroups, &sub_cg, err) < 0)
 		goto out;
 	pidfd = container_pidfd(c);

@@ -10,57 +10,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 
-/* ---- state store (state.c) ------------------------------------------------ */
-
-/* What hull remembers of a container, in ROOT/ID/state.json (json-c). */
-struct container {
-	char *id;
-	char *dir;                  /* ROOT/ID */
-	int dir_fd;                 /* O_PATH|O_DIRECTORY of dir, -1 if not open */
-	int lock_fd;                /* flock'd ROOT/ID (the directory), -1 if not held */
-	pid_t pid;                  /* container init, 0 before it exists */
-	uint64_t pid_start;         /* /proc/PID/stat starttime, guards pid reuse */
-	char *bundle;               /* absolute */
-	char *rootfs;               /* absolute */
-	char *created;              /* RFC 3339 */
-	char *owner;
-	char *cgroup;               /* cgroups_serialize() or NULL (--cgroup-manager=disabled) */
-	struct cgroup *cg;          /* loaded from `cgroup` by container_cgroup() */
-	bool new_pid_ns;
-	struct oci_spec *spec;      /* ROOT/ID/config.json, loaded lazily by container_load_spec */
-};
-
-#define STATE_FILE "state.json"
-#define CONFIG_FILE "config.json"
-#define FIFO_FILE "exec.fifo"
-
-/* Create ROOT/ID exclusively and lock it: "container \"x\" already exists". */
-int container_new(const struct runtime_ctx *ctx, const char *id, struct container **out, struct hull_err **err);
-/* Open and lock an existing container: "container \"x\" does not exist". */
-int container_open(const struct runtime_ctx *ctx, const char *id, struct container **out, struct hull_err **err);
-/* delete --force: ROOT/ID exists but has no state.json (a create killed
- * before writing it, a delete killed while removing it): remove it, 1.
- * 0 when it has a state (or is gone: 1); -1 on error. */
-int container_remove_stateless(const struct runtime_ctx *ctx, const char *id, struct hull_err **err);
-int container_save(struct container *c, struct hull_err **err);
-int container_load_spec(struct container *c, struct hull_err **err);
-/* Remove ROOT/ID entirely (after the lock is dropped by free). */
-int container_remove_dir(struct container *c, struct hull_err **err);
-void container_free(struct container *c);
-/* The container's cgroup handle (NULL without one); loaded on first use. */
-int container_cgroup(struct container *c, struct cgroup **cg, struct hull_err **err);
-bool runtime_cgroups_enabled(const struct runtime_ctx *ctx);
-
-/* Current status from the process and the exec fifo. */
-enum oci_status container_status(struct container *c);
-/* pidfd of the live init (checked against pid_start), or -1 with errno ESRCH. */
-int container_pidfd(struct container *c);
-/* The spec's state JSON for hooks and `state`. */
-char *container_state_json(struct container *c, enum oci_status st, bool pretty);
-uint64_t proc_start_time(pid_t pid);   /* 0 if gone */
-/* Dead, or SIGKILL pending for it or its thread group (/proc/PID/status). */
-bool proc_killed(pid_t pid);
-bool proc_alive(pid_t pid, uint64_t start); /* running (not zombie) with that start time */
 
 /* Fields of a json-c object (state.c): NULL, 0 or false when absent or of
  * another type (jstr). */
@@ -126,15 +75,15 @@ int sync_recv_blob(int sock, enum sync_type want, enum sync_type *got, char **da
 /* Report err to the parent and _exit(1): used by container-side code only. */
 __attribute__((noreturn)) void sync_fail(int sock, struct hull_err *err);
 
+/* ctx->vm, or NULL with err set (lifecycle.c). */
+const struct runtime_vm_ops *vm_ops(const struct runtime_ctx *ctx, struct hull_err **err);
+
 /* ---- bundle (create.c) ----------------------------------------------------- */
+/* (the state store, container_abandon, write_pid_file and fork_into_cgroup
+ * are in runtime.h: vmcontainer/ keeps VM-isolated containers in it) */
 
 /* A bundle read and parsed, nothing created: create and restore. */
 int bundle_load(const char *bundle_arg, struct runtime_bundle *b, struct hull_err **err);
-/* Undo a failed create or restore: kill the init, remove the cgroup and the
- * state dir, free c. */
-void container_abandon(struct container *c);
-/* --pid-file, written atomically. */
-int write_pid_file(const char *path, pid_t pid, struct hull_err **err);
 
 /* ---- spawn (spawn.c, init.c) ---------------------------------------------- */
 
@@ -171,10 +120,6 @@ int spawn_container(struct spawn_opts *so, struct hull_err **err);
  * when the caller has it already (a foreground `run`). */
 int delete_container(const struct runtime_ctx *ctx, const char *id, bool force, struct oci_spec *spec,
 		     struct hull_err **err);
-/* cgfork.c: fork(), the child born in cg's cgroup2 directory when cg has one (see
- * cgroups_enter_self(), which the child must call next with *cloned_in).
- * cg may be NULL.  Returns like fork(); -1 with err set on failure. */
-pid_t fork_into_cgroup(const struct cgroup *cg, bool *cloned_in, struct hull_err **err);
 /* The same with an fd of the cgroup2 directory (-1: plain fork). */
 pid_t fork_into_cgroup_fd(int cgroup_fd, bool *cloned_in, struct hull_err **err);
 /* Its first half: 1 with *pid set (0 in the child) when the child was born in
@@ -252,12 +197,8 @@ int runtime_seccomp_forward(struct container *c, pid_t pid, int fd, struct hull_
 
 /* ---- console (console.c) ---------------------------------------------------- */
 
-/* Open a new pty in the current mount namespace's /dev/ptmx; master and slave fds. */
-int console_open_pty(int *master, int *slave, const struct oci_process *p, struct hull_err **err);
 /* Make slave the controlling terminal and stdio of the calling process. */
 int console_setup_slave(int slave, struct hull_err **err);
-/* Send the master fd to a --console-socket path (SCM_RIGHTS). */
-int console_send_to_socket(const char *path, int master, struct hull_err **err);
 /* Proxy the caller's stdio to/from master until the child exits; returns when
  * master hangs up. Puts the caller's tty in raw mode for the duration. */
 struct console_proxy;
@@ -266,8 +207,6 @@ void console_proxy_stop(struct console_proxy *p);
 
 /* ---- wait (wait.c) ---------------------------------------------------------- */
 
-/* Wait for pid (our child), forwarding signals; return exit code or 128+sig. */
-int wait_forward(pid_t pid, int console_master, int *status, struct hull_err **err);
 
 /* ---- misc ------------------------------------------------------------------- */
 

@@ -37,6 +37,15 @@ int start_release(struct container *c, struct hull_err **err)
 	return 0;
 }
 
+/* The VM-isolated container's commands; NULL (with err) in a program that
+ * has none (unit tests). */
+const struct runtime_vm_ops *vm_ops(const struct runtime_ctx *ctx, struct hull_err **err)
+{
+	if (!ctx->vm)
+		hull_err_make(err, ENOTSUP, "VM-isolated container");
+	return ctx->vm;
+}
+
 int runtime_start(const struct runtime_ctx *ctx, const char *id, struct hull_err **err)
 {
 	struct container *c = NULL;
@@ -52,7 +61,8 @@ int runtime_start(const struct runtime_ctx *ctx, const char *id, struct hull_err
 		hull_err_make(err, 0, "cannot start container \"%s\": it is %s", id, oci_status_names[s]);
 		goto out;
 	}
-	if (container_load_spec(c, err) < 0 || start_release(c, err) < 0)
+	if (container_load_spec(c, err) < 0 || (c->vm ? vm_ops(ctx, err) == NULL || ctx->vm->start(ctx, c, err) < 0
+						    : start_release(c, err) < 0))
 		goto out;
 	st = container_state_json(c, OCI_STATUS_RUNNING, false);
 	hull_debug("start %s: poststart hooks", id);
@@ -146,7 +156,10 @@ int runtime_ps(const struct runtime_ctx *ctx, const char *id, pid_t **pids, size
 
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
-	r = container_pids(c, pids, n, err);
+	if (c->vm)
+		r = vm_ops(ctx, err) ? ctx->vm->ps(ctx, c, pids, n, err) : -1;
+	else
+		r = container_pids(c, pids, n, err);
 	container_free(c);
 	return r;
 }
@@ -187,6 +200,8 @@ int runtime_kill(const struct runtime_ctx *ctx, const char *id, int sig, bool al
 			r = cgroups_kill_all(cg, sig, err);
 	} else if (pidfd < 0) {
 		r = hull_err_make(err, 0, "container \"%s\" is not running", id);
+	} else if (c->vm) {
+		r = vm_ops(ctx, err) ? ctx->vm->kill(ctx, c, sig, all, err) : -1;
 	} else if (all) {
 		r = signal_all(c, sig, err);
 	} else if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {

@@ -32,6 +32,7 @@ struct runtime_ctx {
 	bool systemd_cgroup;
 	const char *cgroup_manager; /* "cgroupfs", "systemd", "disabled" or NULL */
 	bool debug;
+	const struct runtime_vm_ops *vm; /* VM-isolated containers' commands, or NULL */
 };
 
 struct runtime_create_opts {
@@ -172,5 +173,98 @@ extern const struct runtime_signal runtime_signals[];
 extern const size_t runtime_n_signals;
 /* "KILL" for 9, NULL if the table has no name for sig. */
 const char *runtime_signal_name(int sig);
+
+/* ======================= state store (runtime/state.c) ====================
+ * Shared with vmcontainer/, which keeps VM-isolated containers in the same
+ * ROOT/ID directories (state.json says "isolation":"vm"), so that list, state,
+ * pause, resume, update, events and delete work on both unchanged. */
+struct cgroup;
+
+/* What hull remembers of a container, in ROOT/ID/state.json (json-c). */
+struct container {
+	char *id;
+	char *dir;                  /* ROOT/ID */
+	int dir_fd;                 /* O_PATH|O_DIRECTORY of dir, -1 if not open */
+	int lock_fd;                /* flock'd ROOT/ID (the directory), -1 if not held */
+	pid_t pid;                  /* container init, 0 before it exists */
+	uint64_t pid_start;         /* /proc/PID/stat starttime, guards pid reuse */
+	char *bundle;               /* absolute */
+	char *rootfs;               /* absolute */
+	char *created;              /* RFC 3339 */
+	char *owner;
+	char *cgroup;               /* cgroups_serialize() or NULL (--cgroup-manager=disabled) */
+	struct cgroup *cg;          /* loaded from `cgroup` by container_cgroup() */
+	bool new_pid_ns;
+	bool vm;                    /* VM-isolated (vmcontainer/): pid is its supervisor */
+	struct oci_spec *spec;      /* ROOT/ID/config.json, loaded lazily by container_load_spec */
+};
+
+#define STATE_FILE "state.json"
+#define CONFIG_FILE "config.json"
+#define FIFO_FILE "exec.fifo"
+
+/* Create ROOT/ID exclusively and lock it: "container \"x\" already exists". */
+int container_new(const struct runtime_ctx *ctx, const char *id, struct container **out, struct hull_err **err);
+/* Open and lock an existing container: "container \"x\" does not exist". */
+int container_open(const struct runtime_ctx *ctx, const char *id, struct container **out, struct hull_err **err);
+/* delete --force: ROOT/ID exists but has no state.json (a create killed
+ * before writing it, a delete killed while removing it): remove it, 1.
+ * 0 when it has a state (or is gone: 1); -1 on error. */
+int container_remove_stateless(const struct runtime_ctx *ctx, const char *id, struct hull_err **err);
+int container_save(struct container *c, struct hull_err **err);
+int container_load_spec(struct container *c, struct hull_err **err);
+/* Remove ROOT/ID entirely (after the lock is dropped by free). */
+int container_remove_dir(struct container *c, struct hull_err **err);
+void container_free(struct container *c);
+/* The container's cgroup handle (NULL without one); loaded on first use. */
+int container_cgroup(struct container *c, struct cgroup **cg, struct hull_err **err);
+bool runtime_cgroups_enabled(const struct runtime_ctx *ctx);
+
+/* Current status from the process and the exec fifo. */
+enum oci_status container_status(struct container *c);
+/* pidfd of the live init (checked against pid_start), or -1 with errno ESRCH. */
+int container_pidfd(struct container *c);
+/* The spec's state JSON for hooks and `state`. */
+char *container_state_json(struct container *c, enum oci_status st, bool pretty);
+uint64_t proc_start_time(pid_t pid);   /* 0 if gone */
+/* Dead, or SIGKILL pending for it or its thread group (/proc/PID/status). */
+bool proc_killed(pid_t pid);
+bool proc_alive(pid_t pid, uint64_t start); /* running (not zombie) with that start time */
+/* Undo a failed create or restore: kill the init, remove the cgroup and the
+ * state dir, free c. */
+void container_abandon(struct container *c);
+/* --pid-file, written atomically. */
+int write_pid_file(const char *path, pid_t pid, struct hull_err **err);
+/* cgfork.c: fork(), the child born in cg's cgroup2 directory when cg has one (see
+ * cgroups_enter_self(), which the child must call next with *cloned_in).
+ * cg may be NULL.  Returns like fork(); -1 with err set on failure. */
+pid_t fork_into_cgroup(const struct cgroup *cg, bool *cloned_in, struct hull_err **err);
+
+/* console.c, wait.c (vmcontainer/ too) */
+/* Open a new pty in the current mount namespace's /dev/ptmx; master and slave fds. */
+int console_open_pty(int *master, int *slave, const struct oci_process *p, struct hull_err **err);
+/* Send the master fd to a --console-socket path (SCM_RIGHTS). */
+int console_send_to_socket(const char *path, int master, struct hull_err **err);
+/* Wait for pid (our child), forwarding signals; return exit code or 128+sig. */
+int wait_forward(pid_t pid, int console_master, int *status, struct hull_err **err);
+
+/*
+ * What runtime/ cannot do itself for a VM-isolated container (c->vm): the
+ * commands that reach the container's processes go to the guest's agent.
+ * cli/ sets runtime_ctx.vm to vmcontainer/'s table (runtime/ does not link
+ * against it: vmcontainer/ builds on runtime/).  Each gets c open and locked.
+ */
+struct runtime_vm_ops {
+	/* c is created: let the init run. */
+	int (*start)(const struct runtime_ctx *ctx, struct container *c, struct hull_err **err);
+	int (*kill)(const struct runtime_ctx *ctx, struct container *c, int sig, bool all, struct hull_err **err);
+	int (*ps)(const struct runtime_ctx *ctx, struct container *c, pid_t **pids, size_t *n,
+		  struct hull_err **err);
+	/* proc: the process built from the config and o (validated); *c may be
+	 * freed (set to NULL) once the process runs, so as not to hold the lock. */
+	int (*exec)(const struct runtime_ctx *ctx, struct container **c, const struct oci_process *proc,
+		    const struct runtime_exec_opts *o, int *status, struct hull_err **err);
+};
+
 
 #endif

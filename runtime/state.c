@@ -126,6 +126,7 @@ static int load_state(struct container *c, struct hull_err **err)
 	c->owner = xstrdup(jstr(o, "owner"));
 	c->cgroup = xstrdup(jstr(o, "cgroup"));
 	c->new_pid_ns = jint(o, "newPidNs") != 0;
+	c->vm = jstr(o, "isolation") && strcmp(jstr(o, "isolation"), "vm") == 0;
 	json_object_put(o);
 	return 0;
 }
@@ -208,6 +209,8 @@ int container_save(struct container *c, struct hull_err **err)
 	if (c->cgroup)
 		json_object_object_add(o, "cgroup", json_object_new_string(c->cgroup));
 	json_object_object_add(o, "newPidNs", json_object_new_int(c->new_pid_ns));
+	if (c->vm)
+		json_object_object_add(o, "isolation", json_object_new_string("vm"));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	r = write_file_atomic_at(c->dir_fd, STATE_FILE, text, strlen(text), 0600, err);
 	json_object_put(o);

@@ -3,26 +3,36 @@
  * create and run of a VM-isolated container.  The checks come first, in the
  * order a caller sees their errors, and none of them makes anything: the
  * bundle as the container path checks it, the VM's size, the guest's view
- * of the config, then the host (no /dev/kvm, PVM).
+ * of the config, the host (no /dev/kvm, PVM), the guest image.  Then the
+ * state directory and the host cgroup, as for a container, and the
+ * supervisor in that cgroup, which reports once the guest's agent has
+ * created the container (or why not: then everything is undone).
  */
-#include "vmcontainer/vmcontainer.h"
+#include "vmcontainer/internal.h"
+#include "cgroups/cgroups.h"
+#include "guest/guest.h"
 #include "microvm/microvm.h"
 
-/* Everything create needs to know before it makes anything. */
-struct vmc_plan {
-	struct runtime_bundle b;
-	struct vmc_size size;
-	char *guest_config;
-	struct vmc_share *shares;
-	size_t n_shares;
-};
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 static void plan_free(struct vmc_plan *p)
 {
 	runtime_bundle_free(&p->b);
 	free(p->guest_config);
 	vmcontainer_shares_free(p->shares, p->n_shares);
+	free(p->kernel);
+	free(p->initrd);
 	*p = (struct vmc_plan){ 0 };
+}
+
+static int find_image(struct vmc_plan *p, struct hull_err **err)
+{
+#ifdef GUEST_IMAGE_CONF
+	return guest_image_find(p->b.spec->annotations, p->b.spec->n_annotations, &p->kernel, &p->initrd, err);
+#else
+	return hull_err_make(err, 0, "this build has no guest image lookup");
+#endif
 }
 
 static int plan(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
@@ -37,7 +47,7 @@ static int plan(const struct runtime_ctx *ctx, const struct runtime_create_opts 
 		goto fail;
 	hull_debug("create %s: VM isolation, %u vCPUs, %llu MiB, %zu shares", o->id, p->size.cpus,
 		   (unsigned long long)p->size.mem_mib, p->n_shares);
-	if (microvm_check_host(err) < 0) {
+	if (microvm_check_host(err) < 0 || find_image(p, err) < 0) {
 		hull_err_wrap(err, "VM isolation");
 		goto fail;
 	}
@@ -47,27 +57,187 @@ fail:
 	return -1;
 }
 
+/*
+ * The host cgroup bounds the whole VM: the container's limits, except that
+ * memory covers the guest's RAM and the VMM (the guest's own cgroup holds
+ * the container to its limit), the pids limit (threads of the VMM, not the
+ * container's processes) is the guest's business, and /dev/kvm is allowed.
+ */
+static int host_cgroup(const struct runtime_ctx *ctx, struct container *c, const struct vmc_plan *p,
+		       struct hull_err **err)
+{
+	const struct oci_linux *l = &p->b.spec->linux_;
+	struct oci_resources r = l->has_resources ? l->resources : (struct oci_resources){ 0 };
+	_cleanup_free_ struct oci_device_rule *rules = xcalloc(r.n_devices + 1, sizeof(*rules));
+	struct cgroups_cfg cfg = { .id = c->id, .cgroups_path = l->cgroups_path, .systemd = ctx->systemd_cgroup,
+				   .disabled = !runtime_cgroups_enabled(ctx), .resources = &r,
+				   .devices = l->devices, .n_devices = l->n_devices };
+
+	if (r.memory.has_limit && r.memory.limit > 0)
+		r.memory.limit = (int64_t)((p->size.mem_mib + VMC_HOST_OVERHEAD_MIB) << 20);
+	r.memory.has_swap = r.memory.has_reservation = false;
+	r.pids.has_limit = false;
+	if (r.n_devices)
+		memcpy(rules, r.devices, r.n_devices * sizeof(*rules));
+	rules[r.n_devices] = (struct oci_device_rule){ .allow = true, .type = 'c', .has_major = true,
+						       .has_minor = true, .major = 10, .minor = 232,
+						       .access = (char *)"rw" };
+	r.devices = rules;
+	r.n_devices++;
+	if (cgroups_create(&cfg, 0, &c->cg, err) < 0)
+		return -1;
+	c->cgroup = cgroups_serialize(c->cg);
+	return 0;
+}
+
+/* The supervisor's report: "\0" created, "\1message" failed, EOF: it died. */
+static int wait_report(int fd, pid_t pid, struct hull_err **err)
+{
+	char buf[4096];
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return hull_err_make(err, errno, "VM supervisor: read");
+		n += (size_t)r;
+		if (buf[0] == '\0')
+			return 0;
+	}
+	buf[n] = '\0';
+	if (n > 1 && buf[0] == '\1')
+		return hull_err_make(err, 0, "%s", buf + 1);
+	return hull_err_make(err, 0, "VM supervisor %d died before the container was created", (int)pid);
+}
+
+static void abandon(struct container *c, pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	c->pid = 0;
+	container_abandon(c);
+}
+
 static int create(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
-		  struct hull_err **err)
+		  struct container **out, struct hull_err **err)
 {
 	struct vmc_plan p;
+	struct container *c = NULL;
+	_cleanup_close_ int master = -1, slave = -1;
+	int rep[2] = { -1, -1 };
+	bool terminal, cloned_in = false;
+	pid_t pid = 0;
 
 	if (plan(ctx, o, foreground, &p, err) < 0)
 		return -1;
+	terminal = p.b.spec->process.terminal;
+	if (container_new(ctx, o->id, &c, err) < 0)
+		goto fail_plan;
+	c->vm = true;
+	c->bundle = xstrdup(p.b.dir);
+	c->rootfs = xstrdup(p.b.rootfs);
+	/* state.json first: a hull killed from here on leaves what `delete
+	 * --force` removes; the cgroup is named in it once made. */
+	if (write_file_atomic_at(c->dir_fd, "config.json", p.b.config, p.b.config_len, 0600, err) < 0)
+		goto fail;
+	if (mkfifoat(c->dir_fd, VMC_FIFO_FILE, 0600) < 0) {
+		hull_err_make(err, errno, "mkfifo %s/%s", c->dir, VMC_FIFO_FILE);
+		goto fail;
+	}
+	if (container_save(c, err) < 0 || host_cgroup(ctx, c, &p, err) < 0 || container_save(c, err) < 0)
+		goto fail;
+	if (terminal && o->console_socket) {
+		if (console_open_pty(&master, &slave, &p.b.spec->process, err) < 0 ||
+		    console_send_to_socket(o->console_socket, master, err) < 0)
+			goto fail;
+	}
+	if (pipe2(rep, O_CLOEXEC) < 0) {
+		hull_err_make(err, errno, "pipe");
+		goto fail;
+	}
+	fflush(NULL);
+	pid = fork_into_cgroup(c->cg, &cloned_in, err);
+	if (pid < 0) {
+		pid = 0;
+		goto fail;
+	}
+	if (pid == 0) {
+		struct hull_err *e = NULL;
+		struct vmc_supervisor s = { .id = c->id, .dir_fd = c->dir_fd, .plan = &p, .terminal = terminal,
+					    .tty = slave >= 0 ? slave : (terminal && isatty(0) ? 0 : -1),
+					    .report = rep[1] };
+
+		close(rep[0]);
+		close(c->lock_fd);  /* the lock stays `hull create`'s */
+		if (master >= 0)
+			close(master);
+		if (c->cg && cgroups_enter_self(c->cg, cloned_in, NULL, 0, &e) < 0) {
+			_cleanup_free_ char *m = xasprintf("\1%s", e->msg);
+			(void)write_all(rep[1], m, strlen(m));
+			_exit(1);
+		}
+		vmc_supervise(&s);
+	}
+	close(rep[1]);
+	rep[1] = -1;
+	if (wait_report(rep[0], pid, err) < 0)
+		goto fail;
+	c->pid = pid;
+	c->pid_start = proc_start_time(pid);
+	if (container_save(c, err) < 0 || (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0))
+		goto fail;
+	close(rep[0]);
 	plan_free(&p);
-	/* The supervisor (file server, VMM, agent connection) lands with the
-	 * guest side; until then a host that could boot a guest says so. */
-	return hull_err_make(err, 0, "VM isolation: this build cannot start a VM-isolated container yet");
+	*out = c;
+	return 0;
+fail:
+	if (rep[0] >= 0)
+		close(rep[0]);
+	if (rep[1] >= 0)
+		close(rep[1]);
+	abandon(c, pid);
+fail_plan:
+	plan_free(&p);
+	return -1;
 }
 
 int vmcontainer_create(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, struct hull_err **err)
 {
-	return create(ctx, o, false, err);
+	struct container *c = NULL;
+
+	if (create(ctx, o, false, &c, err) < 0)
+		return -1;
+	container_free(c);
+	return 0;
 }
 
 int vmcontainer_run(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, int *status,
 		    struct hull_err **err)
 {
+	struct container *c = NULL;
+	pid_t pid;
+	int r;
+
 	*status = 0;
-	return create(ctx, o, !o->detach, err);
+	if (create(ctx, o, !o->detach, &c, err) < 0)
+		return -1;
+	pid = c->pid;
+	container_free(c);
+	if (runtime_start(ctx, o->id, err) < 0) {
+		(void)runtime_delete(ctx, o->id, true, NULL);
+		return -1;
+	}
+	if (o->detach)
+		return 0;
+	r = wait_forward(pid, -1, status, err);
+	if (o->keep)
+		return r;
+	if (runtime_delete(ctx, o->id, true, r < 0 ? NULL : err) < 0 && r == 0)
+		return -1;
+	return r;
 }

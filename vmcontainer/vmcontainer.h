@@ -98,4 +98,8 @@ int vmcontainer_create(const struct runtime_ctx *ctx, const struct runtime_creat
 int vmcontainer_run(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, int *status,
 		    struct hull_err **err);
 
+/* What runtime/ hands over for a VM-isolated container (cli/ sets
+ * runtime_ctx.vm to it): start, kill, ps and exec through the guest's agent. */
+extern const struct runtime_vm_ops vmcontainer_ops;
+
 #endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmcontainer/internal.h: private to vmcontainer/. */
+#ifndef HULL_VMCONTAINER_INTERNAL_H
+#define HULL_VMCONTAINER_INTERNAL_H
+
+#include "vmcontainer/vmcontainer.h"
+
+struct json_object;
+
+/* In ROOT/ID: the VMM's host side of virtio-vsock, the file server's
+ * vhost-user socket, the guest's serial console (debugging). */
+#define VMC_VSOCK_SOCK "vsock.sock"
+#define VMC_FS_SOCK "fs.sock"
+#define VMC_CONSOLE_LOG "console.log"
+#define VMC_FIFO_FILE "exec.fifo"   /* container_status: present while created */
+#define VMC_FS_TAG "hull"
+/* Host memory beyond the guest's RAM that the host cgroup allows: the VMM
+ * and the file server. */
+#define VMC_HOST_OVERHEAD_MIB 64u
+
+/* ---- agent client (agent.c) ---------------------------------------------- */
+
+/* Connect to the guest agent through dir_fd/vsock.sock ("CONNECT 1024").
+ * -1 with err; errno EAGAIN-like cases (nothing listens yet: ENOENT,
+ * ECONNREFUSED, ECONNRESET, the VMM closed before OK) are reported as
+ * EAGAIN so the supervisor can retry while the guest boots. */
+int vmc_agent_connect(int dir_fd, struct hull_err **err);
+/* One request (req consumed) on a new connection; *resp is the response
+ * (ok checked: the agent's error becomes *err).  fd_out: keep the
+ * connection open for the stream that follows (create, exec), else NULL. */
+int vmc_agent_call(int dir_fd, struct json_object *req, struct json_object **resp, int *fd_out,
+		   struct hull_err **err);
+
+/* Relay one process's stdio between host fds and an agent stream s until
+ * its EXIT frame: in (-1: none) to STDIN frames, STDOUT/STDERR frames to
+ * out/errfd, SIGWINCH on sigfd (-1: none) to RESIZE from tty (-1: none),
+ * other signals on sigfd to on_signal.  *exit_code: the process's. */
+int vmc_relay(int s, int in, int out, int errfd, int tty, int sigfd, void (*on_signal)(void *opaque, int sig),
+	      void *opaque, int *exit_code, struct hull_err **err);
+/* The window size of tty as a RESIZE frame on s (nothing if tty is not one). */
+void vmc_send_winsize(int s, int tty);
+
+/* ---- create plan and supervisor (create.c, supervisor.c) ------------------ */
+
+struct vmc_plan {
+	struct runtime_bundle b;
+	struct vmc_size size;
+	char *guest_config;
+	struct vmc_share *shares;
+	size_t n_shares;
+	char *kernel, *initrd;
+};
+
+struct vmc_supervisor {
+	const char *id;
+	int dir_fd;                 /* ROOT/ID */
+	const struct vmc_plan *plan;
+	bool terminal;
+	int tty;                    /* terminal: the host pty slave, or our stdin when a tty; else -1 */
+	int report;                 /* to `hull create`: "\0" when created, "\1message" on failure */
+};
+/* The supervisor process: never returns; exits with the init's exit code. */
+__attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s);
+
+/* ---- exec's process object (process.c) ------------------------------------ */
+
+/* The OCI process object of proc as JSON (what `exec` sends the agent). */
+struct json_object *vmc_process_json(const struct oci_process *proc);
+
+#endif

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The commands runtime/ hands over for a VM-isolated container (struct
+ * runtime_vm_ops): each is one request to the guest's agent.  state, list,
+ * pause, resume, update, events and delete need nothing of the guest: the
+ * state store, the supervisor's pid and the host cgroup answer them.
+ */
+#include "vmcontainer/internal.h"
+#include "guest/guest.h"
+
+#include <json-c/json.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+
+static struct json_object *request(const char *op, const struct container *c)
+{
+	struct json_object *req = guest_request_new(op);
+	json_object_object_add(req, "id", json_object_new_string(c->id));
+	return req;
+}
+
+static int call(struct container *c, struct json_object *req, struct json_object **resp, struct hull_err **err)
+{
+	if (vmc_agent_call(c->dir_fd, req, resp, NULL, err) < 0)
+		return hull_err_wrap(err, "container \"%s\" (VM)", c->id);
+	return 0;
+}
+
+static int vm_start(const struct runtime_ctx *ctx, struct container *c, struct hull_err **err)
+{
+	struct json_object *resp = NULL;
+
+	if (call(c, request("start", c), &resp, err) < 0)
+		return -1;
+	json_object_put(resp);
+	/* No longer "created" (container_status). */
+	if (unlinkat(c->dir_fd, VMC_FIFO_FILE, 0) < 0 && errno != ENOENT)
+		return hull_err_make(err, errno, "unlink %s/%s", c->dir, VMC_FIFO_FILE);
+	return 0;
+}
+
+static int vm_kill(const struct runtime_ctx *ctx, struct container *c, int sig, bool all, struct hull_err **err)
+{
+	struct json_object *req = request("kill", c), *resp = NULL;
+
+	json_object_object_add(req, "signal", json_object_new_int(sig));
+	json_object_object_add(req, "all", json_object_new_boolean(all));
+	if (call(c, req, &resp, err) < 0)
+		return -1;
+	json_object_put(resp);
+	return 0;
+}
+
+static int vm_ps(const struct runtime_ctx *ctx, struct container *c, pid_t **pids, size_t *n, struct hull_err **err)
+{
+	struct json_object *resp = NULL, *a = NULL;
+	int r = -1;
+
+	*pids = NULL;
+	*n = 0;
+	if (call(c, request("ps", c), &resp, err) < 0)
+		return -1;
+	if (oci_json_get_array(resp, "pids", "response", true, &a, err) < 0)
+		goto out;
+	*pids = xcalloc(json_object_array_length(a) + 1, sizeof(pid_t));
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		struct json_object *v = json_object_array_get_idx(a, i);
+		int64_t pid = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || pid <= 0 || pid > INT32_MAX) {
+			hull_err_make(err, EPROTO, "response.pids[%zu]: not a pid", i);
+			free(*pids);
+			*pids = NULL;
+			*n = 0;
+			goto out;
+		}
+		(*pids)[(*n)++] = (pid_t)pid;
+	}
+	r = 0;
+out:
+	json_object_put(resp);
+	return r;
+}
+
+/*
+ * exec: the relay process R stands for the guest's process on the host: its
+ * pid is the exec pid (--pid-file), its exit code the process's, its stdio
+ * the process's (or the host pty whose master went to --console-socket).
+ */
+static int vm_exec(const struct runtime_ctx *ctx, struct container **cp, const struct oci_process *proc,
+		   const struct runtime_exec_opts *o, int *status, struct hull_err **err)
+{
+	struct container *c = *cp;
+	struct json_object *req = request("exec", c), *resp = NULL;
+	_cleanup_close_ int s = -1, master = -1, slave = -1;
+	int tty = -1;
+	pid_t relay;
+
+	if (proc->terminal && o->console_socket &&
+	    (console_open_pty(&master, &slave, proc, err) < 0 ||
+	     console_send_to_socket(o->console_socket, master, err) < 0))
+		return -1;
+	json_object_object_add(req, "process", vmc_process_json(proc));
+	json_object_object_add(req, "terminal", json_object_new_boolean(proc->terminal));
+	if (vmc_agent_call(c->dir_fd, req, &resp, &s, err) < 0)
+		return hull_err_wrap(err, "container \"%s\" (VM)", c->id);
+	json_object_put(resp);
+	/* The process may live long: do not hold the container's lock. */
+	container_free(c);
+	*cp = NULL;
+	if (proc->terminal)
+		tty = slave >= 0 ? slave : (isatty(STDIN_FILENO) ? STDIN_FILENO : -1);
+	fflush(NULL);
+	relay = fork();
+	if (relay < 0)
+		return hull_err_make(err, errno, "fork");
+	if (relay == 0) {
+		struct hull_err *e = NULL;
+		int code = 255;
+
+		signal(SIGPIPE, SIG_IGN);
+		if (slave >= 0 && setsid() >= 0)
+			(void)ioctl(slave, TIOCSCTTY, 0);
+		vmc_send_winsize(s, tty);
+		if (vmc_relay(s, slave >= 0 ? slave : STDIN_FILENO, slave >= 0 ? slave : STDOUT_FILENO,
+			      STDERR_FILENO, tty, -1, NULL, NULL, &code, &e) < 0) {
+			hull_warn("exec %s: %s", o->id, e->msg);
+			code = 255;
+		}
+		_exit(code);
+	}
+	if (o->pid_file && write_pid_file(o->pid_file, relay, err) < 0) {
+		kill(relay, SIGKILL);
+		waitpid(relay, NULL, 0);
+		return -1;
+	}
+	if (o->detach) {
+		*status = 0;
+		return 0;
+	}
+	return wait_forward(relay, -1, status, err);
+}
+
+const struct runtime_vm_ops vmcontainer_ops = {
+	.start = vm_start,
+	.kill = vm_kill,
+	.ps = vm_ps,
+	.exec = vm_exec,
+};

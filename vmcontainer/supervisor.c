@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The supervisor of a VM-isolated container: the process whose pid is
+ * state.pid, in the container's host cgroup.  It serves the rootfs through
+ * the file server (`hull virtiofsd`, its own process), runs the VM in a
+ * thread (microvm_run), asks the guest's agent to create the container,
+ * tells `hull create` how that went, relays the init's stdio and exits with
+ * the init's exit code (what conmon and containerd's shim wait for).
+ *
+ * Its cwd is ROOT/ID, so the sockets there have short relative names
+ * (ROOT/ID/vsock.sock may not fit a sun_path).
+ */
+#include "vmcontainer/internal.h"
+#include "guest/guest.h"
+#include "microvm/microvm.h"
+
+#include <json-c/json.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#define KERNEL_CMDLINE "console=ttyS0 quiet panic=-1 rdinit=/init hull.agent=1"
+
+struct vm_thread {
+	struct vm_config cfg;
+	int done[2];                /* pipe: readable once microvm_run returned */
+	int exit_code;
+	struct hull_err *err;
+};
+
+static void *vm_main(void *opaque)
+{
+	struct vm_thread *t = opaque;
+
+	if (microvm_run(&t->cfg, &t->exit_code, &t->err) < 0)
+		t->exit_code = -1;
+	close(t->done[1]);
+	return NULL;
+}
+
+static void report(struct vmc_supervisor *s, struct hull_err *err)
+{
+	if (s->report < 0)
+		return;
+	if (!err) {
+		(void)write_all(s->report, "\0", 1);
+	} else {
+		_cleanup_free_ char *m = xasprintf("\1%s", err->msg);
+		(void)write_all(s->report, m, strlen(m));
+	}
+	close(s->report);
+	s->report = -1;
+}
+
+/* Listen on fs.sock before the VMM connects to it, and give the connection
+ * to the file server once it comes: a process of its own, which dies with
+ * us (PDEATHSIG; it sets it again itself). */
+static pid_t start_file_server(const struct vmc_plan *p, struct hull_err **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	pid_t pid;
+
+	if (l < 0)
+		return hull_err_make(err, errno, "file server: socket");
+	strcpy(sa.sun_path, VMC_FS_SOCK);
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0)
+		return hull_err_make(err, errno, "file server: listen on " VMC_FS_SOCK);
+	pid = fork();
+	if (pid < 0)
+		return hull_err_make(err, errno, "file server: fork");
+	if (pid == 0) {
+		char **argv = xcalloc(8 + 2 * p->n_shares, sizeof(char *));
+		size_t n = 0;
+		int c;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
+		while ((c = accept4(l, NULL, NULL, 0)) < 0 && errno == EINTR)
+			;
+		if (c < 0)
+			_exit(1);
+		argv[n++] = "hull";
+		argv[n++] = "virtiofsd";
+		argv[n++] = "--fd";
+		argv[n++] = xasprintf("%d", c);
+		argv[n++] = "--shared-dir";
+		argv[n++] = p->b.rootfs;
+		for (size_t i = 0; i < p->n_shares; i++) {
+			argv[n++] = "--mount";
+			argv[n++] = xasprintf("%s=%s%s", p->shares[i].name, p->shares[i].source,
+					      p->shares[i].ro ? ",ro" : "");
+		}
+		argv[n] = NULL;
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* The devices come with their helpers' pieces of microvm/ (issue 11): a
+ * build without them says so instead of booting a guest that cannot work. */
+#if defined(MICROVM_FS_TAG_MAX) && defined(MICROVM_VSOCK_CID_DEFAULT)
+#define VMC_HAVE_DEVICES 1
+#endif
+
+static int vm_config_fill(struct vm_thread *t, const struct vmc_plan *p, int console, struct hull_err **err)
+{
+#ifndef VMC_HAVE_DEVICES
+	return hull_err_make(err, 0, "this build's VMM has no virtio-fs and virtio-vsock devices");
+#else
+	static const struct vm_fs fs = { .socket_path = VMC_FS_SOCK, .tag = VMC_FS_TAG };
+
+	microvm_config_init(&t->cfg);
+	t->cfg.kernel = p->kernel;
+	t->cfg.initrd = p->initrd;
+	t->cfg.cmdline = KERNEL_CMDLINE;
+	t->cfg.cpus = p->size.cpus;
+	t->cfg.mem_mib = p->size.mem_mib;
+	t->cfg.console = MICROVM_CONSOLE_SERIAL;
+	t->cfg.console_in = -1;
+	t->cfg.console_out = console;
+	t->cfg.fs = &fs;
+	t->cfg.nfs = 1;
+	t->cfg.vsock_uds = VMC_VSOCK_SOCK;
+	return 0;
+#endif
+}
+
+/* Connect to the agent while the guest boots: until it answers, or the VM
+ * is gone (then its error is the story). */
+static int agent_wait(struct vm_thread *t, int dir_fd, struct hull_err **err)
+{
+	for (;;) {
+		struct hull_err *e = NULL;
+		struct pollfd pfd = { .fd = t->done[0], .events = POLLIN };
+		int fd = vmc_agent_connect(dir_fd, &e);
+
+		if (fd >= 0)
+			return fd;
+		if (e->errnum != EAGAIN) {
+			*err = e;
+			return -1;
+		}
+		hull_err_free(&e);
+		/* The pace of the retries, not a deadline: the VM's death ends them. */
+		if (poll(&pfd, 1, 10) > 0)
+			return hull_err_make(err, 0, "the VM stopped before its agent answered");
+	}
+}
+
+struct sig_ctx {
+	int dir_fd;
+	const char *id;
+};
+
+/* A signal sent to the supervisor (conmon's, containerd's, `hull run`'s
+ * forwarding) is for the container's init. */
+static void forward_signal(void *opaque, int sig)
+{
+	struct sig_ctx *x = opaque;
+	struct json_object *req = guest_request_new("kill"), *resp = NULL;
+
+	json_object_object_add(req, "id", json_object_new_string(x->id));
+	json_object_object_add(req, "signal", json_object_new_int(sig));
+	json_object_object_add(req, "all", json_object_new_boolean(false));
+	if (vmc_agent_call(x->dir_fd, req, &resp, NULL, NULL) == 0)
+		json_object_put(resp);
+}
+
+static void shutdown_guest(int dir_fd)
+{
+	struct json_object *resp = NULL;
+
+	if (vmc_agent_call(dir_fd, guest_request_new("shutdown"), &resp, NULL, NULL) == 0)
+		json_object_put(resp);
+}
+
+static void raw_tty(int fd)
+{
+	struct termios t;
+
+	if (fd >= 0 && tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(fd, TCSANOW, &t);
+	}
+}
+
+__attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
+{
+	static const int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	struct vm_thread t = { .done = { -1, -1 } };
+	struct sig_ctx sx = { .dir_fd = s->dir_fd, .id = s->id };
+	struct hull_err *err = NULL;
+	struct json_object *req, *resp = NULL;
+	_cleanup_close_ int console = -1;
+	int conn = -1, sigfd = -1, code = 255, in = STDIN_FILENO, out = STDOUT_FILENO;
+	pthread_t th;
+	sigset_t set;
+	pid_t fsd;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (fchdir(s->dir_fd) < 0) {
+		hull_err_make(&err, errno, "chdir to the state directory");
+		goto fail;
+	}
+	/* Blocked in every thread (the VMM's inherit it): the signalfd gets them. */
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
+		sigaddset(&set, fwd[i]);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (s->terminal && s->tty >= 0) {
+		/* The pty slave is our controlling terminal: the master's size
+		 * changes arrive as SIGWINCH.  The guest's pty does the line
+		 * discipline: this one passes bytes through. */
+		if (setsid() >= 0)
+			(void)ioctl(s->tty, TIOCSCTTY, 0);
+		raw_tty(s->tty);
+		in = out = s->tty;
+	}
+	console = openat(s->dir_fd, VMC_CONSOLE_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fsd = start_file_server(s->plan, &err);
+	if (fsd < 0)
+		goto fail;
+	if (pipe2(t.done, O_CLOEXEC) < 0) {
+		hull_err_make(&err, errno, "pipe");
+		goto fail;
+	}
+	if (vm_config_fill(&t, s->plan, console, &err) < 0)
+		goto fail;
+	if (pthread_create(&th, NULL, vm_main, &t) != 0) {
+		hull_err_make(&err, errno, "VM thread");
+		goto fail;
+	}
+	conn = agent_wait(&t, s->dir_fd, &err);
+	if (conn < 0) {
+		if (t.err) {
+			/* The VMM's own error says why (no kernel, KVM refused...). */
+			pthread_join(th, NULL);
+			hull_err_free(&err);
+			err = t.err;
+			t.err = NULL;
+		}
+		goto fail;
+	}
+	close(conn);
+	req = guest_request_new("create");
+	json_object_object_add(req, "id", json_object_new_string(s->id));
+	json_object_object_add(req, "config", json_object_new_string(s->plan->guest_config));
+	json_object_object_add(req, "terminal", json_object_new_boolean(s->terminal));
+	if (vmc_agent_call(s->dir_fd, req, &resp, &conn, &err) < 0) {
+		hull_err_wrap(&err, "agent");
+		shutdown_guest(s->dir_fd);
+		goto fail;
+	}
+	json_object_put(resp);
+	hull_debug("supervisor %s: the guest created the container", s->id);
+	report(s, NULL);
+	if (s->terminal)
+		vmc_send_winsize(conn, s->tty);
+	if (vmc_relay(conn, s->terminal ? in : STDIN_FILENO, out, STDERR_FILENO, s->terminal ? s->tty : -1, sigfd,
+		      forward_signal, &sx, &code, &err) < 0) {
+		hull_warn("supervisor %s: %s", s->id, err->msg);
+		hull_err_free(&err);
+		code = 255;
+	}
+	close(conn);
+	shutdown_guest(s->dir_fd);
+	pthread_join(th, NULL);
+	hull_err_free(&t.err);
+	_exit(code);
+fail:
+	report(s, err);
+	hull_err_free(&err);
+	_exit(1);
+}
