@@ -1,0 +1,144 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# VM-isolated containers end to end (docs/vm-containers.md), inside the test
+# host (tests/testhost/run-suite; its own run-all stage, testhost-vm): the
+# test bundle's busybox rootfs in a microVM booted by `hull-vm`, the guest
+# kernel and initramfs of `make guest` (tests/prepare.d).  Boots are slow
+# under TCG: each test boots once and checks several things.
+
+load ../helpers
+
+setup_file() {
+	if [[ ${TESTHOST:-} != 1 ]]; then
+		echo "# this file runs inside the test host: tests/testhost/run-suite $BATS_TEST_FILENAME" >&3
+		return 1
+	fi
+}
+
+setup() {
+	setup_common
+	[ -c /dev/kvm ] || skip "no /dev/kvm in this test host"
+	HULL_VM=$BATS_TEST_TMPDIR/bin/hull-vm
+	mkdir -p "${HULL_VM%/*}"
+	ln -s "$RUNTIME" "$HULL_VM"
+	private_rootfs
+}
+
+hull_vm() {
+	timeout 600 "$HULL_VM" --root "$ROOT" "$@"
+}
+
+# Nothing of container ID left: state, supervisor, file server, sockets, cgroup.
+assert_vm_gone() {
+	local id=$1
+	assert_nothing_left "$id"
+	assert_no_cgroup "$id"
+	if pgrep -f -- "virtiofsd.*$BUNDLE" >/dev/null; then
+		fail "file server left behind: $(pgrep -af -- "virtiofsd.*$BUNDLE")"
+	fi
+}
+
+@test "vmcontainer: hull-vm run: the guest's kernel, a hypervisor, the rootfs shared both ways, exit 0" {
+	local host_kver id
+	host_kver=$(uname -r)
+	id=$(new_id)
+	set_args /bin/sh -c 'uname -r; grep -c -w hypervisor /proc/cpuinfo; cat /from-host; echo written >/from-guest'
+	echo "from the host" >"$BUNDLE/rootfs/from-host"
+	run_nopipe hull_vm run --bundle "$BUNDLE" "$id"
+	echo "status $status; stdout: $output; stderr: $stderr"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" != "$host_kver" ] || fail "the container runs the test host's kernel $host_kver"
+	[[ ${lines[1]} -ge 1 ]] || fail "no hypervisor flag in the guest's /proc/cpuinfo"
+	[ "${lines[2]}" = "from the host" ]
+	[ "$(cat "$BUNDLE/rootfs/from-guest")" = written ]
+	assert_vm_gone "$id"
+}
+
+@test "vmcontainer: exit codes 7 and 137 (SIGKILL inside) come back" {
+	local id
+	id=$(new_id)
+	set_args /bin/sh -c 'exit 7'
+	run_nopipe hull_vm run --bundle "$BUNDLE" "$id"
+	[ "$status" -eq 7 ] || fail "status $status: $stderr"
+	assert_vm_gone "$id"
+	set_args /bin/sh -c 'kill -9 $$'
+	run_nopipe hull_vm run --bundle "$BUNDLE" "$id"
+	[ "$status" -eq 137 ] || fail "status $status: $stderr"
+	assert_vm_gone "$id"
+}
+
+@test "vmcontainer: create, state, start, exec, pause, resume, kill, delete" {
+	local id pid
+	id=$(new_id)
+	set_args /bin/sh -c 'echo started; while :; do sleep 1; done'
+	hull_vm create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$id" \
+		>"$BATS_TEST_TMPDIR/$id.out" 2>&1 </dev/null
+	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+	[ "$(state_field "$id" status)" = created ]
+	[ "$(state_field "$id" pid)" = "$pid" ]
+	hull start "$id"
+	[ "$(state_field "$id" status)" = running ]
+	wait_for_output "$id" started 120
+	run_nopipe hull exec "$id" /bin/sh -c 'echo exec-out; echo exec-err >&2; exit 3'
+	[ "$status" -eq 3 ] || fail "exec status $status: $stderr"
+	[ "$output" = exec-out ]
+	[[ $stderr == *exec-err* ]]
+	run hull ps --format json "$id"
+	assert_success
+	[[ $(jq length <<<"$output") -ge 1 ]] || fail "ps: $output"
+	run hull pause "$id"
+	assert_success
+	[ "$(state_field "$id" status)" = paused ]
+	run hull resume "$id"
+	assert_success
+	[ "$(state_field "$id" status)" = running ]
+	run hull list -q
+	assert_output --partial "$id"
+	run hull kill "$id" KILL
+	assert_success
+	wait_for_status "$id" stopped 120
+	run hull delete "$id"
+	assert_success
+	assert_vm_gone "$id"
+}
+
+@test "vmcontainer: delete --force after the supervisor was SIGKILLed leaves nothing" {
+	local id pid
+	id=$(new_id)
+	set_args /bin/sh -c 'while :; do sleep 1; done'
+	hull_vm run -d --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$id" \
+		>"$BATS_TEST_TMPDIR/$id.out" 2>&1 </dev/null
+	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+	kill -KILL "$pid"
+	wait_for_status "$id" stopped 60
+	run hull delete --force "$id"
+	assert_success
+	assert_vm_gone "$id"
+}
+
+@test "vmcontainer: masked paths, capabilities and seccomp as in container mode" {
+	local id
+	id=$(new_id)
+	update_config '.process.capabilities.bounding = ["CAP_CHOWN"] | .process.capabilities.effective = ["CAP_CHOWN"]
+		| .process.capabilities.permitted = ["CAP_CHOWN"]
+		| .linux.maskedPaths = ["/proc/kcore"]
+		| .linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}'
+	set_args /bin/sh -c 'grep CapEff /proc/self/status; wc -c </proc/kcore; mkdir /x 2>&1 || echo mkdir-refused'
+	run_nopipe hull_vm run --bundle "$BUNDLE" "$id"
+	echo "status $status; stdout: $output; stderr: $stderr"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "CapEff:	0000000000000001" ]
+	[ "$(tr -d ' ' <<<"${lines[1]}")" = 0 ]
+	assert_output --partial mkdir-refused
+	assert_vm_gone "$id"
+}
+
+@test "vmcontainer: OOM inside the guest is exit 137" {
+	local id
+	id=$(new_id)
+	update_config '.linux.resources.memory = {"limit": 33554432}'
+	set_args /bin/sh -c 'x=$(head -c 200000000 /dev/zero | tr "\0" a); echo survived'
+	run_nopipe hull_vm run --bundle "$BUNDLE" "$id"
+	[ "$status" -eq 137 ] || fail "status $status: $output $stderr"
+	assert_vm_gone "$id"
+}
