@@ -70,14 +70,25 @@ int vmc_agent_call(int dir_fd, struct json_object *req, struct json_object **res
 		   struct hull_err **err)
 {
 	_cleanup_close_ int fd = vmc_agent_connect(dir_fd, err);
-	struct guest_frame f;
-	int r;
 
 	*resp = NULL;
 	if (fd < 0) {
 		json_object_put(req);
 		return -1;
 	}
+	if (vmc_agent_request(fd, req, resp, err) < 0)
+		return -1;
+	if (fd_out)
+		*fd_out = take_fd(&fd);
+	return 0;
+}
+
+int vmc_agent_request(int fd, struct json_object *req, struct json_object **resp, struct hull_err **err)
+{
+	struct guest_frame f;
+	int r;
+
+	*resp = NULL;
 	r = guest_json_write(fd, GUEST_FRAME_REQUEST, req, err);
 	json_object_put(req);
 	if (r < 0)
@@ -96,8 +107,6 @@ int vmc_agent_call(int dir_fd, struct json_object *req, struct json_object **res
 		*resp = NULL;
 		return -1;
 	}
-	if (fd_out)
-		*fd_out = take_fd(&fd);
 	return 0;
 }
 

@@ -169,7 +169,7 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 	if (pid == 0) {
 		struct hull_err *e = NULL;
 		struct vmc_supervisor s = { .id = c->id, .dir_fd = c->dir_fd, .plan = &p, .terminal = terminal,
-					    .tty = slave >= 0 ? slave : (terminal && isatty(0) ? 0 : -1),
+					    .tty = slave,
 					    .report = rep[1] };
 
 		close(rep[0]);

@@ -31,6 +31,8 @@ int vmc_agent_connect(int dir_fd, struct hull_err **err);
 int vmc_agent_call(int dir_fd, struct json_object *req, struct json_object **resp, int *fd_out,
 		   struct hull_err **err);
 
+/* The same on an open connection fd (kept open). */
+int vmc_agent_request(int fd, struct json_object *req, struct json_object **resp, struct hull_err **err);
 /* Relay one process's stdio between host fds and an agent stream s until
  * its EXIT frame: in (-1: none) to STDIN frames, STDOUT/STDERR frames to
  * out/errfd, SIGWINCH on sigfd (-1: none) to RESIZE from tty (-1: none),
@@ -56,7 +58,7 @@ struct vmc_supervisor {
 	int dir_fd;                 /* ROOT/ID */
 	const struct vmc_plan *plan;
 	bool terminal;
-	int tty;                    /* terminal: the host pty slave, or our stdin when a tty; else -1 */
+	int tty;                    /* the host pty slave (--console-socket), else -1: stdio as it is */
 	int report;                 /* to `hull create`: "\0" when created, "\1message" on failure */
 };
 /* The supervisor process: never returns; exits with the init's exit code. */

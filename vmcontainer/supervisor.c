@@ -66,7 +66,7 @@ static pid_t start_file_server(const struct vmc_plan *p, struct hull_err **err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if (l < 0)
 		return hull_err_make(err, errno, "file server: socket");
@@ -81,9 +81,16 @@ static pid_t start_file_server(const struct vmc_plan *p, struct hull_err **err)
 		size_t n = 0;
 		int c;
 
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() == 1)
+		if (getppid() != parent)
 			_exit(1);
+		/* The container's stdio (conmon's pipes) is not the file server's. */
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+		}
 		while ((c = accept4(l, NULL, NULL, 0)) < 0 && errno == EINTR)
 			;
 		if (c < 0)
@@ -176,12 +183,15 @@ static void forward_signal(void *opaque, int sig)
 		json_object_put(resp);
 }
 
-static void shutdown_guest(int dir_fd)
+/* 0 once the agent took it (the guest then powers off). */
+static int shutdown_guest(int dir_fd)
 {
 	struct json_object *resp = NULL;
 
-	if (vmc_agent_call(dir_fd, guest_request_new("shutdown"), &resp, NULL, NULL) == 0)
-		json_object_put(resp);
+	if (vmc_agent_call(dir_fd, guest_request_new("shutdown"), &resp, NULL, NULL) < 0)
+		return -1;
+	json_object_put(resp);
+	return 0;
 }
 
 static void raw_tty(int fd)
@@ -252,12 +262,11 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		}
 		goto fail;
 	}
-	close(conn);
 	req = guest_request_new("create");
 	json_object_object_add(req, "id", json_object_new_string(s->id));
 	json_object_object_add(req, "config", json_object_new_string(s->plan->guest_config));
 	json_object_object_add(req, "terminal", json_object_new_boolean(s->terminal));
-	if (vmc_agent_call(s->dir_fd, req, &resp, &conn, &err) < 0) {
+	if (vmc_agent_request(conn, req, &resp, &err) < 0) {
 		hull_err_wrap(&err, "agent");
 		shutdown_guest(s->dir_fd);
 		goto fail;
@@ -274,9 +283,10 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		code = 255;
 	}
 	close(conn);
-	shutdown_guest(s->dir_fd);
-	pthread_join(th, NULL);
-	hull_err_free(&t.err);
+	/* The guest powers off once the agent has synced; if the agent cannot
+	 * be asked, exiting ends the VM as well (its threads are ours). */
+	if (shutdown_guest(s->dir_fd) == 0)
+		pthread_join(th, NULL);
 	_exit(code);
 fail:
 	report(s, err);

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "vmcontainer/vmcontainer.h"
+#include "vmcontainer/internal.h"
 #include "microvm/microvm.h"
 
 #include <json-c/json.h>
@@ -279,6 +279,47 @@ static void test_rewrite_config_hostile_input(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* exec's process goes to the guest as the OCI JSON its hull parses back. */
+static void test_process_json_round_trips_through_the_parser(void **state)
+{
+	struct oci_spec *base = spec_with(
+		",\"process\":{\"terminal\":true,\"consoleSize\":{\"height\":24,\"width\":80},"
+		"\"user\":{\"uid\":1000,\"gid\":100,\"umask\":18,\"additionalGids\":[5,6]},"
+		"\"args\":[\"sh\",\"-c\",\"echo hi\"],\"env\":[\"A=1\",\"PATH=/bin\"],\"cwd\":\"/tmp\","
+		"\"capabilities\":{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\"],\"effective\":[\"CAP_KILL\"]},"
+		"\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":20}],"
+		"\"noNewPrivileges\":true,\"oomScoreAdj\":5}");
+	struct json_object *pj = vmc_process_json(&base->process);
+	_cleanup_free_ char *json = xasprintf("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
+					      "\"process\":%s}", json_object_to_json_string(pj));
+	struct oci_spec *back = NULL;
+	struct hull_err *err = NULL;
+	const struct oci_process *a = &base->process, *b;
+
+	if (oci_spec_parse(json, strlen(json), "exec", &back, &err) < 0)
+		fail_msg("%s: %s", json, err->msg);
+	b = &back->process;
+	assert_true(b->terminal);
+	assert_int_equal(b->console_size.height, 24);
+	assert_int_equal(b->user.uid, 1000);
+	assert_int_equal(b->user.gid, 100);
+	assert_int_equal(b->user.umask, 18);
+	assert_int_equal(b->user.n_additional_gids, 2);
+	assert_int_equal(b->n_args, 3);
+	assert_string_equal(b->args[2], "echo hi");
+	assert_int_equal(b->n_env, 2);
+	assert_string_equal(b->cwd, "/tmp");
+	for (int i = 0; i < OCI_CAP_SET_COUNT; i++)
+		assert_true(a->caps[i] == b->caps[i]);
+	assert_int_equal(b->n_rlimits, 1);
+	assert_int_equal(b->rlimits[0].hard, 20);
+	assert_true(b->no_new_privileges);
+	assert_int_equal(b->oom_score_adj, 5);
+	json_object_put(pj);
+	oci_spec_free(back);
+	oci_spec_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_rewrite_config_root_binds_and_annotation),
 		cmocka_unit_test(test_rewrite_config_adds_annotations_when_absent),
 		cmocka_unit_test(test_rewrite_config_hostile_input),
+		cmocka_unit_test(test_process_json_round_trips_through_the_parser),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
