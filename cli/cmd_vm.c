@@ -8,6 +8,7 @@
 #include "microvm/microvm.h"
 
 #include <inttypes.h>
+#include <sys/eventfd.h>
 #include <termios.h>
 
 
@@ -209,6 +210,45 @@ static void raw_tty(int fd)
 		signal(sigs[i], restore_and_reraise);
 }
 
+/* SIGTERM asks the guest to shut down: the first one presses its ACPI power
+ * button (vm_config.power_button_fd) and hull keeps running until the guest
+ * powers off (exit 0) or otherwise stops; a second one stops the VM at once
+ * (hull dies of SIGTERM, 143 in a shell).  There is no grace timer here: a
+ * supervisor wanting one sends the second SIGTERM (or SIGKILL) itself. */
+static int power_button_fd = -1;
+static volatile sig_atomic_t term_seen;
+
+static void on_sigterm(int sig)
+{
+	static const char msg[] = "hull: vm run: SIGTERM: pressed the guest's power button (a second SIGTERM stops the VM)\n";
+	uint64_t one = 1;
+	int saved = errno;
+
+	if (term_seen) {
+		restore_and_reraise(sig);
+		return;
+	}
+	term_seen = 1;
+	/* Failures are ignored: nothing more a signal handler could do. */
+	ssize_t r = write(power_button_fd, &one, sizeof(one));
+	r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)r;
+	errno = saved;
+}
+
+static int power_button_on_sigterm(struct vm_config *cfg, struct hull_err **err)
+{
+	struct sigaction sa = { .sa_handler = on_sigterm };
+
+	power_button_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (power_button_fd < 0)
+		return hull_err_make(err, errno, "power button eventfd");
+	cfg->power_button_fd = power_button_fd;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	return sigaction(SIGTERM, &sa, NULL) < 0 ? hull_err_make(err, errno, "sigaction SIGTERM") : 0;
+}
+
 /* The error line names the sub-subcommand ("hull: vm run: ..."), which the
  * generic "hull: <cmd>: " prefix in main() cannot, so it is printed here the
  * same way main() prints. */
@@ -236,6 +276,10 @@ CLI_CMD(vm)
 	if (parse_run(&cfg, argc - 1, argv + 1, err) < 0)
 		return fail(g, err);
 	raw_tty(cfg.console_in);
+	if (!cfg.dump_acpi && power_button_on_sigterm(&cfg, err) < 0) {
+		restore_tty();
+		return fail(g, err);
+	}
 	int r = microvm_run(&cfg, &code, err);
 	restore_tty();
 	if (r < 0)

@@ -108,6 +108,7 @@ int evloop_del(struct evloop *l, int fd);
 struct vcpu;
 struct pci_bus;
 struct serial;
+struct ged;
 struct virtio_pci;
 
 struct vm {
@@ -146,6 +147,7 @@ struct vm {
 
 	struct pci_bus *pci;
 	struct serial *serial;
+	struct ged *ged;             /* NULL without cfg->power_button_fd */
 	struct virtio_pci **vdevs;   /* plugged from the device table (virtio/devices.c) */
 	unsigned int nvdevs;
 	uint64_t boot_timer_t0_ns;

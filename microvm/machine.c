@@ -75,6 +75,20 @@ static void st_serial_exit(struct vm *vm)
 	vm->serial = NULL;
 }
 
+static int st_power_button(struct vm *vm, struct hull_err **err)
+{
+	if (vm->cfg->power_button_fd < 0)
+		return 0;
+	vm->ged = ged_create(vm, vm->cfg->power_button_fd, err);
+	return vm->ged ? 0 : -1;
+}
+
+static void st_power_button_exit(struct vm *vm)
+{
+	ged_destroy(vm->ged);
+	vm->ged = NULL;
+}
+
 static int st_virtio(struct vm *vm, struct hull_err **err)
 {
 	return virtio_devices_plug(vm, err);
@@ -124,6 +138,7 @@ static const struct stage {
 	{ "boot timer", st_boot_timer, NULL },
 	{ "pci", st_pci, st_pci_exit },
 	{ "serial", st_serial, st_serial_exit },
+	{ "power button", st_power_button, st_power_button_exit },
 	{ "virtio", st_virtio, st_virtio_exit },
 	{ "kernel", st_kernel, NULL },
 	{ "acpi", st_acpi, NULL },
@@ -148,6 +163,7 @@ void microvm_config_init(struct vm_config *cfg)
 	cfg->console = MICROVM_CONSOLE_SERIAL;
 	cfg->console_in = STDIN_FILENO;
 	cfg->console_out = STDOUT_FILENO;
+	cfg->power_button_fd = -1;
 }
 
 /* Everything a user can get wrong is checked before /dev/kvm is touched. */

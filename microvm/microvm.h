@@ -69,8 +69,19 @@ struct vm_config {
 	 * and connects guest-initiated streams to host port P to "<vsock_uds>_P". */
 	uint64_t vsock_cid;
 	const char *vsock_uds;
+	/* Graceful shutdown: each time this fd becomes readable, microvm_run
+	 * drains it (one read) and presses the guest's ACPI power button.  Make
+	 * it an eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) and write 8 bytes to it
+	 * (async-signal-safe: a SIGTERM handler may do it; any thread may).  The
+	 * guest decides: it powers off (microvm_run returns, exit code
+	 * MICROVM_EXIT_POWEROFF) or ignores it.  A deadline, and what a second
+	 * request means, are the caller's policy (docs/microvm.md, "Graceful
+	 * shutdown").  The fd stays the caller's; EOF on it stops the watch.
+	 * -1 (microvm_config_init): no power button. */
+	int power_button_fd;
 };
 
+/* Defaults; always start from this (0 is a valid fd: power_button_fd must be -1). */
 void microvm_config_init(struct vm_config *cfg);
 /* Whether this host can boot a stock guest at all (/dev/kvm opens, not PVM),
  * before anything is made for one: the error microvm_run would give. */

@@ -144,6 +144,25 @@ static void dsdt_body(struct aml *a)
 	aml_int(a, 0);
 	aml_end(a, dev);
 
+	/* Generic Event Device (ACPI 6.5 §5.6.9): the hardware-reduced way to
+	 * raise an event.  Its interrupt makes the OS run _EVT(gsi), which says
+	 * "power button pressed" (§5.6.6: 0x80 on PNP0C0C); the host pulses it to
+	 * ask the guest to shut down (ged.c). */
+	dev = aml_device(a, "GED0");
+	aml_name(a, "_HID");
+	aml_string(a, "ACPI0013");
+	aml_name(a, "_UID");
+	aml_int(a, 0);
+	aml_name(a, "_CRS");
+	buf = aml_buffer(a);
+	aml_rt_interrupt(a, LAYOUT_GED_IRQ);
+	aml_rt_end(a);
+	aml_buffer_end(a, buf);
+	m = aml_method(a, "_EVT", 1, false);
+	aml_notify(a, "\\_SB.PWRB", 0x80);
+	aml_end(a, m);
+	aml_end(a, dev);
+
 	aml_end(a, sb);
 
 	/* \_S5: SLP_TYP 5, what the FADT sleep control register receives. */
@@ -219,7 +238,9 @@ int acpi_build(struct acpi_tables *t, uint64_t base, unsigned int ncpus, struct 
 	header(p, "FACP", 276, 6);
 	put32(p + 40, (uint32_t)(base + dsdt_off));             /* DSDT */
 	put16(p + 109, (1u << 2) | (1u << 5));                  /* IAPC_BOOT_ARCH: no VGA, no CMOS RTC */
-	put32(p + 112, (1u << 20) | (1u << 10) | (1u << 5));    /* HW_REDUCED_ACPI, RESET_REG_SUP, SLP_BUTTON */
+	/* HW_REDUCED_ACPI, RESET_REG_SUP, SLP_BUTTON and PWR_BUTTON: no fixed
+	 * buttons, the power button is the PNP0C0C device of the DSDT. */
+	put32(p + 112, (1u << 20) | (1u << 10) | (1u << 5) | (1u << 4));
 	gas_io8(p + 116, LAYOUT_PORT_ACPI_RESET);
 	p[128] = LAYOUT_ACPI_RESET_VALUE;
 	p[131] = 5;                                             /* FADT minor version */

@@ -18,6 +18,7 @@
 #define PACKAGE_OP 0x12
 #define METHOD_OP 0x14
 #define RETURN_OP 0xa4
+#define NOTIFY_OP 0x86
 #define EXT_PREFIX 0x5b
 #define DEVICE_OP 0x82
 #define DUAL_NAME_PREFIX 0x2e
@@ -232,6 +233,13 @@ void aml_return(struct aml *a)
 	aml_byte(a, RETURN_OP);
 }
 
+void aml_notify(struct aml *a, const char *path, uint64_t value)
+{
+	aml_byte(a, NOTIFY_OP);
+	aml_namestring(a, path);
+	aml_int(a, value);
+}
+
 /* ---- resource templates (§6.4) --------------------------------------------------- */
 
 void aml_rt_io(struct aml *a, uint16_t base, uint8_t len)
@@ -248,6 +256,15 @@ void aml_rt_irq(struct aml *a, uint8_t irq)
 {
 	aml_byte(a, 0x22); /* IRQ descriptor without flags: edge, active high */
 	le(a, 1u << irq, 2);
+}
+
+void aml_rt_interrupt(struct aml *a, uint32_t gsi)
+{
+	aml_byte(a, 0x89); /* Extended Interrupt descriptor (§6.4.3.6) */
+	le(a, 6, 2);       /* flags, count, one interrupt; no resource source */
+	aml_byte(a, 0x03); /* consumer, edge, active high, exclusive, not wake */
+	aml_byte(a, 1);
+	le(a, gsi, 4);
 }
 
 void aml_rt_mem32_fixed(struct aml *a, uint32_t base, uint32_t len)

@@ -70,6 +70,7 @@
 #define LAYOUT_PORT_I8042 0x64      /* write 0xfe = reset (Linux's fallback reboot) */
 #define LAYOUT_PORT_COM1 0x3f8
 #define LAYOUT_COM1_IRQ 4
+#define LAYOUT_GED_IRQ 5             /* Generic Event Device (ACPI0013): the power button */
 #define LAYOUT_PORT_BOOT_TIMER 0x440 /* guest writes any byte once userspace is up */
 #define LAYOUT_PORT_PVPANIC 0x505    /* QEMU0001 pvpanic, bit 0 = panicked */
 #define LAYOUT_PORT_ACPI_SLEEP_CTL 0x600

@@ -104,9 +104,11 @@ size_t aml_buffer(struct aml *a); /* size is patched at aml_buffer_end */
 void aml_buffer_end(struct aml *a, size_t mark);
 void aml_name(struct aml *a, const char *name);   /* NameOp; value follows */
 void aml_return(struct aml *a);                  /* ReturnOp; value follows */
+void aml_notify(struct aml *a, const char *path, uint64_t value); /* Notify(path, value) */
 /* Resource template descriptors (ACPI 6.5 §6.4), inside aml_buffer. */
 void aml_rt_io(struct aml *a, uint16_t base, uint8_t len);
 void aml_rt_irq(struct aml *a, uint8_t irq);
+void aml_rt_interrupt(struct aml *a, uint32_t gsi); /* Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive) */
 void aml_rt_mem32_fixed(struct aml *a, uint32_t base, uint32_t len);
 void aml_rt_word_bus(struct aml *a, uint16_t min, uint16_t max);
 void aml_rt_word_io(struct aml *a, uint16_t min, uint16_t max);
@@ -135,6 +137,9 @@ void serial_destroy(struct serial *s);
 void serial_io(void *opaque, uint64_t off, void *data, uint32_t len, bool write);
 
 int platform_devices_init(struct vm *vm, struct hull_err **err);
+/* The power button (ged.c): pressed whenever vm_config.power_button_fd is readable. */
+struct ged *ged_create(struct vm *vm, int in_fd, struct hull_err **err);
+void ged_destroy(struct ged *g);
 int boot_timer_init(struct vm *vm, struct hull_err **err);
 
 #endif

@@ -133,6 +133,15 @@ is_pvm() {
 	assert_output 4
 	run grep -E 'PNP0A08|PNP0501|_S5_|QEMU0001' "$d/DSDT.dsl"
 	assert_success
+	# the power button's Generic Event Device (SIGTERM presses it)
+	run sed -n '/Device (GED0)/,/^        }/p' "$d/DSDT.dsl"
+	assert_output --partial 'Name (_HID, "ACPI0013"'
+	assert_output --partial 'Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )'
+	assert_output --partial '0x00000005,'
+	assert_output --partial 'Method (_EVT, 1, NotSerialized)'
+	assert_output --partial 'Notify (\_SB.PWRB, 0x80)'
+	run grep 'Control Method Power Button (V1) : 1' "$d/FACP.dsl"
+	assert_success
 	# RSDP: iasl cannot disassemble it from a file; its checksums are unit-tested
 	[ "$(head -c 8 "$d/RSDP.dat")" = "RSD PTR " ]
 }

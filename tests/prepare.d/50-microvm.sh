@@ -8,7 +8,8 @@
 # Guest protocol (/init): load the virtio and pvpanic modules, write the boot
 # timer (port 0x440 or MMIO 0xe0100000), print "HULL-TEST-BEGIN", run the test, print
 # "HULL-TEST-END", then do what hull.end= says: poweroff (default), reboot
-# or panic.
+# or panic.  hull.test=powerbutton sleeps until the ACPI power button is
+# pressed (KEY_POWER on its input device), as a guest's shutdown handler would.
 set -euo pipefail
 export PATH=$PATH:/usr/sbin:/sbin
 
@@ -36,7 +37,8 @@ cc -std=gnu17 -O2 -Wall -Wextra -Werror -static -o "$out/vsock-test.new" "$root/
 mv "$out/vsock-test.new" "$out/vsock-test"
 
 # ---- initramfs -----------------------------------------------------------
-want=(virtio_pci virtio_blk virtio_console virtio-rng pvpanic-mmio
+# button + evdev: the ACPI power button's input device (hull.test=powerbutton)
+want=(virtio_pci virtio_blk virtio_console virtio-rng pvpanic-mmio button evdev
 	vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport)
 declare -A seen=()
 order=()
@@ -102,6 +104,26 @@ vsock)
 	echo "nolistener=$(vsock-test send 2 5001 nobody)"
 	wait $echo_pid
 	echo "echo_done=$?"
+	;;
+powerbutton)
+	# PNP0C0C's input device (button.ko); a press is one KEY_POWER event
+	ev=
+	for n in /sys/class/input/event*; do
+		[ "$(cat "$n/device/name" 2>/dev/null)" = "Power Button" ] && ev=/dev/input/${n##*/}
+	done
+	echo "powerbutton_dev=$ev"
+	if [ -n "$ev" ]; then
+		dd if="$ev" of=/dev/null bs=24 count=1 2>/dev/null &
+		dd_pid=$!
+		# a press before the device is open reaches nobody: say when it is
+		until ls -l /proc/$dd_pid/fd 2>/dev/null | grep -q "$ev"; do sleep 1; done
+		sleep 600 &
+		sleep_pid=$!
+		echo powerbutton=armed
+		wait $dd_pid
+		echo powerbutton=pressed
+		kill $sleep_pid
+	fi
 	;;
 hvc)
 	echo "hvc=$(cat /sys/class/tty/hvc0/dev 2>/dev/null)"

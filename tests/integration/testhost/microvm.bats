@@ -30,6 +30,34 @@ vm() { # vm ARGS... -- boots with the test kernel and initramfs
 	run timeout 300 "$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" "$@" </dev/null
 }
 
+teardown() {
+	[ -z "${vm_pid:-}" ] || kill -KILL "$vm_pid" 2>/dev/null || true
+}
+
+bg_vm() { # bg_vm ARGS...: hull vm run in the background (vm_pid), output in $BATS_TEST_TMPDIR/out
+	"$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" "$@" </dev/null \
+		>"$BATS_TEST_TMPDIR/out" 2>&1 &
+	vm_pid=$!
+}
+
+wait_for() { # wait_for REGEX: until the VM's output has a line matching it; fails if hull ended first
+	local i
+	for i in $(seq 600); do
+		grep -qE "$1" "$BATS_TEST_TMPDIR/out" && return 0
+		kill -0 "$vm_pid" 2>/dev/null || break
+		sleep 1
+	done
+	grep -qE "$1" "$BATS_TEST_TMPDIR/out" || { tail -n 30 "$BATS_TEST_TMPDIR/out"; return 1; }
+}
+
+wait_vm() { # wait_vm: hull's exit status in $status, its output in $output
+	status=0
+	wait "$vm_pid" || status=$?
+	vm_pid=
+	output=$(cat "$BATS_TEST_TMPDIR/out")
+	echo "$output" | tail -n 20
+}
+
 value() { # value KEY: KEY=... line from the guest
 	sed -n "s/^$1=//p" <<<"$output" | tr -d '\r' | head -n1
 }
@@ -172,4 +200,29 @@ value() { # value KEY: KEY=... line from the guest
 	assert_equal "$(sed -n 's/^host-serve: //p' "$t/serve.out" | tail -n1)" "hello from guest"
 	# the VMM removed its socket
 	[ ! -e "$t/v.sock" ]
+}
+
+@test "SIGTERM presses the ACPI power button: a guest that handles it powers off and hull exits 0" {
+	bg_vm --memory 128 --cmdline "console=ttyS0 quiet hull.test=powerbutton panic=-1"
+	wait_for '^powerbutton=armed'
+	kill -TERM "$vm_pid"
+	wait_for '^powerbutton=pressed'
+	wait_vm
+	assert_success
+	assert_output --partial "hull: vm run: SIGTERM: pressed the guest's power button"
+	assert_output --regexp 'powerbutton_dev=/dev/input/event[0-9]+'
+	assert_output --partial powerbutton=pressed
+	assert_output --partial HULL-TEST-END
+}
+
+@test "a guest that ignores the power button keeps running; a second SIGTERM stops hull" {
+	bg_vm --memory 128 --cmdline "console=ttyS0 quiet hull.test=sleep hull.sleep=600 panic=-1"
+	wait_for HULL-TEST-BEGIN
+	kill -TERM "$vm_pid"
+	wait_for "SIGTERM: pressed the guest's power button"
+	kill -0 "$vm_pid" # the first SIGTERM only asked
+	kill -TERM "$vm_pid"
+	wait_vm
+	assert_equal "$status" 143 # killed by the second SIGTERM
+	refute_output --partial HULL-TEST-END
 }

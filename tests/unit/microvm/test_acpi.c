@@ -24,6 +24,18 @@ static const uint8_t *table_at(const struct acpi_tables *t, uint64_t gpa, const 
 	return p;
 }
 
+/* The table with signature sig, or NULL; *len its length. */
+static const uint8_t *table(const struct acpi_tables *t, const char *sig, size_t *len)
+{
+	for (unsigned int i = 0; i < t->n; i++)
+		if (strcmp(t->t[i].sig, sig) == 0) {
+			if (len)
+				*len = t->t[i].len;
+			return t->blob + t->t[i].off;
+		}
+	return NULL;
+}
+
 static void test_acpi_tables_checksum_to_zero_and_link_up(void **state)
 {
 	for (unsigned int cpus = 1; cpus <= 64; cpus *= 2) {
@@ -63,13 +75,12 @@ static void test_acpi_fadt_is_hardware_reduced_with_reset_and_sleep_registers(vo
 	const uint8_t *f = NULL;
 
 	assert_int_equal(acpi_build(&t, LAYOUT_ACPI, 2, NULL), 0);
-	for (unsigned int i = 0; i < t.n; i++)
-		if (strcmp(t.t[i].sig, "FACP") == 0)
-			f = t.blob + t.t[i].off;
+	f = table(&t, "FACP", NULL);
 	assert_non_null(f);
 	assert_int_equal(get32(f + 4), 276);
 	assert_true(get32(f + 112) & (1u << 20)); /* HW_REDUCED_ACPI */
 	assert_true(get32(f + 112) & (1u << 10)); /* RESET_REG_SUP */
+	assert_true(get32(f + 112) & (1u << 4));  /* PWR_BUTTON: no fixed one, PNP0C0C instead */
 	assert_int_equal(f[116], 1);              /* reset register in I/O space */
 	assert_int_equal(get64(f + 120), LAYOUT_PORT_ACPI_RESET);
 	assert_int_equal(f[128], LAYOUT_ACPI_RESET_VALUE);
@@ -85,9 +96,7 @@ static void test_acpi_madt_has_one_lapic_per_cpu_and_the_ioapic(void **state)
 	unsigned int lapics = 0, ioapics = 0;
 
 	assert_int_equal(acpi_build(&t, LAYOUT_ACPI, 7, NULL), 0);
-	for (unsigned int i = 0; i < t.n; i++)
-		if (strcmp(t.t[i].sig, "APIC") == 0)
-			m = t.blob + t.t[i].off;
+	m = table(&t, "APIC", NULL);
 	assert_non_null(m);
 	assert_int_equal(get32(m + 36), LAYOUT_LAPIC);
 	for (uint32_t off = 44; off < get32(m + 4);) {
@@ -123,17 +132,51 @@ static void test_acpi_dsdt_names_the_devices(void **state)
 	struct acpi_tables t;
 	const uint8_t *d = NULL;
 	size_t len = 0;
-	static const char *const names[] = { "PCI0", "COM1", "MBRD", "PEVT", "PWRB", "_S5_", "_CRS", "_HID" };
+	static const char *const names[] = { "PCI0", "COM1", "MBRD", "PEVT", "PWRB", "GED0", "_EVT", "_S5_", "_CRS", "_HID" };
 
 	assert_int_equal(acpi_build(&t, LAYOUT_ACPI, 1, NULL), 0);
-	for (unsigned int i = 0; i < t.n; i++)
-		if (strcmp(t.t[i].sig, "DSDT") == 0) {
-			d = t.blob + t.t[i].off;
-			len = t.t[i].len;
-		}
+	d = table(&t, "DSDT", &len);
 	assert_non_null(d);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		assert_non_null(memmem(d, len, names[i], 4));
+	acpi_tables_free(&t);
+}
+
+/* The power button's Generic Event Device, byte for byte (ACPI 6.5 §5.6.9,
+ * §6.4.3.6, §20.2.5.3): what Linux's evged needs to run _EVT on GSI
+ * LAYOUT_GED_IRQ and what makes its button driver see a press. */
+static void test_acpi_dsdt_ged_notifies_the_power_button(void **state)
+{
+	struct acpi_tables t;
+	const uint8_t *d = NULL, *g, *p;
+	size_t len = 0;
+	static const uint8_t hid[] = "\x08_HID\x0d" "ACPI0013";
+	static const uint8_t crs[] = { 0x08, '_', 'C', 'R', 'S', 0x11, 0x11, 0x0c, 0x0b, 0, 0, 0, /* Buffer(11), DWord size */
+				       0x89, 0x06, 0x00, 0x03, 0x01, LAYOUT_GED_IRQ, 0, 0, 0, /* Interrupt */
+				       0x79, 0x00 };                                    /* EndTag */
+	static const uint8_t evt[] = { 0x14, 0x13, '_', 'E', 'V', 'T', 0x01,          /* Method(_EVT, 1) */
+				       0x86, 0x5c, 0x2e, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B', /* Notify(\_SB.PWRB, */
+				       0x0a, 0x80 };                                   /* 0x80) */
+
+	assert_int_equal(acpi_build(&t, LAYOUT_ACPI, 1, NULL), 0);
+	d = table(&t, "DSDT", &len);
+	assert_non_null(d);
+	/* Device (GED0): ExtOp DeviceOp PkgLength (two bytes: 64..4095) "GED0" */
+	g = memmem(d, len, "GED0", 4);
+	assert_non_null(g);
+	assert_int_equal(g[-4], 0x5b);
+	assert_int_equal(g[-3], 0x82);
+	assert_int_equal(g[-2] >> 6, 1);
+	p = g + 4;
+	assert_memory_equal(p, hid, sizeof(hid) - 1);
+	p += sizeof(hid) - 1 + 1; /* + the string's NUL */
+	assert_memory_equal(p, "\x08_UID\x00", 6);
+	p += 6;
+	assert_memory_equal(p, crs, sizeof(crs));
+	p += sizeof(crs);
+	assert_memory_equal(p, evt, sizeof(evt));
+	/* the device ends right after _EVT */
+	assert_int_equal((size_t)((g[-2] & 0xf) | g[-1] << 4), (size_t)(p + sizeof(evt) - (g - 2)));
 	acpi_tables_free(&t);
 }
 
@@ -199,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_acpi_madt_has_one_lapic_per_cpu_and_the_ioapic),
 		cmocka_unit_test(test_acpi_rejects_impossible_cpu_counts),
 		cmocka_unit_test(test_acpi_dsdt_names_the_devices),
+		cmocka_unit_test(test_acpi_dsdt_ged_notifies_the_power_button),
 		cmocka_unit_test(test_aml_pkglength_boundaries),
 		cmocka_unit_test(test_aml_names_and_integers),
 	};
