@@ -47,6 +47,7 @@ int cli_need_args(int argc, char **argv, int n, const char *what, struct hull_er
 #define CLI_CMD(name) int cmd_##name(struct cli_ctx *g, int argc, char **argv, struct hull_err **err)
 CLI_CMD(create);
 CLI_CMD(start);
+CLI_CMD(virtiofsd);
 CLI_CMD(run);
 CLI_CMD(state);
 CLI_CMD(kill);

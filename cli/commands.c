@@ -14,6 +14,8 @@ const struct cli_command cli_commands[] = {
 	{ "exec", cmd_exec, "[options] ID [COMMAND [ARG...]]", "run a process in a running container", true, 2 },
 	{ "spec", cmd_spec, "[--rootless] [--bundle DIR]", "write a default config.json", false, 0 },
 	{ "features", cmd_features, "", "print the runtime features JSON", false, 0 },
+	{ "virtiofsd", cmd_virtiofsd, "--socket-path PATH|--fd N --shared-dir DIR [--mount NAME=SRC[,ro]]...",
+	  "serve a directory to a VM's virtio-fs device (vhost-user backend)", false, 0 },
 	{ "vm", cmd_vm, "run --kernel FILE [options]", "boot a kernel in a KVM microVM", false, 0 },
 	{ "pause", cmd_pause, "ID", "freeze every process of the container", false, 0 },
 	{ "resume", cmd_resume, "ID", "thaw a paused container", false, 0 },

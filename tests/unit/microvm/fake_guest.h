@@ -15,6 +15,7 @@
 #include "microvm/virtio/virtio.h"
 
 #include <endian.h>
+#include <sys/mman.h>
 
 #define FG_BASE 0x100000ull
 #define FG_SIZE (2ull << 20)
@@ -35,16 +36,13 @@ struct fake_queue {
 struct fake_guest {
 	struct guest_mem gm;
 	uint8_t *ram;
+	int memfd;          /* fg_init_shared: the RAM's sealed memfd, else -1 */
 	struct fake_queue q[FG_NQUEUES];
 	uint64_t data_next;
 };
 
-static inline void fg_init(struct fake_guest *g)
+static inline void fg_layout(struct fake_guest *g)
 {
-	memset(g, 0, sizeof(*g));
-	g->ram = calloc(1, FG_SIZE);
-	assert_non_null(g->ram);
-	assert_int_equal(gm_add_region(&g->gm, FG_BASE, FG_SIZE, g->ram, NULL), 0);
 	for (unsigned int i = 0; i < FG_NQUEUES; i++) {
 		uint64_t base = FG_BASE + i * FG_QSTRIDE;
 
@@ -54,9 +52,40 @@ static inline void fg_init(struct fake_guest *g)
 	g->data_next = FG_DATA;
 }
 
+static inline void fg_init(struct fake_guest *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->memfd = -1;
+	g->ram = calloc(1, FG_SIZE);
+	assert_non_null(g->ram);
+	assert_int_equal(gm_add_region(&g->gm, FG_BASE, FG_SIZE, g->ram, NULL), 0);
+	fg_layout(g);
+}
+
+/* RAM that a vhost-user backend can map too: a memfd sealed against
+ * shrinking (what the VMM makes for --fs), registered with its fd. */
+static inline void fg_init_shared(struct fake_guest *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->memfd = memfd_create("fake-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	assert_true(g->memfd >= 0);
+	assert_int_equal(ftruncate(g->memfd, FG_SIZE), 0);
+	assert_int_equal(fcntl(g->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+	g->ram = mmap(NULL, FG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd, 0);
+	assert_true(g->ram != MAP_FAILED);
+	assert_int_equal(gm_add_region_fd(&g->gm, FG_BASE, FG_SIZE, g->ram, g->memfd, 0, NULL), 0);
+	fg_layout(g);
+}
+
 static inline void fg_free(struct fake_guest *g)
 {
-	free(g->ram);
+	if (g->memfd >= 0) {
+		munmap(g->ram, FG_SIZE);
+		close(g->memfd);
+		g->memfd = -1;
+	} else {
+		free(g->ram);
+	}
 	g->ram = NULL;
 }
 
