@@ -87,6 +87,62 @@ static int parse_fs(struct vm_config *cfg, char *arg, struct hull_err **err)
 	return 0;
 }
 
+/* --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX][,vhost=on|off]; the list lives
+ * until hull exits, the names point into argv. */
+static struct vm_net *nets;
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	int end = 0;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
+	    s[end] != '\0' || end != 17)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	/* a multicast (group) address cannot be an interface's address */
+	return (mac[0] & 1) ? -1 : 0;
+}
+
+static int parse_net(struct vm_config *cfg, char *arg, struct hull_err **err)
+{
+	struct vm_net n = { .vhost = VM_VHOST_AUTO };
+	char *save = NULL;
+
+	for (char *kv = strtok_r(arg, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+
+		if (!v)
+			return hull_err_make(err, 0, "--net \"%s\": expected KEY=VALUE (tap=, mac=, vhost=)", kv);
+		*v++ = '\0';
+		if (strcmp(kv, "tap") == 0) {
+			n.tap = v;
+		} else if (strcmp(kv, "mac") == 0) {
+			if (parse_mac(v, n.mac) < 0)
+				return hull_err_make(err, 0, "--net mac=%s: not a unicast MAC address (xx:xx:xx:xx:xx:xx)",
+						     v);
+			n.has_mac = true;
+		} else if (strcmp(kv, "vhost") == 0) {
+			if (strcmp(v, "on") == 0)
+				n.vhost = VM_VHOST_ON;
+			else if (strcmp(v, "off") == 0)
+				n.vhost = VM_VHOST_OFF;
+			else
+				return hull_err_make(err, 0, "--net vhost=%s: on or off", v);
+		} else {
+			return hull_err_make(err, 0, "--net: unknown key \"%s\" (tap=, mac=, vhost=)", kv);
+		}
+	}
+	if (!n.tap || !*n.tap)
+		return hull_err_make(err, 0, "--net: tap=NAME is required");
+	nets = xrealloc(nets, (cfg->nnets + 1) * sizeof(*nets));
+	nets[cfg->nnets] = n;
+	cfg->nets = nets;
+	cfg->nnets++;
+	return 0;
+}
+
 /* --boot-timer: process start to the guest's boot-timer write, the figure
  * Firecracker's boot timer reports; tests and the benchmark read this line. */
 static void print_boot_timer(void *opaque, uint64_t ns)
@@ -98,7 +154,7 @@ static void print_boot_timer(void *opaque, uint64_t ns)
 static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_err **err)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_DISK, O_FS, O_CONSOLE, O_HUGE, O_KSM,
-	       O_TIMER, O_DUMP, O_VSOCK };
+	       O_TIMER, O_DUMP, O_VSOCK, O_NET };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -107,6 +163,7 @@ static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_e
 		{ "memory", required_argument, NULL, O_MEMORY },
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "fs", required_argument, NULL, O_FS },
+		{ "net", required_argument, NULL, O_NET },
 		{ "console", required_argument, NULL, O_CONSOLE },
 		{ "hugepages", no_argument, NULL, O_HUGE },
 		{ "ksm", no_argument, NULL, O_KSM },
@@ -144,6 +201,10 @@ static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_e
 			break;
 		case O_FS:
 			if (parse_fs(cfg, optarg, err) < 0)
+				return -1;
+			break;
+		case O_NET:
+			if (parse_net(cfg, optarg, err) < 0)
 				return -1;
 			break;
 		case O_CONSOLE:
@@ -269,6 +330,7 @@ CLI_CMD(vm)
 	if (argc < 2 || strcmp(argv[1], "run") != 0)
 		return hull_err_make(err, 0, "usage: hull vm run --kernel FILE [--initrd FILE] [--cmdline STR] "
 				     "[--cpus N] [--memory MiB] [--disk PATH[,ro]]... [--fs tag=TAG,socket=PATH]... "
+				     "[--net tap=NAME[,mac=MAC][,vhost=on|off]]... "
 				     "[--console serial|virtio] [--vsock cid=N,uds=PATH] [--hugepages] [--ksm] [--boot-timer]");
 	/* A closed console pipe must not kill the VMM: the UART just drops output. */
 	signal(SIGPIPE, SIG_IGN);

@@ -43,6 +43,16 @@ struct vm_fs {
 	const char *tag;            /* 1..MICROVM_FS_TAG_MAX bytes */
 };
 
+enum vm_vhost { VM_VHOST_AUTO, VM_VHOST_ON, VM_VHOST_OFF };
+
+/* A virtio-net device on an existing tap of the current network namespace. */
+struct vm_net {
+	const char *tap;
+	uint8_t mac[6];
+	bool has_mac;               /* else a random locally administered MAC */
+	enum vm_vhost vhost;        /* AUTO: vhost-net when /dev/vhost-net opens */
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;         /* NULL: none */
@@ -53,6 +63,8 @@ struct vm_config {
 	unsigned int ndisks;
 	const struct vm_fs *fs;     /* nfs entries, owned by the caller */
 	unsigned int nfs;           /* > 0: guest RAM is a shared memfd */
+	const struct vm_net *nets;  /* nnets entries, owned by the caller */
+	unsigned int nnets;
 	enum microvm_console console;
 	bool hugepages;             /* back RAM with memfd MFD_HUGETLB */
 	bool ksm;                   /* MADV_MERGEABLE on guest RAM */

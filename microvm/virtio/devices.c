@@ -14,6 +14,7 @@ static const struct vm_device_kind devices[] = {
 	{ "console", virtio_console_count, NULL, virtio_console_new },
 	{ "vsock", virtio_vsock_count, virtio_vsock_check, virtio_vsock_new },
 	{ "fs", virtio_fs_count, virtio_fs_check, virtio_fs_new },
+	{ "net", virtio_net_count, virtio_net_check, virtio_net_new },
 };
 
 int virtio_devices_check(const struct vm_config *cfg, struct hull_err **err)

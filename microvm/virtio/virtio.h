@@ -202,6 +202,82 @@ int virtio_fs_check(const struct vm_config *cfg, unsigned int i, struct hull_err
 struct virtio_dev *virtio_fs_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
 struct virtio_dev *virtio_fs_create(const char *socket_path, const char *tag, struct hull_err **err);
 
+/* net.c: one per vm_config.nets[] (virtio 1.2 §5.1) on a tap; vhost_net.c runs
+ * its data queues in the kernel when vhost-net is usable. */
+#define VIRTIO_NET_F_CSUM 0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MTU 3
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN 9
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
+#define VIRTIO_NET_F_HOST_ECN 13
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_F_CTRL_VQ 17
+#define VIRTIO_NET_F_MQ 22
+#define VIRTIO_NET_S_LINK_UP 1
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
+#define VIRTIO_NET_HDR_F_DATA_VALID 2
+#define VIRTIO_NET_HDR_GSO_NONE 0
+#define VIRTIO_NET_HDR_GSO_TCPV4 1
+#define VIRTIO_NET_HDR_GSO_UDP 3
+#define VIRTIO_NET_HDR_GSO_TCPV6 4
+#define VIRTIO_NET_HDR_GSO_ECN 0x80
+#define VIRTIO_NET_CTRL_MQ 4
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0
+#define VIRTIO_NET_OK 0
+#define VIRTIO_NET_ERR 1
+/* pairs + the controlq must fit the transport's queues */
+#define VIRTIO_NET_MAX_PAIRS ((VIRTIO_MAX_QUEUES - 1) / 2)
+
+/* §5.1.6 struct virtio_net_hdr (VERSION_1: num_buffers always there),
+ * little endian; also the tap's header (TUNSETVNETHDRSZ 12). */
+struct virtio_net_hdr_v1 {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+	uint16_t num_buffers;
+};
+#define VIRTIO_NET_HDR_LEN 12
+
+struct virtio_net_params {
+	int fds[VIRTIO_NET_MAX_PAIRS];  /* one per queue pair; consumed by create */
+	unsigned int nfds;
+	bool is_tap;                    /* else a socketpair (unit tests): no offloads */
+	bool vhost;                     /* data queues in vhost-net */
+	uint8_t mac[6];
+	uint16_t mtu;
+};
+
+unsigned int virtio_net_count(const struct vm_config *cfg);
+int virtio_net_check(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
+struct virtio_dev *virtio_net_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
+/* On failure the fds are the caller's. */
+struct virtio_dev *virtio_net_create(const struct virtio_net_params *prm, struct hull_err **err);
+/* Frames dropped so far (hostile or undeliverable). */
+uint64_t virtio_net_dropped(const struct virtio_dev *d, bool rx);
+/* Header checks both ways: a transmitted header may only use acked
+ * offloads (-EINVAL: drop); a received one is fixed for the driver
+ * (num_buffers set, flags it cannot take cleared) or -EINVAL (drop). */
+int virtio_net_tx_hdr(struct virtio_net_hdr_v1 *h, uint64_t features, size_t frame_len);
+int virtio_net_rx_hdr(struct virtio_net_hdr_v1 *h, uint64_t features, uint16_t num_buffers);
+/* TUN_F_* the tap may hand us for these acked features. */
+unsigned int virtio_net_tap_offloads(uint64_t features);
+
+struct vhost_net;
+/* 1: /dev/vhost-net opens; 0: it does not (required false); < 0 with *err
+ * when required. */
+int virtio_net_vhost_usable(bool required, struct hull_err **err);
+/* Hand the data queues of an activated device to vhost-net. */
+int virtio_net_vhost_start(struct virtio_dev *d, struct vhost_net **out, struct hull_err **err);
+void virtio_net_vhost_stop(struct vhost_net *v);
+
 /* ---- virtio-pci transport (pci.c) ------------------------------------------- */
 
 struct virtio_pci *virtio_pci_create(struct vm *vm, struct virtio_dev *vdev, struct hull_err **err);

@@ -20,7 +20,7 @@
 #define FG_BASE 0x100000ull
 #define FG_SIZE (2ull << 20)
 #define FG_QSTRIDE 0x10000ull
-#define FG_NQUEUES 4
+#define FG_NQUEUES 8
 #define FG_DATA (FG_BASE + FG_NQUEUES * FG_QSTRIDE)
 
 #define DESC_F_NEXT 1
