@@ -411,6 +411,21 @@ static void test_create_owner_is_caller(void **state)
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_uid, 1234);
 	assert_int_equal(st.st_gid, 4321);
+	/* A symlink and a FIFO too (the link itself, never its target). */
+	struct iovec sl[] = { NAME("mylink"), NAME("/etc/passwd") };
+	assert_int_equal(req(f, FUSE_SYMLINK, FUSE_ROOT_ID, sl, 2), 0);
+	hostpath(f, "mylink", p, sizeof(p));
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_uid, 1234);
+	assert_int_equal(st.st_gid, 4321);
+	assert_int_equal(stat("/etc/passwd", &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	struct fuse_mknod_in mk = { .mode = S_IFIFO | 0600 };
+	struct iovec mp[] = { ARG(mk), NAME("myfifo") };
+	assert_int_equal(req(f, FUSE_MKNOD, FUSE_ROOT_ID, mp, 2), 0);
+	hostpath(f, "myfifo", p, sizeof(p));
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_uid, 1234);
 	/* A set-group-ID directory gives its group, as the kernel would. */
 	hostpath(f, "mydir", p, sizeof(p));
 	assert_int_equal(chmod(p, 02775), 0);
