@@ -109,12 +109,7 @@ int vfs_do_lookup(struct vfs_server *s, int parent_fd, const char *name, struct 
 
 	if (fd < 0)
 		return fd;
-	int r = vfs_stat_fd(fd, &st);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	r = vfs_node_add(s, fd, &id);
+	int r = vfs_node_add(s, fd, &st, &id);
 	if (r < 0)
 		return r;
 	fill_entry(e, id, &st);

@@ -102,12 +102,7 @@ ssize_t vfs_op_create(struct vfs_server *s, struct vfs_req *r)
 	if (pathfd < 0)
 		return -errno;
 	struct stat st;
-	rc = vfs_stat_fd(pathfd, &st);
-	if (rc < 0) {
-		close(pathfd);
-		return rc;
-	}
-	rc = vfs_node_add(s, pathfd, &id);
+	rc = vfs_node_add(s, pathfd, &st, &id);
 	if (rc < 0)
 		return rc;
 	memset(&e, 0, sizeof(e));

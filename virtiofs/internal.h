@@ -94,8 +94,9 @@ int vfs_iov_slice(const struct iovec *src, int nsrc, size_t off, size_t len, str
 int vfs_arg_name(const struct vfs_req *r, size_t *pos, bool component, const char **name);
 
 struct vfs_node *vfs_node_get(struct vfs_server *s, uint64_t nodeid);
-/* The node for an O_PATH fd (consumed): an existing one (nlookup + 1) or a new. */
-int vfs_node_add(struct vfs_server *s, int fd, uint64_t *nodeid);
+/* The node for an O_PATH fd (consumed): an existing one (nlookup + 1) or a
+ * new; *st (if non-NULL) gets the file's attributes. */
+int vfs_node_add(struct vfs_server *s, int fd, struct stat *st, uint64_t *nodeid);
 void vfs_node_forget(struct vfs_server *s, uint64_t nodeid, uint64_t n);
 struct vfs_file *vfs_file_get(struct vfs_server *s, uint64_t fh, bool dir);
 int vfs_file_add(struct vfs_server *s, int fd, bool dir, uint64_t *fh);

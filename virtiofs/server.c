@@ -195,18 +195,39 @@ static uint64_t node_id(const struct vfs_server *s, const struct vfs_node *n)
 	return ((uint64_t)n->gen << 32) | (uint64_t)(n - s->nodes + 1);
 }
 
-int vfs_node_add(struct vfs_server *s, int fd, uint64_t *nodeid)
+static void stat_from_statx(struct stat *st, const struct statx *x)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(x->stx_dev_major, x->stx_dev_minor);
+	st->st_ino = x->stx_ino;
+	st->st_mode = x->stx_mode;
+	st->st_nlink = x->stx_nlink;
+	st->st_uid = x->stx_uid;
+	st->st_gid = x->stx_gid;
+	st->st_rdev = makedev(x->stx_rdev_major, x->stx_rdev_minor);
+	st->st_size = (off_t)x->stx_size;
+	st->st_blksize = x->stx_blksize;
+	st->st_blocks = (blkcnt_t)x->stx_blocks;
+	st->st_atim = (struct timespec){ x->stx_atime.tv_sec, x->stx_atime.tv_nsec };
+	st->st_mtim = (struct timespec){ x->stx_mtime.tv_sec, x->stx_mtime.tv_nsec };
+	st->st_ctim = (struct timespec){ x->stx_ctime.tv_sec, x->stx_ctime.tv_nsec };
+}
+
+int vfs_node_add(struct vfs_server *s, int fd, struct stat *st, uint64_t *nodeid)
 {
 	struct statx stx;
 	uint64_t mnt_id = 0;
 
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_INO | STATX_MNT_ID, &stx) < 0) {
+	/* One statx for both the node's identity and the guest's attributes. */
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0) {
 		int e = errno;
 		close(fd);
 		return -e;
 	}
 	if (stx.stx_mask & STATX_MNT_ID)
 		mnt_id = stx.stx_mnt_id;
+	if (st)
+		stat_from_statx(st, &stx);
 	dev_t dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
 	ino_t ino = stx.stx_ino;
 
@@ -603,7 +624,7 @@ int vfs_server_new(int root_dirfd, struct vfs_server **out, struct hull_err **er
 	pthread_mutex_init(&s->lock, NULL);
 	s->argbuf = xmalloc(VFS_MAX_ARGS + 1);
 	s->proc_fd = take_fd(&proc);
-	int r = vfs_node_add(s, take_fd(&rfd), &id);
+	int r = vfs_node_add(s, take_fd(&rfd), NULL, &id);
 	if (r < 0) {
 		vfs_server_free(s);
 		return hull_err_make(err, -r, "stat the shared directory");
