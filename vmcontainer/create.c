@@ -63,7 +63,7 @@ fail:
  * the container to its limit), the pids limit (threads of the VMM, not the
  * container's processes) is the guest's business, and /dev/kvm is allowed.
  */
-static int host_cgroup(const struct runtime_ctx *ctx, struct container *c, const struct vmc_plan *p,
+static int host_cgroup(const struct runtime_ctx *ctx, struct container *c, const struct vmc_plan *p, pid_t pid,
 		       struct hull_err **err)
 {
 	const struct oci_linux *l = &p->b.spec->linux_;
@@ -84,10 +84,25 @@ static int host_cgroup(const struct runtime_ctx *ctx, struct container *c, const
 						       .access = (char *)"rw" };
 	r.devices = rules;
 	r.n_devices++;
-	if (cgroups_create(&cfg, 0, &c->cg, err) < 0)
+	if (!cfg.systemd) {
+		/* The state names the cgroup before it exists: a hull killed
+		 * from here on leaves what `delete --force` removes. */
+		struct cgroup *planned = NULL;
+		if (cgroups_plan(&cfg, &planned, err) < 0)
+			return -1;
+		if (planned) {
+			c->cgroup = cgroups_serialize(planned);
+			cgroups_free(planned);
+			if (container_save(c, err) < 0)
+				return -1;
+			free(c->cgroup);
+			c->cgroup = NULL;
+		}
+	}
+	if (cgroups_create(&cfg, pid, &c->cg, err) < 0)
 		return -1;
 	c->cgroup = cgroups_serialize(c->cg);
-	return 0;
+	return container_save(c, err);
 }
 
 /* The supervisor's report: "\0" created, "\1message" failed, EOF: it died. */
@@ -129,7 +144,7 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 	struct vmc_plan p;
 	struct container *c = NULL;
 	_cleanup_close_ int master = -1, slave = -1;
-	int rep[2] = { -1, -1 };
+	int rep[2] = { -1, -1 }, go[2] = { -1, -1 };
 	bool terminal, cloned_in = false;
 	pid_t pid = 0;
 
@@ -149,19 +164,21 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 		hull_err_make(err, errno, "mkfifo %s/%s", c->dir, VMC_FIFO_FILE);
 		goto fail;
 	}
-	if (container_save(c, err) < 0 || host_cgroup(ctx, c, &p, err) < 0 || container_save(c, err) < 0)
+	/* A systemd scope needs a process to hold: the supervisor, which
+	 * waits on `go` until it is in; otherwise it is born in the cgroup. */
+	if (container_save(c, err) < 0 || (!ctx->systemd_cgroup && host_cgroup(ctx, c, &p, 0, err) < 0))
 		goto fail;
 	if (terminal && o->console_socket) {
 		if (console_open_pty(&master, &slave, &p.b.spec->process, err) < 0 ||
 		    console_send_to_socket(o->console_socket, master, err) < 0)
 			goto fail;
 	}
-	if (pipe2(rep, O_CLOEXEC) < 0) {
+	if (pipe2(rep, O_CLOEXEC) < 0 || (ctx->systemd_cgroup && pipe2(go, O_CLOEXEC) < 0)) {
 		hull_err_make(err, errno, "pipe");
 		goto fail;
 	}
 	fflush(NULL);
-	pid = fork_into_cgroup(c->cg, &cloned_in, err);
+	pid = fork_into_cgroup(ctx->systemd_cgroup ? NULL : c->cg, &cloned_in, err);
 	if (pid < 0) {
 		pid = 0;
 		goto fail;
@@ -169,14 +186,19 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 	if (pid == 0) {
 		struct hull_err *e = NULL;
 		struct vmc_supervisor s = { .id = c->id, .dir_fd = c->dir_fd, .plan = &p, .terminal = terminal,
-					    .tty = slave,
-					    .report = rep[1] };
+					    .tty = slave, .report = rep[1] };
+		char b;
 
 		close(rep[0]);
 		close(c->lock_fd);  /* the lock stays `hull create`'s */
 		if (master >= 0)
 			close(master);
-		if (c->cg && cgroups_enter_self(c->cg, cloned_in, NULL, 0, &e) < 0) {
+		if (go[0] >= 0) {
+			close(go[1]);
+			if (read(go[0], &b, 1) != 1)
+				_exit(1);
+			close(go[0]);
+		} else if (c->cg && cgroups_enter_self(c->cg, cloned_in, NULL, 0, &e) < 0) {
 			_cleanup_free_ char *m = xasprintf("\1%s", e->msg);
 			(void)write_all(rep[1], m, strlen(m));
 			_exit(1);
@@ -185,6 +207,12 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 	}
 	close(rep[1]);
 	rep[1] = -1;
+	if (go[1] >= 0) {
+		close(go[0]);
+		go[0] = -1;
+		if (host_cgroup(ctx, c, &p, pid, err) < 0 || write_all(go[1], "g", 1) < 0)
+			goto fail;
+	}
 	if (wait_report(rep[0], pid, err) < 0)
 		goto fail;
 	c->pid = pid;
@@ -192,14 +220,18 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 	if (container_save(c, err) < 0 || (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0))
 		goto fail;
 	close(rep[0]);
+	if (go[1] >= 0)
+		close(go[1]);
 	plan_free(&p);
 	*out = c;
 	return 0;
 fail:
-	if (rep[0] >= 0)
-		close(rep[0]);
-	if (rep[1] >= 0)
-		close(rep[1]);
+	for (size_t i = 0; i < 2; i++) {
+		if (rep[i] >= 0)
+			close(rep[i]);
+		if (go[i] >= 0)
+			close(go[i]);
+	}
 	abandon(c, pid);
 fail_plan:
 	plan_free(&p);
