@@ -59,9 +59,9 @@ static void report(struct vmc_supervisor *s, struct hull_err *err)
 	s->report = -1;
 }
 
-/* Listen on fs.sock before the VMM connects to it, and give the connection
- * to the file server once it comes: a process of its own, which dies with
- * us (PDEATHSIG; it sets it again itself). */
+/* Listen on fs.sock before the VMM connects to it (microvm_run requires a
+ * listening backend), and hand the listening socket to the file server: a
+ * process of its own, which dies with us (PDEATHSIG; it sets it again). */
 static pid_t start_file_server(const struct vmc_plan *p, struct hull_err **err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -79,7 +79,6 @@ static pid_t start_file_server(const struct vmc_plan *p, struct hull_err **err)
 	if (pid == 0) {
 		char **argv = xcalloc(8 + 2 * p->n_shares, sizeof(char *));
 		size_t n = 0;
-		int c;
 
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -91,14 +90,12 @@ static pid_t start_file_server(const struct vmc_plan *p, struct hull_err **err)
 			dup2(null, STDIN_FILENO);
 			dup2(null, STDOUT_FILENO);
 		}
-		while ((c = accept4(l, NULL, NULL, 0)) < 0 && errno == EINTR)
-			;
-		if (c < 0)
+		if (fcntl(l, F_SETFD, 0) < 0)
 			_exit(1);
 		argv[n++] = "hull";
 		argv[n++] = "virtiofsd";
 		argv[n++] = "--fd";
-		argv[n++] = xasprintf("%d", c);
+		argv[n++] = xasprintf("%d", l);
 		argv[n++] = "--shared-dir";
 		argv[n++] = p->b.rootfs;
 		for (size_t i = 0; i < p->n_shares; i++) {
