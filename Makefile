@@ -62,7 +62,7 @@ HELPER  := build/bin/hull-test-helper
 BUNDLE  := build/bundle
 
 .PHONY: all deps check check-unit check-integration check-testhost check-fresh bench demo install \
-	clean bundle unit asan lint testhost-shell
+	clean bundle unit asan lint testhost-shell guest
 all: $(HULL)
 
 deps:
@@ -131,8 +131,24 @@ demo: deps
 soak: all bundle
 	tests/soak/run
 
+# The guest image of VM-isolated containers: Debian's cloud kernel and an
+# initramfs whose /init is the static hull (guest/build-image.sh).  The
+# script rebuilds only when the kernel version, hull or itself changed.
+GUEST := build/guest
+guest: $(HULL)
+	guest/build-image.sh image $(GUEST) $(HULL)
+
+# hull-vm: the same binary; argv[0] hull-vm asks for VM isolation (podman
+# --runtime /usr/local/bin/hull-vm).  The guest image goes in when built,
+# refreshed first so its /init is the hull installed beside it.
 install: $(HULL)
 	install -D -m 0755 $(HULL) $(DESTDIR)$(PREFIX)/bin/hull
+	ln -sfn hull $(DESTDIR)$(PREFIX)/bin/hull-vm
+	if [ -f $(GUEST)/initramfs.cpio ]; then \
+		guest/build-image.sh image $(GUEST) $(HULL) && \
+		install -D -m 0644 $(GUEST)/vmlinuz $(DESTDIR)$(PREFIX)/lib/hull/vmlinuz && \
+		install -D -m 0644 $(GUEST)/initramfs.cpio $(DESTDIR)$(PREFIX)/lib/hull/initramfs.cpio; \
+	else echo "install: no $(GUEST)/initramfs.cpio: run \`make guest\` for VM-isolated containers"; fi
 
 clean:
 	rm -rf build

@@ -17,20 +17,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=$root/build/cache/microvm
 mkdir -p "$out"
 
-if [ ! -f "$out/vmlinuz" ] || [ ! -d "$out/modules" ]; then
-	pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-	[ -n "$pkg" ] || { echo "50-microvm: no linux-image-*-cloud-amd64 in apt" >&2; exit 1; }
-	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' EXIT
-	(cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1) || { echo "50-microvm: apt-get download $pkg failed" >&2; exit 1; }
-	dpkg -x "$tmp"/*.deb "$tmp/x"
-	rm -rf "$out/modules"
-	kver=$(ls "$tmp/x/lib/modules")
-	cp "$tmp/x/boot/vmlinuz-$kver" "$out/vmlinuz.new"
-	cp -a "$tmp/x/lib/modules/$kver" "$out/modules"
-	echo "$kver" >"$out/kver"
-	mv "$out/vmlinuz.new" "$out/vmlinuz"
-fi
+# The kernel and the module resolution are the guest image's
+# (guest/build-image.sh): one cache, one dependency walk.
+kinfo=$("$root/guest/build-image.sh" kernel)
+eval "$kinfo"
+ln -sfn "$VMLINUZ" "$out/vmlinuz"
+rm -rf "$out/modules" "$out/kver" # where this script kept its own copy before
 
 # ---- the vsock test program (both ends; busybox has no vsock tool) ---------
 cc -std=gnu17 -O2 -Wall -Wextra -Werror -static -o "$out/vsock-test.new" "$root/tests/testhost/vsock-test.c"
@@ -38,25 +30,12 @@ mv "$out/vsock-test.new" "$out/vsock-test"
 
 # ---- initramfs -----------------------------------------------------------
 # button + evdev: the ACPI power button's input device (hull.test=powerbutton)
-want=(virtio_pci virtio_blk virtio_console virtio-rng pvpanic-mmio button evdev
-	vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport)
-declare -A seen=()
-order=()
-modpath() { find "$out/modules/kernel" -name "$1.ko" -o -name "$(tr - _ <<<"$1").ko" | head -n1; }
-add() { # depth-first: dependencies before the module
-	local name=$1 path dep
-	[ -n "${seen[$name]:-}" ] && return
-	seen[$name]=1
-	path=$(modpath "$name")
-	[ -n "$path" ] || { echo "50-microvm: module $name not found" >&2; exit 1; }
-	# the .modinfo section holds NUL-separated "depends=a,b" (no kmod needed)
-	for dep in $(tr '\0' '\n' <"$path" | sed -n 's/^depends=//p' | head -n1 | tr , ' '); do add "$dep"; done
-	order+=("$path")
-}
-for m in "${want[@]}"; do add "$m"; done
+mapfile -t order < <("$root/guest/build-image.sh" modules virtio_pci virtio_blk virtio_console virtio-rng \
+	pvpanic-mmio button evdev vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport)
+[ ${#order[@]} -gt 0 ] || { echo "50-microvm: no modules resolved" >&2; exit 1; }
 
 ird=$(mktemp -d)
-trap 'rm -rf "$ird" "${tmp:-/nonexistent}"' EXIT
+trap 'rm -rf "$ird"' EXIT
 mkdir -p "$ird"/{bin,dev,proc,sys,mnt,lib/modules,tmp}
 cp /bin/busybox "$ird/bin/busybox"
 cp "$out/vsock-test" "$ird/bin/vsock-test"
