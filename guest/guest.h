@@ -16,6 +16,7 @@
 #include "common/common.h"
 
 struct json_object;
+struct oci_kv;
 
 /* ---- agent protocol codec (guest/proto.c) -------------------------------- */
 
@@ -89,6 +90,58 @@ int guest_resize_write(int fd, uint16_t rows, uint16_t cols, struct hull_err **e
 int guest_resize_parse(const struct guest_frame *f, uint16_t *rows, uint16_t *cols,
 		       struct hull_err **err);
 
-/* ---- modules / image (guestimg) ------------------------------------------ */
+/* ---- modules (guest/modules.c) ------------------------------------------- */
+
+/* Where the image keeps the load order: one path per line, relative to the
+ * file's directory (e.g. "6.1.0-57-cloud-amd64/kernel/fs/fuse/fuse.ko"),
+ * dependencies first; blank lines and "#" lines are skipped. */
+#define GUEST_MODULES_ORDER "/lib/modules/hull.order"
+
+/* Load every module of order_file with finit_module(2), in order.  A module
+ * the kernel already has (EEXIST) is fine; any other failure stops there and
+ * names the module.  Entries are opened beneath the file's directory
+ * (openat2 RESOLVE_BENEATH): no "..", absolute path or symlink out of it.
+ * Returns the number of modules loaded now (>= 0). */
+int guest_load_modules(const char *order_file, struct hull_err **err);
+
+/* The parser behind it, for the unit tests: split text (NUL-terminated,
+ * modified in place) into its entries, checking each; *out gets a
+ * NULL-terminated array of pointers into text (free the array only).  what
+ * names the file in errors ("FILE line N: ..."). */
+int guest_modules_parse(char *text, const char *what, char ***out, size_t *n, struct hull_err **err);
+
+/* `hull agent --selftest` (guest/selftest.c): as the guest's PID 1, mount /proc
+ * and /sys, load the modules, print "HULL-SELFTEST ..." lines to out (pid,
+ * loaded=N, one per loaded module, one per virtio device with its driver).
+ * Refuses to run when not PID 1.  The caller powers off. */
+int guest_selftest(FILE *out, struct hull_err **err);
+
+/* ---- the image on the host (guest/image.c) -------------------------------- */
+
+#define GUEST_IMAGE_CONF "/etc/hull/vm.conf"
+#define GUEST_ANN_KERNEL "org.hull.vm.kernel"
+#define GUEST_ANN_INITRD "org.hull.vm.initrd"
+
+/* The kernel and initramfs a VM-isolated container boots.  Each of the two is
+ * taken from the first place that names it:
+ *   1. the annotations org.hull.vm.kernel / org.hull.vm.initrd (absolute);
+ *   2. /etc/hull/vm.conf: "kernel=PATH" / "initrd=PATH" lines ("#" comments;
+ *      an unknown key, a repeated key or a relative path is an error naming
+ *      the file and line; a missing file is no error);
+ *   3. <dir of the hull binary>/../lib/hull/{vmlinuz,initramfs.cpio} (make install);
+ *   4. <dir of the hull binary>/../guest/ (the build tree: build/bin/hull ->
+ *      build/guest/, make guest).
+ * A path named in 1 or 2 that cannot be read is an error naming it; when no
+ * place has the file, the error names the install path and says to run
+ * `make guest` (or `make install`).  Call it in the process that hull was
+ * exec'd as (it reads /proc/self/exe).  *kernel and *initrd are malloc'd. */
+int guest_image_find(const struct oci_kv *annotations, size_t n_annotations, char **kernel, char **initrd,
+		     struct hull_err **err);
+
+/* The same with the config file and the binary's path given (unit tests;
+ * exe NULL = /proc/self/exe). */
+int guest_image_find_at(const char *conf, const char *exe, const struct oci_kv *annotations,
+			size_t n_annotations, char **kernel, char **initrd, struct hull_err **err);
+
 
 #endif
