@@ -62,6 +62,7 @@ CLI_CMD(resume);
 CLI_CMD(update);
 CLI_CMD(events);
 CLI_CMD(vm);
+CLI_CMD(agent);
 CLI_CMD(checkpoint);
 CLI_CMD(restore);
 
