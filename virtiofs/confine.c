@@ -23,6 +23,7 @@
 #include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -257,6 +258,34 @@ static const struct confine_rule rules[] = {
 	{ .name = "recvfrom" }, { .name = "sendto" }, { .name = "getsockopt" }, { .name = "shutdown" }, { .name = "eventfd2" },
 };
 
+/*
+ * Every node the guest's kernel holds is an O_PATH fd here, and it holds one
+ * per cached inode: a rootfs walk passes the usual 1024 at once.  As
+ * many as the kernel allows (fs.nr_open), as virtiofsd does.
+ */
+static int raise_nofile(struct hull_err **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct rlimit rl;
+	uint64_t nr = 0;
+
+	if (read_file_at(AT_FDCWD, "/proc/sys/fs/nr_open", &buf, NULL, 64, NULL) == 0) {
+		buf[strcspn(buf, "\n")] = '\0';
+		parse_u64(buf, &nr);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return hull_err_make(err, errno, "getrlimit RLIMIT_NOFILE");
+	if (nr > rl.rlim_max) {
+		struct rlimit up = { nr, nr };
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			return 0;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return hull_err_make(err, errno, "setrlimit RLIMIT_NOFILE");
+	return 0;
+}
+
 int vfs_confine_process(const struct vfs_confine_opts *o, int *root_fd, struct hull_err **err)
 {
 	_cleanup_close_ int root = -1;
@@ -264,6 +293,8 @@ int vfs_confine_process(const struct vfs_confine_opts *o, int *root_fd, struct h
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		return hull_err_make(err, errno, "PR_SET_PDEATHSIG");
+	if (raise_nofile(err) < 0)
+		return hull_err_wrap(err, "virtiofsd");
 	root = build_tree(o, err);
 	if (root < 0)
 		return hull_err_wrap(err, "virtiofsd: served tree");

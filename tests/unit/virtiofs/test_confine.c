@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <linux/fuse.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -111,6 +112,11 @@ static void child(const char *shared, const char *ro, const char *file, int keep
 	int spare = open("/dev/null", O_RDONLY);   /* not kept: must be gone */
 
 	CHECK(spare >= 0);
+	/* The usual soft limit: the server must not be bound by it. */
+	struct rlimit rl;
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	rl.rlim_cur = 1024;
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
 	if (vfs_confine_process(&o, &root, &err) < 0) {
 		dprintf(2, "confine: %s\n", err->msg);
 		_exit(4);
@@ -231,6 +237,14 @@ static void child(const char *shared, const char *ro, const char *file, int keep
 	CHECK(call(FUSE_OPEN, cfg, &oi, sizeof(oi), NULL, 0, NULL, 0, NULL) == 0);
 	rd.fh = ((struct fuse_open_out *)(void *)body)->fh;
 	CHECK(call(FUSE_READ, cfg, &rd, sizeof(rd), NULL, 0, NULL, 0, &n) == 0 && n == 4 && !memcmp(body, "conf", 4));
+	/* A guest holding more inodes than 1024 fds. */
+	uint64_t many = lookup(rootfs, "many");
+	CHECK(many != 0);
+	for (int i = 0; i < 3000; i++) {
+		char nm[16];
+		snprintf(nm, sizeof(nm), "f%d", i);
+		CHECK(lookup(many, nm) != 0);
+	}
 	struct fuse_forget_in fo = { .nlookup = 1 };
 	call(FUSE_FORGET, cfg, &fo, sizeof(fo), NULL, 0, NULL, 0, NULL);
 	CHECK(call(FUSE_DESTROY, 0, NULL, 0, NULL, 0, NULL, 0, NULL) == 0);
@@ -286,6 +300,12 @@ static void test_confined_server_serves_only_its_tree(void **state)
 	put(file, "conf");
 	snprintf(p, sizeof(p), "%s/hostnull", shared);
 	assert_int_equal(mknod(p, S_IFCHR | 0666, makedev(1, 3)), 0);
+	snprintf(p, sizeof(p), "%s/many", shared);
+	assert_int_equal(mkdir(p, 0755), 0);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(p, sizeof(p), "%s/many/f%d", shared, i);
+		put(p, "");
+	}
 	int keep = open("/dev/null", O_RDONLY);
 	assert_true(keep >= 0);
 
