@@ -75,9 +75,9 @@ sleep)
 	;;
 vsock)
 	# guest end of microvm.bats' vsock test: an echo server on port 1024 for
-	# the host's two connections, a connection to host port 5000 (a host
+	# the host's connections (2, or hull.vsock_conns=), a connection to host port 5000 (a host
 	# listener on U_5000) and one to 5001 (none: RST)
-	vsock-test echo 1024 2 &
+	vsock-test echo 1024 "$(arg hull.vsock_conns | grep . || echo 2)" &
 	echo_pid=$!
 	vsock-test send 2 5000 "hello from guest"
 	echo "nolistener=$(vsock-test send 2 5001 nobody)"

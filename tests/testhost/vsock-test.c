@@ -6,8 +6,9 @@
  * /bin/vsock-test in the test initramfs.
  *
  * Guest side (AF_VSOCK):
- *   vsock-test echo PORT N          serve N connections on PORT, echoing each
- *                                   until EOF (prints "vsock-echo: listening")
+ *   vsock-test echo PORT N          serve N connections on PORT (in parallel),
+ *                                   echoing each until EOF (prints
+ *                                   "vsock-echo: listening"); exit 0 if all did
  *   vsock-test send CID PORT MSG    connect, send MSG, half-close, print the
  *                                   reply as "reply=<bytes>", or "error=<errno name>"
  * Host side (the VMM's Unix sockets, Firecracker's hybrid protocol):
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
@@ -66,19 +68,27 @@ static int guest_echo(unsigned int port, int n)
 		die("listen");
 	printf("vsock-echo: listening on %u\n", port);
 	fflush(stdout);
+	/* one child per connection, so host clients may run in parallel */
 	for (int i = 0; i < n; i++) {
 		int c = accept(l, NULL, NULL);
 		ssize_t r;
 
 		if (c < 0)
 			die("accept");
-		while ((r = read(c, buf, sizeof(buf))) > 0)
-			if (write_all(c, buf, (size_t)r) < 0)
-				break;
+		if (fork() == 0) {
+			close(l);
+			while ((r = read(c, buf, sizeof(buf))) > 0)
+				if (write_all(c, buf, (size_t)r) < 0)
+					_exit(1);
+			_exit(r < 0);
+		}
 		close(c);
 	}
 	close(l);
-	return 0;
+	int st, failed = 0;
+	while (wait(&st) > 0)
+		failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+	return failed;
 }
 
 static int guest_send(unsigned int cid, unsigned int port, const char *msg)
