@@ -401,6 +401,12 @@ static ssize_t op_init(struct vfs_server *s, struct vfs_req *r)
 	/* The virtio-fs driver speaks 7.31+ (Linux 5.4); older is not a guest we boot. */
 	if (in->minor < 31)
 		return -EPROTO;
+	/* A second INIT is a new mount (a guest that rebooted without
+	 * DESTROY): its kernel knows none of the old nodes and handles. */
+	if (s->inited) {
+		file_close_all(s);
+		node_forget_all(s);
+	}
 	s->minor = in->minor;
 	/* No POSIX/flock locks (the guest keeps them local), no writeback cache
 	 * (writes go through), no DAX, no export (no ".." lookups), no

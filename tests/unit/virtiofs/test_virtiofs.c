@@ -1152,6 +1152,21 @@ static void test_destroy_drops_everything_but_the_root(void **state)
 	assert_int_equal(getattr_(f, FUSE_ROOT_ID, NULL), 0);
 }
 
+/* A guest that reboots sends INIT again without DESTROY: a new session. */
+static void test_second_init_is_a_new_session(void **state)
+{
+	struct fx *f = *state;
+	uint64_t h = must_lookup(f, FUSE_ROOT_ID, "hello");
+	uint64_t fh;
+
+	assert_int_equal(open_(f, h, O_RDONLY, &fh, FUSE_OPEN), 0);
+	assert_int_equal(do_init(f, 38), 0);
+	assert_int_equal(getattr_(f, h, NULL), -EBADF);
+	assert_int_equal(read_(f, h, fh, 0, 1, BODY_MAX), -EBADF);
+	assert_int_equal(getattr_(f, FUSE_ROOT_ID, NULL), 0);
+	assert_true(must_lookup(f, FUSE_ROOT_ID, "hello") != 0);
+}
+
 /* Many lookups and forgets: the node table reuses slots and never hands an
  * old id to a new file. */
 static void test_node_table_churn(void **state)
@@ -1363,6 +1378,7 @@ int main(void)
 		T(test_unknown_opcodes_are_enosys),
 		T(test_rename_of_a_dir_under_a_held_node_stays_inside),
 		T(test_destroy_drops_everything_but_the_root),
+		T(test_second_init_is_a_new_session),
 		T(test_node_table_churn),
 		T(test_random_requests_stay_inside),
 	};
