@@ -1,5 +1,5 @@
 #!/bin/bash
-# Host-side preparation for tests/integration/testhost/guestimg.bats (and the
+# Host-side preparation for tests/integration/testhost/vmcontainer-guestimg.bats (and the
 # VM-isolated container tests): the guest image of `make guest`, built from
 # build/bin/hull (make has built it) into build/guest/.  guest/build-image.sh
 # rebuilds only when the kernel, hull or the script changed.

@@ -4,6 +4,7 @@
 # the kernel runs the static hull as /init, PID 1, which loads the modules of
 # /lib/modules/hull.order (`hull agent --selftest`, guest/selftest.c), lists
 # what the kernel then has, and powers off.  Inputs: tests/prepare.d/60-guest.sh.
+# In the testhost-vm stage (tests/run-all) with the VM-isolated container tests.
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
@@ -24,7 +25,7 @@ setup() {
 @test "guest image: hull is PID 1, loads every module of hull.order, devices get their drivers" {
 	truncate -s 1M "$BATS_TEST_TMPDIR/disk.img"
 	run timeout 300 "$HULL_BIN" vm run --kernel "$G/vmlinuz" --initrd "$G/initramfs.cpio" --memory 256 \
-		--disk "$BATS_TEST_TMPDIR/disk.img,ro" --console virtio \
+		--disk "$BATS_TEST_TMPDIR/disk.img,ro" --console virtio --vsock "cid=3,uds=$BATS_TEST_TMPDIR/v.sock" \
 		--cmdline "console=ttyS0 quiet panic=-1 rdinit=/init -- agent --selftest" </dev/null
 	echo "$output" | tail -n 40
 	# poweroff from PID 1, not a panic (3) or a reboot (2)
@@ -46,6 +47,7 @@ setup() {
 	assert_output --regexp 'HULL-SELFTEST device virtio[0-9]+ driver=virtio_blk'
 	assert_output --regexp 'HULL-SELFTEST device virtio[0-9]+ driver=virtio_rng'
 	assert_output --regexp 'HULL-SELFTEST device virtio[0-9]+ driver=virtio_console'
+	assert_output --regexp 'HULL-SELFTEST device virtio[0-9]+ driver=vmw_vsock_virtio_transport'
 	refute_output --partial 'driver=none'
 }
 
