@@ -36,7 +36,7 @@ int vfs_mount_parse(const char *arg, struct vfs_mount *m, char **buf, struct hul
 
 	if (!eq) {
 		free(s);
-		return hull_err_make(err, 0, "--mount %s: want NAME=SRC[,ro]", arg);
+		return hull_err_make(err, 0, "want NAME=SRC[,ro]");
 	}
 	*eq = '\0';
 	char *name = s, *src = eq + 1;
@@ -51,13 +51,12 @@ int vfs_mount_parse(const char *arg, struct vfs_mount *m, char **buf, struct hul
 	/* NAME is an entry of the served root, next to "rootfs". */
 	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '/') ||
 	    strcmp(name, "rootfs") == 0 || strlen(name) > NAME_MAX) {
-		int r = hull_err_make(err, 0, "--mount %s: NAME must be one path component other than \"rootfs\"",
-				      arg);
+		int r = hull_err_make(err, 0, "NAME \"%s\" must be one path component other than \"rootfs\"", name);
 		free(s);
 		return r;
 	}
 	if (src[0] != '/') {
-		int r = hull_err_make(err, 0, "--mount %s: SRC must be an absolute path", arg);
+		int r = hull_err_make(err, 0, "SRC \"%s\" must be an absolute path", src);
 		free(s);
 		return r;
 	}

@@ -45,7 +45,9 @@ struct vfs_mount {
 };
 
 /* Parse one `--mount NAME=SRC[,ro]` argument; the strings point into *buf
- * (malloc'd, the caller frees it).  NAME is one component, not "rootfs". */
+ * (malloc'd, the caller frees it).  NAME is one component, not "rootfs".
+ * Errors name the part ("SRC \"x\" must be an absolute path"); the caller
+ * adds the option. */
 int vfs_mount_parse(const char *arg, struct vfs_mount *m, char **buf, struct hull_err **err);
 
 struct vfs_confine_opts {
