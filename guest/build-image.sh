@@ -6,8 +6,8 @@
 #
 #   guest/build-image.sh image OUTDIR HULL
 #       OUTDIR/vmlinuz         Debian's linux-image-cloud-amd64 bzImage
-#       OUTDIR/initramfs.cpio  cpio newc: /init = HULL (static; the agent runs
-#                              as PID 1), /lib/modules/<kver>/kernel/...ko the
+#       OUTDIR/initramfs.cpio  cpio newc: /init = HULL stripped (static; the
+#                              agent runs as PID 1), /lib/modules/<kver>/kernel/...ko the
 #                              modules below with their dependencies, and
 #                              /lib/modules/hull.order: their paths relative
 #                              to /lib/modules, dependencies first.
@@ -36,10 +36,12 @@ meta=linux-image-cloud-amd64
 
 # What the agent and the VMM's devices need (ISSUE 11: virtio-pci transport,
 # vsock to the host, virtio-fs for the rootfs, overlay/erofs for images,
-# block, net, balloon, console, rng for early entropy, pvpanic for panics).
+# block, net, balloon, console, rng for early entropy, pvpanic for panics;
+# button + evdev: the ACPI power button the host presses to ask for a
+# shutdown, read by the agent from /dev/input/eventN).
 GUEST_MODULES=(virtio_pci virtio_ring virtio vsock vmw_vsock_virtio_transport_common
 	vmw_vsock_virtio_transport fuse virtiofs overlay erofs virtio_blk virtio_net
-	virtio_balloon virtio_console virtio-rng pvpanic-mmio)
+	virtio_balloon virtio_console virtio-rng pvpanic-mmio button evdev)
 
 die() {
 	echo "build-image: $*" >&2
@@ -162,7 +164,8 @@ build_image() {
 	trap "rm -rf '$stage'" EXIT
 	chmod 755 "$stage"
 	mkdir -p "$stage/root/lib/modules"
-	cp "$hull" "$stage/root/init"
+	# without its debug info (half of a -g build's bytes): nobody debugs in there
+	strip -o "$stage/root/init" "$hull" || die "strip $hull failed"
 	chmod 755 "$stage/root/init"
 	: >"$stage/root/lib/modules/hull.order"
 	for p in "${ORDER[@]}"; do
