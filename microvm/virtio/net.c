@@ -62,8 +62,9 @@ struct net {
 	bool multiqueue;            /* TUNSETQUEUE works on the fds */
 	bool active;
 	struct net_pair pairs[VIRTIO_NET_MAX_PAIRS];
-	bool use_vhost;             /* vhost-net serves the data queues */
+	bool use_vhost;             /* vhost-net serves the data queues (ops.vhost) */
 	struct vhost_net *vhost;    /* while active with use_vhost */
+	int ctrl_kick;              /* with vhost: the controlq's kick fd, polled here */
 	uint64_t tx_dropped, rx_dropped;
 };
 
@@ -468,6 +469,21 @@ static void net_config_write(struct virtio_dev *d, uint32_t off, const void *buf
 {
 }
 
+/* vhost mode: the guest kicked the controlq (event loop thread). */
+static void ctrl_kicked(void *opaque, uint32_t events)
+{
+	struct virtio_dev *d = opaque;
+	struct net *n = d->priv;
+	uint64_t cnt;
+
+	if (read(n->ctrl_kick, &cnt, sizeof(cnt)) < 0)
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (n->active && n->ctrl_kick >= 0 && !virtio_dev_broken(d))
+		ctrl_pump(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
 static int net_activate(struct virtio_dev *d)
 {
 	struct net *n = d->priv;
@@ -482,7 +498,18 @@ static int net_activate(struct virtio_dev *d)
 	n->active = true;
 	n->cur_pairs = 1;  /* §5.1.6.5.5: only the first pair until VQ_PAIRS_SET */
 	if (n->use_vhost) {
-		if (virtio_net_vhost_start(d, &n->vhost, &e) < 0) {
+		int fds[VIRTIO_NET_MAX_PAIRS], call = -1;
+
+		/* ops.vhost keeps every kick fd out of the transport's loop; the
+		 * controlq is still ours */
+		if (has(d->acked_features, VIRTIO_NET_F_CTRL_VQ) && d->queue_fds) {
+			d->queue_fds(d, ctrl_index(d), &n->ctrl_kick, &call);
+			if (n->ctrl_kick >= 0 && evloop_add(d->loop, n->ctrl_kick, EPOLLIN, ctrl_kicked, d) < 0)
+				n->ctrl_kick = -1;
+		}
+		for (unsigned int i = 0; i < n->max_pairs; i++)
+			fds[i] = n->pairs[i].tap_fd;
+		if (virtio_net_vhost_start(d, fds, n->max_pairs, &n->vhost, &e) < 0) {
 			hull_warn("virtio-net: %s", e->msg);
 			hull_err_free(&e);
 			return -1;
@@ -520,6 +547,10 @@ static void net_reset(struct virtio_dev *d)
 
 	virtio_net_vhost_stop(n->vhost);
 	n->vhost = NULL;
+	if (n->ctrl_kick >= 0) {
+		(void)evloop_del(d->loop, n->ctrl_kick);
+		n->ctrl_kick = -1;  /* the transport's fd: not ours to close */
+	}
 	for (unsigned int i = 0; i < n->max_pairs; i++) {
 		rx_disarm(&n->pairs[i]);
 		n->pairs[i].rx_len = 0;
@@ -571,7 +602,8 @@ struct virtio_dev *virtio_net_create(const struct virtio_net_params *prm, struct
 	n = xcalloc(1, sizeof(*n));
 	n->ops = net_ops;
 	n->ops.num_queues = (uint16_t)(2 * prm->nfds + 1);
-	n->use_vhost = prm->vhost;
+	n->use_vhost = n->ops.vhost = prm->vhost;
+	n->ctrl_kick = -1;
 	n->max_pairs = n->cur_pairs = prm->nfds;
 	n->is_tap = prm->is_tap;
 	n->multiqueue = prm->is_tap && prm->nfds > 1;
@@ -611,7 +643,7 @@ int virtio_net_check(const struct vm_config *cfg, unsigned int i, struct hull_er
 	const struct vm_net *nc = &cfg->nets[i];
 
 	if (!nc->tap || !*nc->tap || strlen(nc->tap) >= IFNAMSIZ)
-		return hull_err_make(err, EINVAL, "--net tap=\"%s\": not a network interface name",
+		return hull_err_make(err, 0, "--net tap=\"%s\": not a network interface name",
 				     nc->tap ? nc->tap : "");
 	if (if_nametoindex(nc->tap) == 0)
 		return hull_err_make(err, 0, "--net tap=%s: no such network interface", nc->tap);

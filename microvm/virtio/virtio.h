@@ -274,8 +274,10 @@ struct vhost_net;
 /* 1: /dev/vhost-net opens; 0: it does not (required false); < 0 with *err
  * when required. */
 int virtio_net_vhost_usable(bool required, struct hull_err **err);
-/* Hand the data queues of an activated device to vhost-net. */
-int virtio_net_vhost_start(struct virtio_dev *d, struct vhost_net **out, struct hull_err **err);
+/* Hand the data queues of an activated device to vhost-net: pair p on
+ * tap_fds[p] (not consumed). */
+int virtio_net_vhost_start(struct virtio_dev *d, const int *tap_fds, unsigned int npairs, struct vhost_net **out,
+			   struct hull_err **err);
 void virtio_net_vhost_stop(struct vhost_net *v);
 
 /* ---- virtio-pci transport (pci.c) ------------------------------------------- */
