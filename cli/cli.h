@@ -44,6 +44,10 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 /* Require exactly `n` positional args after options, naming them in the error. */
 int cli_need_args(int argc, char **argv, int n, const char *what, struct hull_err **err);
 
+/* hull vm tap|redirect|link (cmd_vmnet.c); argv[0] is the subcommand.  1
+ * when it is not one of these. */
+int cli_vm_net(int argc, char **argv, struct hull_err **err);
+
 #define CLI_CMD(name) int cmd_##name(struct cli_ctx *g, int argc, char **argv, struct hull_err **err)
 CLI_CMD(create);
 CLI_CMD(start);

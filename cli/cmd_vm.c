@@ -327,11 +327,19 @@ CLI_CMD(vm)
 	struct vm_config cfg;
 	int code;
 
+	if (argc >= 2 && strcmp(argv[1], "run") != 0) {
+		int r = cli_vm_net(argc - 1, argv + 1, err);
+
+		if (r <= 0)
+			return r;
+	}
 	if (argc < 2 || strcmp(argv[1], "run") != 0)
 		return hull_err_make(err, 0, "usage: hull vm run --kernel FILE [--initrd FILE] [--cmdline STR] "
 				     "[--cpus N] [--memory MiB] [--disk PATH[,ro]]... [--fs tag=TAG,socket=PATH]... "
 				     "[--net tap=NAME[,mac=MAC][,vhost=on|off]]... "
-				     "[--console serial|virtio] [--vsock cid=N,uds=PATH] [--hugepages] [--ksm] [--boot-timer]");
+				     "[--console serial|virtio] [--vsock cid=N,uds=PATH] [--hugepages] [--ksm] [--boot-timer] | "
+				     "hull vm tap [--multi-queue] [--owner UID] [--group GID] NAME | "
+				     "hull vm redirect [--remove] VETH TAP | hull vm link NAME");
 	/* A closed console pipe must not kill the VMM: the UART just drops output. */
 	signal(SIGPIPE, SIG_IGN);
 	microvm_config_init(&cfg);

@@ -39,7 +39,7 @@ int net_link_get(const char *name, struct net_link_info *info, struct hull_err *
 		return -1;
 	r = rtnl_link_get_kernel(sk, 0, name, &link);
 	if (r < 0)
-		return hull_err_make(err, r == -NLE_NODEV || r == -NLE_OBJ_NOTFOUND ? ENODEV : 0, "link %s: %s", name,
+		return hull_err_make(err, 0, "link %s: %s", name,
 				     nl_geterror(r));
 	info->ifindex = rtnl_link_get_ifindex(link);
 	info->mtu = rtnl_link_get_mtu(link);

@@ -23,6 +23,40 @@ struct net_link_info {
 /* Read link `name`'s index, MTU, MAC and state. */
 int net_link_get(const char *name, struct net_link_info *info, struct hull_err **err);
 
+/* ---- addresses and routes (addr.c) ------------------------------------------ */
+
+struct net_addr {
+	int family;                 /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned int prefixlen;
+	int scope;                  /* RT_SCOPE_* (link-local IPv6 is RT_SCOPE_LINK) */
+};
+
+struct net_route {
+	int family;
+	uint8_t dst[16];            /* dst_len 0: the default route */
+	unsigned int dst_len;
+	uint8_t gw[16];
+	bool has_gw;
+	int scope;
+};
+
+/* IPv4/IPv6 addresses of link `name` (*out freed by the caller). */
+int net_link_addrs(const char *name, struct net_addr **out, size_t *n, struct hull_err **err);
+/* Main-table unicast routes through link `name` (*out freed by the caller). */
+int net_link_routes(const char *name, struct net_route **out, size_t *n, struct hull_err **err);
+
+/* ---- veth <-> tap redirect (tc.c) ------------------------------------------------ */
+
+/* Ingress qdisc + matchall filter + mirred egress redirect on both links,
+ * each to the other: every frame of one leaves through the other.  Fails
+ * (leaving nothing of its own) when either link already has an ingress
+ * qdisc. */
+int net_redirect_add(const char *a, const char *b, struct hull_err **err);
+/* Remove both ingress qdiscs (their filters go with them); links or qdiscs
+ * that are already gone are fine. */
+int net_redirect_remove(const char *a, const char *b, struct hull_err **err);
+
 /* ---- taps (tap.c) ----------------------------------------------------------- */
 
 /* Open up to nq queues of the EXISTING tap `name` (IFF_TAP, IFF_NO_PI,
@@ -36,6 +70,9 @@ int net_tap_set_queue(int fd, bool attached, struct hull_err **err);
 /* Virtio-net header length (TUNSETVNETHDRSZ) and TUN_F_* offloads the
  * reader accepts (TUNSETOFFLOAD). */
 int net_tap_set_vnet_hdr(int fd, int hdr_len, unsigned int offloads, struct hull_err **err);
+/* Create a persistent tap (multiqueue if asked) owned by uid/gid ((uid_t)-1 /
+ * (gid_t)-1: no owner); an error when the name is taken. */
+int net_tap_create(const char *name, bool multi_queue, uid_t uid, gid_t gid, struct hull_err **err);
 
 
 #endif

@@ -55,7 +55,7 @@ int net_tap_open(const char *name, unsigned int nq, int *fds, unsigned int *got,
 	int fd;
 
 	if (!name || !*name || strlen(name) >= IFNAMSIZ)
-		return hull_err_make(err, EINVAL, "tap \"%s\": not a network interface name", name ? name : "");
+		return hull_err_make(err, 0, "tap \"%s\": not a network interface name", name ? name : "");
 	if (nq == 0)
 		return hull_err_make(err, EINVAL, "tap %s: no queues asked for", name);
 	if (if_nametoindex(name) == 0)
@@ -107,5 +107,28 @@ int net_tap_set_vnet_hdr(int fd, int hdr_len, unsigned int offloads, struct hull
 		return hull_err_make(err, errno, "TUNSETVNETHDRSZ %d", hdr_len);
 	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)offloads) < 0)
 		return hull_err_make(err, errno, "TUNSETOFFLOAD 0x%x", offloads);
+	return 0;
+}
+
+int net_tap_create(const char *name, bool multi_queue, uid_t uid, gid_t gid, struct hull_err **err)
+{
+	short flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL | (multi_queue ? IFF_MULTI_QUEUE : 0);
+	_cleanup_close_ int fd = -1;
+
+	if (!name || !*name || strlen(name) >= IFNAMSIZ)
+		return hull_err_make(err, 0, "tap \"%s\": not a network interface name", name ? name : "");
+	fd = tun_attach(name, flags);
+	if (fd < 0) {
+		if (errno == EBUSY)
+			return hull_err_make(err, 0, "tap %s: a link of that name exists", name);
+		return tap_error(name, errno, err);
+	}
+	/* Owner before persist: a failure leaves nothing (the tap goes with fd). */
+	if (uid != (uid_t)-1 && ioctl(fd, TUNSETOWNER, (unsigned long)uid) < 0)
+		return hull_err_make(err, errno, "tap %s: TUNSETOWNER %u", name, (unsigned int)uid);
+	if (gid != (gid_t)-1 && ioctl(fd, TUNSETGROUP, (unsigned long)gid) < 0)
+		return hull_err_make(err, errno, "tap %s: TUNSETGROUP %u", name, (unsigned int)gid);
+	if (ioctl(fd, TUNSETPERSIST, 1UL) < 0)
+		return hull_err_make(err, errno, "tap %s: TUNSETPERSIST", name);
 	return 0;
 }

@@ -31,7 +31,7 @@ mv "$out/vsock-test.new" "$out/vsock-test"
 # ---- initramfs -----------------------------------------------------------
 # button + evdev: the ACPI power button's input device (hull.test=powerbutton)
 mapfile -t order < <("$root/guest/build-image.sh" modules virtio_pci virtio_blk virtio_console virtio-rng \
-	pvpanic-mmio button evdev vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport)
+	pvpanic-mmio button evdev vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio_net)
 [ ${#order[@]} -gt 0 ] || { echo "50-microvm: no modules resolved" >&2; exit 1; }
 
 ird=$(mktemp -d)
@@ -103,6 +103,20 @@ powerbutton)
 		echo powerbutton=pressed
 		kill $sleep_pid
 	fi
+	;;
+net)
+	# guest end of net.bats: eth0 at hull.ip=, ping the host (hull.peer=),
+	# then one TCP connection on port 5000 whose bytes are hashed
+	ip link set eth0 up
+	ip addr add "$(arg hull.ip)" dev eth0
+	echo "mac=$(cat /sys/class/net/eth0/address)"
+	echo "mtu=$(cat /sys/class/net/eth0/mtu)"
+	echo "queues=$(ls -d /sys/class/net/eth0/queues/rx-* | wc -l)"
+	if ping -c 3 -W 10 "$(arg hull.peer)" >/tmp/ping.out 2>&1; then echo ping_host=ok
+	else echo ping_host=failed; cat /tmp/ping.out; fi
+	echo net_ready
+	nc -l -p 5000 >/tmp/recv
+	echo "tcp_md5=$(md5sum </tmp/recv | cut -d' ' -f1) tcp_bytes=$(wc -c </tmp/recv)"
 	;;
 hvc)
 	echo "hvc=$(cat /sys/class/tty/hvc0/dev 2>/dev/null)"
