@@ -195,6 +195,9 @@ unsigned int virtio_vsock_count(const struct vm_config *cfg);
 int virtio_vsock_check(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
 struct virtio_dev *virtio_vsock_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
 struct virtio_dev *virtio_vsock_create(uint64_t cid, const char *uds, struct hull_err **err);
+/* Tests: how long a host client may take to its CONNECT line, and the guest
+ * to answer it (default 10 s each); handshakes under way included. */
+void virtio_vsock_set_handshake_ms(struct virtio_dev *d, unsigned int ms);
 /* fs.c: one per vm_config.fs[]; its queues run in the vhost-user backend at
  * socket_path, which create connects to and negotiates with right away. */
 unsigned int virtio_fs_count(const struct vm_config *cfg);

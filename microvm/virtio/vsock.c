@@ -41,7 +41,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 
 #define VSOCK_RXQ 0
 #define VSOCK_TXQ 1
@@ -93,6 +95,11 @@ struct vsock_hdr {
 /* Packets moved per wake-up, so one busy connection cannot hog the loop
  * (epoll is level-triggered: we are called again). */
 #define VSOCK_BATCH 64
+/* A host client has this long from accept to its CONNECT line, and the guest
+ * from then to its RESPONSE (Firecracker gives the guest 2 s; slow nested
+ * guests get more): a silent client or a guest that never answers (or never
+ * posts rx buffers) cannot hold a connection slot and its client forever. */
+#define VSOCK_HANDSHAKE_MS 10000
 /* Host-side ports of host-initiated connections, as Firecracker numbers them. */
 #define VSOCK_LOCAL_PORT_BASE (1u << 30)
 
@@ -125,6 +132,7 @@ struct vsock_conn {
 	bool host_eof;              /* fd read returned 0: nothing more to read */
 	bool host_wr_shut;          /* shutdown(fd, SHUT_WR) done */
 	bool credit_requested;      /* CREDIT_REQUEST sent for the current stall */
+	uint64_t since;             /* CLOCK_MONOTONIC ns C_LINE/C_CONNECTING began */
 	char line[VSOCK_LINE_MAX];
 	size_t line_len;
 	uint8_t *txbuf;             /* ring of VSOCK_BUF_ALLOC, allocated on demand */
@@ -141,6 +149,10 @@ struct vsock {
 	bool rx_starved;            /* no rx buffer: wait for an rx kick */
 	bool accept_paused;         /* out of fds: listener unwatched until settle() */
 	int spare_fd;               /* kept to refuse a client when out of fds */
+	int timer_fd;               /* handshake deadlines (timerfd, absolute) */
+	bool timer_watched;
+	uint64_t timer_at;          /* deadline the timer is armed for, 0 = none */
+	uint64_t handshake_ns;
 	uint32_t next_local_port;
 	unsigned int rr;            /* round-robin start for control packets */
 	struct { uint32_t local, peer; } rst[VSOCK_RST_RING];
@@ -200,7 +212,8 @@ static void conn_kill(struct vsock_conn *c, bool rst)
 {
 	struct vsock *v = c->v;
 
-	if (rst && (c->state == C_CONNECTING || c->state == C_ESTABLISHED))
+	/* a REQUEST never sent left nothing on the guest's side to reset */
+	if (rst && (c->state == C_ESTABLISHED || (c->state == C_CONNECTING && !(c->pend & P_REQUEST))))
 		queue_rst(v, c->local_port, c->peer_port);
 	set_watch(c, 0);
 	if (c->fd >= 0)
@@ -397,6 +410,52 @@ static void update_all(struct vsock *v)
 		conn_update(&v->conns[i]);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void timer_event(void *opaque, uint32_t events);
+
+/* Arm the timer for the earliest handshake deadline; watch it only then. */
+static void arm_timer(struct vsock *v)
+{
+	struct virtio_dev *d = v->d;
+	uint64_t first = 0;
+
+	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
+		const struct vsock_conn *c = &v->conns[i];
+
+		if ((c->state == C_LINE || c->state == C_CONNECTING) && (!first || c->since < first))
+			first = c->since;
+	}
+	if (first)
+		first += v->handshake_ns;
+	if (first == v->timer_at || !d->loop)
+		return;
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(first / 1000000000u),
+						.tv_nsec = (long)(first % 1000000000u) } };
+	/* first == 0 disarms */
+	if (timerfd_settime(v->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+		hull_warn("virtio-vsock: timerfd_settime: %s", strerror(errno));
+		return;
+	}
+	v->timer_at = first;
+	if (first && !v->timer_watched) {
+		int r = evloop_add(d->loop, v->timer_fd, EPOLLIN, timer_event, v);
+		if (r < 0)
+			hull_warn("virtio-vsock: watch timer: %s", strerror(-r));
+		else
+			v->timer_watched = true;
+	} else if (!first && v->timer_watched) {
+		(void)evloop_del(d->loop, v->timer_fd);
+		v->timer_watched = false;
+	}
+}
+
 /* Finish a device event: owed packets out, then watches match the state. */
 static void settle(struct vsock *v)
 {
@@ -408,6 +467,7 @@ static void settle(struct vsock *v)
 	update_all(v);
 	/* a credit stall noticed by update_all queued a CREDIT_REQUEST */
 	rx_flush(v);
+	arm_timer(v);
 }
 
 /* iovecs over a chain's buffers of one direction, for [off, off+len). */
@@ -815,6 +875,7 @@ static void conn_line(struct vsock_conn *c)
 		return;
 	}
 	c->state = C_CONNECTING;
+	c->since = now_ns();
 	c->local_port = alloc_local_port(c->v);
 	c->peer_port = port;
 	c->pend = P_REQUEST;
@@ -887,7 +948,34 @@ static void listen_event(void *opaque, uint32_t events)
 			continue;
 		}
 		c->state = C_LINE;
-		conn_update(c);
+		c->since = now_ns();
+	}
+	settle(v);
+	pthread_mutex_unlock(&v->d->lock);
+}
+
+/* Handshakes past their deadline end: a silent client is closed, a guest
+ * that never answered gets RST and its client is closed. */
+static void timer_event(void *opaque, uint32_t events)
+{
+	struct vsock *v = opaque;
+	uint64_t expirations, now;
+
+	pthread_mutex_lock(&v->d->lock);
+	if (v->timer_watched && !virtio_dev_broken(v->d)) {
+		if (read(v->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+			hull_debug("virtio-vsock: timerfd read: %s", strerror(errno));
+		now = now_ns();
+		for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
+			struct vsock_conn *c = &v->conns[i];
+
+			if ((c->state == C_LINE || c->state == C_CONNECTING) && c->since + v->handshake_ns <= now) {
+				hull_debug("virtio-vsock: %s: handshake timed out (port %u)", v->uds, c->peer_port);
+				conn_kill(c, c->state == C_CONNECTING);
+			}
+		}
+		v->timer_at = UINT64_MAX; /* force re-arming */
+		settle(v);
 	}
 	pthread_mutex_unlock(&v->d->lock);
 }
@@ -975,6 +1063,7 @@ static void vsock_reset(struct virtio_dev *d)
 	v->active = false;
 	v->accept_paused = false;
 	set_listening(v, false);
+	arm_timer(v); /* no handshakes left: disarmed and unwatched */
 }
 
 static void vsock_destroy(struct virtio_dev *d)
@@ -990,6 +1079,7 @@ static void vsock_destroy(struct virtio_dev *d)
 	}
 	if (v->spare_fd >= 0)
 		close(v->spare_fd);
+	close(v->timer_fd);
 	free(v->uds);
 	free(v);
 	d->priv = NULL;
@@ -1060,7 +1150,16 @@ struct virtio_dev *virtio_vsock_create(uint64_t cid, const char *uds, struct hul
 		unlink(uds);
 		return NULL;
 	}
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (tfd < 0) {
+		hull_err_make(err, errno, "vsock: timerfd_create");
+		close(fd);
+		unlink(uds);
+		return NULL;
+	}
 	v = xcalloc(1, sizeof(*v));
+	v->timer_fd = tfd;
+	v->handshake_ns = VSOCK_HANDSHAKE_MS * 1000000ull;
 	v->cid = cid;
 	v->uds = xstrdup(uds);
 	v->listen_fd = fd;
@@ -1099,4 +1198,15 @@ struct virtio_dev *virtio_vsock_new(const struct vm_config *cfg, unsigned int i,
 	if (!d)
 		hull_err_wrap(err, "virtio-vsock");
 	return d;
+}
+
+void virtio_vsock_set_handshake_ms(struct virtio_dev *d, unsigned int ms)
+{
+	struct vsock *v = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	v->handshake_ns = ms * 1000000ull;
+	v->timer_at = UINT64_MAX; /* handshakes under way get the new limit too */
+	arm_timer(v);
+	pthread_mutex_unlock(&d->lock);
 }

@@ -943,6 +943,62 @@ static void test_vsock_out_of_fds_refuses_client_without_spinning(void **state)
 	close(fd);
 }
 
+/* Handshake deadlines: none passes within the default 10 s; once the limit
+ * is 0, a silent client is closed, a guest that never answered gets RST and
+ * its client is closed, one whose REQUEST never reached the guest (no rx
+ * buffers) is closed with nothing sent; established connections stay. */
+static void test_vsock_handshake_deadlines(void **state)
+{
+	struct fx *f = *state;
+	uint32_t local, dlen;
+	int silent, unanswered, starved, live;
+	char buf[16];
+	struct hdr h, tmp;
+
+	live = connect_to_guest(f, 1024, &local);
+	silent = client(f);
+	unanswered = client(f);
+	put(unanswered, "CONNECT 2000\n");
+	pump();
+	expect_pkt(f, OP_REQUEST, 0, 2000, &h);
+	/* the rx queue runs dry: the next REQUEST cannot even be sent */
+	while (fg_used_idx(&f->g, RXQ) != f->rx_posted) {
+		put(live, "z");
+		pump();
+	}
+	while (get_pkt(f, &tmp, NULL, NULL))
+		;
+	starved = client(f);
+	put(starved, "CONNECT 3000\n");
+	pump();
+	assert_false(closed_by_vmm(silent));
+	assert_false(closed_by_vmm(unanswered));
+	assert_false(closed_by_vmm(starved));
+
+	virtio_vsock_set_handshake_ms(f->d, 0); /* every deadline has passed */
+	pump();
+	assert_true(closed_by_vmm(silent));
+	assert_true(closed_by_vmm(unanswered));
+	assert_true(closed_by_vmm(starved));
+	post_rx(f, 8);
+	pump();
+	expect_pkt(f, OP_RST, le32toh(h.src_port), 2000, NULL); /* the unanswered REQUEST */
+	expect_no_pkt(f); /* the starved one never reached the guest: nothing to undo */
+	/* the established connection is not touched */
+	send_rw(f, 1024, local, "alive", 5, 0);
+	pump();
+	assert_int_equal(get_now(live, buf, sizeof(buf)), 5);
+	put(live, "ok");
+	pump();
+	assert_true(get_pkt(f, &tmp, buf, &dlen));
+	assert_int_equal(dlen, 2);
+	close(silent);
+	close(unanswered);
+	close(starved);
+	close(live);
+	pump();
+}
+
 /* A driver reset ends every connection and stops accepting until activate. */
 static void test_vsock_reset_closes_connections(void **state)
 {
@@ -1033,6 +1089,7 @@ int main(void)
 		T(test_vsock_bad_host_clients_are_closed),
 		T(test_vsock_connection_limit),
 		T(test_vsock_out_of_fds_refuses_client_without_spinning),
+		T(test_vsock_handshake_deadlines),
 		T(test_vsock_reset_closes_connections),
 		T(test_vsock_malformed_tx_ring_breaks_only_the_device),
 		cmocka_unit_test(test_vsock_create_rejects_bad_config),
