@@ -140,7 +140,7 @@ static int vm_config_fill(struct vm_thread *t, const struct vmc_plan *p, int con
 }
 
 /* Connect to the agent while the guest boots: until it answers, or the VM
- * is gone (then its error is the story). */
+ * is gone: then -2, and the VM's end is the story. */
 static int agent_wait(struct vm_thread *t, int dir_fd, struct hull_err **err)
 {
 	for (;;) {
@@ -157,7 +157,7 @@ static int agent_wait(struct vm_thread *t, int dir_fd, struct hull_err **err)
 		hull_err_free(&e);
 		/* The pace of the retries, not a deadline: the VM's death ends them. */
 		if (poll(&pfd, 1, 10) > 0)
-			return hull_err_make(err, 0, "the VM stopped before its agent answered");
+			return -2;
 	}
 }
 
@@ -249,16 +249,27 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		goto fail;
 	}
 	conn = agent_wait(&t, s->dir_fd, &err);
-	if (conn < 0) {
+	if (conn == -2) {
+		static const char *const ends[] = { [MICROVM_EXIT_POWEROFF] = "powered off",
+						    [MICROVM_EXIT_ERROR] = "failed",
+						    [MICROVM_EXIT_REBOOT] = "rebooted",
+						    [MICROVM_EXIT_CRASH] = "crashed" };
+		pthread_join(th, NULL);
 		if (t.err) {
 			/* The VMM's own error says why (no kernel, KVM refused...). */
-			pthread_join(th, NULL);
-			hull_err_free(&err);
 			err = t.err;
 			t.err = NULL;
+		} else {
+			hull_err_make(&err, 0, "the guest %s before its agent answered (kernel or initramfs without "
+				      "hull's agent?)",
+				      t.exit_code >= 0 && t.exit_code < (int)ARRAY_SIZE(ends) ? ends[t.exit_code]
+											 : "stopped");
 		}
+		hull_err_wrap(&err, "VM isolation");
 		goto fail;
 	}
+	if (conn < 0)
+		goto fail;
 	req = guest_request_new("create");
 	json_object_object_add(req, "id", json_object_new_string(s->id));
 	json_object_object_add(req, "config", json_object_new_string(s->plan->guest_config));

@@ -142,3 +142,13 @@ assert_vm_gone() {
 	[ "$status" -eq 137 ] || fail "status $status: $output $stderr"
 	assert_vm_gone "$id"
 }
+
+@test "vmcontainer: a guest without an agent is one line, exit 1, nothing left" {
+	local id initrd=$REPO/build/cache/microvm/poweroff.cpio.gz
+	[ -f "$initrd" ] || fail "missing $initrd: tests/prepare.d/50-microvm.sh makes it"
+	id=$(new_id)
+	update_config '.annotations["org.hull.vm.initrd"] = $i' --arg i "$initrd"
+	run_nopipe hull_vm create --bundle "$BUNDLE" "$id"
+	assert_one_line_error '^hull: create: VM isolation: the guest powered off before its agent answered'
+	assert_vm_gone "$id"
+}
