@@ -26,14 +26,6 @@ static void plan_free(struct vmc_plan *p)
 	*p = (struct vmc_plan){ 0 };
 }
 
-static int find_image(struct vmc_plan *p, struct hull_err **err)
-{
-#ifdef GUEST_IMAGE_CONF
-	return guest_image_find(p->b.spec->annotations, p->b.spec->n_annotations, &p->kernel, &p->initrd, err);
-#else
-	return hull_err_make(err, 0, "this build has no guest image lookup");
-#endif
-}
 
 static int plan(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
 		struct vmc_plan *p, struct hull_err **err)
@@ -47,7 +39,8 @@ static int plan(const struct runtime_ctx *ctx, const struct runtime_create_opts 
 		goto fail;
 	hull_debug("create %s: VM isolation, %u vCPUs, %llu MiB, %zu shares", o->id, p->size.cpus,
 		   (unsigned long long)p->size.mem_mib, p->n_shares);
-	if (microvm_check_host(err) < 0 || find_image(p, err) < 0) {
+	if (microvm_check_host(err) < 0 ||
+	    guest_image_find(p->b.spec->annotations, p->b.spec->n_annotations, &p->kernel, &p->initrd, err) < 0) {
 		hull_err_wrap(err, "VM isolation");
 		goto fail;
 	}

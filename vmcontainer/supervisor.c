@@ -110,17 +110,8 @@ static pid_t start_file_server(const struct vmc_plan *p, struct hull_err **err)
 	return pid;
 }
 
-/* The devices come with their helpers' pieces of microvm/ (issue 11): a
- * build without them says so instead of booting a guest that cannot work. */
-#if defined(MICROVM_FS_TAG_MAX) && defined(MICROVM_VSOCK_CID_DEFAULT)
-#define VMC_HAVE_DEVICES 1
-#endif
-
-static int vm_config_fill(struct vm_thread *t, const struct vmc_plan *p, int console, struct hull_err **err)
+static void vm_config_fill(struct vm_thread *t, const struct vmc_plan *p, int console)
 {
-#ifndef VMC_HAVE_DEVICES
-	return hull_err_make(err, 0, "this build's VMM has no virtio-fs and virtio-vsock devices");
-#else
 	static const struct vm_fs fs = { .socket_path = VMC_FS_SOCK, .tag = VMC_FS_TAG };
 
 	microvm_config_init(&t->cfg);
@@ -135,8 +126,6 @@ static int vm_config_fill(struct vm_thread *t, const struct vmc_plan *p, int con
 	t->cfg.fs = &fs;
 	t->cfg.nfs = 1;
 	t->cfg.vsock_uds = VMC_VSOCK_SOCK;
-	return 0;
-#endif
 }
 
 /* Connect to the agent while the guest boots: until it answers, or the VM
@@ -242,8 +231,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		hull_err_make(&err, errno, "pipe");
 		goto fail;
 	}
-	if (vm_config_fill(&t, s->plan, console, &err) < 0)
-		goto fail;
+	vm_config_fill(&t, s->plan, console);
 	if (pthread_create(&th, NULL, vm_main, &t) != 0) {
 		hull_err_make(&err, errno, "VM thread");
 		goto fail;
