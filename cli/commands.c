@@ -16,7 +16,7 @@ const struct cli_command cli_commands[] = {
 	{ "features", cmd_features, "", "print the runtime features JSON", false, 0 },
 	{ "virtiofsd", cmd_virtiofsd, "--socket-path PATH|--fd N --shared-dir DIR [--mount NAME=SRC[,ro]]...",
 	  "serve a directory to a VM's virtio-fs device (vhost-user backend)", false, 0 },
-	{ "agent", cmd_agent, "--selftest", "the guest agent (PID 1 of a VM-isolated container's guest)", false, 0 },
+	{ "agent", cmd_agent, "", "the guest agent (PID 1 of a VM-isolated container's guest)", false, 0 },
 	{ "vm", cmd_vm, "run --kernel FILE [options]", "boot a kernel in a KVM microVM", false, 0 },
 	{ "pause", cmd_pause, "ID", "freeze every process of the container", false, 0 },
 	{ "resume", cmd_resume, "ID", "thaw a paused container", false, 0 },

@@ -116,6 +116,16 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "__stage") == 0)
 		return runtime_stage_main(argc, argv);
+	/* The guest kernel runs the initramfs's /init (this binary) as PID 1
+	 * with the words after "--" of its command line as arguments: none
+	 * means the agent, any are a command line of their own (`-- agent
+	 * --selftest`).  The agent's own `/init create ...` children are not
+	 * PID 1 and get the CLI. */
+	if (getpid() == 1 && argc == 1 && strcmp(argv[0], "/init") == 0) {
+		static char *agent_argv[] = { "/init", "agent", NULL };
+		argv = agent_argv;
+		argc = 2;
+	}
 	idx = parse_global(&g, argc, argv, &done, &err);
 	if (done)
 		return 0;

@@ -90,6 +90,23 @@ int guest_resize_write(int fd, uint16_t rows, uint16_t cols, struct hull_err **e
 int guest_resize_parse(const struct guest_frame *f, uint16_t *rows, uint16_t *cols,
 		       struct hull_err **err);
 
+/* ---- the agent (guest/agent.c) ------------------------------------------- */
+
+struct guest_agent_opts {
+	const char *root;           /* --root of the hull commands it runs */
+	const char *listen_unix;    /* test mode: serve on this Unix socket, no PID-1 set-up */
+	const char *run_dir;        /* bundles/ and hull-agent/ go under it; NULL: /run */
+	bool debug;
+};
+/* PID 1 mode (no listen_unix): mount the guest's file systems, load modules,
+ * mount the share, bring lo up, listen on vsock port GUEST_AGENT_PORT.  Then
+ * serve connections (a thread each) until a shutdown request or the deletion
+ * of the last container, which power the VM off (the test mode exits).
+ * Returns only on a set-up error; PID 1's caller must power off then. */
+int guest_agent_run(const struct guest_agent_opts *o, struct hull_err **err);
+/* sync and power off (reboot(RB_POWER_OFF)); never returns. */
+__attribute__((noreturn)) void guest_power_off(void);
+
 /* ---- modules (guest/modules.c) ------------------------------------------- */
 
 /* Where the image keeps the load order: one path per line, relative to the
