@@ -128,3 +128,22 @@ build() { # build HULL_BINARY
 	assert_line --index 0 --regexp '/pvpanic\.ko$'
 	assert_line --index 1 --regexp '/pvpanic-mmio\.ko$'
 }
+
+@test "make install: hull, the hull-vm link and, once built, the guest image in lib/hull" {
+	local d=$BATS_TEST_TMPDIR/dest
+	# no image built: hull and the link, and a hint
+	run make -s -C "$REPO" install DESTDIR="$d" PREFIX=/usr GUEST="$BATS_TEST_TMPDIR/none"
+	assert_success
+	assert_output --partial "install: no $BATS_TEST_TMPDIR/none/initramfs.cpio: run \`make guest\`"
+	cmp "$REPO/build/bin/hull" "$d/usr/bin/hull"
+	assert_equal "$(readlink "$d/usr/bin/hull-vm")" hull
+	[ ! -e "$d/usr/lib/hull" ]
+
+	build "$REPO/build/bin/hull"
+	assert_success
+	run make -s -C "$REPO" install DESTDIR="$d" PREFIX=/usr GUEST="$O"
+	assert_success
+	cmp "$O/vmlinuz" "$d/usr/lib/hull/vmlinuz"
+	cmp "$O/initramfs.cpio" "$d/usr/lib/hull/initramfs.cpio"
+	assert_equal "$(stat -c %a "$d/usr/lib/hull/initramfs.cpio")" 644
+}
