@@ -70,7 +70,7 @@ size_t virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *
 
 /* ---- devices ------------------------------------------------------------- */
 
-#define VIRTIO_MAX_QUEUES 8
+#define VIRTIO_MAX_QUEUES 17  /* virtio-net: 8 queue pairs + the controlq */
 
 /* Device ids (§5) */
 #define VIRTIO_ID_NET 1
