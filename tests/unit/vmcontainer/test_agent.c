@@ -21,7 +21,10 @@ static char dir[] = "/tmp/hull-test-agent-XXXXXX";
 static int dir_fd = -1;
 
 /* What the fake does with one connection after reading "CONNECT 1024\n". */
-enum script { S_REFUSE, S_OK_RESPONSE, S_ERROR_RESPONSE, S_STREAM, S_GARBAGE };
+enum script { S_REFUSE, S_OK_RESPONSE, S_ERROR_RESPONSE, S_STREAM, S_GARBAGE, S_PIDS };
+
+/* The "pids" of S_PIDS's response (JSON). */
+static const char *pids_json = "[]";
 
 static int listen_here(void)
 {
@@ -61,6 +64,8 @@ static void fake_one(int l, enum script s)
 	} else {
 		resp = guest_response_ok();
 		json_object_object_add(resp, "op", json_object_new_string(op));
+		if (s == S_PIDS)
+			json_object_object_add(resp, "pids", json_tokener_parse(pids_json));
 	}
 	if (guest_json_write(c, GUEST_FRAME_RESPONSE, resp, NULL) < 0)
 		_exit(5);
@@ -205,6 +210,34 @@ static void test_relay_stdio_until_exit(void **state)
 	reap(pid);
 }
 
+/* ps through vmcontainer_ops: the guest's pids, and a hostile list refused. */
+static void test_ps_takes_pids_and_refuses_hostile_ones(void **state)
+{
+	static const char *const bad[] = { "[1,\"2\"]", "[0]", "[-5]", "[4294967297]", "[1.5]", "{}", "null" };
+	struct container c = { .id = (char *)"x", .dir_fd = dir_fd };
+	struct hull_err *err = NULL;
+	pid_t *pids = NULL;
+	size_t n = 0;
+	pid_t pid;
+
+	pids_json = "[1,42,7]";
+	pid = fake(S_PIDS);
+	assert_int_equal(vmcontainer_ops.ps(NULL, &c, &pids, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(pids[1], 42);
+	free(pids);
+	reap(pid);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		pids_json = bad[i];
+		pid = fake(S_PIDS);
+		assert_true(vmcontainer_ops.ps(NULL, &c, &pids, &n, &err) < 0);
+		assert_null(pids);
+		assert_int_equal(n, 0);
+		hull_err_free(&err);
+		reap(pid);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_agent_connect_retryable_when_nothing_listens),
 		cmocka_unit_test(test_agent_hostile_frame_is_an_error_not_a_crash),
 		cmocka_unit_test(test_relay_stdio_until_exit),
+		cmocka_unit_test(test_ps_takes_pids_and_refuses_hostile_ones),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
