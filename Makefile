@@ -7,7 +7,7 @@ BUILD   ?= build
 CC      ?= gcc
 
 # Library folders: each is one door header (<folder>/<folder>.h) plus sources.
-MODULES := common oci namespaces confine runtime cgroups net microvm guest vmcontainer virtiofs
+MODULES := common oci namespaces confine runtime cgroups net microvm guest vmcontainer virtiofs shim
 
 PKGS    := libseccomp libcap json-c libnl-3.0 libnl-route-3.0 libsystemd
 COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -21,7 +21,7 @@ WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
 # without the flags (which failed far away, on a missing netlink/netlink.h).
 pkg_config = $(shell pkg-config $(1))$(if $(filter 0,$(.SHELLSTATUS)),,$(error \
 	pkg-config $(1) failed: `make deps` installs the libraries))
-CPPFLAGS_ALL = -std=gnu17 -D_GNU_SOURCE -I. $(call pkg_config,--cflags $(PKGS)) \
+CPPFLAGS_ALL = -std=gnu17 -D_GNU_SOURCE -I. -I$(GEN) $(call pkg_config,--cflags $(PKGS)) \
 	-DHULL_COMMIT='"$(COMMIT)"' -MMD -MP
 # The hull binary is fully static, glibc included: each hull command is a fresh
 # exec, and ld.so's relocations plus the ~1.4 MiB of libc.so pages it faults in
@@ -50,6 +50,26 @@ OBJDIR  := $(BUILD)/obj
 # A module's parts may live one folder down (microvm/virtio/, microvm/x86/).
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c $(m)/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(OBJDIR)/%.o)
+
+# shim/: containerd's messages as protobuf-c code, generated at build time from
+# the .proto files Debian installs (golang-github-containerd-containerd-dev;
+# golang-github-gogo-protobuf-dev for gogo.proto and google/protobuf/*.proto)
+# plus shim/ttrpc.proto; never checked in.  GEN is on every include path.
+GOSRC   := /usr/share/gocode/src
+GEN     := $(BUILD)/gen
+PROTOS  := shim/ttrpc.proto \
+	github.com/containerd/containerd/runtime/v2/task/shim.proto \
+	github.com/containerd/containerd/api/types/mount.proto \
+	github.com/containerd/containerd/api/types/task/task.proto \
+	github.com/containerd/containerd/api/events/task.proto \
+	github.com/containerd/containerd/api/services/ttrpc/events/v1/events.proto \
+	github.com/containerd/containerd/protobuf/plugin/fieldpath.proto \
+	gogoproto/gogo.proto google/protobuf/descriptor.proto google/protobuf/any.proto \
+	google/protobuf/empty.proto google/protobuf/timestamp.proto
+PROTO_I := -I. -I$(GOSRC) -I$(GOSRC)/github.com/gogo/protobuf -I$(GOSRC)/github.com/gogo/protobuf/protobuf
+GEN_C   := $(PROTOS:%.proto=$(GEN)/%.pb-c.c)
+GEN_OBJ := $(GEN_C:$(GEN)/%.c=$(OBJDIR)/gen/%.o)
+LIB_OBJ += $(GEN_OBJ)
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
 LIBHULL := $(BUILD)/libhull.a
@@ -71,6 +91,21 @@ deps:
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(GEN)/stamp: $(filter shim/%,$(PROTOS))
+	@command -v protoc-c >/dev/null && [ -f $(GOSRC)/github.com/containerd/containerd/runtime/v2/task/shim.proto ] && \
+		[ -f $(GOSRC)/github.com/gogo/protobuf/gogoproto/gogo.proto ] || \
+		{ echo "protoc-c or containerd's .proto files missing: \`make deps\` installs them" >&2; exit 1; }
+	@mkdir -p $(GEN)
+	protoc-c $(PROTO_I) --c_out=$(GEN) $(PROTOS) 2>$(GEN)/protoc.log || { cat $(GEN)/protoc.log; exit 1; }
+	@touch $@
+$(GEN_C) $(GEN_C:.c=.h): $(GEN)/stamp ;
+
+# Generated code: compiled without -Werror (its style is protoc-c's).
+$(OBJDIR)/gen/%.o: $(GEN)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS) -w -c $< -o $@
+$(filter-out $(GEN_OBJ),$(LIB_OBJ)) $(CLI_OBJ) $(UNIT_BIN): | $(GEN)/stamp
 
 $(LIBHULL): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -5,6 +5,7 @@
  * the subcommand).  This is the only place that prints an error chain.
  */
 #include "cli.h"
+#include "shim/shim.h"
 
 #include <sys/stat.h>
 
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
 		argv = agent_argv;
 		argc = 2;
 	}
+	if (shim_argv0(argv[0]))
+		return shim_main(argc, argv);
 	idx = parse_global(&g, argc, argv, &done, &err);
 	if (done)
 		return 0;

@@ -12,7 +12,7 @@
 # Usage: tools/lint.sh OBJDIR (objects built by `make all`).
 set -eu
 objdir=${1:?usage: tools/lint.sh OBJDIR}
-folders="common oci namespaces confine runtime cgroups net microvm guest virtiofs cli"
+folders="common oci namespaces confine runtime cgroups net microvm guest virtiofs shim cli"
 
 for f in $folders; do
 	# Sources and headers of the folder and of its parts (microvm/virtio/...).
