@@ -179,6 +179,7 @@ guest: $(HULL)
 install: $(HULL)
 	install -D -m 0755 $(HULL) $(DESTDIR)$(PREFIX)/bin/hull
 	ln -sfn hull $(DESTDIR)$(PREFIX)/bin/hull-vm
+	ln -sfn hull $(DESTDIR)$(PREFIX)/bin/containerd-shim-hull-v2
 	if [ -f $(GUEST)/initramfs.cpio ]; then \
 		guest/build-image.sh image $(GUEST) $(HULL) && \
 		install -D -m 0644 $(GUEST)/vmlinuz $(DESTDIR)$(PREFIX)/lib/hull/vmlinuz && \

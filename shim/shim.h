@@ -37,6 +37,9 @@ struct ttrpc_reply {
 	char msg[256];
 	uint8_t *payload;
 	size_t len;
+	/* Called with the server's opaque once the answer is sent (Shutdown
+	 * exits there: containerd must see the reply before the socket goes). */
+	void (*after_send)(void *opaque);
 };
 
 /* in/len: the method's protobuf payload, hostile: decode it with bounds.

@@ -166,6 +166,8 @@ static void *job_run(void *arg)
 	j->fn(j->c->opaque, j->payload, j->len, &r);
 	send_response(j->c, j->stream, &r);
 	free(r.payload);
+	if (r.after_send)
+		r.after_send(j->c->opaque);
 	job_done(j->c);
 	free(j->payload);
 	free(j);

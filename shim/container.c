@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * shim/container.c: the "container" backend: each Task call runs hull's
+ * own CLI as a child process (`hull --root R create/start/kill/...`), as
+ * containerd's runc shim runs runc.  A separate process per call keeps the
+ * shim's threads away from hull's fork/namespace work and gives the exact
+ * behaviour of the CLI users already test.
+ */
+#include <json-c/json.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "shim/internal.h"
+#include "namespaces/namespaces.h"
+
+static char *log_path(const struct shim_proc *p)
+{
+	return xasprintf("%s/hull.log", p->bundle);
+}
+
+/* containerd names FIFOs it already opened for reading (stdout, stderr) or
+ * will open for writing (stdin).  O_RDWR never blocks on a FIFO without a
+ * peer; stdin opens non-blocking read-only (a later writer is seen) and is
+ * then made blocking for the container.  "" is /dev/null (-1). */
+static int open_stdio(const char *path, bool input, struct hull_err **err)
+{
+	int fd;
+
+	if (!path || !*path)
+		return -1;
+	if (strstr(path, "://"))
+		return hull_err_make(err, EOPNOTSUPP, "stdio %s: only FIFO or file paths are supported", path);
+	fd = open(path, (input ? O_RDONLY | O_NONBLOCK : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
+		return hull_err_make(err, errno, "open %s", path);
+	if (input)
+		fcntl(fd, F_SETFL, 0);
+	return fd;
+}
+
+/* CreateTaskRequest.rootfs: containerd's snapshot mounts, mounted on
+ * BUNDLE/rootfs (empty when `ctr run --rootfs` gave a directory). */
+static int mount_rootfs(struct shim_proc *p, const Containerd__Task__V2__CreateTaskRequest *req,
+			struct hull_err **err)
+{
+	_cleanup_free_ char *target = xasprintf("%s/rootfs", p->bundle);
+
+	if (req->n_rootfs == 0)
+		return 0;
+	if (req->n_rootfs > 1)
+		return hull_err_make(err, EOPNOTSUPP, "rootfs: %zu mounts, only one is supported",
+				     req->n_rootfs);
+	Containerd__Types__Mount *m = req->rootfs[0];
+	struct ns_mount_opts mo;
+
+	if (ns_mount_opts_parse(m->options, m->n_options, &mo, err) < 0)
+		return hull_err_wrap(err, "rootfs options");
+	if (mkdir(target, 0711) < 0 && errno != EEXIST) {
+		ns_mount_opts_clear(&mo);
+		return hull_err_make(err, errno, "mkdir %s", target);
+	}
+	if (mount(m->source, target, m->type, mo.flags | (mo.bind ? MS_BIND : 0) | (mo.rec ? MS_REC : 0),
+		  mo.data) < 0) {
+		ns_mount_opts_clear(&mo);
+		return hull_err_make(err, errno, "mount %s (%s) on %s", m->source, m->type, target);
+	}
+	ns_mount_opts_clear(&mo);
+	p->rootfs_mounted = true;
+	return 0;
+}
+
+static int read_pid(const char *path, pid_t *pid, struct hull_err **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	int64_t v;
+
+	if (read_file_at(AT_FDCWD, path, &buf, NULL, 64, err) < 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	if (parse_i64(buf, &v) < 0 || v <= 0 || v > INT32_MAX)
+		return hull_err_make(err, 0, "%s: not a pid", path);
+	*pid = (pid_t)v;
+	return 0;
+}
+
+static int c_create(struct shim *s, struct shim_proc *p, const Containerd__Task__V2__CreateTaskRequest *req,
+		    struct hull_err **err)
+{
+	_cleanup_free_ char *log = log_path(p), *pidfile = xasprintf("%s/init.pid", p->bundle);
+	_cleanup_close_ int in = -1, out = -1, errfd = -1;
+	char *args[] = { "create", "--bundle", p->bundle, "--pid-file", pidfile, p->id, NULL };
+	pid_t pid = 0;
+
+	if (req->terminal)
+		return hull_err_make(err, EOPNOTSUPP, "terminal: not supported by this shim yet");
+	if (mount_rootfs(p, req, err) < 0)
+		return -1;
+	if ((in = open_stdio(p->stdin_path, true, err)) < -1 ||
+	    (out = open_stdio(p->stdout_path, false, err)) < -1 ||
+	    (errfd = open_stdio(p->stderr_path, false, err)) < -1)
+		goto fail;
+	if (shim_run_hull(s, log, args, in, out, errfd, NULL, err) < 0 || read_pid(pidfile, &pid, err) < 0)
+		goto fail;
+	pthread_mutex_lock(&s->lock);
+	p->pid = pid;
+	shim_claim_orphan_locked(s, p);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+fail:
+	if (p->rootfs_mounted) {
+		shim_unmount_rootfs(p->bundle);
+		p->rootfs_mounted = false;
+	}
+	return -1;
+}
+
+static int simple(struct shim *s, struct shim_proc *p, const char *verb, struct hull_err **err)
+{
+	_cleanup_free_ char *log = log_path(p);
+	char *args[] = { (char *)verb, p->id, NULL };
+
+	return shim_run_hull(s, log, args, -1, -1, -1, NULL, err);
+}
+
+static int c_start(struct shim *s, struct shim_proc *p, struct hull_err **err)
+{
+	return simple(s, p, "start", err);
+}
+
+static int c_kill(struct shim *s, struct shim_proc *p, int sig, bool all, struct hull_err **err)
+{
+	_cleanup_free_ char *log = log_path(p);
+	char num[16];
+	char *args[] = { "kill", p->id, num, NULL, NULL };
+
+	snprintf(num, sizeof(num), "%d", sig);
+	if (all) {
+		args[1] = "--all";
+		args[2] = p->id;
+		args[3] = num;
+	}
+	return shim_run_hull(s, log, args, -1, -1, -1, NULL, err);
+}
+
+static int c_remove(struct shim *s, struct shim_proc *p, struct hull_err **err)
+{
+	_cleanup_free_ char *log = log_path(p);
+	char *args[] = { "delete", "--force", p->id, NULL };
+
+	return shim_run_hull(s, log, args, -1, -1, -1, NULL, err);
+}
+
+static int c_pause(struct shim *s, struct shim_proc *p, bool pause, struct hull_err **err)
+{
+	return simple(s, p, pause ? "pause" : "resume", err);
+}
+
+static int c_pids(struct shim *s, struct shim_proc *p, int **pids, size_t *n, struct hull_err **err)
+{
+	_cleanup_free_ char *log = log_path(p), *out = NULL;
+	char *args[] = { "ps", "--format", "json", p->id, NULL };
+	json_object *arr;
+
+	if (shim_run_hull(s, log, args, -1, -1, -1, &out, err) < 0)
+		return -1;
+	arr = out ? json_tokener_parse(out) : NULL;
+	if (!arr || !json_object_is_type(arr, json_type_array)) {
+		json_object_put(arr);
+		return hull_err_make(err, EPROTO, "hull ps: not a JSON array");
+	}
+	*n = json_object_array_length(arr);
+	*pids = xcalloc(*n ? *n : 1, sizeof(**pids));
+	for (size_t i = 0; i < *n; i++)
+		(*pids)[i] = json_object_get_int(json_object_array_get_idx(arr, i));
+	json_object_put(arr);
+	return 0;
+}
+
+const struct shim_backend shim_backend_container = {
+	.name = "container",
+	.create = c_create,
+	.start = c_start,
+	.kill = c_kill,
+	.remove = c_remove,
+	.pause = c_pause,
+	.pids = c_pids,
+};

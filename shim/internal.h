@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* shim/internal.h: the shim daemon's state, shared by its files only. */
+#ifndef HULL_SHIM_INTERNAL_H
+#define HULL_SHIM_INTERNAL_H
+
+#include <pthread.h>
+
+#include "shim/shim.h"
+#include "github.com/containerd/containerd/runtime/v2/task/shim.pb-c.h"
+
+/* containerd.v1.types.Status */
+enum shim_status { ST_UNKNOWN = 0, ST_CREATED = 1, ST_RUNNING = 2, ST_STOPPED = 3, ST_PAUSED = 4 };
+
+/* One process containerd knows: a container's init (exec_id "") or an exec. */
+struct shim_proc {
+	char *id, *exec_id, *bundle;
+	char *stdin_path, *stdout_path, *stderr_path;
+	bool terminal, rootfs_mounted;
+	pid_t pid;                  /* 0 until known */
+	enum shim_status status;
+	bool exited;
+	uint32_t exit_status;
+	struct timespec exited_at;
+	struct shim_proc *next;
+};
+
+/* A `hull` child the shim waits for (the reaper posts its status). */
+struct shim_child {
+	pid_t pid;
+	bool done;
+	int wstatus;
+	struct shim_child *next;
+};
+
+#define SHIM_ORPHANS 64
+
+struct shim {
+	char *ns, *address, *id, *root;
+	char *socket_path;
+	pthread_mutex_t lock;       /* everything below */
+	pthread_cond_t changed;     /* a proc exited or a child was reaped */
+	struct shim_proc *procs;
+	struct shim_child *children;
+	/* Exits of pids not known yet: an init can die before `hull create`
+	 * returned and its pid file was read. */
+	struct { pid_t pid; int wstatus; struct timespec at; } orphans[SHIM_ORPHANS];
+	size_t n_orphans;
+	const struct shim_backend *backend;
+};
+
+/* How a container's processes are run.  Only "container" (hull's CLI as a
+ * child process, as containerd's runc shim runs runc) exists; the pod-VM
+ * isolation plugs in here with the same calls. */
+struct shim_backend {
+	const char *name;
+	int (*create)(struct shim *s, struct shim_proc *p, const Containerd__Task__V2__CreateTaskRequest *req,
+		      struct hull_err **err);
+	int (*start)(struct shim *s, struct shim_proc *p, struct hull_err **err);
+	int (*kill)(struct shim *s, struct shim_proc *p, int sig, bool all, struct hull_err **err);
+	int (*remove)(struct shim *s, struct shim_proc *p, struct hull_err **err);
+	int (*pause)(struct shim *s, struct shim_proc *p, bool pause, struct hull_err **err);
+	int (*pids)(struct shim *s, struct shim_proc *p, int **pids, size_t *n, struct hull_err **err);
+};
+
+extern const struct shim_backend shim_backend_container;
+
+/* The Task service (task.c). */
+extern const struct ttrpc_service shim_task_service;
+
+/* The pid of p just became known: take an exit the reaper already saw. */
+void shim_claim_orphan_locked(struct shim *s, struct shim_proc *p);
+/* Fork+exec `hull --root R --log L args...` with fds 0-2 (-1 = /dev/null),
+ * wait for it; non-zero exit is an error carrying hull's last log line.
+ * out (optional) receives its stdout (fd 1 must then be -1). */
+int shim_run_hull(struct shim *s, const char *log, char *const *args, int in, int outfd, int errfd,
+		  char **out, struct hull_err **err);
+/* Unmount the rootfs the shim mounted for p (Delete, and `delete` cleanup). */
+void shim_unmount_rootfs(const char *bundle);
+
+#endif

@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * shim/task.c: containerd.task.v2.Task (runtime/v2/task/shim.proto).  Every
+ * payload is decoded by protobuf-c (bounded by the 4 MiB frame); a payload
+ * that does not decode answers INVALID_ARGUMENT.  Methods not in the table
+ * (Exec, ResizePty, CloseIO, Update, Stats, Checkpoint) answer UNIMPLEMENTED.
+ */
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "shim/internal.h"
+
+static void fail(struct ttrpc_reply *out, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct ttrpc_reply *out, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->code = code;
+	va_start(ap, fmt);
+	vsnprintf(out->msg, sizeof(out->msg), fmt, ap);
+	va_end(ap);
+}
+
+static void fail_err(struct ttrpc_reply *out, int code, struct hull_err **err)
+{
+	fail(out, code, "%s", *err ? (*err)->msg : "unknown error");
+	hull_err_free(err);
+}
+
+/* Pack a message into the reply (protobuf-c's generic pack). */
+static void reply(struct ttrpc_reply *out, const ProtobufCMessage *m)
+{
+	out->len = protobuf_c_message_get_packed_size(m);
+	out->payload = xmalloc(out->len ? out->len : 1);
+	protobuf_c_message_pack(m, out->payload);
+}
+
+static ProtobufCMessage *decode(const ProtobufCMessageDescriptor *d, const uint8_t *in, size_t len,
+				struct ttrpc_reply *out)
+{
+	ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, in);
+
+	if (!m)
+		fail(out, TTRPC_INVALID_ARGUMENT, "%s: payload does not decode", d->name);
+	return m;
+}
+
+/* The live (not deleted) process id/exec_id; exec ids are not served yet. */
+static struct shim_proc *find_locked(struct shim *s, const char *id, const char *exec_id)
+{
+	if (exec_id && *exec_id)
+		return NULL;
+	for (struct shim_proc *p = s->procs; p; p = p->next)
+		if (p->status != ST_UNKNOWN && strcmp(p->id, id) == 0)
+			return p;
+	return NULL;
+}
+
+static struct shim_proc *find(struct shim *s, const char *id, const char *exec_id, struct ttrpc_reply *out)
+{
+	struct shim_proc *p;
+
+	pthread_mutex_lock(&s->lock);
+	p = find_locked(s, id, exec_id);
+	pthread_mutex_unlock(&s->lock);
+	if (!p)
+		fail(out, TTRPC_NOT_FOUND, "%s%s%s: not found", id, exec_id && *exec_id ? "/" : "",
+		     exec_id ? exec_id : "");
+	return p;
+}
+
+static void set_ts(Google__Protobuf__Timestamp *ts, const struct timespec *t)
+{
+	ts->seconds = t->tv_sec;
+	ts->nanos = (int32_t)t->tv_nsec;
+}
+
+static void task_create(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__CreateTaskRequest *req =
+		(void *)decode(&containerd__task__v2__create_task_request__descriptor, in, len, out);
+	Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
+	struct hull_err *err = NULL;
+	struct shim_proc *p;
+
+	if (!req)
+		return;
+	if (!*req->id || strchr(req->id, '/') || !*req->bundle || req->bundle[0] != '/') {
+		fail(out, TTRPC_INVALID_ARGUMENT, "create: id and absolute bundle are required");
+		goto out;
+	}
+	if (*req->checkpoint) {
+		fail(out, TTRPC_UNIMPLEMENTED, "create: restore from a checkpoint is not supported");
+		goto out;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (find_locked(s, req->id, "")) {
+		pthread_mutex_unlock(&s->lock);
+		fail(out, TTRPC_ALREADY_EXISTS, "%s: already exists", req->id);
+		goto out;
+	}
+	/* In the table at once (pid 0): a second Create of the id is refused. */
+	p = xcalloc(1, sizeof(*p));
+	p->id = xstrdup(req->id);
+	p->exec_id = xstrdup("");
+	p->bundle = xstrdup(req->bundle);
+	p->stdin_path = xstrdup(req->stdin);
+	p->stdout_path = xstrdup(req->stdout);
+	p->stderr_path = xstrdup(req->stderr);
+	p->terminal = req->terminal;
+	p->status = ST_CREATED;
+	p->next = s->procs;
+	s->procs = p;
+	pthread_mutex_unlock(&s->lock);
+	if (s->backend->create(s, p, req, &err) < 0) {
+		pthread_mutex_lock(&s->lock);
+		p->status = ST_UNKNOWN; /* deleted: kept, other threads may hold it */
+		pthread_mutex_unlock(&s->lock);
+		fail_err(out, err && err->errnum == EOPNOTSUPP ? TTRPC_UNIMPLEMENTED : TTRPC_UNKNOWN, &err);
+		goto out;
+	}
+	resp.pid = (uint32_t)p->pid;
+	reply(out, &resp.base);
+out:
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void task_start(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__StartRequest *req =
+		(void *)decode(&containerd__task__v2__start_request__descriptor, in, len, out);
+	Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
+	struct hull_err *err = NULL;
+	struct shim_proc *p;
+
+	if (!req)
+		return;
+	p = find(s, req->id, req->exec_id, out);
+	if (!p)
+		goto out;
+	if (s->backend->start(s, p, &err) < 0) {
+		fail_err(out, TTRPC_UNKNOWN, &err);
+		goto out;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (!p->exited)
+		p->status = ST_RUNNING;
+	pthread_mutex_unlock(&s->lock);
+	resp.pid = (uint32_t)p->pid;
+	reply(out, &resp.base);
+out:
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void task_state(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__StateRequest *req =
+		(void *)decode(&containerd__task__v2__state_request__descriptor, in, len, out);
+	Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	struct shim_proc *p;
+
+	if (!req)
+		return;
+	p = find(s, req->id, req->exec_id, out);
+	if (p) {
+		pthread_mutex_lock(&s->lock);
+		resp.id = p->id;
+		resp.exec_id = p->exec_id;
+		resp.bundle = p->bundle;
+		resp.pid = (uint32_t)p->pid;
+		resp.status = (Containerd__V1__Types__Status)p->status;
+		resp.stdin = p->stdin_path;
+		resp.stdout = p->stdout_path;
+		resp.stderr = p->stderr_path;
+		resp.terminal = p->terminal;
+		if (p->exited) {
+			resp.exit_status = p->exit_status;
+			set_ts(&ts, &p->exited_at);
+			resp.exited_at = &ts;
+		}
+		reply(out, &resp.base);
+		pthread_mutex_unlock(&s->lock);
+	}
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void task_wait(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__WaitRequest *req =
+		(void *)decode(&containerd__task__v2__wait_request__descriptor, in, len, out);
+	Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	struct shim_proc *p;
+
+	if (!req)
+		return;
+	p = find(s, req->id, req->exec_id, out);
+	if (p) {
+		/* The reaper wakes us; this thread is the request's own. */
+		pthread_mutex_lock(&s->lock);
+		while (!p->exited)
+			pthread_cond_wait(&s->changed, &s->lock);
+		resp.exit_status = p->exit_status;
+		set_ts(&ts, &p->exited_at);
+		resp.exited_at = &ts;
+		pthread_mutex_unlock(&s->lock);
+		reply(out, &resp.base);
+	}
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void task_kill(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__KillRequest *req =
+		(void *)decode(&containerd__task__v2__kill_request__descriptor, in, len, out);
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+	struct hull_err *err = NULL;
+	struct shim_proc *p;
+	bool exited;
+
+	if (!req)
+		return;
+	p = find(s, req->id, req->exec_id, out);
+	if (!p)
+		goto out;
+	if (req->signal == 0 || req->signal >= (uint32_t)NSIG) {
+		fail(out, TTRPC_INVALID_ARGUMENT, "kill: signal %u", req->signal);
+		goto out;
+	}
+	pthread_mutex_lock(&s->lock);
+	exited = p->exited;
+	pthread_mutex_unlock(&s->lock);
+	/* runc's shim: an init already gone is "not found", unless --all (the
+	 * container's other processes may still run). */
+	if (exited && !req->all) {
+		fail(out, TTRPC_NOT_FOUND, "%s: process already finished", p->id);
+		goto out;
+	}
+	if (s->backend->kill(s, p, (int)req->signal, req->all, &err) < 0) {
+		fail_err(out, exited ? TTRPC_NOT_FOUND : TTRPC_UNKNOWN, &err);
+		goto out;
+	}
+	reply(out, &empty.base);
+out:
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void task_delete(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__DeleteRequest *req =
+		(void *)decode(&containerd__task__v2__delete_request__descriptor, in, len, out);
+	Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	struct hull_err *err = NULL;
+	struct shim_proc *p;
+	bool live;
+
+	if (!req)
+		return;
+	p = find(s, req->id, req->exec_id, out);
+	if (!p)
+		goto out;
+	pthread_mutex_lock(&s->lock);
+	live = !p->exited && (p->status == ST_RUNNING || p->status == ST_PAUSED);
+	pthread_mutex_unlock(&s->lock);
+	if (live) {
+		fail(out, TTRPC_FAILED_PRECONDITION, "%s: cannot delete a running task", p->id);
+		goto out;
+	}
+	/* --force: a created init is killed; a stopped one only cleaned up. */
+	if (s->backend->remove(s, p, &err) < 0) {
+		fail_err(out, TTRPC_UNKNOWN, &err);
+		goto out;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (p->pid > 0 && !p->exited)
+		pthread_cond_wait(&s->changed, &s->lock);
+	if (p->rootfs_mounted) {
+		shim_unmount_rootfs(p->bundle);
+		p->rootfs_mounted = false;
+	}
+	p->status = ST_UNKNOWN; /* deleted: kept, a Wait may still hold it */
+	resp.pid = (uint32_t)p->pid;
+	resp.exit_status = p->exit_status;
+	set_ts(&ts, &p->exited_at);
+	resp.exited_at = &ts;
+	pthread_mutex_unlock(&s->lock);
+	reply(out, &resp.base);
+out:
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void pause_resume(struct shim *s, const uint8_t *in, size_t len, struct ttrpc_reply *out, bool pause)
+{
+	/* PauseRequest and ResumeRequest are both {string id = 1}. */
+	Containerd__Task__V2__PauseRequest *req =
+		(void *)decode(&containerd__task__v2__pause_request__descriptor, in, len, out);
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+	struct hull_err *err = NULL;
+	struct shim_proc *p;
+
+	if (!req)
+		return;
+	p = find(s, req->id, "", out);
+	if (!p)
+		goto out;
+	if (s->backend->pause(s, p, pause, &err) < 0) {
+		fail_err(out, TTRPC_UNKNOWN, &err);
+		goto out;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (!p->exited)
+		p->status = pause ? ST_PAUSED : ST_RUNNING;
+	pthread_mutex_unlock(&s->lock);
+	reply(out, &empty.base);
+out:
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void task_pause(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	pause_resume(opaque, in, len, out, true);
+}
+
+static void task_resume(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	pause_resume(opaque, in, len, out, false);
+}
+
+static void task_pids(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__PidsRequest *req =
+		(void *)decode(&containerd__task__v2__pids_request__descriptor, in, len, out);
+	Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
+	struct hull_err *err = NULL;
+	_cleanup_free_ int *pids = NULL;
+	_cleanup_free_ Containerd__V1__Types__ProcessInfo *infos = NULL;
+	_cleanup_free_ Containerd__V1__Types__ProcessInfo **ptrs = NULL;
+	struct shim_proc *p;
+	size_t n = 0;
+
+	if (!req)
+		return;
+	p = find(s, req->id, "", out);
+	if (!p)
+		goto out;
+	if (s->backend->pids(s, p, &pids, &n, &err) < 0) {
+		fail_err(out, TTRPC_UNKNOWN, &err);
+		goto out;
+	}
+	infos = xcalloc(n ? n : 1, sizeof(*infos));
+	ptrs = xcalloc(n ? n : 1, sizeof(*ptrs));
+	for (size_t i = 0; i < n; i++) {
+		containerd__v1__types__process_info__init(&infos[i]);
+		infos[i].pid = (uint32_t)pids[i];
+		ptrs[i] = &infos[i];
+	}
+	resp.n_processes = n;
+	resp.processes = ptrs;
+	reply(out, &resp.base);
+out:
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void task_connect(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__ConnectRequest *req =
+		(void *)decode(&containerd__task__v2__connect_request__descriptor, in, len, out);
+	Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
+	struct shim_proc *p;
+
+	if (!req)
+		return;
+	resp.shim_pid = (uint32_t)getpid();
+	resp.version = (char *)HULL_VERSION;
+	pthread_mutex_lock(&s->lock);
+	p = find_locked(s, req->id, "");
+	if (p)
+		resp.task_pid = (uint32_t)p->pid;
+	pthread_mutex_unlock(&s->lock);
+	reply(out, &resp.base);
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void shim_exit(void *opaque)
+{
+	struct shim *s = opaque;
+
+	unlink(s->socket_path);
+	_exit(0);
+}
+
+static void task_shutdown(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__ShutdownRequest *req =
+		(void *)decode(&containerd__task__v2__shutdown_request__descriptor, in, len, out);
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+	bool busy = false;
+
+	if (!req)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (struct shim_proc *p = s->procs; p; p = p->next)
+		busy |= p->status != ST_UNKNOWN;
+	pthread_mutex_unlock(&s->lock);
+	/* The pod's shim stays while another of its containers lives. */
+	if (!busy || req->now)
+		out->after_send = shim_exit;
+	reply(out, &empty.base);
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static const struct ttrpc_method task_methods[] = {
+	{ "Create", task_create },   { "Start", task_start },   { "State", task_state },
+	{ "Wait", task_wait },       { "Kill", task_kill },     { "Delete", task_delete },
+	{ "Pause", task_pause },     { "Resume", task_resume }, { "Pids", task_pids },
+	{ "Connect", task_connect }, { "Shutdown", task_shutdown },
+};
+
+const struct ttrpc_service shim_task_service = {
+	.name = "containerd.task.v2.Task",
+	.methods = task_methods,
+	.n_methods = ARRAY_SIZE(task_methods),
+};

@@ -1,0 +1,219 @@
+#!/usr/bin/env bats
+# containerd-shim-hull-v2 (shim/, docs/shim.md) driven by Debian's containerd
+# 1.6: a private containerd (own config, root, state, sockets under
+# $BATS_FILE_TMPDIR; never /run/containerd) whose PATH finds the shim as a
+# link to $HULL.  Images come from an OCI archive built here from the test
+# bundle's rootfs (no registry).  hull-only: runc has no shim of its own here.
+
+load helpers
+
+setup() { :; }
+# A failed test leaves nothing running for the next one.
+teardown() { [[ -n ${D:-} ]] && clean_all; }
+
+clean_all() {
+	local id
+	for id in $(c task ls -q 2>/dev/null); do c task kill -s KILL "$id" 2>/dev/null || true; done
+	for id in $(c container ls -q 2>/dev/null); do
+		c task rm -f "$id" >/dev/null 2>&1 || true
+		c container rm "$id" >/dev/null 2>&1 || true
+	done
+}
+
+setup_file() {
+	runtime_is_runc && skip "the shim is hull's (containerd-shim-hull-v2)"
+	D=$BATS_FILE_TMPDIR
+	export D
+	repo=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	rootfs=${HULL_BUNDLE:-$repo/build/bundle}
+	[[ $rootfs == /* ]] || rootfs=$repo/$rootfs
+	export rootfs
+	mkdir -p "$D/bin" "$D/fifo"
+	ln -s "$RUNTIME" "$D/bin/containerd-shim-hull-v2"
+	cat > "$D/config.toml" <<-CONF
+	version = 2
+	root = "$D/root"
+	state = "$D/state"
+	disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+	  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+	  "io.containerd.snapshotter.v1.aufs", "io.containerd.internal.v1.opt",
+	  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+	[grpc]
+	  address = "$D/c.sock"
+	[ttrpc]
+	  address = "$D/c.sock.ttrpc"
+	[debug]
+	  address = "$D/debug.sock"
+	[metrics]
+	  address = ""
+	CONF
+	PATH=$D/bin:$PATH HULL_SHIM_ROOT=$D/hullroot containerd --config "$D/config.toml" \
+		>"$D/containerd.log" 2>&1 3>&- &
+	echo $! > "$D/containerd.pid"
+	for _ in $(seq 100); do
+		ctr --address "$D/c.sock" version >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ctr --address "$D/c.sock" version >/dev/null
+	make_image "$rootfs/rootfs"
+	ctr --address "$D/c.sock" image import "$D/image.tar" >/dev/null
+}
+
+teardown_file() {
+	[[ -f $D/containerd.pid ]] || return 0
+	clean_all
+	kill "$(cat "$D/containerd.pid")" 2>/dev/null || true
+	wait "$(cat "$D/containerd.pid")" 2>/dev/null || true
+	grep -qs " $D/" /proc/self/mountinfo && awk -v d="$D/" '$5 ~ "^" d {print $5}' /proc/self/mountinfo |
+		sort -r | xargs -r -n1 umount -l || true
+}
+
+# An OCI image layout archive: one uncompressed layer of the rootfs.
+make_image() {
+	local img=$D/img ld ls cd cs md ms
+	mkdir -p "$img/blobs/sha256"
+	blob() {
+		local d
+		d=$(sha256sum "$1" | cut -d' ' -f1)
+		mv "$1" "$img/blobs/sha256/$d"
+		echo "$d $(stat -c %s "$img/blobs/sha256/$d")"
+	}
+	tar -C "$1" -cf "$D/layer.tar" .
+	read -r ld ls < <(blob "$D/layer.tar")
+	printf '{"architecture":"amd64","os":"linux","config":{"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$ld" > "$D/cfg"
+	read -r cd cs < <(blob "$D/cfg")
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
+		"$cd" "$cs" "$ld" "$ls" > "$D/man"
+	read -r md ms < <(blob "$D/man")
+	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"localhost/hull-test:latest"}}]}' \
+		"$md" "$ms" > "$img/index.json"
+	echo '{"imageLayoutVersion":"1.0.0"}' > "$img/oci-layout"
+	tar -C "$img" -cf "$D/image.tar" .
+}
+
+c() { ctr --address "$D/c.sock" "$@"; }
+crun() { c run --fifo-dir "$D/fifo" --runtime io.containerd.hull.v2 "$@"; }
+
+# Nothing of container $1 remains: task, container, shim, hull state, mounts.
+assert_gone() {
+	! c task ls -q | grep -qx "$1"
+	! c container ls -q | grep -qx "$1"
+	[[ ! -e $D/hullroot/default/$1 ]]
+	[[ ! -e $D/state/io.containerd.runtime.v2.task/default/$1 ]]
+	run grep -c " $D/state/io.containerd.runtime.v2.task/default/$1/" /proc/self/mountinfo
+	assert_output 0
+	run ls "$D/s"
+	assert_output ""
+	run pgrep -f "^$D/bin/containerd-shim-hull-v2 .*-id $1 "
+	assert_failure
+}
+
+@test "shim: ctr run of an image: stdout and the exit code come back, nothing is left" {
+	run crun --rm localhost/hull-test:latest img1 sh -c 'echo out; echo err >&2; exit 7'
+	assert_equal "$status" 7
+	assert_line out
+	assert_line err
+	assert_gone img1
+}
+
+@test "shim: ctr run --rootfs (a directory, no snapshot mount) exit code" {
+	run crun --rm --rootfs "$rootfs/rootfs" dir1 sh -c 'exit 3'
+	assert_equal "$status" 3
+	assert_gone dir1
+}
+
+@test "shim: detached task: ls, ps, pause, resume, kill, delete" {
+	crun -d localhost/hull-test:latest det1 sleep 1000
+	run c task ls
+	assert_line --regexp '^det1 +[0-9]+ +RUNNING$'
+	pid=$(c task ls | awk '$1 == "det1" {print $2}')
+	[[ $(cat "/proc/$pid/comm") == sleep ]]
+	run c task ps det1
+	assert_line --regexp "^$pid "
+	c task pause det1
+	run c task ls
+	assert_line --regexp '^det1 +[0-9]+ +PAUSED$'
+	run "$RUNTIME" --root "$D/hullroot/default" state det1
+	assert_output --partial '"status": "paused"'
+	c task resume det1
+	run c task ls
+	assert_line --regexp '^det1 +[0-9]+ +RUNNING$'
+	c task kill -s KILL det1
+	for _ in $(seq 100); do c task ls | grep -q '^det1 .*STOPPED' && break; sleep 0.1; done
+	run c task ls
+	assert_line --regexp '^det1 +[0-9]+ +STOPPED$'
+	run c task rm det1
+	assert_success
+	c container rm det1
+	assert_gone det1
+}
+
+@test "shim: kill --all reaches every process of the task" {
+	crun -d localhost/hull-test:latest all1 sh -c 'sleep 1000 & sleep 1000 & wait'
+	for _ in $(seq 100); do [[ $(c task ps all1 | tail -n +2 | wc -l) -ge 3 ]] && break; sleep 0.1; done
+	run c task ps all1
+	assert_equal "$(tail -n +2 <<< "$output" | wc -l)" 3
+	c task kill --all -s KILL all1
+	for _ in $(seq 100); do c task ls | grep -q '^all1 .*STOPPED' && break; sleep 0.1; done
+	run c task ls
+	assert_line --regexp '^all1 +[0-9]+ +STOPPED$'
+	c task rm all1
+	c container rm all1
+	assert_gone all1
+}
+
+@test "shim: a container created first, its task started later" {
+	c container create --runtime io.containerd.hull.v2 localhost/hull-test:latest cr1 sleep 1000
+	c task start -d cr1 2>/dev/null || true
+	run c task ls
+	assert_line --regexp '^cr1 +[0-9]+ +RUNNING$'
+	c task kill -s KILL cr1
+	for _ in $(seq 100); do c task ls | grep -q '^cr1 .*STOPPED' && break; sleep 0.1; done
+	c task rm cr1
+	c container rm cr1
+	assert_gone cr1
+}
+
+# The shim's socket takes hostile frames on one connection and keeps serving
+# containerd on its own.
+@test "shim: a malformed frame closes only that connection" {
+	crun -d localhost/hull-test:latest bad1 sleep 1000
+	sock=$(ls "$D"/s/hull-*)
+	run python3 - "$sock" <<-'PY'
+	import socket, struct, sys
+	def conn():
+	    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(30); return s
+	def closed(s):
+	    while True:
+	        b = s.recv(4096)
+	        if not b: return True
+	# unknown message type
+	s = conn(); s.sendall(struct.pack(">IIBB", 0, 1, 9, 0)); print("type", closed(s))
+	# over 4 MiB
+	s = conn(); s.sendall(struct.pack(">IIBB", (4 << 20) + 1, 1, 1, 0)); print("size", closed(s))
+	# unknown method: UNIMPLEMENTED (12), connection kept
+	s = conn()
+	req = b"\x0a\x17containerd.task.v2.Task\x12\x04Nope"
+	s.sendall(struct.pack(">IIBB", len(req), 1, 1, 0) + req)
+	h = s.recv(10); n, sid, t, f = struct.unpack(">IIBB", h); body = s.recv(n)
+	print("unimpl", sid, t, body[3])
+	# garbage State payload: INVALID_ARGUMENT (3)
+	req = b"\x0a\x17containerd.task.v2.Task\x12\x05State\x1a\x02\x0a\x7f"
+	s.sendall(struct.pack(">IIBB", len(req), 3, 1, 0) + req)
+	h = s.recv(10); n, sid, t, f = struct.unpack(">IIBB", h); body = s.recv(n)
+	print("garbage", sid, t, body[3])
+	PY
+	assert_success
+	assert_line "type True"
+	assert_line "size True"
+	assert_line "unimpl 1 2 12"
+	assert_line "garbage 3 2 3"
+	run c task ls
+	assert_line --regexp '^bad1 +[0-9]+ +RUNNING$'
+	c task kill -s KILL bad1
+	for _ in $(seq 100); do c task ls | grep -q '^bad1 .*STOPPED' && break; sleep 0.1; done
+	c task rm bad1
+	c container rm bad1
+	assert_gone bad1
+}
