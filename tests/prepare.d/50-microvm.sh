@@ -29,9 +29,11 @@ cc -std=gnu17 -O2 -Wall -Wextra -Werror -static -o "$out/vsock-test.new" "$root/
 mv "$out/vsock-test.new" "$out/vsock-test"
 
 # ---- initramfs -----------------------------------------------------------
-# button + evdev: the ACPI power button's input device (hull.test=powerbutton)
+# button + evdev: the ACPI power button's input device (hull.test=powerbutton);
+# fuse + virtiofs: hull.test=virtiofs
 mapfile -t order < <("$root/guest/build-image.sh" modules virtio_pci virtio_blk virtio_console virtio-rng \
-	pvpanic-mmio button evdev vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio_net)
+	pvpanic-mmio button evdev vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio_net \
+	fuse virtiofs)
 [ ${#order[@]} -gt 0 ] || { echo "50-microvm: no modules resolved" >&2; exit 1; }
 
 ird=$(mktemp -d)
@@ -117,6 +119,29 @@ net)
 	echo net_ready
 	nc -l -p 5000 >/tmp/recv
 	echo "tcp_md5=$(md5sum </tmp/recv | cut -d' ' -f1) tcp_bytes=$(wc -c </tmp/recv)"
+	;;
+virtiofs)
+	# guest end of virtiofs.bats: tag "hull" from `hull virtiofsd` (rootfs +
+	# a read-only --mount m0); the host's symlinks esc -> /etc/passwd and
+	# escdir -> ../outside must resolve in the GUEST, never on the host
+	mount -t virtiofs hull /mnt && echo mount=ok
+	r=/mnt/rootfs
+	echo "top=$(ls /mnt | tr '\n' ' ')"
+	echo "read=$(cat $r/hello.txt)"
+	echo data >$r/new.txt && echo "write=$(cat $r/new.txt)"
+	mkdir $r/d && mv $r/new.txt $r/d/moved.txt && echo "rename=$(cat $r/d/moved.txt)"
+	ln -s /guest/only $r/ln && echo "readlink=$(readlink $r/ln)"
+	ln $r/d/moved.txt $r/hard && echo "nlink=$(stat -c %h $r/hard)"
+	chmod 640 $r/hard && chown 1000:1000 $r/hard && echo "attrs=$(stat -c %a:%u:%g $r/hard)"
+	touch -t 200101010000 $r/hard && echo "mtime=$(stat -c %Y $r/hard)"
+	dd if=/dev/urandom of=$r/big bs=64k count=64 2>/dev/null && echo "bigsum=$(md5sum <$r/big | cut -d' ' -f1)"
+	echo "escape=$(cat $r/esc 2>&1 | head -c 60)"
+	echo "escdir=$(ls $r/escdir/ 2>&1 | head -c 60)"
+	echo "secret_found=$(grep -rl TOPSECRET /mnt 2>/dev/null | wc -l)"
+	rm $r/hard && echo "unlink=ok"
+	echo "ro=$(touch /mnt/m0/x 2>/dev/null; [ -e /mnt/m0/x ] && echo writable || echo refused)"
+	echo "rocontent=$(cat /mnt/m0/ro.txt)"
+	sync && umount /mnt && echo umount=ok
 	;;
 hvc)
 	echo "hvc=$(cat /sys/class/tty/hvc0/dev 2>/dev/null)"
