@@ -108,7 +108,8 @@ powerbutton)
 	;;
 net)
 	# guest end of net.bats: eth0 at hull.ip=, ping the host (hull.peer=),
-	# then one TCP connection on port 5000 whose bytes are hashed
+	# then one TCP connection on port 5000 whose bytes are hashed, and one
+	# on port 5001 that sends 4 MiB to the host
 	ip link set eth0 up
 	ip addr add "$(arg hull.ip)" dev eth0
 	echo "mac=$(cat /sys/class/net/eth0/address)"
@@ -119,6 +120,11 @@ net)
 	echo net_ready
 	nc -l -p 5000 >/tmp/recv
 	echo "tcp_md5=$(md5sum </tmp/recv | cut -d' ' -f1) tcp_bytes=$(wc -c </tmp/recv)"
+	# and 4 MiB the other way (the guest's transmit path, TSO included)
+	dd if=/dev/urandom of=/tmp/send bs=1M count=4 2>/dev/null
+	echo "send_md5=$(md5sum </tmp/send | cut -d' ' -f1)"
+	nc -l -p 5001 </tmp/send
+	echo send_done
 	;;
 virtiofs)
 	# guest end of virtiofs.bats: tag "hull" from `hull virtiofsd` (rootfs +

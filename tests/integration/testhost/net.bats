@@ -3,7 +3,7 @@
 # virtio-net of `hull vm run --net` in the test host (hardware KVM, tun,
 # vhost_net): a tap in a network namespace this test creates, the guest's
 # eth0 configured by its /init (tests/prepare.d/50-microvm.sh, hull.test=net),
-# ping both ways and a TCP transfer whose bytes are checked, with vhost-net
+# ping both ways and 4 MiB over TCP each way with the bytes checked, with vhost-net
 # and with the event-loop data path.  Nothing outside the namespace is touched.
 
 load '/usr/lib/bats/bats-support/load'
@@ -49,7 +49,7 @@ wait_for() { # wait_for REGEX: until the VM's output has a line matching it; fai
 
 value() { sed -n "s/^$1=//p" "$BATS_TEST_TMPDIR/out" | tr -d '\r' | head -n1; }
 
-# net_vm VHOST CPUS TAPMODE WIRING: boot, ping both ways, send 4 MiB over TCP.
+# net_vm VHOST CPUS TAPMODE WIRING: boot, ping both ways, 4 MiB over TCP each way.
 # WIRING tap: the peer is the tap itself (10.77.0.1 on tap0); redirect: the
 # Kata model, tap0 and veth ve0 in $NS mirrored by `hull vm redirect`, the
 # peer at the veth's other end ve1 in $NS2, the guest with ve0's MAC.
@@ -94,6 +94,16 @@ net_vm() {
 	local want; want=$(md5sum <"$data" | cut -d' ' -f1)
 	grep -q "^tcp_md5=$want tcp_bytes=4194304" "$BATS_TEST_TMPDIR/out" ||
 		{ grep tcp_md5 "$BATS_TEST_TMPDIR/out"; false; }
+	# guest -> host: the guest listens on 5001 once it printed send_md5
+	wait_for '^send_md5='
+	local i got=
+	for i in $(seq 60); do
+		got=$("${peer[@]}" bash -c "cat </dev/tcp/10.77.0.2/5001" 2>/dev/null | md5sum | cut -d' ' -f1) &&
+			[ "$got" = "$(value send_md5)" ] && break
+		sleep 1
+	done
+	assert_equal "$got" "$(value send_md5)"
+	wait_for '^send_done'
 	status=0
 	wait "$vm_pid" || status=$?
 	vm_pid=
@@ -108,13 +118,13 @@ net_vm() {
 	fi
 }
 
-@test "virtio-net with vhost-net, multiqueue tap mirrored to a veth: ping both ways, 4 MiB over TCP intact" {
+@test "virtio-net with vhost-net, multiqueue tap mirrored to a veth: ping both ways, 4 MiB each way over TCP intact" {
 	[ -c /dev/vhost-net ] || skip "no /dev/vhost-net in this test host"
 	net_vm on 2 multi_queue redirect
 	assert_equal "$(value queues)" 2
 }
 
-@test "virtio-net in the event loop (vhost=off) on a tap: ping both ways, 4 MiB over TCP intact" {
+@test "virtio-net in the event loop (vhost=off) on a tap: ping both ways, 4 MiB each way over TCP intact" {
 	net_vm off 1 "" tap
 	assert_equal "$(value queues)" 1
 }
