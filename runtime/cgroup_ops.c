@@ -60,7 +60,10 @@ int runtime_update(const struct runtime_ctx *ctx, const char *id, const struct o
 	if (open_cg(ctx, id, true, &c, &cg, err) < 0)
 		return -1;
 	hull_test_pause("update-locked");
-	ret = cgroups_update(cg, r, err);
+	if (c->vm)
+		ret = vm_ops(ctx, err) ? ctx->vm->update(ctx, c, r, err) : -1;
+	else
+		ret = cgroups_update(cg, r, err);
 	container_free(c);
 	return ret;
 }
@@ -73,7 +76,10 @@ int runtime_stats_json(const struct runtime_ctx *ctx, const char *id, char **jso
 
 	if (open_cg(ctx, id, true, &c, &cg, err) < 0)
 		return -1;
-	r = cgroups_stats_json(cg, json, err);
+	if (c->vm)
+		r = vm_ops(ctx, err) ? ctx->vm->stats(ctx, c, json, err) : -1;
+	else
+		r = cgroups_stats_json(cg, json, err);
 	container_free(c);
 	return r;
 }

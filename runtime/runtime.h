@@ -264,6 +264,11 @@ struct runtime_vm_ops {
 	 * freed (set to NULL) once the process runs, so as not to hold the lock. */
 	int (*exec)(const struct runtime_ctx *ctx, struct container **c, const struct oci_process *proc,
 		    const struct runtime_exec_opts *o, int *status, struct hull_err **err);
+	/* The limits of the container's cgroup inside the guest, and its stats
+	 * (events --stats "data", malloc'd); the host cgroup bounds the VM. */
+	int (*update)(const struct runtime_ctx *ctx, struct container *c, const struct oci_resources *r,
+		      struct hull_err **err);
+	int (*stats)(const struct runtime_ctx *ctx, struct container *c, char **json, struct hull_err **err);
 };
 
 

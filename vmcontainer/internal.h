@@ -69,4 +69,8 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s);
 /* The OCI process object of proc as JSON (what `exec` sends the agent). */
 struct json_object *vmc_process_json(const struct oci_process *proc);
 
+/* update's linux.resources as JSON: memory, cpu, pids and blockIO weight
+ * (what `hull update` sets; devices and the rest are create's). */
+struct json_object *vmc_resources_json(const struct oci_resources *r);
+
 #endif

@@ -141,9 +141,39 @@ static int vm_exec(const struct runtime_ctx *ctx, struct container **cp, const s
 	return wait_forward(relay, -1, status, err);
 }
 
+static int vm_update(const struct runtime_ctx *ctx, struct container *c, const struct oci_resources *r,
+		     struct hull_err **err)
+{
+	struct json_object *req = request("update", c), *resp = NULL;
+
+	json_object_object_add(req, "resources", vmc_resources_json(r));
+	if (call(c, req, &resp, err) < 0)
+		return -1;
+	json_object_put(resp);
+	return 0;
+}
+
+static int vm_stats(const struct runtime_ctx *ctx, struct container *c, char **json, struct hull_err **err)
+{
+	struct json_object *resp = NULL, *st = NULL;
+	int r = -1;
+
+	*json = NULL;
+	if (call(c, request("stats", c), &resp, err) < 0)
+		return -1;
+	if (oci_json_get_object(resp, "stats", "response", true, &st, err) == 0) {
+		*json = xstrdup(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN));
+		r = 0;
+	}
+	json_object_put(resp);
+	return r;
+}
+
 const struct runtime_vm_ops vmcontainer_ops = {
 	.start = vm_start,
 	.kill = vm_kill,
 	.ps = vm_ps,
 	.exec = vm_exec,
+	.update = vm_update,
+	.stats = vm_stats,
 };

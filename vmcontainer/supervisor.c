@@ -263,7 +263,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	json_object_object_add(req, "config", json_object_new_string(s->plan->guest_config));
 	json_object_object_add(req, "terminal", json_object_new_boolean(s->terminal));
 	if (vmc_agent_request(conn, req, &resp, &err) < 0) {
-		hull_err_wrap(&err, "agent");
+		hull_err_wrap(&err, "VM isolation");
 		shutdown_guest(s->dir_fd);
 		goto fail;
 	}

@@ -57,8 +57,10 @@ assert_vm_gone() {
 @test "vmcontainer: exit codes 7 and 137 (SIGKILL inside) come back" {
 	local id
 	id=$(new_id)
-	set_args /bin/sh -c 'exit 7'
-	run_nopipe hull_vm run --bundle "$BUNDLE" "$id"
+	set_args /bin/sh -c 'read line; echo "got:$line"; exit 7'
+	status=0
+	output=$(echo piped | hull_vm run --bundle "$BUNDLE" "$id" 2>"$BATS_TEST_TMPDIR/err") || status=$?
+	[ "$output" = got:piped ] || fail "stdout: $output; stderr: $(cat "$BATS_TEST_TMPDIR/err")"
 	[ "$status" -eq 7 ] || fail "status $status: $stderr"
 	assert_vm_gone "$id"
 	set_args /bin/sh -c 'kill -9 $$'
@@ -94,6 +96,12 @@ assert_vm_gone() {
 	[ "$(state_field "$id" status)" = running ]
 	run hull list -q
 	assert_output --partial "$id"
+	# update reaches the container's cgroup in the guest; events --stats reads it
+	run hull update --pids-limit 42 "$id"
+	assert_success
+	run hull events --stats "$id"
+	assert_success
+	[ "$(jq -r '.data.pids.limit' <<<"$output")" = 42 ] || fail "events --stats: $output"
 	run hull kill "$id" KILL
 	assert_success
 	wait_for_status "$id" stopped 120

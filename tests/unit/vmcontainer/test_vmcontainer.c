@@ -320,6 +320,38 @@ static void test_process_json_round_trips_through_the_parser(void **state)
 	oci_spec_free(base);
 }
 
+/* update's resources go to the guest as JSON its hull parses back the same. */
+static void test_resources_json_round_trips_through_the_parser(void **state)
+{
+	struct oci_spec *a = spec_with(",\"linux\":{\"resources\":{\"memory\":{\"limit\":67108864,\"swap\":-1,"
+				       "\"reservation\":1048576},\"cpu\":{\"shares\":512,\"quota\":50000,"
+				       "\"period\":100000,\"cpus\":\"0-1\"},\"pids\":{\"limit\":10},"
+				       "\"blockIO\":{\"weight\":300}}}");
+	struct json_object *rj = vmc_resources_json(&a->linux_.resources);
+	_cleanup_free_ char *extra = xasprintf(",\"linux\":{\"resources\":%s}", json_object_to_json_string(rj));
+	struct oci_spec *b = spec_with(extra);
+	const struct oci_resources *x = &a->linux_.resources, *y = &b->linux_.resources;
+
+	assert_true(y->memory.has_limit && y->memory.limit == x->memory.limit);
+	assert_true(y->memory.has_swap && y->memory.swap == -1);
+	assert_true(y->memory.has_reservation && y->memory.reservation == 1048576);
+	assert_true(y->cpu.has_shares && y->cpu.shares == 512);
+	assert_true(y->cpu.has_quota && y->cpu.quota == 50000);
+	assert_true(y->cpu.has_period && y->cpu.period == 100000);
+	assert_string_equal(y->cpu.cpus, "0-1");
+	assert_true(y->pids.has_limit && y->pids.limit == 10);
+	assert_true(y->block_io.has_weight && y->block_io.weight == 300);
+	assert_false(y->memory.has_swappiness);
+	json_object_put(rj);
+	oci_spec_free(a);
+	oci_spec_free(b);
+	/* nothing set: an empty object, no empty sections */
+	struct oci_resources none = { 0 };
+	rj = vmc_resources_json(&none);
+	assert_string_equal(json_object_to_json_string(rj), "{ }");
+	json_object_put(rj);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_rewrite_config_adds_annotations_when_absent),
 		cmocka_unit_test(test_rewrite_config_hostile_input),
 		cmocka_unit_test(test_process_json_round_trips_through_the_parser),
+		cmocka_unit_test(test_resources_json_round_trips_through_the_parser),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
