@@ -114,6 +114,13 @@ static int vm_exec(const struct runtime_ctx *ctx, struct container **cp, const s
 	relay = fork();
 	if (relay < 0)
 		return hull_err_make(err, errno, "fork");
+	if (relay > 0) {
+		/* The relay holds the pty now: its end is the console's EOF. */
+		if (slave >= 0)
+			close(take_fd(&slave));
+		if (master >= 0)
+			close(take_fd(&master));
+	}
 	if (relay == 0) {
 		struct hull_err *e = NULL;
 		int code = 255;

@@ -347,6 +347,30 @@ private_rootfs() {
 	update_config '.root.path = "rootfs"'
 }
 
+# ---- the console socket's receiving end (tests/helper/recvtty.c) ----------
+
+# build_recvtty: in setup_file.
+build_recvtty() {
+	gcc -std=gnu17 -O2 -Wall -Wextra -Werror -o "$BATS_FILE_TMPDIR/recvtty" "$REPO/tests/helper/recvtty.c"
+}
+
+# start_recvtty [INPUT]: listen on $SOCK; output in $BATS_TEST_TMPDIR/tty.out.
+start_recvtty() {
+	SOCK=$BATS_TEST_TMPDIR/console.sock
+	"$BATS_FILE_TMPDIR/recvtty" "$SOCK" "$@" >"$BATS_TEST_TMPDIR/tty.out" 2>"$BATS_TEST_TMPDIR/tty.err" &
+	RECVTTY_PID=$!
+	for _ in $(seq 100); do [[ -S $SOCK ]] && return 0; sleep 0.05; done
+	fail "recvtty did not listen"
+}
+
+# wait_recvtty: its exit status, and the pty output without CRs in $output.
+wait_recvtty() {
+	local rc=0
+	wait "$RECVTTY_PID" || rc=$?
+	[[ $rc -eq 0 ]] || fail "recvtty failed ($rc): $(cat "$BATS_TEST_TMPDIR/tty.err") output: $(cat "$BATS_TEST_TMPDIR/tty.out")"
+	run tr -d '\r' <"$BATS_TEST_TMPDIR/tty.out"
+}
+
 # Compile a C helper from tests/helper into $BATS_FILE_TMPDIR once per file.
 build_c_helper() {
 	local name=$1

@@ -13,6 +13,7 @@ setup_file() {
 		echo "# this file runs inside the test host: tests/testhost/run-suite $BATS_TEST_FILENAME" >&3
 		return 1
 	fi
+	build_recvtty
 }
 
 setup() {
@@ -85,6 +86,12 @@ assert_vm_gone() {
 	[ "$status" -eq 3 ] || fail "exec status $status: $stderr"
 	[ "$output" = exec-out ]
 	[[ $stderr == *exec-err* ]]
+	# exec -t: a host pty master goes to --console-socket, the process has a tty
+	start_recvtty
+	hull exec -t --console-socket "$SOCK" "$id" /bin/sh -c 'tty; echo tty-ok' </dev/null
+	wait_recvtty
+	assert_line --regexp '^/dev/pts/[0-9]+$'
+	assert_line tty-ok
 	run hull ps --format json "$id"
 	assert_success
 	[[ $(jq length <<<"$output") -ge 1 ]] || fail "ps: $output"
