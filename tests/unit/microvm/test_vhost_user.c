@@ -118,6 +118,8 @@ static int stop_backend(void)
 	return fx->backend_ret;
 }
 
+static void assert_backend_alive(void);
+
 static int teardown(void **state)
 {
 	if (fx->sv[0] >= 0 && fx->f.sock != fx->sv[0])
@@ -260,6 +262,39 @@ static void test_vhost_user_buffers_before_kick_fd_are_served_at_start(void **st
 	wait_fd(fx->call[0]);
 	assert_memory_equal(at(DATA_OUT), "pong:early", 10);
 	assert_int_equal(stop_backend(), 0);
+}
+
+static void test_vhost_user_new_memory_table_keeps_running_rings(void **state)
+{
+	struct hull_err *err = NULL;
+	struct vhu_vring_cfg c = ring_cfg(1, DESC + 0x4000);
+	struct guest_mem high_only = { 0 };
+
+	open_front();
+	assert_int_equal(vhu_front_set_mem_table(&fx->f, &fx->gm, &err), 0);
+	assert_int_equal(vhu_front_vring_start(&fx->f, 1, &c, &err), 0);
+	memcpy(at(DATA_IN), "one", 3);
+	put_desc(DESC + 0x4000, 0, DATA_IN, 3, 1, 1);
+	put_desc(DESC + 0x4000, 1, DATA_OUT, 64, 2, 0);
+	make_avail(1, 0, 0);
+	wait_fd(fx->call[1]);
+	/* the same table again: the ring is re-checked and goes on where it was */
+	assert_int_equal(vhu_front_set_mem_table(&fx->f, &fx->gm, &err), 0);
+	memcpy(at(DATA_IN), "two", 3);
+	make_avail(1, 1, 0);
+	wait_fd(fx->call[1]);
+	assert_int_equal(used_idx(1), 2);
+	assert_memory_equal(at(DATA_OUT), "pong:two", 8);
+	/* a table without the ring's region: that queue stops, the rest goes on */
+	assert_int_equal(gm_add_region_fd(&high_only, HIGH_GPA, RAM_SIZE / 2, fx->ram + RAM_SIZE / 2, fx->memfd,
+					  RAM_SIZE / 2, &err), 0);
+	assert_int_equal(vhu_front_set_mem_table(&fx->f, &high_only, &err), 0);
+	wait_fd(fx->errfd[1]);
+	make_avail(1, 2, 0);
+	assert_backend_alive();
+	assert_int_equal(stop_backend(), 0);
+	assert_int_equal(fx->handled, 2);
+	assert_int_equal(used_idx(1), 2);
 }
 
 /* ---- hostile guest ---------------------------------------------------------------- */
@@ -555,6 +590,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vhost_user_request_round_trip_through_shared_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vhost_user_buffers_before_kick_fd_are_served_at_start, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_vhost_user_new_memory_table_keeps_running_rings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vhost_user_descriptor_outside_memory_stops_only_that_queue, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vhost_user_ring_outside_memory_table_is_refused, setup, teardown),
