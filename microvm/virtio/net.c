@@ -509,7 +509,9 @@ static int net_activate(struct virtio_dev *d)
 		}
 		for (unsigned int i = 0; i < n->max_pairs; i++)
 			fds[i] = n->pairs[i].tap_fd;
-		if (virtio_net_vhost_start(d, fds, n->max_pairs, &n->vhost, &e) < 0) {
+		/* without MQ queue 2 is the controlq, never a pair's receiveq */
+		if (virtio_net_vhost_start(d, fds, has(d->acked_features, VIRTIO_NET_F_MQ) ? n->max_pairs : 1,
+					   &n->vhost, &e) < 0) {
 			hull_warn("virtio-net: %s", e->msg);
 			hull_err_free(&e);
 			return -1;
