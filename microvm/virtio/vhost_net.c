@@ -98,7 +98,8 @@ static int start_ring(struct vhost_net *v, int fd, unsigned int q, unsigned int 
 	struct vhost_vring_addr addr = { .index = idx, .desc_user_addr = (uintptr_t)desc,
 					 .avail_user_addr = (uintptr_t)avail, .used_user_addr = (uintptr_t)used };
 
-	d->queue_fds(d, q, &kick.fd, &call.fd);
+	if (d->queue_fds)
+		d->queue_fds(d, q, &kick.fd, &call.fd);
 	if (kick.fd < 0 || call.fd < 0)
 		return hull_err_make(err, EINVAL, "queue %u: no MSI-X vector (vhost-net needs one per queue)", q);
 	re->d = d;

@@ -447,6 +447,49 @@ static void test_net_config_space_has_mac_status_pairs_mtu(void **state)
 	destroy(f);
 }
 
+/* vhost mode: the transport leaves the kick fds alone (ops.vhost), the VMM
+ * never touches the data queues, and when vhost-net cannot start (no
+ * /dev/vhost-net here, or no kick/call fds from the transport) activation
+ * fails with nothing left registered. */
+static void test_net_vhost_mode_keeps_data_queues_out_of_the_vmm(void **state)
+{
+	struct virtio_net_params prm = { .nfds = 1, .vhost = true, .mtu = 1500 };
+	struct fx *f = calloc(1, sizeof(*f));
+	struct virtio_net_hdr_v1 h = { 0 };
+	uint8_t frame[60] = { 0 };
+	int sv[2];
+
+	for (int i = 0; i < 8; i++)
+		loop.fd[i] = -1;
+	fg_init(&f->g);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	prm.fds[0] = sv[0];
+	f->peer[0] = sv[1];
+	f->pairs = 1;
+	f->d = virtio_net_create(&prm, NULL);
+	assert_non_null(f->d);
+	assert_true(f->d->ops->vhost);
+	f->d->acked_features = base_features;
+	f->d->gm = &f->g.gm;
+	f->d->loop = (struct evloop *)&loop;
+	f->d->transport = &f->t;
+	f->d->signal_used = fake_signal_used;
+	f->d->signal_config = fake_signal_config;
+	for (unsigned int i = 0; i < f->d->ops->num_queues; i++)
+		fg_setup_queue(&f->g, i, &f->d->vqs[i], QSIZE, false, false);
+	/* no queue_fds from this transport: vhost-net cannot be wired */
+	assert_int_equal(f->d->ops->activate(f->d), -1);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(loop.fd[i], -1);   /* no tap fd, no error eventfd left */
+	/* a transmit kick reaching the device anyway is not served here */
+	post_tx(f, TXQ, &h, frame, sizeof(frame), 0);
+	fg_kick(f->d, TXQ);
+	assert_int_equal(fg_used_idx(&f->g, TXQ), 0);
+	assert_true(peer_pending(f->peer[0]) < 0);
+	f->d->ops->reset(f->d);
+	destroy(f);
+}
+
 /* ---- header translation ------------------------------------------------------------ */
 
 static void test_net_tx_header_checks_against_acked_features(void **state)
@@ -533,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_net_mq_pairs_set_enables_second_pair),
 		cmocka_unit_test(test_net_ctrl_command_without_ack_byte_breaks_device),
 		cmocka_unit_test(test_net_config_space_has_mac_status_pairs_mtu),
+		cmocka_unit_test(test_net_vhost_mode_keeps_data_queues_out_of_the_vmm),
 		cmocka_unit_test(test_net_tx_header_checks_against_acked_features),
 		cmocka_unit_test(test_net_rx_header_fixed_for_the_driver),
 	};
