@@ -127,6 +127,18 @@ int guest_load_modules(const char *order_file, struct hull_err **err);
  * names the file in errors ("FILE line N: ..."). */
 int guest_modules_parse(char *text, const char *what, char ***out, size_t *n, struct hull_err **err);
 
+/* ---- leaving the initramfs (guest/rootfs.c) ------------------------------- */
+
+/* PID 1, first thing: the kernel's rootfs cannot be pivot_root'ed away, so
+ * containers could not be created on it.  Copies the image into a tmpfs,
+ * frees the rootfs' copies, moves the tmpfs onto / and chroots into it
+ * (switch_root's way).  Call before mounting anything. */
+int guest_leave_initramfs(struct hull_err **err);
+/* The copy behind it (unit tests): the tree of src_dir into the empty dst_dir,
+ * files, directories, symlinks and device nodes with their modes and owners;
+ * entries on another device than src_dir (mount points) are skipped. */
+int guest_root_copy(int src_dir, int dst_dir, struct hull_err **err);
+
 /* `hull agent --selftest` (guest/selftest.c): as the guest's PID 1, mount /proc
  * and /sys, load the modules, print "HULL-SELFTEST ..." lines to out (pid,
  * loaded=N, one per loaded module, one per virtio device with its driver).

@@ -88,6 +88,12 @@ void agent_pid1_setup(void)
 {
 	struct hull_err *err = NULL;
 
+	/* first, before any mount: a container's create cannot pivot_root out
+	 * of the kernel's rootfs (EINVAL), so / becomes a tmpfs copy of it */
+	if (guest_leave_initramfs(&err) < 0) {
+		say("leave the initramfs: %s", err->msg);
+		hull_err_free(&err);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(mounts); i++) {
 		if (mkdir(mounts[i].target, mounts[i].mode) < 0 && errno != EEXIST)
 			say("mkdir %s: %s", mounts[i].target, strerror(errno));

@@ -22,7 +22,7 @@ setup() {
 	done
 }
 
-@test "guest image: hull is PID 1, loads every module of hull.order, devices get their drivers" {
+@test "guest image: hull is PID 1, loads every module of hull.order, devices get their drivers, pivot_root works" {
 	truncate -s 1M "$BATS_TEST_TMPDIR/disk.img"
 	run timeout 300 "$HULL_BIN" vm run --kernel "$G/vmlinuz" --initrd "$G/initramfs.cpio" --memory 256 \
 		--disk "$BATS_TEST_TMPDIR/disk.img,ro" --console virtio --vsock "cid=3,uds=$BATS_TEST_TMPDIR/v.sock" \
@@ -49,6 +49,8 @@ setup() {
 	assert_output --regexp 'HULL-SELFTEST device virtio[0-9]+ driver=virtio_console'
 	assert_output --regexp 'HULL-SELFTEST device virtio[0-9]+ driver=vmw_vsock_virtio_transport'
 	refute_output --partial 'driver=none'
+	# the root left the initramfs: a container's mount namespace can pivot_root
+	assert_output --partial "HULL-SELFTEST pivot_root ok"
 }
 
 @test "guest image: /init refuses --selftest when not PID 1" {
