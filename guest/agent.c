@@ -646,8 +646,12 @@ int guest_agent_run(const struct guest_agent_opts *o, struct hull_err **err)
 	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (A.pid1)
-		agent_pid1_setup();
+	if (A.pid1) {
+		/* argv of the exec from the tmpfs root (guest/pid1.c) */
+		char *argv[] = { "/init", "--root", (char *)o->root, o->debug ? "--debug" : "agent",
+				 o->debug ? "agent" : NULL, NULL };
+		agent_pid1_setup(argv);
+	}
 	else if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return hull_err_make(err, errno, "prctl PR_SET_CHILD_SUBREAPER");
 	A.bundles = xasprintf("%s/bundles", run_dir);
@@ -669,6 +673,10 @@ int guest_agent_run(const struct guest_agent_opts *o, struct hull_err **err)
 	lfd = A.pid1 ? agent_listen_vsock(err) : unix_listen(o->listen_unix, 64, "--listen-unix", err);
 	if (lfd < 0)
 		return -1;
+	/* One line on the guest's console: the host's log shows how far the
+	 * guest came (the set-up's failures are logged above it). */
+	if (A.pid1)
+		fprintf(stderr, "hull agent: ready on vsock port %d\n", GUEST_AGENT_PORT);
 	hull_debug("agent: listening on %s", A.pid1 ? "vsock port 1024" : o->listen_unix);
 	for (;;) {
 		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);

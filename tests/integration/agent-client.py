@@ -12,9 +12,13 @@
       stream ended without one).  --detach: close after the response.
   agent-client.py --raw SOCK HEX
       Writes the bytes HEX, prints what comes back as hex (hostile input tests).
+  --vsock (before the others): SOCK is a VMM's hybrid vsock socket: connect
+      with "CONNECT 1024", retrying while the guest's agent does not listen
+      yet (up to 3000 tries, 0.1 s apart: a bound against a hung boot).
 """
 import json
 import socket
+import time
 import struct
 import sys
 
@@ -54,9 +58,30 @@ def say_response(path, line):
         sys.stderr.write(line + "\n")
 
 
+def vsock_connect(path):
+    for _ in range(3000):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            s.sendall(b"CONNECT 1024\n")
+            line = b""
+            while not line.endswith(b"\n"):
+                c = s.recv(1)
+                if not c:
+                    break
+                line += c
+            if line.startswith(b"OK "):
+                return s
+        except OSError:
+            pass
+        s.close()
+        time.sleep(0.1)
+    raise SystemExit("agent-client: the agent never answered on " + path)
+
+
 def main():
     args = sys.argv[1:]
-    tty = detach = raw = False
+    tty = detach = raw = vsock = False
     resize = None
     stdin = None
     response = None
@@ -68,6 +93,8 @@ def main():
             detach = True
         elif a == "--raw":
             raw = True
+        elif a == "--vsock":
+            vsock = True
         elif a == "--resize":
             r, c = args.pop(0).split("x")
             resize = (int(r), int(c))
@@ -77,8 +104,11 @@ def main():
             stdin = args.pop(0).encode()
         else:
             raise SystemExit("agent-client: unknown option " + a)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(args[0])
+    if vsock:
+        s = vsock_connect(args[0])
+    else:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(args[0])
     if raw:
         s.sendall(bytes.fromhex(args[1]))
         s.shutdown(socket.SHUT_WR)

@@ -234,3 +234,23 @@ exec_req() {
 	for i in 1 2 3; do agent kill "{\"id\":\"m$i\",\"signal\":9}"; done
 	for i in 1 2 3; do assert_equal "$(wait_rc m$i)" 137; done
 }
+
+@test "agent: the container's processes get stdio only, none of the agent's fds" {
+	set_args "$HELPER" fds
+	create_bg f1
+	agent start '{"id":"f1"}'
+	assert_equal "$(wait_rc f1)" 0
+	run cat "$BATS_TEST_TMPDIR/f1.out"
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 --regexp '^0 pipe:'
+	assert_line --index 1 --regexp '^1 pipe:'
+	assert_line --index 2 --regexp '^2 pipe:'
+	set_args /bin/sleep 1000
+	create_bg f2
+	agent start '{"id":"f2"}'
+	run "$CLIENT" --response "$BATS_TEST_TMPDIR/f.resp" "$SOCK" exec "$(exec_req f2 "[\"$HELPER\",\"fds\"]")"
+	assert_success
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 --regexp '^0 pipe:'
+	assert_line --index 2 --regexp '^2 pipe:'
+}
