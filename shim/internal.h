@@ -35,7 +35,7 @@ struct shim_child {
 #define SHIM_ORPHANS 64
 
 struct shim {
-	char *ns, *address, *id, *root;
+	char *ns, *address, *ttrpc_address, *id, *root;
 	char *socket_path;
 	pthread_mutex_t lock;       /* everything below */
 	pthread_cond_t changed;     /* a proc exited or a child was reaped */
@@ -63,6 +63,13 @@ struct shim_backend {
 };
 
 extern const struct shim_backend shim_backend_container;
+
+/* Queue a containerd event (events.c): topic "/tasks/exit", ev a
+ * containerd.events message.  Never blocks; dropped without TTRPC_ADDRESS. */
+void shim_publish(struct shim *s, const char *topic, const ProtobufCMessage *ev);
+int shim_events_start(struct shim *s);
+/* Wait until every queued event was sent or dropped (before the shim exits). */
+void shim_events_flush(struct shim *s);
 
 /* The Task service (task.c). */
 extern const struct ttrpc_service shim_task_service;

@@ -25,7 +25,7 @@
 #include <sys/wait.h>
 
 #include "shim/internal.h"
-#include "namespaces/namespaces.h"
+#include "github.com/containerd/containerd/api/events/task.pb-c.h"
 
 #define SHIM_NAME "containerd-shim-hull-v2"
 
@@ -176,12 +176,23 @@ static uint32_t exit_code(int wstatus)
 	return WIFEXITED(wstatus) ? (uint32_t)WEXITSTATUS(wstatus) : 128u + (uint32_t)WTERMSIG(wstatus);
 }
 
-static void mark_exited(struct shim_proc *p, int wstatus, const struct timespec *at)
+static void mark_exited(struct shim *s, struct shim_proc *p, int wstatus, const struct timespec *at)
 {
+	Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+
 	p->exited = true;
 	p->status = ST_STOPPED;
 	p->exit_status = exit_code(wstatus);
 	p->exited_at = *at;
+	ev.container_id = p->id;
+	ev.id = *p->exec_id ? p->exec_id : p->id;
+	ev.pid = (uint32_t)p->pid;
+	ev.exit_status = p->exit_status;
+	ts.seconds = at->tv_sec;
+	ts.nanos = (int32_t)at->tv_nsec;
+	ev.exited_at = &ts;
+	shim_publish(s, "/tasks/exit", &ev.base);
 }
 
 void shim_claim_orphan_locked(struct shim *s, struct shim_proc *p)
@@ -189,7 +200,7 @@ void shim_claim_orphan_locked(struct shim *s, struct shim_proc *p)
 	for (size_t i = 0; i < s->n_orphans; i++) {
 		if (s->orphans[i].pid != p->pid)
 			continue;
-		mark_exited(p, s->orphans[i].wstatus, &s->orphans[i].at);
+		mark_exited(s, p, s->orphans[i].wstatus, &s->orphans[i].at);
 		s->orphans[i] = s->orphans[--s->n_orphans];
 		pthread_cond_broadcast(&s->changed);
 		return;
@@ -210,7 +221,7 @@ static void post_exit(struct shim *s, pid_t pid, int wstatus)
 		}
 	for (struct shim_proc *p = s->procs; p; p = p->next)
 		if (p->pid == pid && !p->exited) {
-			mark_exited(p, wstatus, &at);
+			mark_exited(s, p, wstatus, &at);
 			goto out;
 		}
 	/* Unknown: an init whose pid file is not read yet, or a reparented
@@ -388,7 +399,7 @@ static int serve(struct shim *s, int lfd)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, reaper, s) != 0)
+	if (pthread_create(&t, &attr, reaper, s) != 0 || shim_events_start(s) < 0)
 		return 1;
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -426,12 +437,34 @@ static void daemon_stdio(void)
 		close(log);
 }
 
+/* The serving daemon, in the forked child; never returns.  Its state is
+ * made here, so the `start` process that prints the address owns nothing. */
+static void daemon_main(const struct opts *o, const char *key, const char *path, int lfd)
+{
+	struct shim *s = xcalloc(1, sizeof(*s));
+	const char *ttrpc = getenv("TTRPC_ADDRESS");
+
+	setsid();
+	daemon_stdio();
+	/* Orphaned container inits come to us, not to PID 1. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	s->ns = xstrdup(o->ns);
+	s->address = xstrdup(o->address);
+	s->ttrpc_address = ttrpc && *ttrpc ? xstrdup(ttrpc) : NULL;
+	s->id = xstrdup(key);
+	s->root = state_root(o->ns);
+	s->socket_path = xstrdup(path);
+	s->backend = &shim_backend_container;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->changed, NULL);
+	_exit(serve(s, lfd));
+}
+
 static int cmd_start(const struct opts *o, struct hull_err **err)
 {
 	_cleanup_free_ char *cwd = getcwd(NULL, 0);
 	_cleanup_free_ char *key = NULL, *path = NULL, *addr = NULL;
 	_cleanup_close_ int lfd = -1;
-	struct shim *s;
 	pid_t pid;
 
 	if (!o->address || !*o->address)
@@ -447,27 +480,13 @@ static int cmd_start(const struct opts *o, struct hull_err **err)
 	lfd = listen_on(path, err);
 	if (lfd < 0)
 		return -1;
-	s = xcalloc(1, sizeof(*s));
-	s->ns = xstrdup(o->ns);
-	s->address = xstrdup(o->address);
-	s->id = xstrdup(key);
-	s->root = state_root(o->ns);
-	s->socket_path = xstrdup(path);
-	s->backend = &shim_backend_container;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->changed, NULL);
 	pid = fork();
 	if (pid < 0) {
 		unlink(path);
 		return hull_err_make(err, errno, "fork");
 	}
-	if (pid == 0) {
-		setsid();
-		daemon_stdio();
-		/* Orphaned container inits come to us, not to PID 1. */
-		prctl(PR_SET_CHILD_SUBREAPER, 1);
-		_exit(serve(s, lfd));
-	}
+	if (pid == 0)
+		daemon_main(o, key, path, lfd);
 print:
 	if (write_file_atomic_at(AT_FDCWD, "address", addr, strlen(addr), 0644, err) < 0)
 		return -1;

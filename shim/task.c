@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "shim/internal.h"
+#include "github.com/containerd/containerd/api/events/task.pb-c.h"
 
 static void fail(struct ttrpc_reply *out, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(struct ttrpc_reply *out, int code, const char *fmt, ...)
@@ -122,6 +123,22 @@ static void task_create(void *opaque, const uint8_t *in, size_t len, struct ttrp
 	}
 	resp.pid = (uint32_t)p->pid;
 	reply(out, &resp.base);
+	{
+		Containerd__Events__TaskCreate ev = CONTAINERD__EVENTS__TASK_CREATE__INIT;
+		Containerd__Events__TaskIO io = CONTAINERD__EVENTS__TASK_IO__INIT;
+
+		io.stdin = req->stdin;
+		io.stdout = req->stdout;
+		io.stderr = req->stderr;
+		io.terminal = req->terminal;
+		ev.container_id = req->id;
+		ev.bundle = req->bundle;
+		ev.n_rootfs = req->n_rootfs;
+		ev.rootfs = req->rootfs;
+		ev.io = &io;
+		ev.pid = resp.pid;
+		shim_publish(s, "/tasks/create", &ev.base);
+	}
 out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 }
@@ -150,6 +167,13 @@ static void task_start(void *opaque, const uint8_t *in, size_t len, struct ttrpc
 	pthread_mutex_unlock(&s->lock);
 	resp.pid = (uint32_t)p->pid;
 	reply(out, &resp.base);
+	{
+		Containerd__Events__TaskStart ev = CONTAINERD__EVENTS__TASK_START__INIT;
+
+		ev.container_id = p->id;
+		ev.pid = resp.pid;
+		shim_publish(s, "/tasks/start", &ev.base);
+	}
 out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 }
@@ -293,6 +317,16 @@ static void task_delete(void *opaque, const uint8_t *in, size_t len, struct ttrp
 	resp.exited_at = &ts;
 	pthread_mutex_unlock(&s->lock);
 	reply(out, &resp.base);
+	{
+		Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
+
+		ev.container_id = p->id;
+		ev.id = p->id;
+		ev.pid = resp.pid;
+		ev.exit_status = resp.exit_status;
+		ev.exited_at = &ts;
+		shim_publish(s, "/tasks/delete", &ev.base);
+	}
 out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 }
@@ -320,6 +354,17 @@ static void pause_resume(struct shim *s, const uint8_t *in, size_t len, struct t
 		p->status = pause ? ST_PAUSED : ST_RUNNING;
 	pthread_mutex_unlock(&s->lock);
 	reply(out, &empty.base);
+	if (pause) {
+		Containerd__Events__TaskPaused ev = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
+
+		ev.container_id = p->id;
+		shim_publish(s, "/tasks/paused", &ev.base);
+	} else {
+		Containerd__Events__TaskResumed ev = CONTAINERD__EVENTS__TASK_RESUMED__INIT;
+
+		ev.container_id = p->id;
+		shim_publish(s, "/tasks/resumed", &ev.base);
+	}
 out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 }
@@ -396,6 +441,7 @@ static void shim_exit(void *opaque)
 	struct shim *s = opaque;
 
 	unlink(s->socket_path);
+	shim_events_flush(s);
 	_exit(0);
 }
 

@@ -64,6 +64,9 @@ teardown_file() {
 	clean_all
 	kill "$(cat "$D/containerd.pid")" 2>/dev/null || true
 	wait "$(cat "$D/containerd.pid")" 2>/dev/null || true
+	# A shim containerd lost (a failed test) would outlive the file.
+	local pid
+	for pid in $(pgrep -f "^$D/bin/containerd-shim-hull-v2 "); do kill -KILL "$pid" || true; done
 	grep -qs " $D/" /proc/self/mountinfo && awk -v d="$D/" '$5 ~ "^" d {print $5}' /proc/self/mountinfo |
 		sort -r | xargs -r -n1 umount -l || true
 }
@@ -216,4 +219,27 @@ assert_gone() {
 	c task rm bad1
 	c container rm bad1
 	assert_gone bad1
+}
+
+@test "shim: task events reach containerd (create, start, exit with its status, delete)" {
+	c events > "$D/events" 2>&1 &
+	evpid=$!
+	# Subscribed once a container's create event shows up (not a delay).
+	for i in $(seq 100); do
+		c container create localhost/hull-test:latest "probe$i" true >/dev/null
+		c container rm "probe$i"
+		grep -q "/containers/create.*probe$i" "$D/events" && break
+	done
+	grep -q '/containers/create.*probe' "$D/events"
+	run crun --rm localhost/hull-test:latest ev1 sh -c 'exit 5'
+	assert_equal "$status" 5
+	for _ in $(seq 100); do grep -q '/tasks/delete.*"ev1"' "$D/events" && break; sleep 0.1; done
+	kill "$evpid"
+	wait "$evpid" || true
+	run grep -E '/tasks/(create|start|exit|delete) .*ev1' "$D/events"
+	assert_line --partial '/tasks/create'
+	assert_line --partial '/tasks/start'
+	assert_line --regexp '/tasks/exit .*"exit_status":5'
+	assert_line --partial '/tasks/delete'
+	assert_gone ev1
 }
