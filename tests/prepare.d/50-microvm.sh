@@ -147,6 +147,12 @@ virtiofs)
 	rm $r/hard && echo "unlink=ok"
 	echo "ro=$(touch /mnt/m0/x 2>/dev/null; [ -e /mnt/m0/x ] && echo writable || echo refused)"
 	echo "rocontent=$(cat /mnt/m0/ro.txt)"
+	# a container rootfs: programs run from it (mmap of FUSE files), big
+	# directories list whole; no device node reaches the host, a FIFO does
+	echo "exec=$($r/busybox echo exec-ok 2>&1)"
+	echo "many=$(ls $r/many | wc -l) $(ls -l $r/many | grep -c '^-')"
+	echo "mknod=$(mknod $r/null c 1 3 2>/dev/null && echo made || echo refused)"
+	mkfifo $r/fifo && echo "fifo=$(stat -c %F $r/fifo)"
 	sync && umount /mnt && echo umount=ok
 	;;
 hvc)

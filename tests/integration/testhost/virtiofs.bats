@@ -6,7 +6,9 @@
 # (tests/prepare.d/50-microvm.sh, hull.test=virtiofs) mounts it: reads,
 # writes (4 MiB too), rename, links, attributes, all visible on the host; the
 # read-only mount refuses writes; host symlinks pointing out of the tree
-# resolve in the guest, never on the host.  The server exits 0 once the VM is
+# resolve in the guest, never on the host; a program runs from the share
+# (a container rootfs), 600 entries list whole with their attributes, a
+# device node is refused, a FIFO is made.  The server exits 0 once the VM is
 # gone.  The /init case and these checks are shared work with helper
 # "virtiofs" (the FUSE server).
 
@@ -64,6 +66,9 @@ start_virtiofsd() { # start_virtiofsd SOCKET ARGS...
 	ln -s /etc/passwd "$d/shared/esc"
 	ln -s ../outside "$d/shared/escdir"
 	echo ro >"$d/ro/ro.txt"
+	cp /bin/busybox "$d/shared/busybox"
+	mkdir "$d/shared/many"
+	for i in $(seq 600); do : >"$d/shared/many/file-with-a-long-name-$i"; done
 	start_virtiofsd "$d/fs.sock" --shared-dir "$d/shared" --mount "m0=$d/ro,ro"
 	run timeout 300 "$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" --memory 256 \
 		--fs tag=hull,socket="$d/fs.sock" --cmdline "console=ttyS0 quiet hull.test=virtiofs panic=-1" </dev/null
@@ -87,6 +92,10 @@ start_virtiofsd() { # start_virtiofsd SOCKET ARGS...
 	assert_equal "$(value unlink)" ok
 	assert_equal "$(value ro)" refused
 	assert_equal "$(value rocontent)" ro
+	assert_equal "$(value exec)" exec-ok
+	assert_equal "$(value many)" "600 600"
+	assert_equal "$(value mknod)" refused
+	assert_equal "$(value fifo)" fifo
 	assert_equal "$(value umount)" ok
 	# what the guest did is on the host
 	assert_equal "$(cat "$d/shared/d/moved.txt")" data
@@ -99,6 +108,8 @@ start_virtiofsd() { # start_virtiofsd SOCKET ARGS...
 	assert_equal "$(readlink "$d/shared/ln")" /guest/only
 	[ ! -e "$d/shared/hard" ]
 	[ ! -e "$d/ro/x" ]
+	[ ! -e "$d/shared/null" ]
+	[ -p "$d/shared/fifo" ]
 	# the VMM is gone: the server ends by itself, cleanly
 	local st=0
 	wait "$fsd" || st=$?
