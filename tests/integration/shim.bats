@@ -4,6 +4,11 @@
 # $BATS_FILE_TMPDIR; never /run/containerd) whose PATH finds the shim as a
 # link to $HULL.  Images come from an OCI archive built here from the test
 # bundle's rootfs (no registry).  hull-only: runc has no shim of its own here.
+# containerd runs in a mount namespace of its own (its snapshot mounts and the
+# shims' rootfs mounts are not the machine's), in the containerd namespace
+# $NS, so ctr's default cgroupsPath is /$NS/ID: the test's own cgroups.
+
+NS=hull-shim-test
 
 load helpers
 
@@ -47,8 +52,8 @@ setup_file() {
 	[metrics]
 	  address = ""
 	CONF
-	PATH=$D/bin:$PATH HULL_SHIM_ROOT=$D/hullroot containerd --config "$D/config.toml" \
-		>"$D/containerd.log" 2>&1 3>&- &
+	PATH=$D/bin:$PATH HULL_SHIM_ROOT=$D/hullroot unshare -m --propagation private \
+		containerd --config "$D/config.toml" >"$D/containerd.log" 2>&1 3>&- &
 	echo $! > "$D/containerd.pid"
 	for _ in $(seq 100); do
 		ctr --address "$D/c.sock" version >/dev/null 2>&1 && break
@@ -56,7 +61,7 @@ setup_file() {
 	done
 	ctr --address "$D/c.sock" version >/dev/null
 	make_image "$rootfs/rootfs"
-	ctr --address "$D/c.sock" image import "$D/image.tar" >/dev/null
+	c image import "$D/image.tar" >/dev/null
 }
 
 teardown_file() {
@@ -67,8 +72,8 @@ teardown_file() {
 	# A shim containerd lost (a failed test) would outlive the file.
 	local pid
 	for pid in $(pgrep -f "^$D/bin/containerd-shim-hull-v2 "); do kill -KILL "$pid" || true; done
-	grep -qs " $D/" /proc/self/mountinfo && awk -v d="$D/" '$5 ~ "^" d {print $5}' /proc/self/mountinfo |
-		sort -r | xargs -r -n1 umount -l || true
+	# Its mount namespace went with it; the cgroup parents it made go now.
+	rmdir /sys/fs/cgroup/*/"$NS" 2>/dev/null || true
 }
 
 # An OCI image layout archive: one uncompressed layer of the rootfs.
@@ -95,17 +100,19 @@ make_image() {
 	tar -C "$img" -cf "$D/image.tar" .
 }
 
-c() { ctr --address "$D/c.sock" "$@"; }
+c() { ctr --address "$D/c.sock" -n "$NS" "$@"; }
 crun() { c run --fifo-dir "$D/fifo" --runtime io.containerd.hull.v2 "$@"; }
 
 # Nothing of container $1 remains: task, container, shim, hull state, mounts.
 assert_gone() {
 	! c task ls -q | grep -qx "$1"
 	! c container ls -q | grep -qx "$1"
-	[[ ! -e $D/hullroot/default/$1 ]]
-	[[ ! -e $D/state/io.containerd.runtime.v2.task/default/$1 ]]
-	run grep -c " $D/state/io.containerd.runtime.v2.task/default/$1/" /proc/self/mountinfo
+	[[ ! -e $D/hullroot/$NS/$1 ]]
+	[[ ! -e $D/state/io.containerd.runtime.v2.task/$NS/$1 ]]
+	run grep -c " $D/state/io.containerd.runtime.v2.task/$NS/$1/" "/proc/$(cat "$D/containerd.pid")/mountinfo"
 	assert_output 0
+	run ls -d /sys/fs/cgroup/*/"$NS/$1"
+	assert_failure
 	run ls "$D/s"
 	assert_output ""
 	run pgrep -f "^$D/bin/containerd-shim-hull-v2 .*-id $1 "
@@ -132,12 +139,15 @@ assert_gone() {
 	assert_line --regexp '^det1 +[0-9]+ +RUNNING$'
 	pid=$(c task ls | awk '$1 == "det1" {print $2}')
 	[[ $(cat "/proc/$pid/comm") == sleep ]]
+	# The task's cgroups are the test's own (/$NS/ID), removed by delete.
+	run ls -d /sys/fs/cgroup/*/"$NS/det1"
+	assert_success
 	run c task ps det1
 	assert_line --regexp "^$pid "
 	c task pause det1
 	run c task ls
 	assert_line --regexp '^det1 +[0-9]+ +PAUSED$'
-	run "$RUNTIME" --root "$D/hullroot/default" state det1
+	run "$RUNTIME" --root "$D/hullroot/$NS" state det1
 	assert_output --partial '"status": "paused"'
 	c task resume det1
 	run c task ls
@@ -242,4 +252,40 @@ assert_gone() {
 	assert_line --regexp '/tasks/exit .*"exit_status":5'
 	assert_line --partial '/tasks/delete'
 	assert_gone ev1
+}
+
+# Containers of one pod (containerd CRI's sandbox id annotation) share one
+# shim; it stays while one of them lives and exits after the last.
+@test "shim: one shim per pod, by the sandbox id annotation" {
+	local a=io.kubernetes.cri.sandbox-id=pod1
+	crun -d --annotation "$a" localhost/hull-test:latest podA sleep 1000
+	crun -d --annotation "$a" localhost/hull-test:latest podB sleep 1000
+	crun -d localhost/hull-test:latest solo sleep 1000
+	run c task ls
+	assert_line --regexp '^podA +[0-9]+ +RUNNING$'
+	assert_line --regexp '^podB +[0-9]+ +RUNNING$'
+	# Two sockets: the pod's and solo's; one daemon serves podA and podB.
+	run ls "$D/s"
+	assert_equal "${#lines[@]}" 2
+	run pgrep -f "^$D/bin/containerd-shim-hull-v2 .*-id podB "
+	assert_failure
+	c task kill -s KILL podA
+	for _ in $(seq 100); do c task ls | grep -q '^podA .*STOPPED' && break; sleep 0.1; done
+	c task rm podA
+	c container rm podA
+	# podB still served by the pod's shim.
+	run c task ls
+	assert_line --regexp '^podB +[0-9]+ +RUNNING$'
+	run c task ps podB
+	assert_success
+	pgrep -f "^$D/bin/containerd-shim-hull-v2 .*-id podA " >/dev/null
+	for id in podB solo; do
+		c task kill -s KILL "$id"
+		for _ in $(seq 100); do c task ls | grep -q "^$id .*STOPPED" && break; sleep 0.1; done
+		c task rm "$id"
+		c container rm "$id"
+	done
+	assert_gone podA
+	assert_gone podB
+	assert_gone solo
 }
