@@ -24,7 +24,7 @@ static const struct {
 	const char *data;
 	mode_t mode;
 } mounts[] = {
-	/* first: the console, and the one that moves along to the tmpfs root */
+	/* first: the console for what the others say */
 	{ "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", 0755 },
 	{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555 },
 	{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0555 },
@@ -35,8 +35,8 @@ static const struct {
 	{ "cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, "nsdelegate", 0555 },
 };
 
-static int say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int say(const char *fmt, ...)
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -45,7 +45,6 @@ static int say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
-	return 0;
 }
 
 /* The kernel opens /dev/console as 0, 1 and 2 only when the initramfs has the
@@ -86,42 +85,9 @@ static void enable_controllers(void)
 	}
 }
 
-/*
- * pivot_root(2) refuses a root without a parent mount, which the initramfs
- * (rootfs) is, in every mount namespace: each container's create would fail
- * ("pivot_root: Invalid argument").  So PID 1 does what switch_root does:
- * /init into a tmpfs, /dev moved along, the tmpfs moved onto / and chrooted
- * into, then /init exec'd again from there (so /proc/self/exe, which hull's
- * children are run as, is in the new root).  The marker tells the second run.
- */
-#define SWITCHED "/.hull-agent-root"
-
-static int switch_root(char *const argv[])
-{
-	_cleanup_free_ char *exe = NULL;
-	size_t len = 0;
-
-	if (mkdir("/newroot", 0755) < 0 && errno != EEXIST)
-		return say("mkdir /newroot: %s", strerror(errno)), -1;
-	if (mount("root", "/newroot", "tmpfs", 0, "mode=0755") < 0)
-		return say("mount tmpfs on /newroot: %s", strerror(errno)), -1;
-	if (read_file_at(AT_FDCWD, "/init", &exe, &len, 64 << 20, NULL) < 0 ||
-	    write_file_atomic_at(AT_FDCWD, "/newroot/init", exe, len, 0755, NULL) < 0 ||
-	    write_file_atomic_at(AT_FDCWD, "/newroot" SWITCHED, "", 0, 0644, NULL) < 0 ||
-	    mkdir("/newroot/dev", 0755) < 0 ||
-	    mount("/dev", "/newroot/dev", NULL, MS_MOVE, NULL) < 0 ||
-	    chdir("/newroot") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
-	    chdir("/") < 0)
-		return say("switch to a tmpfs root: %s", strerror(errno)), -1;
-	execv("/init", argv);
-	say("exec /init in the new root: %s", strerror(errno));
-	return -1;
-}
-
-void agent_pid1_setup(char *const argv[])
+void agent_pid1_setup(void)
 {
 	struct hull_err *err = NULL;
-	bool switched = access(SWITCHED, F_OK) == 0;
 
 	/* first, before any mount: a container's create cannot pivot_root out
 	 * of the kernel's rootfs (EINVAL), so / becomes a tmpfs copy of it */
@@ -130,9 +96,6 @@ void agent_pid1_setup(char *const argv[])
 		hull_err_free(&err);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(mounts); i++) {
-		/* /dev came along from the initramfs */
-		if (switched && strcmp(mounts[i].target, "/dev") == 0)
-			continue;
 		if (mkdir(mounts[i].target, mounts[i].mode) < 0 && errno != EEXIST)
 			say("mkdir %s: %s", mounts[i].target, strerror(errno));
 		if (mount(mounts[i].source, mounts[i].target, mounts[i].type, mounts[i].flags,
@@ -140,13 +103,11 @@ void agent_pid1_setup(char *const argv[])
 			say("mount %s on %s: %s", mounts[i].type, mounts[i].target, strerror(errno));
 		if (strcmp(mounts[i].target, "/dev") == 0) {
 			console_stdio();
-			/* The modules are the initramfs's: load them while it is the root. */
+			/* with the console there to say what failed */
 			if (guest_load_modules(GUEST_MODULES_ORDER, &err) < 0) {
 				say("modules: %s", err->msg);
 				hull_err_free(&err);
 			}
-			/* Only on success does it not return; else go on, on the initramfs. */
-			switch_root(argv);
 		}
 	}
 	/* devtmpfs's /dev/ptmx is the initial devpts instance's; ours is new. */

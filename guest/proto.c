@@ -269,7 +269,12 @@ int guest_response_check(struct json_object *resp, struct hull_err **err)
 		return proto_err(err);
 	if (e <= 0 || e > 4095)
 		e = EPROTO;
-	return hull_err_make(err, e, "agent: %s", msg && msg[0] ? msg : "request failed");
+	/* The agent's message already says what failed (often ending in the
+	 * strerror text): the errno goes beside it, not appended again. */
+	hull_err_make(err, 0, "agent: %s", msg && msg[0] ? msg : "request failed");
+	if (err && *err)
+		(*err)->errnum = e;
+	return -e;
 }
 
 int guest_exit_write(int fd, int exit_code, struct hull_err **err)

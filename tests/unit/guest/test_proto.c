@@ -421,7 +421,7 @@ static void test_response_check(void **state)
 	assert_int_equal(check_response("{\"ok\":true,\"pid\":5}", msg, sizeof(msg)), 0);
 	assert_int_equal(check_response("{\"ok\":false,\"error\":\"no such container\",\"errno\":2}", msg,
 					sizeof(msg)), -ENOENT);
-	assert_non_null(strstr(msg, "no such container"));
+	assert_string_equal(msg, "agent: no such container");
 	for (size_t i = 0; i < ARRAY_SIZE(proto); i++)
 		if (check_response(proto[i], msg, sizeof(msg)) != -EPROTO)
 			fail_msg("%s: not EPROTO", proto[i]);
