@@ -134,10 +134,6 @@ int guest_modules_parse(char *text, const char *what, char ***out, size_t *n, st
  * frees the rootfs' copies, moves the tmpfs onto / and chroots into it
  * (switch_root's way).  Call before mounting anything. */
 int guest_leave_initramfs(struct hull_err **err);
-/* The copy behind it (unit tests): the tree of src_dir into the empty dst_dir,
- * files, directories, symlinks and device nodes with their modes and owners;
- * entries on another device than src_dir (mount points) are skipped. */
-int guest_root_copy(int src_dir, int dst_dir, struct hull_err **err);
 
 /* `hull agent --selftest` (guest/selftest.c): as the guest's PID 1, mount /proc
  * and /sys, load the modules, print "HULL-SELFTEST ..." lines to out (pid,

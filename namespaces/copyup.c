@@ -3,7 +3,8 @@
  * tmpcopyup: copy the directory a tmpfs is about to cover into it (crun and
  * runc's "tmpcopyup" extension).  Everything is fd-relative with
  * O_NOFOLLOW/AT_SYMLINK_NOFOLLOW: the image's symlinks are copied as
- * symlinks, never followed.
+ * symlinks, never followed.  The guest's PID 1 copies its initramfs with it
+ * too (guest/rootfs.c), staying on one file system.
  */
 #include "namespaces/internal.h"
 
@@ -37,15 +38,18 @@ static int copy_file(int sdir, int ddir, const char *name, const struct stat *st
 	return 0;
 }
 
-static int copy_dir(int sdir, int ddir, int depth, struct hull_err **err);
+/* dev: copy only entries of this file system; 0 = any */
+static int copy_dir(int sdir, int ddir, dev_t dev, int depth, struct hull_err **err);
 
-static int copy_entry(int sdir, int ddir, const char *name, int depth, struct hull_err **err)
+static int copy_entry(int sdir, int ddir, const char *name, dev_t dev, int depth, struct hull_err **err)
 {
 	struct stat st;
 	int r = 0;
 
 	if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return hull_err_make(err, errno, "stat %s", name);
+	if (dev && st.st_dev != dev)
+		return 0;   /* a mount point: another file system */
 	switch (st.st_mode & S_IFMT) {
 	case S_IFDIR: {
 		_cleanup_close_ int s = -1, d = -1;
@@ -55,7 +59,7 @@ static int copy_entry(int sdir, int ddir, const char *name, int depth, struct hu
 		d = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (s < 0 || d < 0)
 			return hull_err_make(err, errno, "open %s", name);
-		r = copy_dir(s, d, depth + 1, err);
+		r = copy_dir(s, d, dev, depth + 1, err);
 		break;
 	}
 	case S_IFREG:
@@ -90,7 +94,7 @@ static int copy_entry(int sdir, int ddir, const char *name, int depth, struct hu
 	return 0;
 }
 
-static int copy_dir(int sdir, int ddir, int depth, struct hull_err **err)
+static int copy_dir(int sdir, int ddir, dev_t dev, int depth, struct hull_err **err)
 {
 	int dfd;
 	DIR *d;
@@ -110,7 +114,7 @@ static int copy_dir(int sdir, int ddir, int depth, struct hull_err **err)
 	while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		r = copy_entry(sdir, ddir, de->d_name, depth, err);
+		r = copy_entry(sdir, ddir, de->d_name, dev, depth, err);
 	}
 	if (r == 0 && errno != 0)
 		r = hull_err_make(err, errno, "readdir");
@@ -118,9 +122,11 @@ static int copy_dir(int sdir, int ddir, int depth, struct hull_err **err)
 	return r;
 }
 
-int copy_tree(int src_dirfd, int dst_dirfd, const char *what, struct hull_err **err)
+int ns_copy_tree(int src_dirfd, int dst_dirfd, bool one_fs, struct hull_err **err)
 {
-	if (copy_dir(src_dirfd, dst_dirfd, 0, err) < 0)
-		return hull_err_wrap(err, "tmpcopyup %s", what);
-	return 0;
+	struct stat st;
+
+	if (one_fs && fstat(src_dirfd, &st) < 0)
+		return hull_err_make(err, errno, "stat the source directory");
+	return copy_dir(src_dirfd, dst_dirfd, one_fs ? st.st_dev : 0, 0, err);
 }

@@ -74,8 +74,6 @@ int mount_cgroup_v1(const struct ns_rootfs *r, const struct oci_mount *m, const 
 
 /* ---- copyup.c / idmap.c ---------------------------------------------------- */
 
-/* Copy the tree under src_dirfd into dst_dirfd (tmpcopyup). */
-int copy_tree(int src_dirfd, int dst_dirfd, const char *what, struct hull_err **err);
 /* A user namespace fd carrying the given mappings (idmapped mounts). */
 int userns_fd_for_maps(const struct oci_id_mapping *uids, size_t n_uids,
 		       const struct oci_id_mapping *gids, size_t n_gids, struct hull_err **err);

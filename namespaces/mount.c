@@ -259,7 +259,9 @@ static int tmpfs_copyup(int mfd, void *arg, struct hull_err **err)
 
 	if (root < 0)
 		return hull_err_make(err, errno, "open new tmpfs");
-	return copy_tree(*from, root, "tmpcopyup", err);
+	if (ns_copy_tree(*from, root, false, err) < 0)
+		return hull_err_wrap(err, "tmpcopyup tmpcopyup");
+	return 0;
 }
 
 static int mount_fs(int root_fd, const struct oci_mount *m, const struct ns_mount_opts *o, int dest,

@@ -62,6 +62,12 @@ int ns_open_in_root(int root_fd, const char *path, int flags, mode_t mode, struc
  * empty regular file instead (bind mounts of files). */
 int ns_mkdir_p_in_root(int root_fd, const char *path, mode_t mode, bool file, struct hull_err **err);
 
+/* Copy the tree under src_dirfd into the empty dst_dirfd (copyup.c): files,
+ * directories, symlinks (copied, never followed) and device nodes, with their
+ * modes and owners.  one_fs: leave out entries on another file system than
+ * src_dirfd (mount points).  tmpcopyup, and the guest leaving its initramfs. */
+int ns_copy_tree(int src_dirfd, int dst_dirfd, bool one_fs, struct hull_err **err);
+
 /* ---- mount options -------------------------------------------------------- */
 
 struct ns_mount_opts {

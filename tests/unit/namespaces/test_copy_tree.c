@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* guest_root_copy() (guest/rootfs.c), the copy by which PID 1 leaves the
- * initramfs: every kind of entry arrives with its mode, nothing is followed. */
+/* ns_copy_tree() (namespaces/copyup.c): tmpcopyup's copy and the guest's
+ * way out of its initramfs (guest/rootfs.c).  Every kind of entry arrives
+ * with its mode, nothing is followed, one_fs leaves mount points out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,10 @@
 #include <sys/stat.h>
 
 #include "common/common.h"
-#include "guest/guest.h"
+#include "namespaces/namespaces.h"
+
+#include <sched.h>
+#include <sys/mount.h>
 
 struct dirs {
 	char src[64], dst[64];
@@ -19,8 +23,8 @@ static int setup(void **state)
 {
 	struct dirs *d = xcalloc(1, sizeof(*d));
 
-	strcpy(d->src, "/tmp/hull-test-rootfs-src.XXXXXX");
-	strcpy(d->dst, "/tmp/hull-test-rootfs-dst.XXXXXX");
+	strcpy(d->src, "/tmp/hull-test-copytree-src.XXXXXX");
+	strcpy(d->dst, "/tmp/hull-test-copytree-dst.XXXXXX");
 	assert_non_null(mkdtemp(d->src));
 	assert_non_null(mkdtemp(d->dst));
 	*state = d;
@@ -31,6 +35,9 @@ static int teardown(void **state)
 {
 	struct dirs *d = *state;
 	_cleanup_free_ char *cmd = xasprintf("rm -rf '%s' '%s'", d->src, d->dst);
+	_cleanup_free_ char *mnt = xasprintf("%s/mnt", d->src);
+
+	umount2(mnt, MNT_DETACH); /* a failed test's mount, if any */
 
 	assert_int_equal(system(cmd), 0);
 	free(d);
@@ -57,7 +64,7 @@ static mode_t mode_of(const char *dir, const char *rel)
 	return st.st_mode;
 }
 
-static void test_root_copy_copies_every_kind(void **state)
+static void test_copy_tree_copies_every_kind(void **state)
 {
 	struct dirs *d = *state;
 	_cleanup_free_ char *sub = xasprintf("%s/lib/modules/k", d->src), *text = NULL, *link = NULL,
@@ -81,7 +88,7 @@ static void test_root_copy_copies_every_kind(void **state)
 	_cleanup_free_ char *locked = xasprintf("%s/lib/modules/k", d->src);
 	assert_int_equal(chmod(locked, 0750), 0);
 
-	assert_int_equal(guest_root_copy(s, t, &err), 0);
+	assert_int_equal(ns_copy_tree(s, t, false, &err), 0);
 	assert_null(err);
 
 	assert_int_equal(mode_of(d->dst, "init"), S_IFREG | 0755);
@@ -99,7 +106,7 @@ static void test_root_copy_copies_every_kind(void **state)
 	assert_string_equal(text, "module bytes");
 }
 
-static void test_root_copy_refuses_existing_target(void **state)
+static void test_copy_tree_refuses_existing_target(void **state)
 {
 	struct dirs *d = *state;
 	_cleanup_close_ int s = open(d->src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -109,16 +116,55 @@ static void test_root_copy_refuses_existing_target(void **state)
 	/* the target is a fresh tmpfs: anything there already is an error, not overwritten */
 	put(d->src, "init", "new", 0755);
 	put(d->dst, "init", "old", 0644);
-	assert_int_equal(guest_root_copy(s, t, &err), -EEXIST);
-	assert_string_equal(err->msg, "create init: File exists");
+	assert_int_equal(ns_copy_tree(s, t, false, &err), -EEXIST);
+	assert_string_equal(err->msg, "init: create init: File exists");
 	hull_err_free(&err);
+}
+
+static void test_copy_tree_one_fs_leaves_mount_points_out(void **state)
+{
+	struct dirs *d = *state;
+	_cleanup_free_ char *mnt = xasprintf("%s/mnt", d->src), *inner = NULL, *plain = NULL;
+	_cleanup_close_ int s = -1, t = -1;
+	struct hull_err *err = NULL;
+	struct stat st;
+
+	/* a mount of our own, in a mount namespace of our own */
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		skip(); /* not root: no mount namespace here */
+	put(d->src, "init", "x", 0755);
+	assert_int_equal(mkdir(mnt, 0755), 0);
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", 0, NULL), 0);
+	put(d->src, "mnt/on-the-mount", "y", 0644);
+
+	/* opened in this mount namespace, where the mount is */
+	s = open(d->src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	t = open(d->dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ns_copy_tree(s, t, true, &err) < 0)
+		fail_msg("%s", err->msg);
+	plain = xasprintf("%s/init", d->dst);
+	inner = xasprintf("%s/mnt", d->dst);
+	assert_int_equal(stat(plain, &st), 0);
+	assert_int_equal(stat(inner, &st), -1);
+	assert_int_equal(errno, ENOENT);
+
+	/* without one_fs the mount's files come along */
+	_cleanup_free_ char *rm = xasprintf("rm -rf '%s'/*", d->dst);
+	assert_int_equal(system(rm), 0);
+	if (ns_copy_tree(s, t, false, &err) < 0)
+		fail_msg("%s", err->msg);
+	free(inner);
+	inner = xasprintf("%s/mnt/on-the-mount", d->dst);
+	assert_int_equal(stat(inner, &st), 0);
+	assert_int_equal(umount(mnt), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_root_copy_copies_every_kind, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_root_copy_refuses_existing_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_tree_copies_every_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_tree_refuses_existing_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_tree_one_fs_leaves_mount_points_out, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
