@@ -66,6 +66,8 @@ CLI_CMD(resume);
 CLI_CMD(update);
 CLI_CMD(events);
 CLI_CMD(vm);
+CLI_CMD(vfio);
+CLI_CMD(sriov);
 CLI_CMD(agent);
 CLI_CMD(checkpoint);
 CLI_CMD(restore);
