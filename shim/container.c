@@ -83,30 +83,40 @@ static int read_pid(const char *path, pid_t *pid, struct hull_err **err)
 	return 0;
 }
 
-static int c_create(struct shim *s, struct shim_proc *p, const Containerd__Task__V2__CreateTaskRequest *req,
-		    struct hull_err **err)
+/* Run `hull args` with p's stdio; its pid file names p's process, which
+ * reparents to the shim when hull exits. */
+static int run_process(struct shim *s, struct shim_proc *p, char *const *args, const char *pidfile,
+		       struct hull_err **err)
 {
-	_cleanup_free_ char *log = log_path(p), *pidfile = xasprintf("%s/init.pid", p->bundle);
+	_cleanup_free_ char *log = log_path(p);
 	_cleanup_close_ int in = -1, out = -1, errfd = -1;
-	char *args[] = { "create", "--bundle", p->bundle, "--pid-file", pidfile, p->id, NULL };
 	pid_t pid = 0;
 
-	if (req->terminal)
-		return hull_err_make(err, EOPNOTSUPP, "terminal: not supported by this shim yet");
-	if (mount_rootfs(p, req, err) < 0)
-		return -1;
 	if ((in = open_stdio(p->stdin_path, true, err)) < -1 ||
 	    (out = open_stdio(p->stdout_path, false, err)) < -1 ||
 	    (errfd = open_stdio(p->stderr_path, false, err)) < -1)
-		goto fail;
+		return -1;
 	if (shim_run_hull(s, log, args, in, out, errfd, NULL, err) < 0 || read_pid(pidfile, &pid, err) < 0)
-		goto fail;
+		return -1;
 	pthread_mutex_lock(&s->lock);
 	p->pid = pid;
 	shim_claim_orphan_locked(s, p);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
-fail:
+}
+
+static int c_create(struct shim *s, struct shim_proc *p, const Containerd__Task__V2__CreateTaskRequest *req,
+		    struct hull_err **err)
+{
+	_cleanup_free_ char *pidfile = xasprintf("%s/init.pid", p->bundle);
+	char *args[] = { "create", "--bundle", p->bundle, "--pid-file", pidfile, p->id, NULL };
+
+	if (req->terminal)
+		return hull_err_make(err, EOPNOTSUPP, "terminal: not supported by this shim yet");
+	if (mount_rootfs(p, req, err) < 0)
+		return -1;
+	if (run_process(s, p, args, pidfile, err) == 0)
+		return 0;
 	if (p->rootfs_mounted) {
 		shim_unmount_rootfs(p->bundle);
 		p->rootfs_mounted = false;
@@ -125,6 +135,25 @@ static int simple(struct shim *s, struct shim_proc *p, const char *verb, struct 
 static int c_start(struct shim *s, struct shim_proc *p, struct hull_err **err)
 {
 	return simple(s, p, "start", err);
+}
+
+/* `hull exec -d --process F --pid-file P ID`: the process reparents to the
+ * shim (a subreaper) when hull exits, like the init. */
+static int c_exec(struct shim *s, struct shim_proc *p, struct hull_err **err)
+{
+	_cleanup_free_ char *spec = xasprintf("%s/exec-%s.json", p->bundle, p->exec_id);
+	_cleanup_free_ char *pidfile = xasprintf("%s/exec-%s.pid", p->bundle, p->exec_id);
+	char *args[] = { "exec", "--detach", "--process", spec, "--pid-file", pidfile, p->id, NULL };
+	int ret;
+
+	if (p->terminal)
+		return hull_err_make(err, EOPNOTSUPP, "terminal: not supported by this shim yet");
+	if (write_file_atomic_at(AT_FDCWD, spec, p->spec, p->spec_len, 0600, err) < 0)
+		return -1;
+	ret = run_process(s, p, args, pidfile, err);
+	unlink(spec);
+	unlink(pidfile);
+	return ret;
 }
 
 static int c_kill(struct shim *s, struct shim_proc *p, int sig, bool all, struct hull_err **err)
@@ -180,6 +209,7 @@ const struct shim_backend shim_backend_container = {
 	.name = "container",
 	.create = c_create,
 	.start = c_start,
+	.exec = c_exec,
 	.kill = c_kill,
 	.remove = c_remove,
 	.pause = c_pause,

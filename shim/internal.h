@@ -16,6 +16,8 @@ struct shim_proc {
 	char *id, *exec_id, *bundle;
 	char *stdin_path, *stdout_path, *stderr_path;
 	bool terminal, rootfs_mounted;
+	char *spec;                 /* an exec's OCI process JSON (Exec), else NULL */
+	size_t spec_len;
 	pid_t pid;                  /* 0 until known */
 	enum shim_status status;
 	bool exited;
@@ -56,6 +58,8 @@ struct shim_backend {
 	int (*create)(struct shim *s, struct shim_proc *p, const Containerd__Task__V2__CreateTaskRequest *req,
 		      struct hull_err **err);
 	int (*start)(struct shim *s, struct shim_proc *p, struct hull_err **err);
+	/* Run the exec p (p->spec) in its container; sets p->pid. */
+	int (*exec)(struct shim *s, struct shim_proc *p, struct hull_err **err);
 	int (*kill)(struct shim *s, struct shim_proc *p, int sig, bool all, struct hull_err **err);
 	int (*remove)(struct shim *s, struct shim_proc *p, struct hull_err **err);
 	int (*pause)(struct shim *s, struct shim_proc *p, bool pause, struct hull_err **err);

@@ -3,7 +3,7 @@
  * shim/task.c: containerd.task.v2.Task (runtime/v2/task/shim.proto).  Every
  * payload is decoded by protobuf-c (bounded by the 4 MiB frame); a payload
  * that does not decode answers INVALID_ARGUMENT.  Methods not in the table
- * (Exec, ResizePty, CloseIO, Update, Stats, Checkpoint) answer UNIMPLEMENTED.
+ * (ResizePty, CloseIO, Update, Stats, Checkpoint) answer UNIMPLEMENTED.
  */
 #include <signal.h>
 #include <sys/stat.h>
@@ -46,13 +46,12 @@ static ProtobufCMessage *decode(const ProtobufCMessageDescriptor *d, const uint8
 	return m;
 }
 
-/* The live (not deleted) process id/exec_id; exec ids are not served yet. */
+/* The live (not deleted) process id/exec_id ("" or NULL: the init). */
 static struct shim_proc *find_locked(struct shim *s, const char *id, const char *exec_id)
 {
-	if (exec_id && *exec_id)
-		return NULL;
 	for (struct shim_proc *p = s->procs; p; p = p->next)
-		if (p->status != ST_UNKNOWN && strcmp(p->id, id) == 0)
+		if (p->status != ST_UNKNOWN && strcmp(p->id, id) == 0 &&
+		    strcmp(p->exec_id, exec_id ? exec_id : "") == 0)
 			return p;
 	return NULL;
 }
@@ -157,8 +156,8 @@ static void task_start(void *opaque, const uint8_t *in, size_t len, struct ttrpc
 	p = find(s, req->id, req->exec_id, out);
 	if (!p)
 		goto out;
-	if (s->backend->start(s, p, &err) < 0) {
-		fail_err(out, TTRPC_UNKNOWN, &err);
+	if ((*p->exec_id ? s->backend->exec(s, p, &err) : s->backend->start(s, p, &err)) < 0) {
+		fail_err(out, err && err->errnum == EOPNOTSUPP ? TTRPC_UNIMPLEMENTED : TTRPC_UNKNOWN, &err);
 		goto out;
 	}
 	pthread_mutex_lock(&s->lock);
@@ -238,6 +237,55 @@ static void task_wait(void *opaque, const uint8_t *in, size_t len, struct ttrpc_
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 }
 
+/* Exec only records the process: it runs at Start(exec_id), as in runc's shim. */
+static void task_exec(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__ExecProcessRequest *req =
+		(void *)decode(&containerd__task__v2__exec_process_request__descriptor, in, len, out);
+	Containerd__Task__V2__ExecProcessResponse resp = CONTAINERD__TASK__V2__EXEC_PROCESS_RESPONSE__INIT;
+	struct shim_proc *init, *p;
+
+	if (!req)
+		return;
+	if (!*req->exec_id || strchr(req->exec_id, '/') || strlen(req->exec_id) > 128 || !req->spec ||
+	    !req->spec->value.len) {
+		fail(out, TTRPC_INVALID_ARGUMENT, "exec: exec_id (a plain name) and spec are required");
+		goto out;
+	}
+	pthread_mutex_lock(&s->lock);
+	init = find_locked(s, req->id, "");
+	if (!init || init->exited) {
+		pthread_mutex_unlock(&s->lock);
+		fail(out, init ? TTRPC_FAILED_PRECONDITION : TTRPC_NOT_FOUND, "%s: no running task", req->id);
+		goto out;
+	}
+	if (find_locked(s, req->id, req->exec_id)) {
+		pthread_mutex_unlock(&s->lock);
+		fail(out, TTRPC_ALREADY_EXISTS, "%s/%s: already exists", req->id, req->exec_id);
+		goto out;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->id = xstrdup(req->id);
+	p->exec_id = xstrdup(req->exec_id);
+	p->bundle = xstrdup(init->bundle);
+	p->stdin_path = xstrdup(req->stdin);
+	p->stdout_path = xstrdup(req->stdout);
+	p->stderr_path = xstrdup(req->stderr);
+	p->terminal = req->terminal;
+	/* containerd's Any holds the OCI process as JSON; hull parses it. */
+	p->spec_len = req->spec->value.len;
+	p->spec = xmalloc(p->spec_len);
+	memcpy(p->spec, req->spec->value.data, p->spec_len);
+	p->status = ST_CREATED;
+	p->next = s->procs;
+	s->procs = p;
+	pthread_mutex_unlock(&s->lock);
+	reply(out, &resp.base);
+out:
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
 static void task_kill(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
 {
 	struct shim *s = opaque;
@@ -266,7 +314,17 @@ static void task_kill(void *opaque, const uint8_t *in, size_t len, struct ttrpc_
 		fail(out, TTRPC_NOT_FOUND, "%s: process already finished", p->id);
 		goto out;
 	}
-	if (s->backend->kill(s, p, (int)req->signal, req->all, &err) < 0) {
+	if (*p->exec_id) {
+		/* Our child (reparented) until we reap it: its pid cannot be reused. */
+		pthread_mutex_lock(&s->lock);
+		int kr = p->pid > 0 && !p->exited ? kill(p->pid, (int)req->signal) : -1;
+		int kerr = p->pid > 0 && !p->exited ? errno : ESRCH;
+		pthread_mutex_unlock(&s->lock);
+		if (kr < 0) {
+			fail(out, TTRPC_NOT_FOUND, "%s/%s: %s", p->id, p->exec_id, strerror(kerr));
+			goto out;
+		}
+	} else if (s->backend->kill(s, p, (int)req->signal, req->all, &err) < 0) {
 		fail_err(out, exited ? TTRPC_NOT_FOUND : TTRPC_UNKNOWN, &err);
 		goto out;
 	}
@@ -298,8 +356,9 @@ static void task_delete(void *opaque, const uint8_t *in, size_t len, struct ttrp
 		fail(out, TTRPC_FAILED_PRECONDITION, "%s: cannot delete a running task", p->id);
 		goto out;
 	}
-	/* --force: a created init is killed; a stopped one only cleaned up. */
-	if (s->backend->remove(s, p, &err) < 0) {
+	/* An exec leaves only the table; for the init, --force: a created init
+	 * is killed, a stopped one only cleaned up. */
+	if (!*p->exec_id && s->backend->remove(s, p, &err) < 0) {
 		fail_err(out, TTRPC_UNKNOWN, &err);
 		goto out;
 	}
@@ -311,13 +370,17 @@ static void task_delete(void *opaque, const uint8_t *in, size_t len, struct ttrp
 		p->rootfs_mounted = false;
 	}
 	p->status = ST_UNKNOWN; /* deleted: kept, a Wait may still hold it */
+	/* The init's delete ends its container: its execs' records go with it. */
+	for (struct shim_proc *e = s->procs; e && !*p->exec_id; e = e->next)
+		if (strcmp(e->id, p->id) == 0)
+			e->status = ST_UNKNOWN;
 	resp.pid = (uint32_t)p->pid;
 	resp.exit_status = p->exit_status;
 	set_ts(&ts, &p->exited_at);
 	resp.exited_at = &ts;
 	pthread_mutex_unlock(&s->lock);
 	reply(out, &resp.base);
-	{
+	if (!*p->exec_id) { /* runc's shim: TaskDelete is the init's */
 		Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
 
 		ev.container_id = p->id;
@@ -457,7 +520,7 @@ static void task_shutdown(void *opaque, const uint8_t *in, size_t len, struct tt
 		return;
 	pthread_mutex_lock(&s->lock);
 	for (struct shim_proc *p = s->procs; p; p = p->next)
-		busy |= p->status != ST_UNKNOWN;
+		busy |= p->status != ST_UNKNOWN && !*p->exec_id; /* containers, as runc's shim */
 	pthread_mutex_unlock(&s->lock);
 	/* The pod's shim stays while another of its containers lives. */
 	if (!busy || req->now)
@@ -470,7 +533,7 @@ static const struct ttrpc_method task_methods[] = {
 	{ "Create", task_create },   { "Start", task_start },   { "State", task_state },
 	{ "Wait", task_wait },       { "Kill", task_kill },     { "Delete", task_delete },
 	{ "Pause", task_pause },     { "Resume", task_resume }, { "Pids", task_pids },
-	{ "Connect", task_connect }, { "Shutdown", task_shutdown },
+	{ "Connect", task_connect }, { "Shutdown", task_shutdown }, { "Exec", task_exec },
 };
 
 const struct ttrpc_service shim_task_service = {

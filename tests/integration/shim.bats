@@ -289,3 +289,26 @@ assert_gone() {
 	assert_gone podB
 	assert_gone solo
 }
+
+@test "shim: exec in a running task: output, exit code, ps, kill of the exec" {
+	crun -d localhost/hull-test:latest ex1 sleep 1000
+	run c task exec --exec-id e1 ex1 sh -c 'echo in-exec; exit 9'
+	assert_equal "$status" 9
+	assert_output in-exec
+	c task exec -d --exec-id e2 ex1 sleep 1000
+	for _ in $(seq 100); do [[ $(c task ps ex1 | tail -n +2 | wc -l) -ge 2 ]] && break; sleep 0.1; done
+	run c task ps ex1
+	assert_equal "$(tail -n +2 <<< "$output" | wc -l)" 2
+	c task kill --exec-id e2 -s KILL ex1
+	for _ in $(seq 100); do [[ $(c task ps ex1 | tail -n +2 | wc -l) -eq 1 ]] && break; sleep 0.1; done
+	run c task ps ex1
+	assert_equal "$(tail -n +2 <<< "$output" | wc -l)" 1
+	# The init is untouched by the exec's end.
+	run c task ls
+	assert_line --regexp '^ex1 +[0-9]+ +RUNNING$'
+	c task kill -s KILL ex1
+	for _ in $(seq 100); do c task ls | grep -q '^ex1 .*STOPPED' && break; sleep 0.1; done
+	c task rm ex1
+	c container rm ex1
+	assert_gone ex1
+}
