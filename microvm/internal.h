@@ -287,4 +287,25 @@ void pci_msix_table_access(struct pci_dev *d, uint64_t off, void *data, uint32_t
 void pci_msix_pba_access(struct pci_dev *d, uint64_t off, void *data, uint32_t len, bool write);
 void pci_msix_signal(struct pci_dev *d, unsigned int vec);
 
+/* ---- VFIO passthrough: the guest's view of the config space (vfio_cfg.c) --- */
+
+/* Where the device's own config space and BAR sizes come from: the VFIO
+ * device's regions, or a fake in unit tests. */
+struct vfio_cfg_src {
+	int (*read_cfg)(void *opaque, uint8_t *buf, size_t len);  /* the first len bytes */
+	uint64_t (*bar_size)(void *opaque, unsigned int bar);     /* region size, 0 none */
+	void *opaque;
+};
+struct vfio_cfg_info {
+	uint64_t bar_size[PCI_NUM_BARS];  /* as the device reports (the guest's BAR: a power of two >= 4 KiB) */
+	unsigned int hidden_io;           /* bit i: BAR i is I/O space, not offered */
+	unsigned int msix_vectors;        /* 0: no MSI-X */
+	unsigned int msix_bar;
+	uint32_t msix_table_off, msix_pba_off;
+};
+/* Fill d (pci_dev_init'ed here) from the device: identity, memory BARs, MSI-X
+ * (emulated); I/O BARs, the ROM and every other capability hidden. */
+int vfio_cfg_build(struct pci_dev *d, const struct vfio_cfg_src *src, struct vfio_cfg_info *info,
+		   struct hull_err **err);
+
 #endif
