@@ -21,7 +21,6 @@
 
 #include <limits.h>
 #include <linux/openat2.h>
-#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -51,17 +50,6 @@ int vfs_open_child(int dirfd, const char *name, int flags, mode_t mode)
 int vfs_stat_fd(int fd, struct stat *st)
 {
 	return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-}
-
-int vfs_reopen(struct vfs_server *s, const struct vfs_node *n, int flags)
-{
-	char name[16];
-
-	/* /proc/self/fd/N of an O_PATH fd is the inode itself: the one safe
-	 * way to open it for I/O without a path that could have changed. */
-	snprintf(name, sizeof(name), "%d", n->fd);
-	int fd = openat(s->proc_fd, name, flags | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
 }
 
 /* The kernel's new_encode_dev(): fuse_attr.rdev is 32 bits. */
@@ -192,7 +180,6 @@ ssize_t vfs_op_setattr(struct vfs_server *s, struct vfs_req *r)
 	struct fuse_setattr_in in;
 	const struct vfs_node *n = vfs_node_get(s, r->h.nodeid);
 	const struct vfs_file *f = NULL;
-	char name[16];
 
 	memcpy(&in, r->arg, sizeof(in));
 	if (!n)
@@ -202,14 +189,14 @@ ssize_t vfs_op_setattr(struct vfs_server *s, struct vfs_req *r)
 		if (!f)
 			return -EBADF;
 	}
-	snprintf(name, sizeof(name), "%d", n->fd);
 	if (in.valid & FATTR_MODE) {
 		/* chmod of a symlink is meaningless (Linux: EOPNOTSUPP). */
 		if (n->type == S_IFLNK)
 			return -EOPNOTSUPP;
-		int rc = f ? fchmod(f->fd, in.mode & 07777) : fchmodat(s->proc_fd, name, in.mode & 07777, 0);
+		int rc = f ? (fchmod(f->fd, in.mode & 07777) < 0 ? -errno : 0)
+			   : vfs_proc_chmod(s, n->fd, in.mode & 07777);
 		if (rc < 0)
-			return -errno;
+			return rc;
 	}
 	if (in.valid & (FATTR_UID | FATTR_GID)) {
 		uid_t uid = in.valid & FATTR_UID ? in.uid : (uid_t)-1;
@@ -228,7 +215,7 @@ ssize_t vfs_op_setattr(struct vfs_server *s, struct vfs_req *r)
 				return -EISDIR;
 			if (n->type != S_IFREG)
 				return -EINVAL;
-			int fd = vfs_reopen(s, n, O_WRONLY);
+			int fd = vfs_proc_open(s, n->fd, O_WRONLY);
 			if (fd < 0)
 				return fd;
 			int rc = ftruncate(fd, (off_t)in.size) < 0 ? -errno : 0;
@@ -448,12 +435,11 @@ ssize_t vfs_op_link(struct vfs_server *s, struct vfs_req *r)
 	if (linkat(old->fd, "", pfd, name, AT_EMPTY_PATH) < 0) {
 		/* AT_EMPTY_PATH wants CAP_DAC_READ_SEARCH (ENOENT without it);
 		 * the /proc/self/fd link names the same inode. */
-		char num[16];
 		if (errno != ENOENT)
 			return -errno;
-		snprintf(num, sizeof(num), "%d", old->fd);
-		if (linkat(s->proc_fd, num, pfd, name, AT_SYMLINK_FOLLOW) < 0)
-			return -errno;
+		rc = vfs_proc_link(s, old->fd, pfd, name);
+		if (rc < 0)
+			return rc;
 	}
 	rc = vfs_do_lookup(s, pfd, name, &e);
 	return rc < 0 ? rc : reply_entry(s, &e);

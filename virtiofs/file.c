@@ -6,7 +6,6 @@
  */
 #include "virtiofs/internal.h"
 
-#include <stdio.h>
 #include <sys/uio.h>
 
 /*
@@ -56,7 +55,7 @@ ssize_t vfs_op_open(struct vfs_server *s, struct vfs_req *r)
 	int rc = open_flags(in.flags, &flags);
 	if (rc < 0)
 		return rc;
-	int fd = vfs_reopen(s, n, flags);
+	int fd = vfs_proc_open(s, n->fd, flags);
 	if (fd < 0)
 		return fd;
 	rc = vfs_file_add(s, fd, false, &fh);
@@ -72,7 +71,6 @@ ssize_t vfs_op_create(struct vfs_server *s, struct vfs_req *r)
 	size_t pos = sizeof(in);
 	uint64_t fh, id;
 	bool made = true;
-	char num[16];
 	int flags;
 
 	memcpy(&in, r->arg, sizeof(in));
@@ -97,10 +95,9 @@ ssize_t vfs_op_create(struct vfs_server *s, struct vfs_req *r)
 		return fd;
 	/* The node is the inode just opened (through /proc/self/fd), not
 	 * whatever the name means a moment later. */
-	snprintf(num, sizeof(num), "%d", fd);
-	int pathfd = openat(s->proc_fd, num, O_PATH | O_CLOEXEC);
+	int pathfd = vfs_proc_open(s, fd, O_PATH);
 	if (pathfd < 0)
-		return -errno;
+		return pathfd;
 	struct stat st;
 	rc = vfs_node_add(s, pathfd, &st, &id);
 	if (rc < 0)

@@ -113,8 +113,11 @@ int vfs_do_lookup(struct vfs_server *s, int parent_fd, const char *name, struct 
  * failure. */
 int vfs_give_to_caller(struct vfs_server *s, const struct vfs_req *r, int pfd, const char *name,
 		       const struct fuse_entry_out *e, bool dir);
-/* Reopen a node's O_PATH fd for I/O (through /proc/self/fd). */
-int vfs_reopen(struct vfs_server *s, const struct vfs_node *n, int flags);
+
+/* procfd.c: /proc/self/fd/N of one of our fds (the inode itself); -errno. */
+int vfs_proc_open(struct vfs_server *s, int fd, int flags);
+int vfs_proc_chmod(struct vfs_server *s, int fd, mode_t mode);
+int vfs_proc_link(struct vfs_server *s, int fd, int dirfd, const char *name);
 ssize_t vfs_op_lookup(struct vfs_server *s, struct vfs_req *r);
 ssize_t vfs_op_getattr(struct vfs_server *s, struct vfs_req *r);
 ssize_t vfs_op_setattr(struct vfs_server *s, struct vfs_req *r);

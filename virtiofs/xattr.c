@@ -32,7 +32,7 @@ static int xattr_fd(struct vfs_server *s, const struct vfs_node *n)
 		return fd < 0 ? -errno : fd;
 	}
 	if (n->type == S_IFREG)
-		return vfs_reopen(s, n, O_RDONLY | O_NONBLOCK);
+		return vfs_proc_open(s, n->fd, O_RDONLY | O_NONBLOCK);
 	return -ENODATA;
 }
 
