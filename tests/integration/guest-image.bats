@@ -129,7 +129,7 @@ build() { # build HULL_BINARY
 	assert_line --index 1 --regexp '/pvpanic-mmio\.ko$'
 }
 
-@test "make install: hull, the hull-vm link and, once built, the guest image in lib/hull" {
+@test "make install: hull, the hull-vm and containerd-shim-hull-v2 links and, once built, the guest image in lib/hull" {
 	local d=$BATS_TEST_TMPDIR/dest
 	# no image built: hull and the link, and a hint
 	run make -s -C "$REPO" install DESTDIR="$d" PREFIX=/usr GUEST="$BATS_TEST_TMPDIR/none"
@@ -137,6 +137,7 @@ build() { # build HULL_BINARY
 	assert_output --partial "install: no $BATS_TEST_TMPDIR/none/initramfs.cpio: run \`make guest\`"
 	cmp "$REPO/build/bin/hull" "$d/usr/bin/hull"
 	assert_equal "$(readlink "$d/usr/bin/hull-vm")" hull
+	assert_equal "$(readlink "$d/usr/bin/containerd-shim-hull-v2")" hull
 	[ ! -e "$d/usr/lib/hull" ]
 
 	build "$REPO/build/bin/hull"
