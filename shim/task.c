@@ -3,7 +3,7 @@
  * shim/task.c: containerd.task.v2.Task (runtime/v2/task/shim.proto).  Every
  * payload is decoded by protobuf-c (bounded by the 4 MiB frame); a payload
  * that does not decode answers INVALID_ARGUMENT.  Methods not in the table
- * (ResizePty, CloseIO, Update, Stats, Checkpoint) answer UNIMPLEMENTED.
+ * (ResizePty, Update, Stats, Checkpoint) answer UNIMPLEMENTED.
  */
 #include <signal.h>
 #include <sys/stat.h>
@@ -478,6 +478,22 @@ out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 }
 
+/* The container holds the stdin FIFO itself (the shim keeps no copy of it),
+ * so it sees EOF when containerd's writer closes: nothing is left to close. */
+static void task_closeio(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__CloseIORequest *req =
+		(void *)decode(&containerd__task__v2__close_iorequest__descriptor, in, len, out);
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+
+	if (!req)
+		return;
+	if (find(s, req->id, req->exec_id, out))
+		reply(out, &empty.base);
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
 static void task_connect(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
 {
 	struct shim *s = opaque;
@@ -534,6 +550,7 @@ static const struct ttrpc_method task_methods[] = {
 	{ "Wait", task_wait },       { "Kill", task_kill },     { "Delete", task_delete },
 	{ "Pause", task_pause },     { "Resume", task_resume }, { "Pids", task_pids },
 	{ "Connect", task_connect }, { "Shutdown", task_shutdown }, { "Exec", task_exec },
+	{ "CloseIO", task_closeio },
 };
 
 const struct ttrpc_service shim_task_service = {

@@ -312,3 +312,13 @@ assert_gone() {
 	c container rm ex1
 	assert_gone ex1
 }
+
+@test "shim: stdin reaches the task, and its end is the task's EOF" {
+	run bash -c "printf 'line1\\nline2\\n' | ctr --address '$D/c.sock' -n '$NS' run --rm --fifo-dir '$D/fifo' \
+		--runtime io.containerd.hull.v2 localhost/hull-test:latest in1 sh -c 'cat; echo done'"
+	assert_success
+	assert_output "line1
+line2
+done"
+	assert_gone in1
+}
