@@ -121,6 +121,11 @@ int exe_sealed_fd(int *tree_out, struct hull_err **err)
 	if (n < 0)
 		return hull_err_make(err, errno, "readlink /proc/self/exe");
 	path[n] = '\0';
+	/* The file was deleted since it started (the guest's PID 1 runs from the
+	 * initramfs it left, guest/rootfs.c; a rebuild replaced it): the path
+	 * names nothing, or another file.  /proc/self/exe still is this binary. */
+	if (n > 10 && strcmp(path + n - 10, " (deleted)") == 0)
+		return memfd_exe("/proc/self/exe", err);
 	fd = overlay_exe(path, tree_out);
 	if (fd < 0) {
 		hull_debug("read-only overlay of %s unavailable (%s); using a sealed memfd copy", path,

@@ -252,3 +252,18 @@ ntasks() {
 	assert_equal "$(cat "$out")" resumed
 	assert_equal "$(state_field "$id" status)" running
 }
+
+# Regression: the guest's PID 1 runs from the initramfs it has left and
+# freed (guest/rootfs.c), so its /proc/self/exe reads "/init (deleted)"; exec
+# opened that path to seal a copy of itself and failed with ENOENT.  A hull
+# binary replaced by a rebuild while running is the same case on a host.
+@test "exec by a hull whose binary was deleted since it started" {
+	hull_only
+	start_sleeper
+	cp "$RUNTIME" "$BATS_TEST_TMPDIR/gone"
+	# shellcheck disable=SC2016 # expanded by that shell
+	run bash -c 'exec 5<"$1"; rm "$1"; /proc/$$/fd/5 --root "$2" exec "$3" "$4" exit 3' _ \
+		"$BATS_TEST_TMPDIR/gone" "$ROOT" "$id" "$HELPER"
+	assert_equal "$status" 3
+	assert_output ""
+}
