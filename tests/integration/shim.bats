@@ -34,6 +34,7 @@ setup_file() {
 	[[ $rootfs == /* ]] || rootfs=$repo/$rootfs
 	export rootfs
 	mkdir -p "$D/bin" "$D/fifo"
+	[[ -e /run/containerd ]] && touch "$D/had-run-containerd"
 	ln -s "$RUNTIME" "$D/bin/containerd-shim-hull-v2"
 	cat > "$D/config.toml" <<-CONF
 	version = 2
@@ -74,6 +75,7 @@ teardown_file() {
 	for pid in $(pgrep -f "^$D/bin/containerd-shim-hull-v2 "); do kill -KILL "$pid" || true; done
 	# Its mount namespace went with it; the cgroup parents it made go now.
 	rmdir /sys/fs/cgroup/*/"$NS" 2>/dev/null || true
+	# Every ctr call names --fifo-dir: ctr's default is the host's /run/containerd/fifo.
 }
 
 # An OCI image layout archive: one uncompressed layer of the rootfs.
@@ -178,7 +180,7 @@ assert_gone() {
 
 @test "shim: a container created first, its task started later" {
 	c container create --runtime io.containerd.hull.v2 localhost/hull-test:latest cr1 sleep 1000
-	c task start -d cr1 2>/dev/null || true
+	c task start --fifo-dir "$D/fifo" -d cr1 2>/dev/null || true
 	run c task ls
 	assert_line --regexp '^cr1 +[0-9]+ +RUNNING$'
 	c task kill -s KILL cr1
@@ -292,10 +294,10 @@ assert_gone() {
 
 @test "shim: exec in a running task: output, exit code, ps, kill of the exec" {
 	crun -d localhost/hull-test:latest ex1 sleep 1000
-	run c task exec --exec-id e1 ex1 sh -c 'echo in-exec; exit 9'
+	run c task exec --fifo-dir "$D/fifo" --exec-id e1 ex1 sh -c 'echo in-exec; exit 9'
 	assert_equal "$status" 9
 	assert_output in-exec
-	c task exec -d --exec-id e2 ex1 sleep 1000
+	c task exec --fifo-dir "$D/fifo" -d --exec-id e2 ex1 sleep 1000
 	for _ in $(seq 100); do [[ $(c task ps ex1 | tail -n +2 | wc -l) -ge 2 ]] && break; sleep 0.1; done
 	run c task ps ex1
 	assert_equal "$(tail -n +2 <<< "$output" | wc -l)" 2
@@ -321,4 +323,11 @@ assert_gone() {
 line2
 done"
 	assert_gone in1
+}
+
+# Last: the host's containerd directory was never touched (ctr's default
+# FIFO dir is /run/containerd/fifo; every call here names its own).
+@test "shim: nothing was made in the host's /run/containerd" {
+	[[ -e $D/had-run-containerd ]] && skip "the machine has a /run/containerd of its own"
+	[[ ! -e /run/containerd ]]
 }
