@@ -646,8 +646,12 @@ int guest_agent_run(const struct guest_agent_opts *o, struct hull_err **err)
 	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (A.pid1)
-		agent_pid1_setup();
+	if (A.pid1) {
+		/* what PID 1 execs from its tmpfs root (guest/pid1.c) */
+		char *argv[] = { "/init", "--root", (char *)o->root, o->debug ? "--debug" : "agent",
+				 o->debug ? "agent" : NULL, NULL };
+		agent_pid1_setup(argv);
+	}
 	else if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return hull_err_make(err, errno, "prctl PR_SET_CHILD_SUBREAPER");
 	A.bundles = xasprintf("%s/bundles", run_dir);

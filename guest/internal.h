@@ -50,9 +50,9 @@ int agent_relay(int conn, struct agent_stdio *s, struct agent_watch *w, struct h
 
 /* ---- the guest (pid1.c) ---------------------------------------------------- */
 
-/* PID 1's set-up: a tmpfs root, file systems, modules, cgroup controllers,
- * the share, lo. */
-void agent_pid1_setup(void);
+/* PID 1's set-up: a tmpfs root (then argv is exec'd again from there, once),
+ * file systems, modules, cgroup controllers, the share, lo. */
+void agent_pid1_setup(char *const argv[]);
 /* The ACPI power button's input device (fd), -1 if none; wait for a press. */
 int agent_power_button_open(void);
 bool agent_power_button_wait(int fd);

@@ -85,15 +85,27 @@ static void enable_controllers(void)
 	}
 }
 
-void agent_pid1_setup(void)
+#define ROOTED "/.hull-agent-rooted"
+
+void agent_pid1_setup(char *const argv[])
 {
 	struct hull_err *err = NULL;
 
 	/* first, before any mount: a container's create cannot pivot_root out
-	 * of the kernel's rootfs (EINVAL), so / becomes a tmpfs copy of it */
-	if (guest_leave_initramfs(&err) < 0) {
-		say("leave the initramfs: %s", err->msg);
-		hull_err_free(&err);
+	 * of the kernel's rootfs (EINVAL), so / becomes a tmpfs copy of it.
+	 * The binary running now was deleted with the rootfs' copies, and
+	 * hull's children (exec seals /proc/self/exe by its path) need a live
+	 * one: exec the copy, which finds the marker and goes on from here. */
+	if (access(ROOTED, F_OK) != 0) {
+		if (guest_leave_initramfs(&err) < 0) {
+			say("leave the initramfs: %s", err->msg);
+			hull_err_free(&err);
+		} else if (write_file_atomic_at(AT_FDCWD, ROOTED, "", 0, 0644, NULL) < 0) {
+			say("create %s: %s", ROOTED, strerror(errno));
+		} else {
+			execv("/init", argv);
+			say("exec /init in the tmpfs root: %s", strerror(errno));
+		}
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(mounts); i++) {
 		if (mkdir(mounts[i].target, mounts[i].mode) < 0 && errno != EEXIST)

@@ -105,7 +105,7 @@ exec_req() {
 	agent start '{"id":"s1"}'
 	run "$CLIENT" --vsock --response "$T/e.resp" "$T/v.sock" exec \
 		"$(exec_req s1 '["/bin/sh","-c","echo $$; hostname; grep CapEff /proc/self/status; exit 3"]')"
-	assert_equal "$status" 3
+	[[ $status -eq 3 ]] || fail "exec: $output"
 	assert_line --index 0 --regexp '^[0-9]+$'
 	assert_line --index 1 "$(jq -r .hostname "$BUNDLE/config.json")"
 	assert_line --index 2 --regexp '^CapEff:[[:space:]]+0000000000000000$'
