@@ -190,7 +190,10 @@ CLI_CMD(update)
 		const char *what = strcmp(file, "-") == 0 ? "stdin" : file;
 		oci_resources_clear(&res);
 		memset(&res, 0, sizeof(res));
-		if (read_file_at(AT_FDCWD, strcmp(file, "-") == 0 ? "/dev/stdin" : file, &text, &len, 0, err) < 0 ||
+		/* "-" reads fd 0 itself: /dev/stdin is missing where nothing made it
+		 * (the guest agent's devtmpfs). */
+		if ((strcmp(file, "-") == 0 ? read_fd_all(STDIN_FILENO, "stdin", &text, &len, 0, err)
+					    : read_file_at(AT_FDCWD, file, &text, &len, 0, err)) < 0 ||
 		    oci_resources_parse(text, len, what, &res, err) < 0) {
 			hull_err_wrap(err, "--resources");
 			goto out;
