@@ -168,7 +168,7 @@ static int vm_stats(const struct runtime_ctx *ctx, struct container *c, char **j
 	*json = NULL;
 	if (call(c, request("stats", c), &resp, err) < 0)
 		return -1;
-	if (oci_json_get_object(resp, "stats", "response", true, &st, err) == 0) {
+	if (oci_json_get_object(resp, "stats", "response", true, &st, err) > 0) {
 		*json = xstrdup(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN));
 		r = 0;
 	}
