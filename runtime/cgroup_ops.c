@@ -38,7 +38,14 @@ int runtime_pause(const struct runtime_ctx *ctx, const char *id, bool pause, str
 	if (open_cg(ctx, id, true, &c, &cg, err) < 0)
 		return -1;
 	st = container_status(c);
-	if (pause && st != OCI_STATUS_RUNNING)
+	/* KVM attaches its per-VM kernel thread (kvm-nx-lpage-recovery) to the
+	 * VMM's cgroup; kernel threads never freeze, so cgroup v2 never reports
+	 * "frozen 1" although every VMM thread stops.  Refuse rather than wait
+	 * for a state that cannot come (docs/vm-containers.md). */
+	if (c->vm)
+		hull_err_make(err, ENOTSUP, "container \"%s\" is VM-isolated: %s is not supported yet "
+			      "(KVM's kernel thread in its cgroup never freezes)", id, pause ? "pause" : "resume");
+	else if (pause && st != OCI_STATUS_RUNNING)
 		hull_err_make(err, 0, "container \"%s\" is %s, not running", id, oci_status_names[st]);
 	else if (!pause && st != OCI_STATUS_PAUSED)
 		hull_err_make(err, 0, "container \"%s\" is %s, not paused", id, oci_status_names[st]);

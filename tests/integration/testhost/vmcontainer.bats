@@ -77,7 +77,7 @@ assert_vm_gone() {
 	assert_vm_gone "$id"
 }
 
-@test "vmcontainer: create, state, start, exec, pause, resume, kill, delete" {
+@test "vmcontainer: create, state, start, exec, ps, pause refused, update, stats, kill, delete" {
 	local id pid
 	id=$(new_id)
 	set_args /bin/sh -c 'echo started; while :; do sleep 1; done'
@@ -102,12 +102,14 @@ assert_vm_gone() {
 	run hull ps --format json "$id"
 	assert_success
 	[[ $(jq length <<<"$output") -ge 1 ]] || fail "ps: $output"
+	# pause is refused for now: KVM's kvm-nx-lpage-recovery kernel thread sits
+	# in the VMM's cgroup and never freezes (docs/vm-containers.md)
 	run hull pause "$id"
-	assert_success
-	[ "$(state_field "$id" status)" = paused ]
-	run hull resume "$id"
-	assert_success
+	assert_failure 1
+	assert_output --partial 'is VM-isolated: pause is not supported yet'
+	[ "${#lines[@]}" -eq 1 ]
 	[ "$(state_field "$id" status)" = running ]
+	[ "$(cat /sys/fs/cgroup"$(cut -d: -f3 "/proc/$pid/cgroup")"/cgroup.freeze)" = 0 ]
 	run hull list -q
 	assert_output --partial "$id"
 	# update reaches the container's cgroup in the guest; events --stats reads it
