@@ -23,7 +23,7 @@
 #include <netlink/route/qdisc.h>
 #include <netlink/route/tc.h>
 
-#define INGRESS_HANDLE TC_HANDLE(0xffff, 0)
+#define INGRESS_HANDLE TC_HANDLE(0xffffU, 0) /* unsigned: 0xffff << 16 overflows an int */
 #define REDIRECT_PRIO 1
 
 static int ifindex_of(struct nl_sock *sk, const char *name, int *ifindex, struct hull_err **err)
