@@ -36,7 +36,7 @@ teardown() {
 
 bg_vm() { # bg_vm ARGS...: hull vm run in the background (vm_pid), output in $BATS_TEST_TMPDIR/out
 	"$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" "$@" </dev/null \
-		>"$BATS_TEST_TMPDIR/out" 2>&1 &
+		>"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
 	vm_pid=$!
 }
 
@@ -172,12 +172,12 @@ value() { # value KEY: KEY=... line from the guest
 @test "virtio-vsock: host CONNECT to a guest echo server, guest connects to U_5000, refusals both ways" {
 	[ -x "$C/vsock-test" ] || { echo "missing $C/vsock-test: run tests/prepare.d/50-microvm.sh" >&3; return 1; }
 	local t=$BATS_TEST_TMPDIR i
-	"$C/vsock-test" host-serve "$t/v.sock_5000" 1 >"$t/serve.out" 2>&1 &
+	"$C/vsock-test" host-serve "$t/v.sock_5000" 1 >"$t/serve.out" 2>&1 3>&- &
 	local serve=$!
 	for i in $(seq 100); do [ -S "$t/v.sock_5000" ] && break; sleep 0.1; done
 	timeout 300 "$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" --memory 128 \
 		--vsock cid=3,uds="$t/v.sock" --cmdline "console=ttyS0 quiet hull.test=vsock panic=-1" \
-		</dev/null >"$t/vm.out" 2>&1 &
+		</dev/null >"$t/vm.out" 2>&1 3>&- &
 	local vm=$!
 	# 1 MiB through the guest's echo: credit flow both ways with real Linux
 	run timeout 300 "$C/vsock-test" host-echo "$t/v.sock" 1024 1048576

@@ -79,7 +79,7 @@ net_vm() {
 	in_ns "$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" --cpus "$cpus" \
 		--net tap=tap0,mac=$mac,vhost=$vhost \
 		--cmdline "console=ttyS0 quiet hull.test=net hull.ip=10.77.0.2/24 hull.peer=10.77.0.1 panic=-1" \
-		</dev/null >"$BATS_TEST_TMPDIR/out" 2>&1 &
+		</dev/null >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
 	vm_pid=$!
 	wait_for '^net_ready'
 	assert_equal "$(value ping_host)" ok
@@ -140,7 +140,7 @@ net_vm() {
 	# a single-queue tap takes one reader: hold it with a first VM
 	in_ns "$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" --net tap=tap1,vhost=off \
 		--cmdline "console=ttyS0 quiet hull.test=sleep hull.sleep=600 panic=-1" </dev/null \
-		>"$BATS_TEST_TMPDIR/out" 2>&1 &
+		>"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
 	vm_pid=$!
 	wait_for HULL-TEST-BEGIN
 	run in_ns "$HULL_BIN" vm run --kernel "$C/vmlinuz" --net tap=tap1

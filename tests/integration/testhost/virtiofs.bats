@@ -41,7 +41,7 @@ value() { # value KEY: KEY=... line from the guest
 start_virtiofsd() { # start_virtiofsd SOCKET ARGS...
 	local sock=$1
 	shift
-	python3 - "$sock" "$HULL_BIN" "$@" <<-'PY' 2>"$BATS_TEST_TMPDIR/fsd.err" &
+	python3 - "$sock" "$HULL_BIN" "$@" <<-'PY' 2>"$BATS_TEST_TMPDIR/fsd.err" 3>&- &
 	import os, socket, sys
 	sock, hull, args = sys.argv[1], sys.argv[2], sys.argv[3:]
 	s = socket.socket(socket.AF_UNIX)
