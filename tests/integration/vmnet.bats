@@ -16,7 +16,7 @@ setup() {
 
 # in_netns SCRIPT: run bash SCRIPT in a new network namespace, $H = hull
 in_netns() {
-	run unshare -n env H="$RUNTIME" bash -c "set -e; $1"
+	run unshare -n env H="$RUNTIME" T="$BATS_TEST_TMPDIR" bash -c "set -e; $1"
 }
 
 @test "vm tap: multiqueue tap with an owner; a taken name and a bad name are one-line errors" {
@@ -61,13 +61,13 @@ in_netns() {
 	in_netns '
 		ip link add ve0 type veth peer name ve1
 		$H vm tap tp0
-		if $H vm redirect ve0 tp0 2>err; then
+		if $H vm redirect ve0 tp0 2>"$T/err"; then
 			echo REDIRECTED
 			tc filter show dev ve0 ingress
 			tc filter show dev tp0 ingress
 			$H vm redirect ve0 tp0 2>&1 && exit 9
 		else
-			echo REFUSED; cat err
+			echo REFUSED; cat "$T/err"
 		fi
 		echo ---after
 		$H vm redirect --remove ve0 tp0
