@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "microvm/microvm.h"
+#include "vfio/vfio.h"
 
 #include <inttypes.h>
 #include <sys/eventfd.h>
@@ -143,6 +144,32 @@ static int parse_net(struct vm_config *cfg, char *arg, struct hull_err **err)
 	return 0;
 }
 
+/* --device vfio=BDF: the function must be bound to vfio-pci and its IOMMU
+ * group viable, checked here so a bad one is a one-line error before
+ * anything is opened (docs/passthrough.md).  The list and the BDFs live
+ * until hull exits. */
+static struct vm_vfio *vfios;
+
+static int parse_device(struct vm_config *cfg, const char *arg, struct hull_err **err)
+{
+	const struct vfio_host h = { .sys = "/sys", .proc = "/proc" };
+	char bdf[13];
+	int group;
+
+	if (strncmp(arg, "vfio=", 5) != 0)
+		return hull_err_make(err, 0, "--device \"%s\": expected vfio=DDDD:BB:DD.F", arg);
+	if (vfio_bdf_parse(arg + 5, bdf, err) < 0 || vfio_passthrough_check(&h, bdf, &group, err) < 0)
+		return hull_err_wrap(err, "--device");
+	for (unsigned int i = 0; i < cfg->nvfio; i++)
+		if (strcmp(vfios[i].bdf, bdf) == 0)
+			return hull_err_make(err, 0, "--device: %s given twice", bdf);
+	vfios = xrealloc(vfios, (cfg->nvfio + 1) * sizeof(*vfios));
+	vfios[cfg->nvfio] = (struct vm_vfio){ .bdf = xstrdup(bdf), .group = group };
+	cfg->vfios = vfios;
+	cfg->nvfio++;
+	return 0;
+}
+
 /* --boot-timer: process start to the guest's boot-timer write, the figure
  * Firecracker's boot timer reports; tests and the benchmark read this line. */
 static void print_boot_timer(void *opaque, uint64_t ns)
@@ -154,7 +181,7 @@ static void print_boot_timer(void *opaque, uint64_t ns)
 static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_err **err)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_DISK, O_FS, O_CONSOLE, O_HUGE, O_KSM,
-	       O_TIMER, O_DUMP, O_VSOCK, O_NET };
+	       O_TIMER, O_DUMP, O_VSOCK, O_NET, O_DEVICE };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -164,6 +191,7 @@ static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_e
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "fs", required_argument, NULL, O_FS },
 		{ "net", required_argument, NULL, O_NET },
+		{ "device", required_argument, NULL, O_DEVICE },
 		{ "console", required_argument, NULL, O_CONSOLE },
 		{ "hugepages", no_argument, NULL, O_HUGE },
 		{ "ksm", no_argument, NULL, O_KSM },
@@ -205,6 +233,10 @@ static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_e
 			break;
 		case O_NET:
 			if (parse_net(cfg, optarg, err) < 0)
+				return -1;
+			break;
+		case O_DEVICE:
+			if (parse_device(cfg, optarg, err) < 0)
 				return -1;
 			break;
 		case O_CONSOLE:
@@ -336,7 +368,7 @@ CLI_CMD(vm)
 	if (argc < 2 || strcmp(argv[1], "run") != 0)
 		return hull_err_make(err, 0, "usage: hull vm run --kernel FILE [--initrd FILE] [--cmdline STR] "
 				     "[--cpus N] [--memory MiB] [--disk PATH[,ro]]... [--fs tag=TAG,socket=PATH]... "
-				     "[--net tap=NAME[,mac=MAC][,vhost=on|off]]... "
+				     "[--net tap=NAME[,mac=MAC][,vhost=on|off]]... [--device vfio=DDDD:BB:DD.F]... "
 				     "[--console serial|virtio] [--vsock cid=N,uds=PATH] [--hugepages] [--ksm] [--boot-timer] | "
 				     "hull vm tap [--multi-queue] [--owner UID] [--group GID] NAME | "
 				     "hull vm redirect [--remove] VETH TAP | hull vm link NAME");

@@ -150,6 +150,8 @@ struct vm {
 	struct ged *ged;             /* NULL without cfg->power_button_fd */
 	struct virtio_pci **vdevs;   /* plugged from the device table (virtio/devices.c) */
 	unsigned int nvdevs;
+	struct vfio_vm *vfio;        /* passed-through functions (vfio.c), NULL without */
+	uint32_t extra_slots;        /* KVM memory slots taken after RAM's (vm_slot_alloc) */
 	uint64_t boot_timer_t0_ns;
 	bool boot_timer_fired;
 };
@@ -166,6 +168,11 @@ int vm_msi_alloc(struct vm *vm, unsigned int count, uint32_t *gsi, struct hull_e
 /* Install or drop (valid=false) the MSI route of gsi and commit the table. */
 int vm_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data, bool valid);
 int vm_irqfd(struct vm *vm, int fd, uint32_t gsi, bool assign);
+/* A KVM memory slot number not used by guest RAM. */
+uint32_t vm_slot_alloc(struct vm *vm);
+/* Map [gpa, gpa+size) to hva in slot (size 0 deletes it); not guest RAM:
+ * the device models never see it (gm_*), only the vCPUs. */
+int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva, struct hull_err **err);
 int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool assign);
 
 /* ---- vCPUs (vcpu.c) ------------------------------------------------------- */
@@ -205,6 +212,9 @@ struct pci_dev_ops {
 	/* Access inside BAR `bar` at offset off (len 1..8, wholly inside). */
 	void (*bar_access)(struct pci_dev *d, unsigned int bar, uint64_t off, void *data, uint32_t len,
 			   bool write);
+	/* The guest wrote [off, off+len) of the config space (after the
+	 * write mask); called with pb->lock held.  Optional. */
+	void (*cfg_written)(struct pci_dev *d, uint32_t off, uint32_t len);
 	/* The BAR moved (addr 0 = no longer decoded). Optional. */
 	void (*bar_moved)(struct pci_dev *d, unsigned int bar, uint64_t old_addr, uint64_t new_addr);
 };
@@ -299,7 +309,8 @@ struct vfio_cfg_src {
 struct vfio_cfg_info {
 	uint64_t bar_size[PCI_NUM_BARS];  /* as the device reports (the guest's BAR: a power of two >= 4 KiB) */
 	unsigned int hidden_io;           /* bit i: BAR i is I/O space, not offered */
-	unsigned int msix_vectors;        /* 0: no MSI-X */
+	unsigned int msix_vectors;        /* 0: no MSI-X; at most PCI_MSIX_MAX */
+	unsigned int msix_dev_vectors;    /* the device's table size (may be more) */
 	unsigned int msix_bar;
 	uint32_t msix_table_off, msix_pba_off;
 };
@@ -307,5 +318,23 @@ struct vfio_cfg_info {
  * (emulated); I/O BARs, the ROM and every other capability hidden. */
 int vfio_cfg_build(struct pci_dev *d, const struct vfio_cfg_src *src, struct vfio_cfg_info *info,
 		   struct hull_err **err);
+
+/* The parts of a BAR the guest reaches without a VM exit (KVM memory slots
+ * over the mmap of the VFIO region): all of it, or around the page(s)
+ * holding the MSI-X table and PBA, which trap to hull's emulation.  None
+ * when the region is not page-sized (it cannot be mmapped). */
+struct vfio_range {
+	uint64_t off, len;
+};
+unsigned int vfio_bar_direct(const struct vfio_cfg_info *info, unsigned int bar, uint64_t page,
+			     struct vfio_range out[2]);
+
+/* ---- VFIO passthrough: the devices (vfio.c) -------------------------------- */
+
+/* Open the container, groups and devices of cfg->vfios, map guest RAM for
+ * their DMA, put them on the PCI bus; undone by vfio_devices_unplug (which
+ * copes with a plug that failed half-way). */
+int vfio_devices_plug(struct vm *vm, struct hull_err **err);
+void vfio_devices_unplug(struct vm *vm);
 
 #endif

@@ -201,6 +201,22 @@ static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, u
 	return gm_add_region_fd(&vm->gm, gpa, size, hva, vm->ram_fd, off, err);
 }
 
+uint32_t vm_slot_alloc(struct vm *vm)
+{
+	return 2 + vm->extra_slots++; /* 0 and 1: RAM below and above the hole */
+}
+
+int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva, struct hull_err **err)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)hva,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return hull_err_make(err, errno, "KVM_SET_USER_MEMORY_REGION slot %u at 0x%" PRIx64, slot, gpa);
+	return 0;
+}
+
 int vm_setup_memory(struct vm *vm, struct hull_err **err)
 {
 	int r;

@@ -99,6 +99,16 @@ static void st_virtio_exit(struct vm *vm)
 	virtio_devices_unplug(vm);
 }
 
+static int st_vfio(struct vm *vm, struct hull_err **err)
+{
+	return vfio_devices_plug(vm, err);
+}
+
+static void st_vfio_exit(struct vm *vm)
+{
+	vfio_devices_unplug(vm);
+}
+
 static int st_kernel(struct vm *vm, struct hull_err **err)
 {
 	return boot_load(vm, err);
@@ -140,6 +150,7 @@ static const struct stage {
 	{ "serial", st_serial, st_serial_exit },
 	{ "power button", st_power_button, st_power_button_exit },
 	{ "virtio", st_virtio, st_virtio_exit },
+	{ "vfio", st_vfio, st_vfio_exit },
 	{ "kernel", st_kernel, NULL },
 	{ "acpi", st_acpi, NULL },
 	{ "vcpus", st_vcpus, st_vcpus_exit },

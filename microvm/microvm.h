@@ -43,6 +43,14 @@ struct vm_fs {
 	const char *tag;            /* 1..MICROVM_FS_TAG_MAX bytes */
 };
 
+/* A PCI function passed through with VFIO (docs/passthrough.md): bdf
+ * (DDDD:BB:DD.F) bound to vfio-pci in IOMMU group `group`, both checked by
+ * the caller (vfio_passthrough_check); the group must be viable. */
+struct vm_vfio {
+	const char *bdf;
+	int group;
+};
+
 enum vm_vhost { VM_VHOST_AUTO, VM_VHOST_ON, VM_VHOST_OFF };
 
 /* A virtio-net device on an existing tap of the current network namespace. */
@@ -65,6 +73,8 @@ struct vm_config {
 	unsigned int nfs;           /* > 0: guest RAM is a shared memfd */
 	const struct vm_net *nets;  /* nnets entries, owned by the caller */
 	unsigned int nnets;
+	const struct vm_vfio *vfios; /* nvfio entries, owned by the caller */
+	unsigned int nvfio;
 	enum microvm_console console;
 	bool hugepages;             /* back RAM with memfd MFD_HUGETLB */
 	bool ksm;                   /* MADV_MERGEABLE on guest RAM */

@@ -237,6 +237,8 @@ void pci_cfg_access(struct pci_bus *pb, unsigned int busno, unsigned int slot, u
 		update_bars(d);
 	if (d->msix && overlaps(off, len, d->msix->cap + 2u, d->msix->cap + 4u))
 		msix_ctrl_changed(d);
+	if (d->ops && d->ops->cfg_written)
+		d->ops->cfg_written(d, off, len);
 	pthread_mutex_unlock(&pb->lock);
 }
 

@@ -71,6 +71,7 @@ int vfio_cfg_build(struct pci_dev *d, const struct vfio_cfg_src *src, struct vfi
 				if ((table & 7) >= PCI_NUM_BARS || !d->bars[table & 7].size)
 					return hull_err_make(err, EINVAL, "vfio: MSI-X table in BAR%u, not a memory BAR",
 							     table & 7);
+				info->msix_dev_vectors = n;
 				if (n > PCI_MSIX_MAX)
 					n = PCI_MSIX_MAX; /* the guest sees fewer; the rest stay masked */
 				if (pci_msix_init(d, n, table & 7, table & ~7u, pba & ~7u, err) < 0)
@@ -85,4 +86,36 @@ int vfio_cfg_build(struct pci_dev *d, const struct vfio_cfg_src *src, struct vfi
 		}
 	}
 	return 0;
+}
+
+unsigned int vfio_bar_direct(const struct vfio_cfg_info *info, unsigned int bar, uint64_t page,
+			     struct vfio_range out[2])
+{
+	uint64_t size = bar < PCI_NUM_BARS ? info->bar_size[bar] : 0, lo, hi;
+	unsigned int n = 0;
+
+	if (!size || (size & (page - 1)))
+		return 0;
+	if (!info->msix_vectors || info->msix_bar != bar) {
+		out[0] = (struct vfio_range){ 0, size };
+		return 1;
+	}
+	/* The table (16 bytes a vector) and the PBA (a bit a vector, in
+	 * qwords) trap, with the rest of the pages they share. */
+	lo = info->msix_table_off < info->msix_pba_off ? info->msix_table_off : info->msix_pba_off;
+	/* the device's whole table, also the vectors the guest is not offered */
+	hi = (uint64_t)info->msix_table_off + 16ull * info->msix_dev_vectors;
+	if ((uint64_t)info->msix_pba_off + 8ull * ((info->msix_dev_vectors + 63) / 64) > hi)
+		hi = (uint64_t)info->msix_pba_off + 8ull * ((info->msix_dev_vectors + 63) / 64);
+	lo &= ~(page - 1);
+	hi = (hi + page - 1) & ~(page - 1);
+	if (lo > size)
+		lo = size;
+	if (hi > size)
+		hi = size;
+	if (lo)
+		out[n++] = (struct vfio_range){ 0, lo };
+	if (hi < size)
+		out[n++] = (struct vfio_range){ hi, size - hi };
+	return n;
 }

@@ -240,6 +240,59 @@ int vfio_unbind(const struct vfio_host *h, const char *bdf, struct hull_err **er
 	return 0;
 }
 
+/* Drivers the kernel lets share a group handed to a VMM: they never do DMA
+ * of their own (driver_managed_dma), or the function is unbound. */
+static bool group_member_ok(const char *drv)
+{
+	static const char *const ok[] = { "vfio-pci", "pci-stub", "pcieport" };
+
+	if (!drv)
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+		if (strcmp(drv, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+int vfio_passthrough_check(const struct vfio_host *h, const char *bdf, int *group, struct hull_err **err)
+{
+	_cleanup_free_ char *drv = NULL, *dir = NULL;
+	struct dirent *e;
+	DIR *d;
+	long g;
+
+	if (need_device(h, bdf, err) < 0)
+		return -1;
+	drv = driver_of(h, bdf);
+	if (!drv || strcmp(drv, "vfio-pci") != 0)
+		return hull_err_make(err, 0, "%s: not bound to vfio-pci (driver: %s; hull vfio bind %s)", bdf,
+				     drv ? drv : "none", bdf);
+	g = group_of(h, bdf);
+	if (g < 0)
+		return hull_err_make(err, 0, "%s: in no IOMMU group (is the IOMMU on?)", bdf);
+	/* The kernel hands a VMM the whole group or nothing: name the member
+	 * that stops it, rather than VFIO's bare "group not viable". */
+	dir = xasprintf("%s/kernel/iommu_groups/%ld/devices", h->sys, g);
+	d = opendir(dir);
+	if (!d)
+		return hull_err_make(err, errno, "%s: IOMMU group %ld: open %s", bdf, g, dir);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || strcmp(e->d_name, bdf) == 0)
+			continue;
+		_cleanup_free_ char *other = driver_of(h, e->d_name);
+		if (!group_member_ok(other)) {
+			hull_err_make(err, 0, "%s: IOMMU group %ld is not viable: %s shares it and is bound to %s "
+					      "(hull vfio bind %s, or unbind it)",
+				      bdf, g, e->d_name, other, e->d_name);
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	*group = (int)g;
+	return 0;
+}
+
 /* pf's sriov_totalvfs, or -1 with an error when it is not SR-IOV capable. */
 static long totalvfs(const struct vfio_host *h, const char *pf, struct hull_err **err)
 {

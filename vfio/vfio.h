@@ -33,6 +33,12 @@ int vfio_bind(const struct vfio_host *h, const char *bdf, struct hull_err **err)
  * process holds the function's VFIO group open. */
 int vfio_unbind(const struct vfio_host *h, const char *bdf, struct hull_err **err);
 
+/* Whether a VMM may take function bdf (hull vm run --device vfio=): bound
+ * to vfio-pci, in an IOMMU group (its number in *group) whose other members
+ * are unbound or on a driver that does no DMA (vfio-pci, pci-stub,
+ * pcieport); a one-line error naming the device in the way otherwise. */
+int vfio_passthrough_check(const struct vfio_host *h, const char *bdf, int *group, struct hull_err **err);
+
 /* Enable n virtual functions on physical function pf, with the kernel's
  * autoprobe off (VFs come up unbound, for vfio_bind); 1 <= n <= totalvfs,
  * and pf must have none enabled. */

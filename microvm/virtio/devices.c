@@ -28,6 +28,7 @@ int virtio_devices_check(const struct vm_config *cfg, struct hull_err **err)
 				return -1;
 		total += n;
 	}
+	total += cfg->nvfio; /* passed-through functions share the bus (vfio.c) */
 	/* Slot 0 is the host bridge. */
 	if (total > PCI_MAX_SLOTS - 1)
 		return hull_err_make(err, 0, "%u devices: at most %d fit on the PCI bus", total, PCI_MAX_SLOTS - 1);

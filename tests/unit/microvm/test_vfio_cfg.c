@@ -164,11 +164,111 @@ static void test_devices_that_cannot_pass_through_are_refused(void **state)
 	assert_null(d.msix);
 }
 
+static void test_direct_ranges_leave_the_msix_pages_to_trap(void **state)
+{
+	struct fake_dev f;
+	struct pci_dev d;
+	struct vfio_cfg_info info;
+	struct hull_err *err = NULL;
+	struct vfio_cfg_src src = { fd_read_cfg, fd_bar_size, &f };
+	struct vfio_range r[2];
+
+	/* table 0x2000 (17 vectors), PBA 0x3000, in a 16 KiB BAR0: only the
+	 * first two pages are the guest's directly */
+	nvme_like(&f);
+	assert_int_equal(vfio_cfg_build(&d, &src, &info, &err), 0);
+	assert_int_equal(vfio_bar_direct(&info, 0, 4096, r), 1);
+	assert_int_equal(r[0].off, 0);
+	assert_int_equal(r[0].len, 0x2000);
+	/* a 256-byte BAR cannot be mmapped: all of it traps */
+	assert_int_equal(vfio_bar_direct(&info, 3, 4096, r), 0);
+	assert_int_equal(vfio_bar_direct(&info, 2, 4096, r), 0);
+	assert_int_equal(vfio_bar_direct(&info, 9, 4096, r), 0);
+	pci_msix_destroy(&d);
+
+	/* table at 0, PBA at 0x800 in one page: the rest of the BAR is direct */
+	nvme_like(&f);
+	put32(f.cfg + 0x64, 0x0000);
+	put32(f.cfg + 0x68, 0x0800);
+	assert_int_equal(vfio_cfg_build(&d, &src, &info, &err), 0);
+	assert_int_equal(vfio_bar_direct(&info, 0, 4096, r), 1);
+	assert_int_equal(r[0].off, 0x1000);
+	assert_int_equal(r[0].len, 0x3000);
+	pci_msix_destroy(&d);
+
+	/* 2048 vectors (the guest is offered 64), table 0x1000..0x9000, PBA
+	 * 0x9000 (256 bytes) in a 64 KiB BAR: the device's whole table traps,
+	 * also the entries the guest never sees */
+	nvme_like(&f);
+	f.bars[0] = 0x10000;
+	put16(f.cfg + 0x62, 0x7ff);
+	put32(f.cfg + 0x64, 0x1000);
+	put32(f.cfg + 0x68, 0x9000);
+	assert_int_equal(vfio_cfg_build(&d, &src, &info, &err), 0);
+	assert_int_equal(info.msix_vectors, 64);
+	assert_int_equal(info.msix_dev_vectors, 2048);
+	assert_int_equal(vfio_bar_direct(&info, 0, 4096, r), 2);
+	assert_int_equal(r[0].off, 0);
+	assert_int_equal(r[0].len, 0x1000);
+	assert_int_equal(r[1].off, 0xa000);
+	assert_int_equal(r[1].len, 0x6000);
+	pci_msix_destroy(&d);
+
+	/* no MSI-X: the whole BAR */
+	nvme_like(&f);
+	f.cfg[0x41] = 0x80;
+	assert_int_equal(vfio_cfg_build(&d, &src, &info, &err), 0);
+	assert_int_equal(vfio_bar_direct(&info, 0, 4096, r), 1);
+	assert_int_equal(r[0].len, 0x4000);
+}
+
+static uint32_t written_off, written_len;
+static unsigned int written_calls;
+
+static void record_written(struct pci_dev *d, uint32_t off, uint32_t len)
+{
+	written_off = off;
+	written_len = len;
+	written_calls++;
+}
+
+static void test_config_writes_reach_the_device_model_after_the_mask(void **state)
+{
+	static const struct pci_dev_ops ops = { .cfg_written = record_written };
+	struct fake_vm v;
+	struct fake_dev f;
+	struct pci_dev d;
+	struct vfio_cfg_info info;
+	struct hull_err *err = NULL;
+	struct vfio_cfg_src src = { fd_read_cfg, fd_bar_size, &f };
+
+	fv_init(&v);
+	nvme_like(&f);
+	assert_int_equal(vfio_cfg_build(&d, &src, &info, &err), 0);
+	d.ops = &ops;
+	assert_int_equal(pci_bus_add(&v.pb, &d, &err), 0);
+	/* bus master on: the model sees the write (and forwards it, vfio.c);
+	 * the bits hull does not let the guest write stay as they were */
+	cfg_wr(&v, &d, 0x04, 0xffff, 2);
+	assert_int_equal(written_calls, 1);
+	assert_int_equal(written_off, 0x04);
+	assert_int_equal(written_len, 2);
+	assert_int_equal(cfg_rd(&v, &d, 0x04, 2), 0x0407);
+	/* the device id is not the guest's to write */
+	cfg_wr(&v, &d, 0x00, 0, 4);
+	assert_int_equal(cfg_rd(&v, &d, 0x00, 4), 0x00101b36);
+	pci_bus_remove(&v.pb, &d);
+	pci_msix_destroy(&d);
+	fv_free(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_guest_view_of_a_passed_through_function),
 		cmocka_unit_test(test_devices_that_cannot_pass_through_are_refused),
+		cmocka_unit_test(test_direct_ranges_leave_the_msix_pages_to_trap),
+		cmocka_unit_test(test_config_writes_reach_the_device_model_after_the_mask),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

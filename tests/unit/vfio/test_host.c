@@ -292,6 +292,46 @@ static void test_sriov_needs_a_pf_driver(void **state)
 	expect_err(sriov_enable(&f->h, PF, 1, &err), &err, "no driver bound to the physical function");
 }
 
+/* Put bdf into the fake's /sys/kernel/iommu_groups/<group>/devices. */
+static void add_to_group(struct fake *f, int group, const char *bdf)
+{
+	_cleanup_free_ char *d = xasprintf("%s/kernel/iommu_groups/%d/devices", f->sys, group);
+	_cleanup_free_ char *l = xasprintf("%s/%s", d, bdf);
+	_cleanup_free_ char *t = xasprintf("%s/bus/pci/devices/%s", f->sys, bdf);
+	assert_int_equal(mkdir_p(d, 0755, NULL), 0);
+	assert_int_equal(symlink(t, l), 0);
+}
+
+static void test_passthrough_check_names_what_is_in_the_way(void **state)
+{
+	struct fake *f = *state;
+	struct hull_err *err = NULL;
+	int group = -1;
+
+	/* 0000:02:00.0 shares group 7 with 0000:02:00.1 (a function on e1000e) */
+	add_device(f, "0000:02:00.1", 7, "e1000e");
+	add_to_group(f, 7, "0000:02:00.0");
+	add_to_group(f, 7, "0000:02:00.1");
+	expect_err(vfio_passthrough_check(&f->h, "0000:02:00.0", &group, &err), &err,
+		   "0000:02:00.0: not bound to vfio-pci (driver: e1000e; hull vfio bind 0000:02:00.0)");
+	expect_err(vfio_passthrough_check(&f->h, "0000:09:00.0", &group, &err), &err,
+		   "0000:09:00.0: no such PCI device");
+	assert_int_equal(vfio_bind(&f->h, "0000:02:00.0", &err), 0);
+	expect_err(vfio_passthrough_check(&f->h, "0000:02:00.0", &group, &err), &err,
+		   "0000:02:00.0: IOMMU group 7 is not viable: 0000:02:00.1 shares it and is bound to e1000e");
+	assert_int_equal(group, -1);
+	/* an unbound sibling is no obstacle (the kernel agrees), nor one on vfio-pci */
+	set_driver(f, "0000:02:00.1", NULL);
+	assert_int_equal(vfio_passthrough_check(&f->h, "0000:02:00.0", &group, &err), 0);
+	assert_int_equal(group, 7);
+	set_driver(f, "0000:02:00.1", "vfio-pci");
+	assert_int_equal(vfio_passthrough_check(&f->h, "0000:02:00.0", &group, &err), 0);
+	/* nothing was changed on the way */
+	char *s;
+	assert_string_equal((s = driver(f, "0000:02:00.0")), "vfio-pci"); free(s);
+	assert_string_equal((s = driver(f, "0000:02:00.1")), "vfio-pci"); free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +341,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unbind_refused_while_the_group_is_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sriov_enable_disable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sriov_needs_a_pf_driver, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_passthrough_check_names_what_is_in_the_way, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
