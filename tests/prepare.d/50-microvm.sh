@@ -7,8 +7,8 @@
 #
 # Guest protocol (/init): load the virtio and pvpanic modules, write the boot
 # timer (port 0x440 or MMIO 0xe0100000), print "HULL-TEST-BEGIN", run the test, print
-# "HULL-TEST-END", then do what hull.end= says: poweroff (default), reboot
-# or panic.  hull.test=powerbutton sleeps until the ACPI power button is
+# "HULL-TEST-END", then do what hull.end= says: poweroff (default), reboot,
+# panic or hold (sleep until killed).  hull.test=powerbutton sleeps until the ACPI power button is
 # pressed (KEY_POWER on its input device), as a guest's shutdown handler would.
 set -euo pipefail
 export PATH=$PATH:/usr/sbin:/sbin
@@ -30,10 +30,11 @@ mv "$out/vsock-test.new" "$out/vsock-test"
 
 # ---- initramfs -----------------------------------------------------------
 # button + evdev: the ACPI power button's input device (hull.test=powerbutton);
-# fuse + virtiofs: hull.test=virtiofs
+# fuse + virtiofs: hull.test=virtiofs; nvme: an NVMe function passed through
+# with VFIO (hull.test=nvme; the cloud kernel has no e1000e)
 mapfile -t order < <("$root/guest/build-image.sh" modules virtio_pci virtio_blk virtio_console virtio-rng \
 	pvpanic-mmio button evdev vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio_net \
-	fuse virtiofs)
+	fuse virtiofs nvme)
 [ ${#order[@]} -gt 0 ] || { echo "50-microvm: no modules resolved" >&2; exit 1; }
 
 ird=$(mktemp -d)
@@ -155,6 +156,33 @@ virtiofs)
 	mkfifo $r/fifo && echo "fifo=$(stat -c %F $r/fifo)"
 	sync && umount /mnt && echo umount=ok
 	;;
+nvme)
+	# guest end of vfio-vm.bats: the NVMe VF passed through with VFIO.  Its
+	# driver binds unchanged; 1 MiB of random data goes to the namespace and
+	# comes back (page cache dropped in between, so it is the device's);
+	# the device's MSI-X vectors must count interrupts meanwhile.
+	irqs() { awk '/nvme/ && /MSI/ {for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i} END {print s + 0}' /proc/interrupts; }
+	for i in $(seq 60); do [ -b /dev/nvme0n1 ] && break; sleep 1; done
+	echo "nvme_ns=$(cat /sys/block/nvme0n1/size 2>/dev/null)"
+	echo "nvme_driver=$(basename "$(readlink /sys/class/nvme/nvme0/device/driver)")"
+	before=$(irqs)
+	dd if=/dev/urandom of=/tmp/data bs=64k count=16 2>/dev/null
+	echo "data_md5=$(md5sum </tmp/data | cut -d' ' -f1)"
+	dd if=/tmp/data of=/dev/nvme0n1 bs=64k conv=fsync 2>/dev/null && echo nvme_write=ok
+	echo 3 >/proc/sys/vm/drop_caches
+	dd if=/dev/nvme0n1 of=/tmp/back bs=64k count=16 2>/dev/null
+	echo "back_md5=$(md5sum </tmp/back | cut -d' ' -f1)"
+	after=$(irqs)
+	echo "msix_vectors=$(grep nvme /proc/interrupts | grep -c MSI)"
+	echo "nvme_irqs before=$before after=$after"
+	grep nvme /proc/interrupts
+	;;
+pci)
+	# the PCI functions the guest enumerated, vendor:device class
+	for d in /sys/bus/pci/devices/*; do
+		echo "pci=$(cat $d/vendor):$(cat $d/device) $(cat $d/class)"
+	done
+	;;
 hvc)
 	echo "hvc=$(cat /sys/class/tty/hvc0/dev 2>/dev/null)"
 	echo "hello over virtio-console" >/dev/hvc0
@@ -176,6 +204,7 @@ echo HULL-TEST-END
 case "$end" in
 reboot) reboot -f ;;
 panic) echo c >/proc/sysrq-trigger ;;
+hold) sleep 3600 ;; # until the host kills the VMM
 *) poweroff -f ;;
 esac
 sleep 10

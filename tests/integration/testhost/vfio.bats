@@ -6,6 +6,7 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load pci
 
 setup_file() {
 	if [ "${TESTHOST:-}" != 1 ]; then
@@ -16,19 +17,6 @@ setup_file() {
 		echo "# this test host has no IOMMU: tests/testhost/run-suite --iommu $BATS_TEST_FILENAME" >&3
 		return 1
 	fi
-}
-
-# pci_find VENDOR CLASS: the BDF of the first function with that vendor id and
-# class code (0xVVVV, 0xCCCCCC), from sysfs.
-pci_find() {
-	local d
-	for d in /sys/bus/pci/devices/*; do
-		if [ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/class")" = "$2" ]; then
-			basename "$d"
-			return 0
-		fi
-	done
-	return 1
 }
 
 @test "the IOMMU translates with interrupt remapping and puts each function in a group" {
@@ -79,12 +67,6 @@ HULL=${HULL:-$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)/build/bin/hull}
 
 hull() {
 	"$HULL" --root "$BATS_TEST_TMPDIR/root" "$@"
-}
-
-driver_of() {
-	local l
-	l=$(readlink "/sys/bus/pci/devices/$1/driver") || { echo none; return; }
-	basename "$l"
 }
 
 @test "hull vfio bind moves the e1000e to vfio-pci (its group appears), unbind gives it back to e1000e" {
