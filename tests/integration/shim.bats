@@ -11,98 +11,38 @@
 NS=hull-shim-test
 
 load helpers
+load engines
 
 setup() { :; }
 # A failed test leaves nothing running for the next one.
-teardown() { [[ -n ${D:-} ]] && clean_all; }
-
-clean_all() {
-	local id
-	for id in $(c task ls -q 2>/dev/null); do c task kill -s KILL "$id" 2>/dev/null || true; done
-	for id in $(c container ls -q 2>/dev/null); do
-		c task rm -f "$id" >/dev/null 2>&1 || true
-		c container rm "$id" >/dev/null 2>&1 || true
-	done
-}
+teardown() { [[ -n ${D:-} ]] && containerd_clean; }
 
 setup_file() {
 	runtime_is_runc && skip "the shim is hull's (containerd-shim-hull-v2)"
-	D=$BATS_FILE_TMPDIR
-	export D
 	repo=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 	rootfs=${HULL_BUNDLE:-$repo/build/bundle}
 	[[ $rootfs == /* ]] || rootfs=$repo/$rootfs
 	export rootfs
-	mkdir -p "$D/bin" "$D/fifo"
-	[[ -e /run/containerd ]] && touch "$D/had-run-containerd"
-	ln -s "$RUNTIME" "$D/bin/containerd-shim-hull-v2"
-	cat > "$D/config.toml" <<-CONF
-	version = 2
-	root = "$D/root"
-	state = "$D/state"
-	disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
-	  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
-	  "io.containerd.snapshotter.v1.aufs", "io.containerd.internal.v1.opt",
-	  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
-	[grpc]
-	  address = "$D/c.sock"
-	[ttrpc]
-	  address = "$D/c.sock.ttrpc"
-	[debug]
-	  address = "$D/debug.sock"
-	[metrics]
-	  address = ""
-	CONF
-	PATH=$D/bin:$PATH HULL_SHIM_ROOT=$D/hullroot unshare -m --propagation private \
-		containerd --config "$D/config.toml" >"$D/containerd.log" 2>&1 3>&- &
-	echo $! > "$D/containerd.pid"
-	for _ in $(seq 100); do
-		ctr --address "$D/c.sock" version >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	ctr --address "$D/c.sock" version >/dev/null
+	mkdir -p "$BATS_FILE_TMPDIR/bin"
+	[[ -e /run/containerd ]] && touch "$BATS_FILE_TMPDIR/had-run-containerd"
+	ln -s "$RUNTIME" "$BATS_FILE_TMPDIR/bin/containerd-shim-hull-v2"
+	containerd_start "$BATS_FILE_TMPDIR" PATH="$BATS_FILE_TMPDIR/bin:$PATH" \
+		HULL_SHIM_ROOT="$BATS_FILE_TMPDIR/hullroot"
 	make_image "$rootfs/rootfs"
 	c image import "$D/image.tar" >/dev/null
 }
 
 teardown_file() {
 	[[ -f $D/containerd.pid ]] || return 0
-	clean_all
-	kill "$(cat "$D/containerd.pid")" 2>/dev/null || true
-	wait "$(cat "$D/containerd.pid")" 2>/dev/null || true
+	containerd_clean
+	containerd_stop
 	# A shim containerd lost (a failed test) would outlive the file.
 	local pid
 	for pid in $(pgrep -f "^$D/bin/containerd-shim-hull-v2 "); do kill -KILL "$pid" || true; done
 	# Its mount namespace went with it; the cgroup parents it made go now.
 	rmdir /sys/fs/cgroup/*/"$NS" 2>/dev/null || true
-	# Every ctr call names --fifo-dir: ctr's default is the host's /run/containerd/fifo.
 }
 
-# An OCI image layout archive: one uncompressed layer of the rootfs.
-make_image() {
-	local img=$D/img ld ls cd cs md ms
-	mkdir -p "$img/blobs/sha256"
-	blob() {
-		local d
-		d=$(sha256sum "$1" | cut -d' ' -f1)
-		mv "$1" "$img/blobs/sha256/$d"
-		echo "$d $(stat -c %s "$img/blobs/sha256/$d")"
-	}
-	tar -C "$1" -cf "$D/layer.tar" .
-	read -r ld ls < <(blob "$D/layer.tar")
-	printf '{"architecture":"amd64","os":"linux","config":{"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-		"$ld" > "$D/cfg"
-	read -r cd cs < <(blob "$D/cfg")
-	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-		"$cd" "$cs" "$ld" "$ls" > "$D/man"
-	read -r md ms < <(blob "$D/man")
-	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"localhost/hull-test:latest"}}]}' \
-		"$md" "$ms" > "$img/index.json"
-	echo '{"imageLayoutVersion":"1.0.0"}' > "$img/oci-layout"
-	tar -C "$img" -cf "$D/image.tar" .
-}
-
-c() { ctr --address "$D/c.sock" -n "$NS" "$@"; }
 crun() { c run --fifo-dir "$D/fifo" --runtime io.containerd.hull.v2 "$@"; }
 
 # Nothing of container $1 remains: task, container, shim, hull state, mounts.
