@@ -119,6 +119,26 @@ int cgroups_enter_self(const struct cgroup *cg, bool cloned_in, int *v1_fds, siz
  * v1_fds NULL, cgroups_enter_self opens the files itself. */
 int cgroups_v1_tasks_fds(const struct cgroup *cg, int *fds, size_t cap, size_t *n, struct hull_err **err);
 
+/*
+ * VM-isolated containers.  KVM attaches each VM's kernel thread
+ * (kvm-nx-lpage-recovery) to the cgroups its creator is in when the VM is
+ * made, and kernel threads never freeze: a cgroup2 holding one never reports
+ * "frozen 1".  cgroups_vm_split makes two sub-cgroups of cg's in the
+ * hierarchies a freeze uses (cgroup2 and the v1 freezer; the others stay
+ * as they are): CGROUPS_VM_KVM, where the VMM stands while it creates the
+ * VM, so that the kernel thread lands there, and CGROUPS_VM_PAYLOAD, where
+ * the VMM and the file server run.  From then on cg's freeze, thaw and
+ * frozen state are the payload's (kept by cgroups_serialize), and destroy
+ * removes both.  The limits stay on cg's own directory, which bounds both
+ * (no controller is enabled below it).  Nothing to do for a disabled handle.
+ */
+#define CGROUPS_VM_KVM "kvm"
+#define CGROUPS_VM_PAYLOAD "vmm"
+int cgroups_vm_split(struct cgroup *cg, struct hull_err **err);
+/* Move the calling process, all its threads, into the sub-cgroup `sub`
+ * (CGROUPS_VM_KVM or CGROUPS_VM_PAYLOAD) of a split cg. */
+int cgroups_vm_enter_self(const struct cgroup *cg, const char *sub, struct hull_err **err);
+
 /* Freeze (pause) or thaw (resume); returns once the kernel reports the new
  * state, or fails with ETIMEDOUT after 10 s (the cgroup is thawed again). */
 int cgroups_freeze(struct cgroup *cg, bool frozen, struct hull_err **err);

@@ -65,12 +65,25 @@ static int freeze_v2(const char *dir, bool frozen, struct hull_err **err)
 	}
 }
 
+/* The directory a freeze acts on: dir itself, or its payload sub-cgroup
+ * when cgroups_vm_split moved KVM's kernel thread out of the way. */
+static char *freeze_dir(const struct cgroup *cg, const char *dir)
+{
+	return cg->vm_split ? xasprintf("%s/%s", dir, CGROUPS_VM_PAYLOAD) : xstrdup(dir);
+}
+
 int cgroups_freeze(struct cgroup *cg, bool frozen, struct hull_err **err)
 {
-	if (cg->v1[V1_FREEZER])
-		return freeze_v1(cg->v1[V1_FREEZER], frozen, err);
-	if (cg->unified)
-		return freeze_v2(cg->unified, frozen, err);
+	_cleanup_free_ char *dir = NULL;
+
+	if (cg->v1[V1_FREEZER]) {
+		dir = freeze_dir(cg, cg->v1[V1_FREEZER]);
+		return freeze_v1(dir, frozen, err);
+	}
+	if (cg->unified) {
+		dir = freeze_dir(cg, cg->unified);
+		return freeze_v2(dir, frozen, err);
+	}
 	return hull_err_make(err, ENOTSUP, "no freezer on this host");
 }
 
@@ -78,17 +91,23 @@ int cgroups_is_frozen(struct cgroup *cg, bool *frozen, struct hull_err **err)
 {
 	_cleanup_free_ char *v = NULL;
 
+	_cleanup_free_ char *dir = NULL;
+
 	*frozen = false;
 	if (cg->v1[V1_FREEZER]) {
-		if (cg_read(cg->v1[V1_FREEZER], "freezer.state", &v, err) < 0)
+		dir = freeze_dir(cg, cg->v1[V1_FREEZER]);
+		if (cg_read(dir, "freezer.state", &v, err) < 0)
 			return -1;
 		/* FREEZING counts as paused: the request was made. */
 		*frozen = strcmp(v, "THAWED") != 0;
 		return 0;
 	}
-	if (!cg->unified || !cg_exists(cg->unified, "cgroup.freeze"))
+	if (!cg->unified)
 		return 0;
-	if (cg_read(cg->unified, "cgroup.freeze", &v, err) < 0)
+	dir = freeze_dir(cg, cg->unified);
+	if (!cg_exists(dir, "cgroup.freeze"))
+		return 0;
+	if (cg_read(dir, "cgroup.freeze", &v, err) < 0)
 		return -1;
 	*frozen = strcmp(v, "1") == 0;
 	return 0;
@@ -137,8 +156,8 @@ int cgroups_thaw_pid(struct cgroup *cg, pid_t pid, struct hull_err **err)
 	 * our cgroup namespace's root, which is the mounts' root for hull. */
 	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		_cleanup_free_ char *dir = NULL;
-		const char *mount, *own;
+		_cleanup_free_ char *dir = NULL, *own = NULL;
+		const char *mount;
 		bool v1;
 
 		if (!c2)
@@ -148,7 +167,9 @@ int cgroups_thaw_pid(struct cgroup *cg, pid_t pid, struct hull_err **err)
 		if (v1 && !strstr(c1 + 1, "freezer"))
 			continue;
 		mount = v1 ? l->v1[V1_FREEZER] : l->unified;
-		own = cg ? (v1 ? cg->v1[V1_FREEZER] : cg->unified) : NULL;
+		/* A split VM container's processes live in its payload sub-cgroup. */
+		if (cg && (v1 ? cg->v1[V1_FREEZER] : cg->unified))
+			own = freeze_dir(cg, v1 ? cg->v1[V1_FREEZER] : cg->unified);
 		if (!mount || strcmp(c2 + 1, "/") == 0)
 			continue; /* the root cannot be frozen */
 		dir = xasprintf("%s%s", mount, c2 + 1);

@@ -94,6 +94,9 @@ struct cgroup {
 	/* linux.devices of create, allowed again when `update` replaces the rules. */
 	struct oci_linux_device *devs;
 	size_t n_devs;
+	/* cgroups_vm_split: freeze, thaw and the frozen state act on the
+	 * CGROUPS_VM_PAYLOAD sub-cgroup of unified and v1[V1_FREEZER]. */
+	bool vm_split;
 };
 
 /* ---- files (fs.c) ---------------------------------------------------------- */

@@ -435,6 +435,45 @@ int cgroups_sub(const struct cgroup *cg, const char *const *specs, struct cgroup
 	return 0;
 }
 
+/* The hierarchies a freeze acts on (cgroups_freeze): cgroup2, the v1 freezer. */
+static const char *split_dir(const struct cgroup *cg, int i)
+{
+	return i == 0 ? cg->unified : cg->v1[V1_FREEZER];
+}
+
+int cgroups_vm_split(struct cgroup *cg, struct hull_err **err)
+{
+	static const char *const subs[] = { CGROUPS_VM_KVM, CGROUPS_VM_PAYLOAD };
+
+	for (int i = 0; i < 2; i++) {
+		for (size_t k = 0; split_dir(cg, i) && k < ARRAY_SIZE(subs); k++) {
+			_cleanup_free_ char *d = xasprintf("%s/%s", split_dir(cg, i), subs[k]);
+			/* Recorded as made: destroy removes them even in a reused directory. */
+			int r = make_dir(cg, d, err);
+			if (r != 0)
+				return r < 0 ? -1 : hull_err_make(err, ENOENT, "mkdir %s", d);
+		}
+	}
+	cg->vm_split = cg->unified || cg->v1[V1_FREEZER];
+	return 0;
+}
+
+int cgroups_vm_enter_self(const struct cgroup *cg, const char *sub, struct hull_err **err)
+{
+	if (!cg->vm_split)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		_cleanup_free_ char *d = NULL;
+		if (!split_dir(cg, i))
+			continue;
+		d = xasprintf("%s/%s", split_dir(cg, i), sub);
+		/* "0" in cgroup.procs: the writer's whole thread group. */
+		if (cg_write(d, "cgroup.procs", "0", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int cgroups_enter(struct cgroup *cg, const char *sub, pid_t pid, struct hull_err **err)
 {
 	return cg->backend->enter(cg, sub, pid, err);
@@ -899,6 +938,8 @@ char *cgroups_serialize(const struct cgroup *cg)
 			fprintf(f, "v1 %s %s\n", v1_ctrl_names[i], cg->v1[i]);
 	for (size_t i = 0; i < cg->n_created; i++)
 		fprintf(f, "created %s\n", cg->created[i]);
+	if (cg->vm_split)
+		fprintf(f, "vm_split 1\n");
 	for (size_t i = 0; i < cg->n_devs; i++)
 		fprintf(f, "dev %c %" PRId64 " %" PRId64 "\n", cg->devs[i].type, cg->devs[i].major, cg->devs[i].minor);
 	fclose(f);
@@ -937,6 +978,8 @@ int cgroups_load(const char *serialized, struct cgroup **out, struct hull_err **
 			if (sscanf(val, "%c %" SCNd64 " %" SCNd64, &t, &ma, &mi) != 3 || !strchr("cbup", t))
 				goto bad;
 			add_dev(cg, t, ma, mi);
+		} else if (strcmp(line, "vm_split") == 0) {
+			cg->vm_split = strcmp(val, "1") == 0;
 		} else if (strcmp(line, "created") == 0 && val[0] == '/') {
 			add_created(cg, val);
 		} else if (strcmp(line, "v1") == 0) {

@@ -248,6 +248,81 @@ static void test_live_freeze_stops_progress_until_thawed(void **state)
 	munmap((void *)counter, 4096);
 }
 
+struct split_child {
+	struct cgroup *cg;
+	const char *sub;
+	volatile uint64_t *counter;
+};
+
+static int enter_and_count(void *arg)
+{
+	struct split_child *c = arg;
+
+	if (cgroups_vm_enter_self(c->cg, c->sub, NULL) < 0)
+		return 1;
+	return count_forever((void *)c->counter);
+}
+
+/* A VM container's split (cgroups_vm_split): what sits in the "kvm" sub-cgroup
+ * (KVM's kernel thread there; a counter here) runs on while the handle, as
+ * `hull pause` reloads it from the state, freezes the payload; destroy of the
+ * paused cgroup (delete --force) leaves nothing, sub-cgroups included. */
+static void test_live_vm_split_freezes_the_payload_only(void **state)
+{
+	volatile uint64_t *counters = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct hull_err *err = NULL;
+	struct cgroup *cg = create(NULL, 0), *loaded = NULL;
+	struct split_child kvm = { .sub = CGROUPS_VM_KVM, .counter = &counters[0] };
+	struct split_child vmm = { .sub = CGROUPS_VM_PAYLOAD, .counter = &counters[1] };
+	bool frozen = true;
+	uint64_t a, b, k;
+	pid_t pk, pv;
+	char *s;
+	int go;
+
+	if (cgroups_vm_split(cg, &err) < 0)
+		fail_msg("split: %s", err->msg);
+	kvm.cg = vmm.cg = cg;
+	pk = spawn(&go, enter_and_count, &kvm);
+	assert_int_equal(write(go, "x", 1), 1);
+	close(go);
+	pv = spawn(&go, enter_and_count, &vmm);
+	assert_int_equal(write(go, "x", 1), 1);
+	close(go);
+	while (counters[0] == 0 || counters[1] == 0)
+		msleep(1);
+	s = cgroups_serialize(cg);
+	assert_non_null(strstr(s, "vm_split 1\n"));
+	assert_int_equal(cgroups_load(s, &loaded, &err), 0);
+	free(s);
+	if (cgroups_freeze(loaded, true, &err) < 0)
+		fail_msg("freeze: %s", err->msg);
+	assert_int_equal(cgroups_is_frozen(loaded, &frozen, &err), 0);
+	assert_true(frozen);
+	a = counters[1];
+	k = counters[0];
+	msleep(200);
+	b = counters[1];
+	assert_true(a == b);
+	assert_true(counters[0] > k);
+	/* The container's own directory is not frozen itself: only its payload. */
+	if (cg->v1[V1_FREEZER]) {
+		char *v = NULL;
+		assert_int_equal(cg_read(cg->v1[V1_FREEZER], "freezer.state", &v, NULL), 0);
+		assert_string_equal(v, "THAWED");
+		free(v);
+	} else {
+		uint64_t f = 2;
+		assert_int_equal(cg_read_kv(cg->unified, "cgroup.events", "frozen", &f), 0);
+		assert_int_equal(f, 0);
+	}
+	cgroups_free(loaded);
+	destroy_and_check(cg);
+	assert_int_equal(waitpid(pk, NULL, 0), pk);
+	assert_int_equal(waitpid(pv, NULL, 0), pv);
+	munmap((void *)counters, 4096);
+}
+
 static int try_open(void *arg)
 {
 	const char *const *paths = arg;
@@ -645,6 +720,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_live_pids_and_memory_limits_apply_and_cleanup),
 		T(test_live_freeze_stops_progress_until_thawed),
+		T(test_live_vm_split_freezes_the_payload_only),
 		T(test_live_default_devices_allow_null_deny_kmsg),
 		T(test_live_device_program_blocks_dev_full_when_not_allowed),
 		T(test_live_linux_device_at_default_path_stays_denied_across_update),
