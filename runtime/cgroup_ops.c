@@ -28,6 +28,27 @@ fail:
 	return -1;
 }
 
+/*
+ * A VM-isolated container: the host cgroup's freezer stops the VMM's threads,
+ * so the vCPUs and the whole guest (its payload sub-cgroup, apart from KVM's
+ * kernel thread: cgroups_vm_split).  The guest's stats are kept first, for
+ * `events --stats` while its agent cannot answer; without them (the agent
+ * failed) events --stats is refused until resume.
+ */
+static int pause_vm(const struct runtime_ctx *ctx, struct container *c, struct cgroup *cg, struct hull_err **err)
+{
+	_cleanup_free_ char *json = NULL;
+
+	if (vm_ops(ctx, NULL) && ctx->vm->stats(ctx, c, &json, NULL) == 0 &&
+	    write_file_atomic_at(c->dir_fd, VM_PAUSED_STATS, json, strlen(json), 0600, err) < 0)
+		return -1;
+	if (cgroups_freeze(cg, true, err) < 0) {
+		(void)unlinkat(c->dir_fd, VM_PAUSED_STATS, 0);
+		return -1;
+	}
+	return 0;
+}
+
 int runtime_pause(const struct runtime_ctx *ctx, const char *id, bool pause, struct hull_err **err)
 {
 	struct container *c;
@@ -38,19 +59,17 @@ int runtime_pause(const struct runtime_ctx *ctx, const char *id, bool pause, str
 	if (open_cg(ctx, id, true, &c, &cg, err) < 0)
 		return -1;
 	st = container_status(c);
-	/* KVM attaches its per-VM kernel thread (kvm-nx-lpage-recovery) to the
-	 * VMM's cgroup; kernel threads never freeze, so cgroup v2 never reports
-	 * "frozen 1" although every VMM thread stops.  Refuse rather than wait
-	 * for a state that cannot come (docs/vm-containers.md). */
-	if (c->vm)
-		hull_err_make(err, ENOTSUP, "container \"%s\" is VM-isolated: %s is not supported yet "
-			      "(KVM's kernel thread in its cgroup never freezes)", id, pause ? "pause" : "resume");
-	else if (pause && st != OCI_STATUS_RUNNING)
+	if (pause && st != OCI_STATUS_RUNNING)
 		hull_err_make(err, 0, "container \"%s\" is %s, not running", id, oci_status_names[st]);
 	else if (!pause && st != OCI_STATUS_PAUSED)
 		hull_err_make(err, 0, "container \"%s\" is %s, not paused", id, oci_status_names[st]);
+	else if (c->vm && pause)
+		r = pause_vm(ctx, c, cg, err);
 	else
 		r = cgroups_freeze(cg, pause, err);
+	/* A VM's stats are the guest's again. */
+	if (r == 0 && c->vm && !pause && unlinkat(c->dir_fd, VM_PAUSED_STATS, 0) < 0 && errno != ENOENT)
+		r = hull_err_make(err, errno, "unlink %s/%s", c->dir, VM_PAUSED_STATS);
 	container_free(c);
 	return r;
 }
@@ -68,7 +87,7 @@ int runtime_update(const struct runtime_ctx *ctx, const char *id, const struct o
 		return -1;
 	hull_test_pause("update-locked");
 	if (c->vm)
-		ret = vm_ops(ctx, err) ? ctx->vm->update(ctx, c, r, err) : -1;
+		ret = vm_guest(ctx, c, err) ? ctx->vm->update(ctx, c, r, err) : -1;
 	else
 		ret = cgroups_update(cg, r, err);
 	container_free(c);
@@ -83,8 +102,11 @@ int runtime_stats_json(const struct runtime_ctx *ctx, const char *id, char **jso
 
 	if (open_cg(ctx, id, true, &c, &cg, err) < 0)
 		return -1;
-	if (c->vm)
-		r = vm_ops(ctx, err) ? ctx->vm->stats(ctx, c, json, err) : -1;
+	if (c->vm && container_status(c) == OCI_STATUS_PAUSED &&
+	    read_file_at(c->dir_fd, VM_PAUSED_STATS, json, NULL, 0, NULL) == 0)
+		r = 0;
+	else if (c->vm)
+		r = vm_guest(ctx, c, err) ? ctx->vm->stats(ctx, c, json, err) : -1;
 	else
 		r = cgroups_stats_json(cg, json, err);
 	container_free(c);

@@ -356,7 +356,7 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 	if (c->vm) {
 		if (o->cgroups)
 			r = hull_err_make(err, 0, "--cgroup: not with a VM-isolated container");
-		else if (vm_ops(ctx, err))
+		else if (vm_guest(ctx, c, err))
 			r = ctx->vm->exec(ctx, &c, &proc, o, status, err);
 		goto out;
 	}

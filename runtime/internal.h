@@ -77,6 +77,13 @@ __attribute__((noreturn)) void sync_fail(int sock, struct hull_err *err);
 
 /* ctx->vm, or NULL with err set (lifecycle.c). */
 const struct runtime_vm_ops *vm_ops(const struct runtime_ctx *ctx, struct hull_err **err);
+/* vm_ops for a request the guest must answer: NULL (with err) while c is
+ * paused, its vCPUs frozen (the request would wait until resume). */
+const struct runtime_vm_ops *vm_guest(const struct runtime_ctx *ctx, struct container *c, struct hull_err **err);
+/* In a paused VM-isolated container's state dir: the guest's stats taken
+ * just before the freeze, what `events --stats` reports until resume
+ * (nothing in the guest runs meanwhile, so nothing in them changes). */
+#define VM_PAUSED_STATS "paused-stats.json"
 
 /* ---- bundle (create.c) ----------------------------------------------------- */
 /* (the state store, container_abandon, write_pid_file and fork_into_cgroup

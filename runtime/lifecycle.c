@@ -46,6 +46,15 @@ const struct runtime_vm_ops *vm_ops(const struct runtime_ctx *ctx, struct hull_e
 	return ctx->vm;
 }
 
+const struct runtime_vm_ops *vm_guest(const struct runtime_ctx *ctx, struct container *c, struct hull_err **err)
+{
+	if (container_status(c) == OCI_STATUS_PAUSED) {
+		hull_err_make(err, 0, "container \"%s\" is paused: its VM cannot answer until resume", c->id);
+		return NULL;
+	}
+	return vm_ops(ctx, err);
+}
+
 int runtime_start(const struct runtime_ctx *ctx, const char *id, struct hull_err **err)
 {
 	struct container *c = NULL;
@@ -157,7 +166,7 @@ int runtime_ps(const struct runtime_ctx *ctx, const char *id, pid_t **pids, size
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
 	if (c->vm)
-		r = vm_ops(ctx, err) ? ctx->vm->ps(ctx, c, pids, n, err) : -1;
+		r = vm_guest(ctx, c, err) ? ctx->vm->ps(ctx, c, pids, n, err) : -1;
 	else
 		r = container_pids(c, pids, n, err);
 	container_free(c);
@@ -201,7 +210,7 @@ int runtime_kill(const struct runtime_ctx *ctx, const char *id, int sig, bool al
 	} else if (pidfd < 0) {
 		r = hull_err_make(err, 0, "container \"%s\" is not running", id);
 	} else if (c->vm) {
-		r = vm_ops(ctx, err) ? ctx->vm->kill(ctx, c, sig, all, err) : -1;
+		r = vm_guest(ctx, c, err) ? ctx->vm->kill(ctx, c, sig, all, err) : -1;
 	} else if (all) {
 		r = signal_all(c, sig, err);
 	} else if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {

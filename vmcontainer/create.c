@@ -94,6 +94,9 @@ static int host_cgroup(const struct runtime_ctx *ctx, struct container *c, const
 	}
 	if (cgroups_create(&cfg, pid, &c->cg, err) < 0)
 		return -1;
+	/* KVM's kernel thread apart from what pause freezes (cgroups.h). */
+	if (cgroups_vm_split(c->cg, err) < 0)
+		return -1;
 	c->cgroup = cgroups_serialize(c->cg);
 	return container_save(c, err);
 }
@@ -180,15 +183,18 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 		struct hull_err *e = NULL;
 		struct vmc_supervisor s = { .id = c->id, .dir_fd = c->dir_fd, .plan = &p, .terminal = terminal,
 					    .tty = slave, .report = rep[1] };
-		char b;
+		_cleanup_free_ char *go_msg = NULL;
+		size_t go_len = 0;
 
 		close(rep[0]);
 		close(c->lock_fd);  /* the lock stays `hull create`'s */
 		if (master >= 0)
 			close(master);
 		if (go[0] >= 0) {
+			/* "g" and the handle of the scope made for us. */
 			close(go[1]);
-			if (read(go[0], &b, 1) != 1)
+			if (read_fd_all(go[0], "go", &go_msg, &go_len, 1 << 16, NULL) < 0 || go_len == 0 ||
+			    go_msg[0] != 'g' || (go_len > 1 && cgroups_load(go_msg + 1, &c->cg, NULL) < 0))
 				_exit(1);
 			close(go[0]);
 		} else if (c->cg && cgroups_enter_self(c->cg, cloned_in, NULL, 0, &e) < 0) {
@@ -196,6 +202,7 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 			(void)write_all(rep[1], m, strlen(m));
 			_exit(1);
 		}
+		s.cg = c->cg;
 		vmc_supervise(&s);
 	}
 	close(rep[1]);
@@ -203,8 +210,10 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 	if (go[1] >= 0) {
 		close(go[0]);
 		go[0] = -1;
-		if (host_cgroup(ctx, c, &p, pid, err) < 0 || write_all(go[1], "g", 1) < 0)
+		if (host_cgroup(ctx, c, &p, pid, err) < 0 || write_all(go[1], "g", 1) < 0 ||
+		    (c->cgroup && write_all(go[1], c->cgroup, strlen(c->cgroup)) < 0))
 			goto fail;
+		close(take_fd(&go[1]));
 	}
 	if (wait_report(rep[0], pid, err) < 0)
 		goto fail;

@@ -60,6 +60,7 @@ struct vmc_supervisor {
 	bool terminal;
 	int tty;                    /* the host pty slave (--console-socket), else -1: stdio as it is */
 	int report;                 /* to `hull create`: "\0" when created, "\1message" on failure */
+	struct cgroup *cg;          /* the container's host cgroup (split: cgroups_vm_split), or NULL */
 };
 /* The supervisor process: never returns; exits with the init's exit code. */
 __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The supervisor of a VM-isolated container: the process whose pid is
- * state.pid, in the container's host cgroup.  It serves the rootfs through
+ * state.pid, in the container's host cgroup (its payload sub-cgroup, once
+ * the VM is made: cgroups_vm_split).  It serves the rootfs through
  * the file server (`hull virtiofsd`, its own process), runs the VM in a
  * thread (microvm_run), asks the guest's agent to create the container,
  * tells `hull create` how that went, relays the init's stdio and exits with
@@ -11,6 +12,7 @@
  * (ROOT/ID/vsock.sock may not fit a sun_path).
  */
 #include "vmcontainer/internal.h"
+#include "cgroups/cgroups.h"
 #include "guest/guest.h"
 #include "microvm/microvm.h"
 
@@ -224,8 +226,13 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		in = out = s->tty;
 	}
 	console = openat(s->dir_fd, VMC_CONSOLE_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* The file server is born in the payload sub-cgroup, which pause
+	 * freezes; the VM is made from the other one, where KVM's kernel
+	 * thread then stays (cgroups_vm_split). */
+	if (s->cg && cgroups_vm_enter_self(s->cg, CGROUPS_VM_PAYLOAD, &err) < 0)
+		goto fail;
 	fsd = start_file_server(s->plan, &err);
-	if (fsd < 0)
+	if (fsd < 0 || (s->cg && cgroups_vm_enter_self(s->cg, CGROUPS_VM_KVM, &err) < 0))
 		goto fail;
 	if (pipe2(t.done, O_CLOEXEC) < 0) {
 		hull_err_make(&err, errno, "pipe");
@@ -258,6 +265,12 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	}
 	if (conn < 0)
 		goto fail;
+	/* The guest answered: its VM and KVM's kernel thread exist. */
+	if (s->cg && cgroups_vm_enter_self(s->cg, CGROUPS_VM_PAYLOAD, &err) < 0) {
+		close(conn);
+		shutdown_guest(s->dir_fd);
+		goto fail;
+	}
 	req = guest_request_new("create");
 	json_object_object_add(req, "id", json_object_new_string(s->id));
 	json_object_object_add(req, "config", json_object_new_string(s->plan->guest_config));

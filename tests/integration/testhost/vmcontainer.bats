@@ -29,6 +29,14 @@ hull_vm() {
 	timeout 600 "$HULL_VM" --root "$ROOT" "$@"
 }
 
+# vm_run_detached ID: `hull-vm run -d` of the bundle (output in
+# $BATS_TEST_TMPDIR/ID.out); the supervisor's pid in the caller's `pid`.
+vm_run_detached() {
+	hull_vm run -d --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$1" \
+		>"$BATS_TEST_TMPDIR/$1.out" 2>&1 </dev/null
+	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+}
+
 # Nothing of container ID left: state, supervisor, file server, sockets, cgroup.
 assert_vm_gone() {
 	local id=$1
@@ -77,10 +85,30 @@ assert_vm_gone() {
 	assert_vm_gone "$id"
 }
 
-@test "vmcontainer: create, state, start, exec, ps, pause refused, update, stats, kill, delete" {
+# assert_vm_split PID: the supervisor PID sits in its container cgroup's
+# payload sub-cgroup "vmm", with the file server, frozen or not as $2 (0/1);
+# KVM's kernel thread, made from the sibling "kvm", stays there, never frozen.
+assert_vm_split() {
+	local pid=$1 frozen=$2 dir t comm kthreads=0 fsd
+	dir=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
+	[[ $dir == */vmm ]] || fail "supervisor $pid in $dir, not in a vmm sub-cgroup"
+	grep -qx "frozen $frozen" "$dir/cgroup.events" || fail "$dir/cgroup.events: $(cat "$dir/cgroup.events")"
+	fsd=$(pgrep -P "$pid" -f virtiofsd) || fail "no file server under supervisor $pid"
+	grep -qx "$fsd" "$dir/cgroup.procs" || fail "file server $fsd not in $dir"
+	for t in $(cat "${dir%/vmm}/kvm/cgroup.threads"); do
+		comm=$(cat "/proc/$t/comm" 2>/dev/null) || continue
+		echo "# ${dir%/vmm}/kvm: $t $comm" >&3
+		[[ $comm == kvm* ]] || fail "not a KVM kernel thread in ${dir%/vmm}/kvm: $t $comm"
+		kthreads=$((kthreads + 1))
+	done
+	[ "$kthreads" -ge 1 ] || fail "no KVM kernel thread in ${dir%/vmm}/kvm"
+	grep -qx 'frozen 0' "${dir%/vmm}/kvm/cgroup.events"
+}
+
+@test "vmcontainer: create, state, start, exec, ps, pause, resume, update, stats, kill, delete" {
 	local id pid
 	id=$(new_id)
-	set_args /bin/sh -c 'echo started; while :; do sleep 1; done'
+	set_args /bin/sh -c 'echo started; i=0; while :; do i=$((i + 1)); echo "$i"; sleep 1; done'
 	hull_vm create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$id" \
 		>"$BATS_TEST_TMPDIR/$id.out" 2>&1 </dev/null
 	pid=$(cat "$BATS_TEST_TMPDIR/pid")
@@ -102,14 +130,23 @@ assert_vm_gone() {
 	run hull ps --format json "$id"
 	assert_success
 	[[ $(jq length <<<"$output") -ge 1 ]] || fail "ps: $output"
-	# pause is refused for now: KVM's kvm-nx-lpage-recovery kernel thread sits
-	# in the VMM's cgroup and never freezes (docs/vm-containers.md)
+	# pause freezes the VM's payload sub-cgroup (KVM's kernel thread sits in
+	# its sibling): the counter the guest prints stops, then goes on after resume
+	wait_for_output "$id" 2 120
+	assert_vm_split "$pid" 0
 	run hull pause "$id"
-	assert_failure 1
-	assert_output --partial 'is VM-isolated: pause is not supported yet'
-	[ "${#lines[@]}" -eq 1 ]
-	[ "$(state_field "$id" status)" = running ]
-	[ "$(cat /sys/fs/cgroup"$(cut -d: -f3 "/proc/$pid/cgroup")"/cgroup.freeze)" = 0 ]
+	assert_success
+	[ "$(state_field "$id" status)" = paused ]
+	assert_vm_split "$pid" 1
+	# while paused: events --stats answers (the guest's stats at the pause),
+	# what needs the guest is one line
+	run hull events --stats "$id"
+	assert_success
+	[ "$(jq -r '.type' <<<"$output")" = stats ] || fail "events --stats: $output"
+	run_nopipe hull ps "$id"
+	assert_one_line_error 'is paused: its VM cannot answer until resume'
+	assert_paused_counter_resumes "$id" 4 120
+	assert_vm_split "$pid" 0
 	run hull list -q
 	assert_output --partial "$id"
 	# update reaches the container's cgroup in the guest; events --stats reads it
@@ -126,13 +163,31 @@ assert_vm_gone() {
 	assert_vm_gone "$id"
 }
 
+@test "vmcontainer: delete --force of a paused container leaves nothing" {
+	local id pid
+	id=$(new_id)
+	set_args /bin/sh -c 'echo started; while :; do sleep 1; done'
+	vm_run_detached "$id"
+	wait_for_output "$id" started 120
+	run hull pause "$id"
+	assert_success
+	[ "$(state_field "$id" status)" = paused ]
+	run_nopipe hull kill "$id" KILL
+	assert_one_line_error 'is paused: its VM cannot answer until resume'
+	run hull delete "$id"
+	assert_failure
+	assert_output --partial 'not stopped: paused'
+	run hull delete --force "$id"
+	assert_success
+	! kill -0 "$pid" 2>/dev/null || fail "supervisor $pid still alive"
+	assert_vm_gone "$id"
+}
+
 @test "vmcontainer: delete --force after the supervisor was SIGKILLed leaves nothing" {
 	local id pid
 	id=$(new_id)
 	set_args /bin/sh -c 'while :; do sleep 1; done'
-	hull_vm run -d --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$id" \
-		>"$BATS_TEST_TMPDIR/$id.out" 2>&1 </dev/null
-	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+	vm_run_detached "$id"
 	kill -KILL "$pid"
 	wait_for_status "$id" stopped 60
 	run hull delete --force "$id"
