@@ -277,7 +277,10 @@ static int check_thawed(const struct cgroup *cg, const char *path, struct hull_e
 		dir = cg->v1[V1_FREEZER];
 		why = strcmp(v1, "FROZEN") == 0 ? "freezer.state FROZEN" : "freezer.state FREEZING";
 	} else if (cg->unified && ((cg_read_kv(cg->unified, "cgroup.events", "frozen", &frozen) == 0 && frozen) ||
-				   (cg_read(cg->unified, "cgroup.freeze", &v2, NULL) == 0 && strcmp(v2, "1") == 0))) {
+				   /* a cgroup made just now has cgroup.freeze 0: only a
+				    * frozen parent (cgroup.events) can freeze it */
+				   (!was_created(cg, cg->unified) && cg_read(cg->unified, "cgroup.freeze", &v2, NULL) == 0 &&
+				    strcmp(v2, "1") == 0))) {
 		dir = cg->unified;
 		why = frozen ? "cgroup.events: frozen 1" : "cgroup.freeze 1";
 	}
@@ -825,14 +828,21 @@ static int fs_update(struct cgroup *cg, const struct oci_resources *r, struct hu
 	return 0;
 }
 
-/* Nothing left in the cgroup or below it, as cgroup2 tracks it (the unified
- * hierarchy sees every process on a hybrid host too): no thaw and kill pass. */
-static bool unpopulated(const struct cgroup *cg)
+/* Processes may be left in the cgroup or below it: a thaw and kill pass is
+ * due.  cgroup2 tracks it (the unified hierarchy sees every process on a
+ * hybrid host too) in cgroup.events, whose read also says whether the
+ * cgroup is still there; without cgroup2, the primary v1 directory's. */
+static bool maybe_populated(const struct cgroup *cg, const char *prim)
 {
 	uint64_t populated;
 
-	return cg->unified && cg_read_kv(cg->unified, "cgroup.events", "populated", &populated) == 0 &&
-	       populated == 0;
+	if (cg->unified) {
+		int r = cg_read_kv(cg->unified, "cgroup.events", "populated", &populated);
+		if (r == 0 || access(prim, F_OK) < 0)
+			return r == 0 && populated != 0;
+		return true;
+	}
+	return access(prim, F_OK) == 0;
 }
 
 int cgroups_destroy(struct cgroup *cg, struct hull_err **err)
@@ -846,7 +856,7 @@ static int fs_destroy(struct cgroup *cg, struct hull_err **err)
 
 	if (cg->backend->stop && cg->backend->stop(cg, err) < 0)
 		return -1;
-	if (prim && access(prim, F_OK) == 0 && !unpopulated(cg)) {
+	if (prim && maybe_populated(cg, prim)) {
 		(void)cgroups_freeze(cg, false, NULL);
 		(void)cgroups_kill_all(cg, SIGKILL, NULL);
 		if (cg_wait_empty(prim, 5000) == -ETIMEDOUT)
