@@ -157,7 +157,21 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
 		unlinkat(dirfd, tmp, 0);
 		return hull_err_make(err, -r, "write %s", tmp);
 	}
-	/* Readers must see either the old or the complete new content. */
+	/* Readers must see either the old or the complete new content.  An
+	 * existing file is swapped out (RENAME_EXCHANGE) rather than renamed
+	 * over: ext4 takes a rename over a file for an editor's save and
+	 * allocates and starts writing the new file's blocks at once
+	 * (auto_da_alloc), work that a runtime's state (create rewrites
+	 * state.json) does not need. */
+	if (renameat2(dirfd, tmp, dirfd, path, RENAME_EXCHANGE) == 0) {
+		if (unlinkat(dirfd, tmp, 0) == 0)
+			return 0;
+		/* a directory was there: put it back and fail as rename does */
+		r = errno;
+		(void)renameat2(dirfd, tmp, dirfd, path, RENAME_EXCHANGE);
+		unlinkat(dirfd, tmp, 0);
+		return hull_err_make(err, r, "rename %s to %s", tmp, path);
+	}
 	if (renameat(dirfd, tmp, dirfd, path) < 0) {
 		r = errno;
 		unlinkat(dirfd, tmp, 0);
