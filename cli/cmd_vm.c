@@ -92,20 +92,6 @@ static int parse_fs(struct vm_config *cfg, char *arg, struct hull_err **err)
  * until hull exits, the names point into argv. */
 static struct vm_net *nets;
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	int end = 0;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
-	    s[end] != '\0' || end != 17)
-		return -1;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	/* a multicast (group) address cannot be an interface's address */
-	return (mac[0] & 1) ? -1 : 0;
-}
-
 static int parse_net(struct vm_config *cfg, char *arg, struct hull_err **err)
 {
 	struct vm_net n = { .vhost = VM_VHOST_AUTO };
@@ -120,7 +106,7 @@ static int parse_net(struct vm_config *cfg, char *arg, struct hull_err **err)
 		if (strcmp(kv, "tap") == 0) {
 			n.tap = v;
 		} else if (strcmp(kv, "mac") == 0) {
-			if (parse_mac(v, n.mac) < 0)
+			if (vm_net_parse_mac(v, n.mac) < 0)
 				return hull_err_make(err, 0, "--net mac=%s: not a unicast MAC address (xx:xx:xx:xx:xx:xx)",
 						     v);
 			n.has_mac = true;

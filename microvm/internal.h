@@ -12,6 +12,8 @@
  *
  * Lock order (outermost first), never reversed:
  *   vm->exit_lock  (leaf, taken alone)
+ *   ctl->lock -> vm->pause_lock -> vm->exit_lock
+ *   ctl->lock -> virtio_dev->lock (a disk swap)
  *   pci->lock (config space) -> bus->lock (write, BAR remap) -> vm->route_lock
  *   virtio_dev->lock -> msix.lock -> vm->route_lock
  * A bus lock is never held while a device handler runs: bus_access copies the
@@ -136,6 +138,13 @@ struct vm {
 
 	struct vcpu *vcpus;
 	unsigned int ncpus;
+	/* Pause (ctl.c asks, vcpu threads park before KVM_RUN); a leaf lock. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_req;
+	unsigned int nparked, nexited;
+	/* exits by kind, for metrics (relaxed atomics) */
+	uint64_t exits_io, exits_mmio, exits_other;
 	struct kvm_cpuid2 *cpuid;
 
 	/* boot (boot.c fills, vcpu.c consumes) */
@@ -197,9 +206,18 @@ int vcpus_create(struct vm *vm, struct hull_err **err);
 int vcpus_start(struct vm *vm, struct hull_err **err);
 /* Kick every vCPU out of KVM_RUN and join the threads. */
 void vcpus_stop(struct vm *vm);
+/* Park every running vCPU outside KVM_RUN and wait until all are parked
+ * (or gone), or let them run again. */
+void vcpus_pause(struct vm *vm, bool pause);
 void vcpus_destroy(struct vm *vm);
 /* Patch KVM's supported CPUID for vCPU `id` of `ncpus` (topology, APIC id). */
 void cpuid_patch(struct kvm_cpuid2 *c, unsigned int id, unsigned int ncpus);
+
+/* ---- control (ctl.c) ----------------------------------------------------- */
+
+/* The VM runs (its vCPUs started) / is about to stop; c may be NULL. */
+void ctl_attach(struct microvm_ctl *c, struct vm *vm);
+void ctl_detach(struct microvm_ctl *c);
 
 /* ---- PCI (pci.c) ---------------------------------------------------------- */
 

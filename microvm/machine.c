@@ -177,6 +177,20 @@ void microvm_config_init(struct vm_config *cfg)
 	cfg->power_button_fd = -1;
 }
 
+int vm_net_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	int end = 0;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
+	    s[end] != '\0' || end != 17)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	/* a multicast (group) address cannot be an interface's address */
+	return (mac[0] & 1) ? -1 : 0;
+}
+
 /* Everything a user can get wrong is checked before /dev/kvm is touched. */
 static int check_config(const struct vm_config *cfg, struct hull_err **err)
 {
@@ -209,7 +223,8 @@ static void exit_ready(void *opaque, uint32_t events)
 
 int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **err)
 {
-	struct vm vm = { .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .ram_fd = -1, .exit_evt = -1, .exit_code = -1 };
+	struct vm vm = { .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .ram_fd = -1, .exit_evt = -1, .exit_code = -1,
+			 .pause_lock = PTHREAD_MUTEX_INITIALIZER, .pause_cond = PTHREAD_COND_INITIALIZER };
 	size_t done = 0;
 	int r = -1;
 
@@ -224,8 +239,10 @@ int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **e
 			*exit_code = MICROVM_EXIT_POWEROFF;
 		return r;
 	}
-	if (check_config(cfg, err) < 0)
+	if (check_config(cfg, err) < 0) {
+		ctl_detach(cfg->ctl);
 		return -1;
+	}
 	for (; done < ARRAY_SIZE(stages); done++) {
 		if (stages[done].init(&vm, err) < 0) {
 			/* vm_open's own error is the whole story (e.g. PVM, no /dev/kvm). */
@@ -241,8 +258,11 @@ int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **e
 		goto out;
 	}
 	r = vcpus_start(&vm, err);
-	if (r == 0)
+	if (r == 0) {
+		ctl_attach(cfg->ctl, &vm);
 		r = evloop_run(vm.loop, err);
+	}
+	ctl_detach(cfg->ctl);
 	vcpus_stop(&vm);
 	if (r == 0) {
 		pthread_mutex_lock(&vm.exit_lock);
@@ -255,6 +275,7 @@ int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **e
 			*exit_code = code;
 	}
 out:
+	ctl_detach(cfg->ctl);  /* a waiter learns that the VM never started */
 	teardown(&vm, done);
 	return r;
 }

@@ -61,6 +61,9 @@ struct vm_net {
 	enum vm_vhost vhost;        /* AUTO: vhost-net when /dev/vhost-net opens */
 };
 
+/* "xx:xx:xx:xx:xx:xx" (a unicast address) into mac; -1 if it is not one. */
+int vm_net_parse_mac(const char *s, uint8_t mac[6]);
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;         /* NULL: none */
@@ -101,7 +104,31 @@ struct vm_config {
 	 * shutdown").  The fd stays the caller's; EOF on it stops the watch.
 	 * -1 (microvm_config_init): no power button. */
 	int power_button_fd;
+	/* Control of the running VM from other threads (hull vm serve's API):
+	 * NULL none.  The caller owns it; it must outlive microvm_run. */
+	struct microvm_ctl *ctl;
 };
+
+/* ---- control of a running VM (microvm/ctl.c) -------------------------------
+ * Every call may come from any thread; it blocks the caller (never the VMM)
+ * until done, and fails with "not running" before microvm_run started the
+ * vCPUs or once it is stopping. */
+struct microvm_ctl;
+struct microvm_ctl *microvm_ctl_new(void);
+void microvm_ctl_free(struct microvm_ctl *c);
+/* Wait until microvm_run either started the vCPUs (true) or returned (false). */
+bool microvm_ctl_wait_started(struct microvm_ctl *c);
+/* Park every vCPU outside KVM_RUN (pause) or let them run again. */
+int microvm_ctl_pause(struct microvm_ctl *c, bool pause, struct hull_err **err);
+/* Replace the backing file of disk idx (vm_config.disks[idx]) and tell the
+ * guest its new capacity (a virtio config change interrupt). */
+int microvm_ctl_set_disk(struct microvm_ctl *c, unsigned int idx, const char *path, struct hull_err **err);
+/* Counters for metrics; zero before start. */
+struct microvm_stats {
+	uint64_t exits_io, exits_mmio, exits_other;
+	uint64_t blk_reads, blk_writes, blk_read_bytes, blk_write_bytes;
+};
+void microvm_ctl_stats(struct microvm_ctl *c, struct microvm_stats *st);
 
 /* Defaults; always start from this (0 is a valid fd: power_button_fd must be -1). */
 void microvm_config_init(struct vm_config *cfg);

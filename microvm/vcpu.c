@@ -392,6 +392,32 @@ int vcpus_create(struct vm *vm, struct hull_err **err)
 	return 0;
 }
 
+/* Park while a pause is asked for; vcpus_stop wakes us (under pause_lock,
+ * so the exit check below cannot miss it). */
+static void park(struct vcpu *c)
+{
+	struct vm *vm = c->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nparked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (vm->pause_req && !vm_exiting(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nparked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* The pause kick set immediate_exit; vcpus_stop sets it after marking
+	 * the VM exiting, which the loop checks next, so clearing it here never
+	 * loses a stop. */
+	__atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
+static void count_exit(struct vm *vm, uint32_t reason)
+{
+	uint64_t *n = reason == KVM_EXIT_IO ? &vm->exits_io : reason == KVM_EXIT_MMIO ? &vm->exits_mmio
+										      : &vm->exits_other;
+	__atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *c = arg;
@@ -406,6 +432,10 @@ static void *vcpu_thread(void *arg)
 	for (;;) {
 		if (vm_exiting(vm))
 			break;
+		if (__atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST)) {
+			park(c);
+			continue;
+		}
 		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -414,6 +444,7 @@ static void *vcpu_thread(void *arg)
 			vm_request_exit(vm, MICROVM_EXIT_ERROR, msg);
 			break;
 		}
+		count_exit(vm, c->run->exit_reason);
 		if (vcpu_handle_exit(&vm->pio, &vm->mmio, c->run, &code, &why) == EXIT_STOP) {
 			char msg[128];
 			if (c->run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
@@ -428,7 +459,43 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 	}
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nexited++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	return NULL;
+}
+
+static void kick_all(struct vm *vm)
+{
+	/* immediate_exit makes a KVM_RUN that races with the kick return at once. */
+	for (unsigned int i = 0; i < vm->ncpus; i++)
+		if (vm->vcpus[i].run)
+			__atomic_store_n(&vm->vcpus[i].run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	for (unsigned int i = 0; i < vm->ncpus; i++)
+		if (vm->vcpus[i].started)
+			pthread_kill(vm->vcpus[i].thread, KICK_SIGNAL);
+}
+
+void vcpus_pause(struct vm *vm, bool pause)
+{
+	unsigned int started = 0;
+
+	for (unsigned int i = 0; i < vm->ncpus; i++)
+		started += vm->vcpus[i].started;
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vm->pause_req, pause, __ATOMIC_SEQ_CST);
+	if (!pause) {
+		pthread_cond_broadcast(&vm->pause_cond);
+		pthread_mutex_unlock(&vm->pause_lock);
+		return;
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	kick_all(vm);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nparked + vm->nexited < started && !vm_exiting(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 /* A vCPU thread needs a few KiB of stack (exit handling, device callbacks,
@@ -471,6 +538,10 @@ void vcpus_stop(struct vm *vm)
 {
 	/* Make sure every loop sees "exiting" (no-op when an exit was requested). */
 	vm_request_exit(vm, MICROVM_EXIT_ERROR, "VMM stopping");
+	/* wake parked vCPUs (they see "exiting") and whoever waits for them */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	/* immediate_exit makes a KVM_RUN that races with the kick return at once. */
 	for (unsigned int i = 0; i < vm->ncpus; i++)
 		if (vm->vcpus[i].run)

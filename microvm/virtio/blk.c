@@ -92,8 +92,9 @@ struct blk_dz_seg {
 };
 
 struct blk {
-	int fd;
+	int fd;                           /* swapped under the device lock (virtio_blk_set_backing) */
 	bool readonly;
+	uint64_t reads, writes, read_bytes, write_bytes;  /* metrics, relaxed atomics */
 	uint64_t capacity;                /* in 512-byte sectors */
 	char serial[BLK_SERIAL_LEN];
 	struct blk_config cfg;
@@ -201,6 +202,8 @@ static uint8_t do_io(struct blk_req *rq, bool write)
 	/* range_ok bounds sector by the capacity, so the byte offset fits off_t */
 	if (rw_full(rq->b->fd, write, iov, cnt, (off_t)(rq->sector * SECTOR_SIZE)) < 0)
 		return VIRTIO_BLK_S_IOERR;
+	__atomic_fetch_add(write ? &rq->b->writes : &rq->b->reads, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(write ? &rq->b->write_bytes : &rq->b->read_bytes, len, __ATOMIC_RELAXED);
 	if (!write)
 		rq->written = (uint32_t)len;  /* < UINT32_MAX, checked above */
 	return VIRTIO_BLK_S_OK;
@@ -518,6 +521,50 @@ struct virtio_dev *virtio_blk_create(const char *path, bool readonly, struct hul
 	d->priv = b;
 	pthread_mutex_init(&d->lock, NULL);
 	return d;
+}
+
+/* Requests run under d->lock (the event loop holds it around queue_notify),
+ * so swapping the fd under it never splits a request between two files.
+ * The guest learns the new capacity from the config change interrupt
+ * (virtio 1.2 §5.2.4: capacity may change; Linux re-reads it). */
+int virtio_blk_set_backing(struct virtio_dev *d, const char *path, struct hull_err **err)
+{
+	_cleanup_close_ int fd = -1;
+	struct blk *b = d->priv;
+	struct stat st;
+	uint64_t bytes;
+	int old;
+
+	if (d->ops != &blk_ops)
+		return hull_err_make(err, EINVAL, "not a virtio-blk device");
+	fd = open(path, (b->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
+		return hull_err_make(err, errno, "open %s", path);
+	if (disk_size(fd, path, &bytes, &st, err) < 0)
+		return -1;
+	pthread_mutex_lock(&d->lock);
+	old = b->fd;
+	b->fd = take_fd(&fd);
+	b->capacity = bytes / SECTOR_SIZE;
+	b->cfg.capacity = htole64(b->capacity);
+	if (d->signal_config)
+		d->signal_config(d);
+	pthread_mutex_unlock(&d->lock);
+	close(old);
+	return 0;
+}
+
+bool virtio_blk_stats(struct virtio_dev *d, uint64_t *reads, uint64_t *writes, uint64_t *rbytes, uint64_t *wbytes)
+{
+	struct blk *b = d->priv;
+
+	if (d->ops != &blk_ops)
+		return false;
+	*reads += __atomic_load_n(&b->reads, __ATOMIC_RELAXED);
+	*writes += __atomic_load_n(&b->writes, __ATOMIC_RELAXED);
+	*rbytes += __atomic_load_n(&b->read_bytes, __ATOMIC_RELAXED);
+	*wbytes += __atomic_load_n(&b->write_bytes, __ATOMIC_RELAXED);
+	return true;
 }
 
 unsigned int virtio_blk_count(const struct vm_config *cfg)

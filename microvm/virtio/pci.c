@@ -491,3 +491,8 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	virtio_dev_destroy(vp->vdev);
 	free(vp);
 }
+
+struct virtio_dev *virtio_pci_dev(struct virtio_pci *vp)
+{
+	return vp->vdev;
+}

@@ -178,6 +178,10 @@ unsigned int virtio_blk_count(const struct vm_config *cfg);
 int virtio_blk_check(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
 struct virtio_dev *virtio_blk_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
 struct virtio_dev *virtio_blk_create(const char *path, bool readonly, struct hull_err **err);
+/* Swap the backing file (same read-only mode) and signal a config change. */
+int virtio_blk_set_backing(struct virtio_dev *d, const char *path, struct hull_err **err);
+/* Add d's request counters to the sums; false (nothing added) if d is not a blk. */
+bool virtio_blk_stats(struct virtio_dev *d, uint64_t *reads, uint64_t *writes, uint64_t *rbytes, uint64_t *wbytes);
 /* rng.c: always one */
 unsigned int virtio_rng_count(const struct vm_config *cfg);
 struct virtio_dev *virtio_rng_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
@@ -287,5 +291,6 @@ void virtio_net_vhost_stop(struct vhost_net *v);
 
 struct virtio_pci *virtio_pci_create(struct vm *vm, struct virtio_dev *vdev, struct hull_err **err);
 void virtio_pci_destroy(struct virtio_pci *vp);
+struct virtio_dev *virtio_pci_dev(struct virtio_pci *vp);
 
 #endif

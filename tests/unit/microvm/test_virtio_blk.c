@@ -477,6 +477,48 @@ static void test_blk_create_fails_for_missing_file(void **state)
 	hull_err_free(&err);
 }
 
+/* PATCH /drives (api/): a new backing file of another size; the guest is told
+ * by a config change interrupt, reads the new capacity and the new file's
+ * data, and counters count what it did. */
+static void test_blk_set_backing_swaps_file_and_signals_config(void **state)
+{
+	struct fx *f = *state;
+	char path2[64] = "/tmp/hull-test-blk2.XXXXXX";
+	struct hull_err *err = NULL;
+	uint8_t cfg[8], data[512];
+	uint64_t cap, reads = 0, writes = 0, rb = 0, wb = 0;
+	int fd = mkstemp(path2);
+
+	assert_true(fd >= 0);
+	memset(data, 0x5a, sizeof(data));
+	assert_int_equal(pwrite(fd, data, sizeof(data), 0), (ssize_t)sizeof(data));
+	assert_int_equal(ftruncate(fd, 4 * SECTORS * 512), 0);
+	close(fd);
+
+	assert_int_equal(virtio_blk_set_backing(f->d, path2, &err), 0);
+	assert_int_equal(f->t.config_signals, 1);
+	f->d->ops->config_read(f->d, 0, cfg, sizeof(cfg));
+	memcpy(&cap, cfg, 8);
+	assert_int_equal(le64toh(cap), 4 * SECTORS);
+	struct req r = { .type = T_IN, .sector = 0, .in_len = 512 };
+	assert_int_equal(submit(f, &r), S_OK);
+	assert_memory_equal(fg_hva(&f->g, r.in_gpa), data, sizeof(data));
+	/* past the old end, inside the new one */
+	struct req r2 = { .type = T_IN, .sector = 2 * SECTORS, .in_len = 512 };
+	assert_int_equal(submit(f, &r2), S_OK);
+	assert_true(virtio_blk_stats(f->d, &reads, &writes, &rb, &wb));
+	assert_int_equal(reads, 2);
+	assert_int_equal(rb, 1024);
+	assert_int_equal(writes, 0);
+
+	/* a missing file changes nothing */
+	assert_true(virtio_blk_set_backing(f->d, "/nonexistent/hull/disk.img", &err) < 0);
+	assert_non_null(strstr(err->msg, "/nonexistent/hull/disk.img"));
+	hull_err_free(&err);
+	assert_int_equal(f->t.config_signals, 1);
+	unlink(path2);
+}
+
 #define RW(fn) cmocka_unit_test_setup_teardown(fn, setup_rw, teardown)
 #define RO(fn) cmocka_unit_test_setup_teardown(fn, setup_ro, teardown)
 
@@ -500,6 +542,7 @@ int main(void)
 		RW(test_blk_short_header_breaks_device),
 		RW(test_blk_malformed_ring_breaks_device),
 		RW(test_blk_config_reports_capacity_and_limits),
+		RW(test_blk_set_backing_swaps_file_and_signals_config),
 		cmocka_unit_test(test_blk_create_fails_for_missing_file),
 	};
 
