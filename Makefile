@@ -7,7 +7,7 @@ BUILD   ?= build
 CC      ?= gcc
 
 # Library folders: each is one door header (<folder>/<folder>.h) plus sources.
-MODULES := common oci namespaces confine runtime cgroups net microvm guest vmcontainer virtiofs shim vfio
+MODULES := common api oci namespaces confine runtime cgroups net microvm guest vmcontainer virtiofs shim vfio
 
 PKGS    := libseccomp libcap json-c libnl-3.0 libnl-route-3.0 libsystemd
 COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -31,11 +31,13 @@ CPPFLAGS_ALL = -std=gnu17 -D_GNU_SOURCE -I. -I$(GEN) $(call pkg_config,--cflags 
 # data only), hence the linker's warning about dlopen.
 # libcriu.a: the protobuf-c code of CRIU's rpc.proto (runtime/checkpoint.c).
 STATIC_PKGS := libseccomp libcap json-c libnl-route-3.0 libnl-3.0 libprotobuf-c
+# libhttp-parser-dev ships libhttp_parser.a but no .pc file (api/http.c).
+HTTP_LIBS := -lhttp_parser
 # Unit tests may drive sd-bus directly (a stand-in systemd on a private bus).
 TEST_LIBS = $(call pkg_config,--libs libsystemd)
-LIBS    = -Wl,-Bstatic -lcriu $(call pkg_config,--libs $(STATIC_PKGS)) -Wl,-Bdynamic -lpthread -ldl
+LIBS    = -Wl,-Bstatic -lcriu $(HTTP_LIBS) $(call pkg_config,--libs $(STATIC_PKGS)) -Wl,-Bdynamic -lpthread -ldl
 HULL_LDFLAGS := -static
-HULL_LIBS = -lcriu $(call pkg_config,--static --libs $(STATIC_PKGS)) -lpthread -ldl
+HULL_LIBS = -lcriu $(HTTP_LIBS) $(call pkg_config,--static --libs $(STATIC_PKGS)) -lpthread -ldl
 
 ifeq ($(SAN),1)
 CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

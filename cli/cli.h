@@ -47,6 +47,8 @@ int cli_need_args(int argc, char **argv, int n, const char *what, struct hull_er
 /* hull vm tap|redirect|link (cmd_vmnet.c); argv[0] is the subcommand.  1
  * when it is not one of these. */
 int cli_vm_net(int argc, char **argv, struct hull_err **err);
+/* hull vm serve (cmd_vm_serve.c); argv[0] is "serve". */
+int cli_vm_serve(struct cli_ctx *g, int argc, char **argv, struct hull_err **err);
 
 #define CLI_CMD(name) int cmd_##name(struct cli_ctx *g, int argc, char **argv, struct hull_err **err)
 CLI_CMD(create);

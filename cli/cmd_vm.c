@@ -331,13 +331,18 @@ static int power_button_on_sigterm(struct vm_config *cfg, struct hull_err **err)
 /* The error line names the sub-subcommand ("hull: vm run: ..."), which the
  * generic "hull: <cmd>: " prefix in main() cannot, so it is printed here the
  * same way main() prints. */
-static int fail(struct cli_ctx *g, struct hull_err **err)
+static int fail_as(struct cli_ctx *g, const char *what, struct hull_err **err)
 {
-	hull_log(HULL_LOG_ERROR, "vm run: %s", (*err)->msg);
+	hull_log(HULL_LOG_ERROR, "%s: %s", what, (*err)->msg);
 	if (g->log_path)
-		fprintf(stderr, "hull: vm run: %s\n", (*err)->msg);
+		fprintf(stderr, "hull: %s: %s\n", what, (*err)->msg);
 	hull_err_free(err);
 	return 1;
+}
+
+static int fail(struct cli_ctx *g, struct hull_err **err)
+{
+	return fail_as(g, "vm run", err);
 }
 
 CLI_CMD(vm)
@@ -345,6 +350,10 @@ CLI_CMD(vm)
 	struct vm_config cfg;
 	int code;
 
+	if (argc >= 2 && strcmp(argv[1], "serve") == 0) {
+		int r = cli_vm_serve(g, argc - 1, argv + 1, err);
+		return r < 0 ? fail_as(g, "vm serve", err) : r;
+	}
 	if (argc >= 2 && strcmp(argv[1], "run") != 0) {
 		int r = cli_vm_net(argc - 1, argv + 1, err);
 
@@ -356,6 +365,7 @@ CLI_CMD(vm)
 				     "[--cpus N] [--memory MiB] [--disk PATH[,ro]]... [--fs tag=TAG,socket=PATH]... "
 				     "[--net tap=NAME[,mac=MAC][,vhost=on|off]]... [--device vfio=DDDD:BB:DD.F]... "
 				     "[--console serial|virtio] [--vsock cid=N,uds=PATH] [--hugepages] [--ksm] [--boot-timer] | "
+				     "hull vm serve --api-sock PATH [--id ID] [--config-file FILE] | "
 				     "hull vm tap [--multi-queue] [--owner UID] [--group GID] NAME | "
 				     "hull vm redirect [--remove] VETH TAP | hull vm link NAME");
 	/* A closed console pipe must not kill the VMM: the UART just drops output. */

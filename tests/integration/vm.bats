@@ -23,17 +23,7 @@ setup() {
 	KERNEL=$REPO/build/cache/microvm/vmlinuz
 	if [ ! -f "$KERNEL" ]; then
 		KERNEL=$BATS_TEST_TMPDIR/bzImage
-		python3 - "$KERNEL" <<-'PY'
-		import struct, sys
-		img = bytearray(5 * 512 + 4096)
-		img[0x1f1] = 4                                   # setup_sects
-		struct.pack_into('<H', img, 0x1fe, 0xaa55)       # boot_flag
-		struct.pack_into('<I', img, 0x202, 0x53726448)   # "HdrS"
-		struct.pack_into('<H', img, 0x206, 0x020f)       # protocol 2.15
-		img[0x211] = 1                                   # LOADED_HIGH
-		struct.pack_into('<H', img, 0x236, 1)            # XLF_KERNEL_64
-		open(sys.argv[1], 'wb').write(img)
-		PY
+		python3 "$BATS_TEST_DIRNAME/fake-bzimage.py" "$KERNEL"
 	fi
 }
 

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hull vm serve --api-sock PATH [--id ID] [--config-file FILE]: a microVM
+ * configured and driven through Firecracker's API (api/api.h,
+ * docs/sandbox.md).  Exit status as `hull vm run` once the guest stops;
+ * 128+N after signal N (the socket is removed either way).
+ */
+#include "cli.h"
+#include "api/api.h"
+
+int cli_vm_serve(struct cli_ctx *g, int argc, char **argv, struct hull_err **err)
+{
+	enum { O_SOCK = 256, O_ID, O_CONFIG };
+	static const struct option opts[] = {
+		{ "api-sock", required_argument, NULL, O_SOCK },
+		{ "id", required_argument, NULL, O_ID },
+		{ "config-file", required_argument, NULL, O_CONFIG },
+		{ 0 }
+	};
+	struct api_opts o = { 0 };
+	int c, code;
+
+	optind = 0;
+	for (;;) {
+		if (cli_getopt(argc, argv, "+", opts, &c, err) < 0)
+			return -1;
+		if (c == -1)
+			break;
+		switch (c) {
+		case O_SOCK: o.sock_path = optarg; break;
+		case O_ID: o.id = optarg; break;
+		case O_CONFIG: o.config_file = optarg; break;
+		default: return hull_err_make(err, 0, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return hull_err_make(err, 0, "unexpected argument \"%s\"", argv[optind]);
+	/* Ids name the instance in GET / and (later) the jail's directory:
+	 * the container id rule keeps them path- and log-safe. */
+	if (o.id && (!*o.id || strlen(o.id) > 64 || o.id[strspn(o.id, "abcdefghijklmnopqrstuvwxyz"
+							       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")] ||
+		     o.id[0] == '.'))
+		return hull_err_make(err, 0, "--id \"%s\": 1..64 of [A-Za-z0-9_.-], not starting with '.'", o.id);
+	/* A closed console pipe must not kill the VMM: the UART just drops output. */
+	signal(SIGPIPE, SIG_IGN);
+	if (api_serve(&o, &code, err) < 0)
+		return -1;
+	return code;
+}
