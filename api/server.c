@@ -355,6 +355,15 @@ static int setup(struct server *s, const struct api_opts *o, struct hull_err **e
 		return hull_err_make(err, errno, "signalfd");
 	if (add_fd(s, s->sfd, &s->sfd, err) < 0 || add_fd(s, s->vmm.done_evt, &s->vmm.done_evt, err) < 0)
 		return -1;
+	/* the socket first: a VM started from the file is then never left
+	 * running by a socket that cannot be made */
+	if (o->sock_path) {
+		s->lfd = listen_on(o->sock_path, err);
+		if (s->lfd < 0)
+			return -1;
+		if (add_fd(s, s->lfd, &s->lfd, err) < 0)
+			return -1;
+	}
 	if (o->config_file) {
 		_cleanup_free_ char *json = NULL;
 		size_t len;
@@ -362,13 +371,6 @@ static int setup(struct server *s, const struct api_opts *o, struct hull_err **e
 			return -1;
 		if (api_load_config(&s->vm, json, len, err) < 0 || api_instance_start(&s->vm, err) < 0)
 			return hull_err_wrap(err, "--config-file %s", o->config_file);
-	}
-	if (o->sock_path) {
-		s->lfd = listen_on(o->sock_path, err);
-		if (s->lfd < 0)
-			return -1;
-		if (add_fd(s, s->lfd, &s->lfd, err) < 0)
-			return -1;
 	}
 	return 0;
 }

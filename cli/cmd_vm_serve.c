@@ -35,12 +35,10 @@ int cli_vm_serve(struct cli_ctx *g, int argc, char **argv, struct hull_err **err
 	}
 	if (optind < argc)
 		return hull_err_make(err, 0, "unexpected argument \"%s\"", argv[optind]);
-	/* Ids name the instance in GET / and (later) the jail's directory:
-	 * the container id rule keeps them path- and log-safe. */
-	if (o.id && (!*o.id || strlen(o.id) > 64 || o.id[strspn(o.id, "abcdefghijklmnopqrstuvwxyz"
-							       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")] ||
-		     o.id[0] == '.'))
-		return hull_err_make(err, 0, "--id \"%s\": 1..64 of [A-Za-z0-9_.-], not starting with '.'", o.id);
+	/* The id names the instance in GET / and (later) the jail's directory:
+	 * the container id rule keeps it path- and log-safe. */
+	if (o.id && runtime_validate_id(o.id, err) < 0)
+		return hull_err_wrap(err, "--id");
 	/* A closed console pipe must not kill the VMM: the UART just drops output. */
 	signal(SIGPIPE, SIG_IGN);
 	if (api_serve(&o, &code, err) < 0)

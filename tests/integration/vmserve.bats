@@ -198,7 +198,7 @@ is_pvm() {
 	run -1 "$HULL_BIN" vm serve
 	assert_output "hull: vm serve: --api-sock or --config-file is required"
 	run -1 "$HULL_BIN" vm serve --api-sock "$S.2" --id '../x'
-	assert_output --regexp '^hull: vm serve: --id "../x": '
+	assert_output 'hull: vm serve: --id: invalid container id "../x": only [A-Za-z0-9_.+-] allowed'
 	[ ! -e "$S.2" ]
 }
 
