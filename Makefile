@@ -62,8 +62,10 @@ GOSRC   := /usr/share/gocode/src
 GEN     := $(BUILD)/gen
 ifneq ($(wildcard shim/ttrpc.proto),)
 GEN_STAMP := $(GEN)/stamp
-PROTOS  := shim/ttrpc.proto \
+PROTOS  := shim/ttrpc.proto shim/options.proto \
 	github.com/containerd/containerd/runtime/v2/task/shim.proto \
+	github.com/containerd/cgroups/stats/v1/metrics.proto \
+	github.com/containerd/cgroups/v2/stats/metrics.proto \
 	github.com/containerd/containerd/api/types/mount.proto \
 	github.com/containerd/containerd/api/types/task/task.proto \
 	github.com/containerd/containerd/api/events/task.proto \
@@ -101,7 +103,8 @@ $(OBJDIR)/%.o: %.c
 ifneq ($(GEN_STAMP),)
 $(GEN_STAMP): $(filter shim/%,$(PROTOS))
 	@command -v protoc-c >/dev/null && [ -f $(GOSRC)/github.com/containerd/containerd/runtime/v2/task/shim.proto ] && \
-		[ -f $(GOSRC)/github.com/gogo/protobuf/gogoproto/gogo.proto ] || \
+		[ -f $(GOSRC)/github.com/gogo/protobuf/gogoproto/gogo.proto ] && \
+		[ -f $(GOSRC)/github.com/containerd/cgroups/v2/stats/metrics.proto ] || \
 		{ echo "protoc-c or containerd's .proto files missing: \`make deps\` installs them" >&2; exit 1; }
 	@mkdir -p $(GEN)
 	protoc-c $(PROTO_I) --c_out=$(GEN) $(PROTOS) 2>$(GEN)/protoc.log || { cat $(GEN)/protoc.log; exit 1; }

@@ -83,36 +83,80 @@ static int read_pid(const char *path, pid_t *pid, struct hull_err **err)
 	return 0;
 }
 
-/* Run `hull args` with p's stdio; its pid file names p's process, which
- * reparents to the shim when hull exits. */
-static int run_process(struct shim *s, struct shim_proc *p, char *const *args, const char *pidfile,
-		       struct hull_err **err)
+/* `hull [--isolation X] args` (X: the container's runtime option). */
+static int run_hull(struct shim *s, struct shim_proc *p, char *const *args, int in, int out, int errfd,
+		    char **output, struct hull_err **err)
 {
 	_cleanup_free_ char *log = log_path(p);
+	size_t n = strv_len(args);
+	_cleanup_free_ char **argv = xcalloc(n + 3, sizeof(*argv));
+	size_t k = 0;
+
+	if (p->isolation) {
+		argv[k++] = (char *)"--isolation";
+		argv[k++] = p->isolation;
+	}
+	memcpy(argv + k, args, n * sizeof(*argv));
+	return shim_run_hull(s, log, argv, in, out, errfd, output, err);
+}
+
+/* Run `hull args` with p's stdio; its pid file names p's process, which
+ * reparents to the shim when hull exits.  A terminal: hull gets
+ * --console-socket (args ends in the id and has room for two more) and no stdio; the
+ * pty master it sends there is copied to and from p's FIFOs. */
+static int run_process(struct shim *s, struct shim_proc *p, char **args, const char *pidfile,
+		       struct hull_err **err)
+{
 	_cleanup_close_ int in = -1, out = -1, errfd = -1;
+	char *cdir = NULL, *cpath = NULL;
+	int lfd = -1, master = -1, r = -1;
 	pid_t pid = 0;
 
-	if ((in = open_stdio(p->stdin_path, true, err)) < -1 ||
-	    (out = open_stdio(p->stdout_path, false, err)) < -1 ||
-	    (errfd = open_stdio(p->stderr_path, false, err)) < -1)
-		return -1;
-	if (shim_run_hull(s, log, args, in, out, errfd, NULL, err) < 0 || read_pid(pidfile, &pid, err) < 0)
-		return -1;
-	pthread_mutex_lock(&s->lock);
-	p->pid = pid;
-	shim_claim_orphan_locked(s, p);
-	pthread_mutex_unlock(&s->lock);
-	return 0;
+	if (p->terminal) {
+		size_t n = strv_len(args);
+		if ((lfd = shim_console_listen(&cdir, &cpath, err)) < 0)
+			goto out;
+		/* before the id, the last argument */
+		args[n - 1] = (char *)"--console-socket";
+		args[n] = cpath;
+		args[n + 1] = p->id;
+		args[n + 2] = NULL;
+	} else if ((in = open_stdio(p->stdin_path, true, err)) < -1 ||
+		   (out = open_stdio(p->stdout_path, false, err)) < -1 ||
+		   (errfd = open_stdio(p->stderr_path, false, err)) < -1) {
+		goto out;
+	}
+	if (run_hull(s, p, args, in, out, errfd, NULL, err) < 0 || read_pid(pidfile, &pid, err) < 0)
+		goto out;
+	if (p->terminal) {
+		if (shim_console_take(lfd, &master, err) < 0)
+			goto out; /* the process is killed by the caller's cleanup (Delete) */
+		/* Under the lock: a ResizePty in between is applied, not lost. */
+		pthread_mutex_lock(&s->lock);
+		r = shim_tty_start(p, master, err);
+		pthread_mutex_unlock(&s->lock);
+		if (r < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	if (pid > 0) {
+		pthread_mutex_lock(&s->lock);
+		p->pid = pid;
+		shim_claim_orphan_locked(s, p);
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (lfd >= 0 || cdir)
+		shim_console_unlisten(lfd, cdir, cpath);
+	return r;
 }
 
 static int c_create(struct shim *s, struct shim_proc *p, const Containerd__Task__V2__CreateTaskRequest *req,
 		    struct hull_err **err)
 {
 	_cleanup_free_ char *pidfile = xasprintf("%s/init.pid", p->bundle);
-	char *args[] = { "create", "--bundle", p->bundle, "--pid-file", pidfile, p->id, NULL };
+	char *args[] = { "create", "--bundle", p->bundle, "--pid-file", pidfile, p->id, NULL, NULL, NULL };
 
-	if (req->terminal)
-		return hull_err_make(err, EOPNOTSUPP, "terminal: not supported by this shim yet");
 	if (mount_rootfs(p, req, err) < 0)
 		return -1;
 	if (run_process(s, p, args, pidfile, err) == 0)
@@ -126,15 +170,26 @@ static int c_create(struct shim *s, struct shim_proc *p, const Containerd__Task_
 
 static int simple(struct shim *s, struct shim_proc *p, const char *verb, struct hull_err **err)
 {
-	_cleanup_free_ char *log = log_path(p);
 	char *args[] = { (char *)verb, p->id, NULL };
 
-	return shim_run_hull(s, log, args, -1, -1, -1, NULL, err);
+	return run_hull(s, p, args, -1, -1, -1, NULL, err);
 }
 
+/* The started init gets an OOM watch (`hull events`; its stats lines once
+ * a day are ignored): it ends when Delete kills it. */
 static int c_start(struct shim *s, struct shim_proc *p, struct hull_err **err)
 {
-	return simple(s, p, "start", err);
+	_cleanup_free_ char *log = log_path(p);
+	char *args[] = { "events", "--interval", "1440m", p->id, NULL };
+	pid_t pid;
+
+	if (simple(s, p, "start", err) < 0)
+		return -1;
+	pid = shim_watch_oom(s, log, args, p->id);
+	pthread_mutex_lock(&s->lock);
+	p->oom_pid = pid;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
 /* `hull exec -d --process F --pid-file P ID`: the process reparents to the
@@ -143,11 +198,9 @@ static int c_exec(struct shim *s, struct shim_proc *p, struct hull_err **err)
 {
 	_cleanup_free_ char *spec = xasprintf("%s/exec-%s.json", p->bundle, p->exec_id);
 	_cleanup_free_ char *pidfile = xasprintf("%s/exec-%s.pid", p->bundle, p->exec_id);
-	char *args[] = { "exec", "--detach", "--process", spec, "--pid-file", pidfile, p->id, NULL };
+	char *args[] = { "exec", "--detach", "--process", spec, "--pid-file", pidfile, p->id, NULL, NULL, NULL };
 	int ret;
 
-	if (p->terminal)
-		return hull_err_make(err, EOPNOTSUPP, "terminal: not supported by this shim yet");
 	if (write_file_atomic_at(AT_FDCWD, spec, p->spec, p->spec_len, 0600, err) < 0)
 		return -1;
 	ret = run_process(s, p, args, pidfile, err);
@@ -158,7 +211,6 @@ static int c_exec(struct shim *s, struct shim_proc *p, struct hull_err **err)
 
 static int c_kill(struct shim *s, struct shim_proc *p, int sig, bool all, struct hull_err **err)
 {
-	_cleanup_free_ char *log = log_path(p);
 	char num[16];
 	char *args[] = { "kill", p->id, num, NULL, NULL };
 
@@ -168,15 +220,14 @@ static int c_kill(struct shim *s, struct shim_proc *p, int sig, bool all, struct
 		args[2] = p->id;
 		args[3] = num;
 	}
-	return shim_run_hull(s, log, args, -1, -1, -1, NULL, err);
+	return run_hull(s, p, args, -1, -1, -1, NULL, err);
 }
 
 static int c_remove(struct shim *s, struct shim_proc *p, struct hull_err **err)
 {
-	_cleanup_free_ char *log = log_path(p);
 	char *args[] = { "delete", "--force", p->id, NULL };
 
-	return shim_run_hull(s, log, args, -1, -1, -1, NULL, err);
+	return run_hull(s, p, args, -1, -1, -1, NULL, err);
 }
 
 static int c_pause(struct shim *s, struct shim_proc *p, bool pause, struct hull_err **err)
@@ -186,11 +237,11 @@ static int c_pause(struct shim *s, struct shim_proc *p, bool pause, struct hull_
 
 static int c_pids(struct shim *s, struct shim_proc *p, int **pids, size_t *n, struct hull_err **err)
 {
-	_cleanup_free_ char *log = log_path(p), *out = NULL;
+	_cleanup_free_ char *out = NULL;
 	char *args[] = { "ps", "--format", "json", p->id, NULL };
 	json_object *arr;
 
-	if (shim_run_hull(s, log, args, -1, -1, -1, &out, err) < 0)
+	if (run_hull(s, p, args, -1, -1, -1, &out, err) < 0)
 		return -1;
 	arr = out ? json_tokener_parse(out) : NULL;
 	if (!arr || !json_object_is_type(arr, json_type_array)) {
@@ -205,6 +256,27 @@ static int c_pids(struct shim *s, struct shim_proc *p, int **pids, size_t *n, st
 	return 0;
 }
 
+/* `hull update --resources F ID`: F holds containerd's LinuxResources JSON. */
+static int c_update(struct shim *s, struct shim_proc *p, const uint8_t *res, size_t len, struct hull_err **err)
+{
+	_cleanup_free_ char *file = xasprintf("%s/update.json", p->bundle);
+	char *args[] = { "update", "--resources", file, p->id, NULL };
+	int ret;
+
+	if (write_file_atomic_at(AT_FDCWD, file, (const char *)res, len, 0600, err) < 0)
+		return -1;
+	ret = run_hull(s, p, args, -1, -1, -1, NULL, err);
+	unlink(file);
+	return ret;
+}
+
+static int c_stats(struct shim *s, struct shim_proc *p, char **json, struct hull_err **err)
+{
+	char *args[] = { "events", "--stats", p->id, NULL };
+
+	return run_hull(s, p, args, -1, -1, -1, json, err);
+}
+
 const struct shim_backend shim_backend_container = {
 	.name = "container",
 	.create = c_create,
@@ -214,4 +286,6 @@ const struct shim_backend shim_backend_container = {
 	.remove = c_remove,
 	.pause = c_pause,
 	.pids = c_pids,
+	.update = c_update,
+	.stats = c_stats,
 };

@@ -16,6 +16,10 @@ struct shim_proc {
 	char *id, *exec_id, *bundle;
 	char *stdin_path, *stdout_path, *stderr_path;
 	bool terminal, rootfs_mounted;
+	char *isolation;            /* hull's --isolation for the container, NULL: hull's default */
+	struct shim_tty *tty;       /* terminal: the pty master and its copies (tty.c) */
+	pid_t oom_pid;              /* the init's `hull events` (OOM watch), 0: none */
+	uint16_t ws_row, ws_col;    /* the last ResizePty: ctr exec -t sends it before Start */
 	char *spec;                 /* an exec's OCI process JSON (Exec), else NULL */
 	size_t spec_len;
 	pid_t pid;                  /* 0 until known */
@@ -64,6 +68,11 @@ struct shim_backend {
 	int (*remove)(struct shim *s, struct shim_proc *p, struct hull_err **err);
 	int (*pause)(struct shim *s, struct shim_proc *p, bool pause, struct hull_err **err);
 	int (*pids)(struct shim *s, struct shim_proc *p, int **pids, size_t *n, struct hull_err **err);
+	/* resources: OCI LinuxResources JSON (containerd's Any of it). */
+	int (*update)(struct shim *s, struct shim_proc *p, const uint8_t *resources, size_t len,
+		      struct hull_err **err);
+	/* runc's `events --stats` data JSON (malloc'd). */
+	int (*stats)(struct shim *s, struct shim_proc *p, char **json, struct hull_err **err);
 };
 
 extern const struct shim_backend shim_backend_container;
@@ -85,6 +94,33 @@ void shim_claim_orphan_locked(struct shim *s, struct shim_proc *p);
  * out (optional) receives its stdout (fd 1 must then be -1). */
 int shim_run_hull(struct shim *s, const char *log, char *const *args, int in, int outfd, int errfd,
 		  char **out, struct hull_err **err);
+/* Terminals (tty.c).  listen: a console socket in a fresh directory
+ * (returns its fd); take: the pty master hull sent there; start: copy p's
+ * FIFOs to and from master (consumed); stop: let the output drain (at most
+ * 2 s), end the copies, close all (take it off the proc under s->lock, call
+ * without). */
+struct shim_tty;
+int shim_console_listen(char **dir, char **path, struct hull_err **err);
+void shim_console_unlisten(int lfd, char *dir, char *path);
+int shim_console_take(int lfd, int *master, struct hull_err **err);
+int shim_tty_start(struct shim_proc *p, int master, struct hull_err **err);
+void shim_tty_stop(struct shim_tty *t);
+void shim_tty_close_stdin(struct shim_proc *p);
+int shim_tty_resize(struct shim_proc *p, uint32_t width, uint32_t height, struct hull_err **err);
+
+/* Stats (stats.c): runc's stats JSON as containerd's cgroup metrics: an
+ * Any of io.containerd.cgroups.v1.Metrics, or .v2.Metrics on a cgroup v2
+ * host, as the runc shim answers.  *any_url and *value are malloc'd. */
+int shim_stats_metrics(const char *json, bool v2, char **any_url, uint8_t **value, size_t *len,
+		       struct hull_err **err);
+
+/* OOM events: run `hull args` (`events ... ID`) in the background and
+ * publish a TaskOOM for container id per {"type":"oom"} line it prints;
+ * returns its pid (0: not started, a warning is logged).  stop: kill it
+ * (before the container's cgroup goes: v1 signals the eventfd on removal). */
+pid_t shim_watch_oom(struct shim *s, const char *log, char *const *args, const char *id);
+void shim_stop_oom_locked(struct shim *s, struct shim_proc *p);
+
 /* Unmount the rootfs the shim mounted for p (Delete, and `delete` cleanup). */
 void shim_unmount_rootfs(const char *bundle);
 

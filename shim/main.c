@@ -279,15 +279,16 @@ static void last_log_line(const char *log, char *buf, size_t size)
 	snprintf(buf, size, "%s", nl ? nl + 1 : tail);
 }
 
-int shim_run_hull(struct shim *s, const char *log, char *const *args, int in, int outfd, int errfd,
-		  char **out, struct hull_err **err)
+/* Fork+exec `hull --root R --log L args` with stdio in/out/errfd (-1:
+ * /dev/null), child registered in s->children before the reaper can see
+ * its pid.  outfd is closed by no one here. */
+static int spawn_hull(struct shim *s, const char *log, char *const *args, int in, int outfd, int errfd,
+		      struct shim_child *child, struct hull_err **err)
 {
 	size_t n = strv_len(args);
 	_cleanup_free_ char **argv = xcalloc(n + 6, sizeof(*argv));
-	struct shim_child child = { 0 };
-	int pipefd[2] = { -1, -1 }, devnull;
+	int devnull;
 	sigset_t empty;
-	char msg[600];
 
 	argv[0] = (char *)"hull";
 	argv[1] = (char *)"--root";
@@ -298,18 +299,12 @@ int shim_run_hull(struct shim *s, const char *log, char *const *args, int in, in
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)
 		return hull_err_make(err, errno, "open /dev/null");
-	if (out && pipe2(pipefd, O_CLOEXEC) < 0) {
-		close(devnull);
-		return hull_err_make(err, errno, "pipe");
-	}
 	sigemptyset(&empty);
-	/* Registered before the reaper can see the pid: it takes s->lock first. */
 	pthread_mutex_lock(&s->lock);
-	child.pid = fork();
-	if (child.pid == 0) {
+	child->pid = fork();
+	if (child->pid == 0) {
 		/* Only async-signal-safe calls until exec. */
-		int fds[3] = { in >= 0 ? in : devnull, out ? pipefd[1] : outfd >= 0 ? outfd : devnull,
-			       errfd >= 0 ? errfd : devnull };
+		int fds[3] = { in >= 0 ? in : devnull, outfd >= 0 ? outfd : devnull, errfd >= 0 ? errfd : devnull };
 		for (int i = 0; i < 3; i++) {
 			int fd = fds[i] == i ? fcntl(fds[i], F_DUPFD_CLOEXEC, 3) : fds[i];
 			fds[i] = fd;
@@ -321,16 +316,45 @@ int shim_run_hull(struct shim *s, const char *log, char *const *args, int in, in
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
-	if (child.pid > 0) {
-		child.next = s->children;
-		s->children = &child;
+	if (child->pid > 0) {
+		child->next = s->children;
+		s->children = child;
 	}
 	pthread_mutex_unlock(&s->lock);
 	close(devnull);
-	if (child.pid < 0) {
+	if (child->pid < 0)
+		return hull_err_make(err, errno, "fork hull");
+	return 0;
+}
+
+/* Wait until the reaper saw child exit and take it off the list. */
+static void wait_child(struct shim *s, struct shim_child *child)
+{
+	pthread_mutex_lock(&s->lock);
+	while (!child->done)
+		pthread_cond_wait(&s->changed, &s->lock);
+	for (struct shim_child **c = &s->children; *c; c = &(*c)->next)
+		if (*c == child) {
+			*c = child->next;
+			break;
+		}
+	pthread_mutex_unlock(&s->lock);
+}
+
+int shim_run_hull(struct shim *s, const char *log, char *const *args, int in, int outfd, int errfd,
+		  char **out, struct hull_err **err)
+{
+	struct shim_child child = { 0 };
+	int pipefd[2] = { -1, -1 };
+	char msg[600];
+	size_t n = strv_len(args);
+
+	if (out && pipe2(pipefd, O_CLOEXEC) < 0)
+		return hull_err_make(err, errno, "pipe");
+	if (spawn_hull(s, log, args, in, out ? pipefd[1] : outfd, errfd, &child, err) < 0) {
 		if (out)
 			close(pipefd[0]), close(pipefd[1]);
-		return hull_err_make(err, errno, "fork hull");
+		return -1;
 	}
 	if (out) {
 		size_t len = 0;
@@ -340,15 +364,7 @@ int shim_run_hull(struct shim *s, const char *log, char *const *args, int in, in
 			*out = NULL;
 		close(pipefd[0]);
 	}
-	pthread_mutex_lock(&s->lock);
-	while (!child.done)
-		pthread_cond_wait(&s->changed, &s->lock);
-	for (struct shim_child **c = &s->children; *c; c = &(*c)->next)
-		if (*c == &child) {
-			*c = child.next;
-			break;
-		}
-	pthread_mutex_unlock(&s->lock);
+	wait_child(s, &child);
 	if (WIFEXITED(child.wstatus) && WEXITSTATUS(child.wstatus) == 0)
 		return 0;
 	if (out) {
@@ -356,7 +372,96 @@ int shim_run_hull(struct shim *s, const char *log, char *const *args, int in, in
 		*out = NULL;
 	}
 	last_log_line(log, msg, sizeof(msg));
-	return hull_err_make(err, 0, "hull %s: %s", args[0], msg);
+	/* The verb, after a leading global flag and its value (--isolation vm). */
+	return hull_err_make(err, 0, "hull %s: %s", args[0][0] == '-' && n > 2 ? args[2] : args[0], msg);
+}
+
+struct oom_watch {
+	struct shim *s;
+	struct shim_child child;
+	int fd;
+	char *id;
+};
+
+/* One line per event from `hull events`; {"type":"oom",...} is a TaskOOM. */
+static void *oom_thread(void *arg)
+{
+	struct oom_watch *w = arg;
+	FILE *f = fdopen(w->fd, "r");
+	char *line = NULL;
+	size_t cap = 0;
+
+	while (f && getline(&line, &cap, f) > 0) {
+		json_object *o = json_tokener_parse(line), *t;
+
+		if (o && json_object_object_get_ex(o, "type", &t) && json_object_is_type(t, json_type_string) &&
+		    strcmp(json_object_get_string(t), "oom") == 0) {
+			Containerd__Events__TaskOOM ev = CONTAINERD__EVENTS__TASK_OOM__INIT;
+
+			ev.container_id = w->id;
+			shim_publish(w->s, "/tasks/oom", &ev.base);
+		}
+		json_object_put(o);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	else
+		close(w->fd);
+	wait_child(w->s, &w->child);
+	free(w->id);
+	free(w);
+	return NULL;
+}
+
+void shim_stop_oom_locked(struct shim *s, struct shim_proc *p)
+{
+	/* Only while it is on the list unreaped: its pid cannot be reused. */
+	for (struct shim_child *c = s->children; c && p->oom_pid > 0; c = c->next)
+		if (c->pid == p->oom_pid && !c->done)
+			kill(c->pid, SIGKILL);
+	p->oom_pid = 0;
+}
+
+pid_t shim_watch_oom(struct shim *s, const char *log, char *const *args, const char *id)
+{
+	struct oom_watch *w = xcalloc(1, sizeof(*w));
+	struct hull_err *err = NULL;
+	int pipefd[2];
+	pthread_attr_t attr;
+	pthread_t t;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		hull_warn("shim: %s: no OOM events: pipe: %s", id, strerror(errno));
+		free(w);
+		return 0;
+	}
+	w->s = s;
+	w->fd = pipefd[0];
+	w->id = xstrdup(id);
+	if (spawn_hull(s, log, args, -1, pipefd[1], -1, &w->child, &err) < 0) {
+		hull_warn("shim: %s: no OOM events: %s", id, err->msg);
+		hull_err_free(&err);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		free(w->id);
+		free(w);
+		return 0;
+	}
+	close(pipefd[1]);
+	pid = w->child.pid; /* the thread frees w */
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, oom_thread, w) != 0) {
+		/* hull events ends with the container; only its output is lost. */
+		hull_warn("shim: %s: no OOM events: thread", id);
+		close(w->fd);
+		pthread_attr_destroy(&attr);
+		return pid; /* w stays: the child's record is on s->children */
+	}
+	pthread_attr_destroy(&attr);
+	return pid;
 }
 
 void shim_unmount_rootfs(const char *bundle)

@@ -3,13 +3,16 @@
  * shim/task.c: containerd.task.v2.Task (runtime/v2/task/shim.proto).  Every
  * payload is decoded by protobuf-c (bounded by the 4 MiB frame); a payload
  * that does not decode answers INVALID_ARGUMENT.  Methods not in the table
- * (ResizePty, Update, Stats, Checkpoint) answer UNIMPLEMENTED.
+ * (Checkpoint) answer UNIMPLEMENTED.
  */
+#include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "shim/internal.h"
 #include "github.com/containerd/containerd/api/events/task.pb-c.h"
+#include "shim/options.pb-c.h"
 
 static void fail(struct ttrpc_reply *out, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(struct ttrpc_reply *out, int code, const char *fmt, ...)
@@ -75,6 +78,52 @@ static void set_ts(Google__Protobuf__Timestamp *ts, const struct timespec *t)
 	ts->nanos = (int32_t)t->tv_nsec;
 }
 
+/* CreateTaskRequest.options: runtimeoptions.v1.Options (containerd CRI's
+ * `options = { ConfigPath = F }` for this runtime, `ctr run
+ * --runtime-config-path F`).  F has lines `isolation = "vm"` or
+ * `"container"`, blank lines and # comments; anything else is refused,
+ * naming the file and line.  No options: hull's own default. */
+static int task_options(const Google__Protobuf__Any *any, char **isolation, struct hull_err **err)
+{
+	Runtimeoptions__V1__Options *o;
+	_cleanup_free_ char *text = NULL, *path = NULL;
+	char *save = NULL, *line;
+	unsigned lineno = 0;
+	const char *url;
+
+	if (!any || !any->type_url || !*any->type_url)
+		return 0;
+	url = strrchr(any->type_url, '/') ? strrchr(any->type_url, '/') + 1 : any->type_url;
+	if (strcmp(url, runtimeoptions__v1__options__descriptor.name) != 0)
+		return hull_err_make(err, 0, "options: type %s is not %s", any->type_url,
+				     runtimeoptions__v1__options__descriptor.name);
+	o = runtimeoptions__v1__options__unpack(NULL, any->value.len, any->value.data);
+	if (!o)
+		return hull_err_make(err, 0, "options: %s does not decode", any->type_url);
+	path = *o->config_path ? xstrdup(o->config_path) : NULL;
+	runtimeoptions__v1__options__free_unpacked(o, NULL);
+	if (!path)
+		return 0;
+	if (read_file_at(AT_FDCWD, path, &text, NULL, 64 << 10, err) < 0)
+		return hull_err_wrap(err, "options");
+	for (char *l = text; (line = strtok_r(l, "\n", &save)); l = NULL) {
+		char key[32], val[32], *hash;
+
+		lineno++; /* strtok_r skips empty lines: numbers count non-empty ones */
+		if ((hash = strchr(line, '#')))
+			*hash = '\0';
+		if (strspn(line, " \t\r") == strlen(line))
+			continue;
+		if (sscanf(line, " %31[a-z_] = \"%31[a-z]\" %1s", key, val, (char[2]){ 0 }) != 2 ||
+		    strcmp(key, "isolation") != 0 || (strcmp(val, "vm") != 0 && strcmp(val, "container") != 0))
+			return hull_err_make(err, 0, "options %s:%u: expected isolation = \"vm\" or \"container\"",
+					     path, lineno);
+		free(*isolation);
+		*isolation = xstrdup(val);
+	}
+	return 0;
+}
+
 static void task_create(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
 {
 	struct shim *s = opaque;
@@ -82,6 +131,7 @@ static void task_create(void *opaque, const uint8_t *in, size_t len, struct ttrp
 		(void *)decode(&containerd__task__v2__create_task_request__descriptor, in, len, out);
 	Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
 	struct hull_err *err = NULL;
+	_cleanup_free_ char *isolation = NULL;
 	struct shim_proc *p;
 
 	if (!req)
@@ -92,6 +142,10 @@ static void task_create(void *opaque, const uint8_t *in, size_t len, struct ttrp
 	}
 	if (*req->checkpoint) {
 		fail(out, TTRPC_UNIMPLEMENTED, "create: restore from a checkpoint is not supported");
+		goto out;
+	}
+	if (task_options(req->options, &isolation, &err) < 0) {
+		fail_err(out, TTRPC_INVALID_ARGUMENT, &err);
 		goto out;
 	}
 	pthread_mutex_lock(&s->lock);
@@ -109,6 +163,7 @@ static void task_create(void *opaque, const uint8_t *in, size_t len, struct ttrp
 	p->stdout_path = xstrdup(req->stdout);
 	p->stderr_path = xstrdup(req->stderr);
 	p->terminal = req->terminal;
+	p->isolation = take_ptr(isolation);
 	p->status = ST_CREATED;
 	p->next = s->procs;
 	s->procs = p;
@@ -166,7 +221,14 @@ static void task_start(void *opaque, const uint8_t *in, size_t len, struct ttrpc
 	pthread_mutex_unlock(&s->lock);
 	resp.pid = (uint32_t)p->pid;
 	reply(out, &resp.base);
-	{
+	if (*p->exec_id) { /* runc's shim: an exec's start is TaskExecStarted */
+		Containerd__Events__TaskExecStarted ev = CONTAINERD__EVENTS__TASK_EXEC_STARTED__INIT;
+
+		ev.container_id = p->id;
+		ev.exec_id = p->exec_id;
+		ev.pid = resp.pid;
+		shim_publish(s, "/tasks/exec-started", &ev.base);
+	} else {
 		Containerd__Events__TaskStart ev = CONTAINERD__EVENTS__TASK_START__INIT;
 
 		ev.container_id = p->id;
@@ -277,11 +339,19 @@ static void task_exec(void *opaque, const uint8_t *in, size_t len, struct ttrpc_
 	p->spec_len = req->spec->value.len;
 	p->spec = xmalloc(p->spec_len);
 	memcpy(p->spec, req->spec->value.data, p->spec_len);
+	p->isolation = init->isolation ? xstrdup(init->isolation) : NULL;
 	p->status = ST_CREATED;
 	p->next = s->procs;
 	s->procs = p;
 	pthread_mutex_unlock(&s->lock);
 	reply(out, &resp.base);
+	{
+		Containerd__Events__TaskExecAdded ev = CONTAINERD__EVENTS__TASK_EXEC_ADDED__INIT;
+
+		ev.container_id = req->id;
+		ev.exec_id = req->exec_id;
+		shim_publish(s, "/tasks/exec-added", &ev.base);
+	}
 out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 }
@@ -341,6 +411,7 @@ static void task_delete(void *opaque, const uint8_t *in, size_t len, struct ttrp
 	Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
 	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
 	struct hull_err *err = NULL;
+	struct shim_tty *tty;
 	struct shim_proc *p;
 	bool live;
 
@@ -356,6 +427,9 @@ static void task_delete(void *opaque, const uint8_t *in, size_t len, struct ttrp
 		fail(out, TTRPC_FAILED_PRECONDITION, "%s: cannot delete a running task", p->id);
 		goto out;
 	}
+	pthread_mutex_lock(&s->lock);
+	shim_stop_oom_locked(s, p);
+	pthread_mutex_unlock(&s->lock);
 	/* An exec leaves only the table; for the init, --force: a created init
 	 * is killed, a stopped one only cleaned up. */
 	if (!*p->exec_id && s->backend->remove(s, p, &err) < 0) {
@@ -365,6 +439,10 @@ static void task_delete(void *opaque, const uint8_t *in, size_t len, struct ttrp
 	pthread_mutex_lock(&s->lock);
 	while (p->pid > 0 && !p->exited)
 		pthread_cond_wait(&s->changed, &s->lock);
+	/* Off the proc under the lock (ResizePty and CloseIO use it there),
+	 * drained and closed after it. */
+	tty = p->tty;
+	p->tty = NULL;
 	if (p->rootfs_mounted) {
 		shim_unmount_rootfs(p->bundle);
 		p->rootfs_mounted = false;
@@ -379,6 +457,7 @@ static void task_delete(void *opaque, const uint8_t *in, size_t len, struct ttrp
 	set_ts(&ts, &p->exited_at);
 	resp.exited_at = &ts;
 	pthread_mutex_unlock(&s->lock);
+	shim_tty_stop(tty);
 	reply(out, &resp.base);
 	if (!*p->exec_id) { /* runc's shim: TaskDelete is the init's */
 		Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
@@ -487,10 +566,113 @@ static void task_closeio(void *opaque, const uint8_t *in, size_t len, struct ttr
 		(void *)decode(&containerd__task__v2__close_iorequest__descriptor, in, len, out);
 	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
 
+	struct shim_proc *p;
+
 	if (!req)
 		return;
-	if (find(s, req->id, req->exec_id, out))
+	p = find(s, req->id, req->exec_id, out);
+	if (p) {
+		/* A terminal's stdin goes through the shim's copy: that one stops. */
+		pthread_mutex_lock(&s->lock);
+		if (req->stdin)
+			shim_tty_close_stdin(p);
+		pthread_mutex_unlock(&s->lock);
 		reply(out, &empty.base);
+	}
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void task_resize_pty(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__ResizePtyRequest *req =
+		(void *)decode(&containerd__task__v2__resize_pty_request__descriptor, in, len, out);
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+	struct hull_err *err = NULL;
+	struct shim_proc *p;
+	int r;
+
+	if (!req)
+		return;
+	p = find(s, req->id, req->exec_id, out);
+	if (p) {
+		pthread_mutex_lock(&s->lock);
+		r = shim_tty_resize(p, req->width, req->height, &err);
+		pthread_mutex_unlock(&s->lock);
+		if (r < 0)
+			fail_err(out, err && err->errnum == ENOTTY ? TTRPC_FAILED_PRECONDITION : TTRPC_INVALID_ARGUMENT,
+				 &err);
+		else
+			reply(out, &empty.base);
+	}
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+/* Resources come as containerd's Any of the OCI LinuxResources: JSON
+ * (typeurl marshals non-protobuf types so), handed to `hull update`. */
+static void task_update(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__UpdateTaskRequest *req =
+		(void *)decode(&containerd__task__v2__update_task_request__descriptor, in, len, out);
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+	struct hull_err *err = NULL;
+	struct shim_proc *p;
+
+	if (!req)
+		return;
+	p = find(s, req->id, "", out);
+	if (!p)
+		goto out;
+	if (!req->resources || !req->resources->value.len || req->resources->value.data[0] != '{') {
+		fail(out, TTRPC_INVALID_ARGUMENT, "update: resources must be LinuxResources JSON");
+		goto out;
+	}
+	if (s->backend->update(s, p, req->resources->value.data, req->resources->value.len, &err) < 0) {
+		fail_err(out, TTRPC_UNKNOWN, &err);
+		goto out;
+	}
+	reply(out, &empty.base);
+out:
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static bool host_cgroup2(void)
+{
+	struct statfs st;
+
+	return statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+static void task_stats(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__StatsRequest *req =
+		(void *)decode(&containerd__task__v2__stats_request__descriptor, in, len, out);
+	Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+	Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+	struct hull_err *err = NULL;
+	_cleanup_free_ char *json = NULL, *url = NULL;
+	_cleanup_free_ uint8_t *value = NULL;
+	struct shim_proc *p;
+	size_t n = 0;
+
+	if (!req)
+		return;
+	p = find(s, req->id, "", out);
+	if (!p)
+		goto out;
+	if (s->backend->stats(s, p, &json, &err) < 0 ||
+	    shim_stats_metrics(json ? json : "", host_cgroup2(), &url, &value, &n, &err) < 0) {
+		fail_err(out, TTRPC_UNKNOWN, &err);
+		goto out;
+	}
+	any.type_url = url;
+	any.value.data = value;
+	any.value.len = n;
+	resp.stats = &any;
+	reply(out, &resp.base);
+out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 }
 
@@ -550,7 +732,8 @@ static const struct ttrpc_method task_methods[] = {
 	{ "Wait", task_wait },       { "Kill", task_kill },     { "Delete", task_delete },
 	{ "Pause", task_pause },     { "Resume", task_resume }, { "Pids", task_pids },
 	{ "Connect", task_connect }, { "Shutdown", task_shutdown }, { "Exec", task_exec },
-	{ "CloseIO", task_closeio },
+	{ "CloseIO", task_closeio }, { "ResizePty", task_resize_pty }, { "Update", task_update },
+	{ "Stats", task_stats },
 };
 
 const struct ttrpc_service shim_task_service = {

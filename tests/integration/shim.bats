@@ -12,6 +12,7 @@ NS=hull-shim-test
 
 load helpers
 load engines
+load shim
 
 setup() { :; }
 # A failed test leaves nothing running for the next one.
@@ -19,47 +20,10 @@ teardown() { [[ -n ${D:-} ]] && containerd_clean; }
 
 setup_file() {
 	runtime_is_runc && skip "the shim is hull's (containerd-shim-hull-v2)"
-	repo=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-	rootfs=${HULL_BUNDLE:-$repo/build/bundle}
-	[[ $rootfs == /* ]] || rootfs=$repo/$rootfs
-	export rootfs
-	mkdir -p "$BATS_FILE_TMPDIR/bin"
-	[[ -e /run/containerd ]] && touch "$BATS_FILE_TMPDIR/had-run-containerd"
-	ln -s "$RUNTIME" "$BATS_FILE_TMPDIR/bin/containerd-shim-hull-v2"
-	containerd_start "$BATS_FILE_TMPDIR" PATH="$BATS_FILE_TMPDIR/bin:$PATH" \
-		HULL_SHIM_ROOT="$BATS_FILE_TMPDIR/hullroot"
-	make_image "$rootfs/rootfs"
-	c image import "$D/image.tar" >/dev/null
+	shim_setup
 }
 
-teardown_file() {
-	[[ -f $D/containerd.pid ]] || return 0
-	containerd_clean
-	containerd_stop
-	# A shim containerd lost (a failed test) would outlive the file.
-	local pid
-	for pid in $(pgrep -f "^$D/bin/containerd-shim-hull-v2 "); do kill -KILL "$pid" || true; done
-	# Its mount namespace went with it; the cgroup parents it made go now.
-	rmdir /sys/fs/cgroup/*/"$NS" 2>/dev/null || true
-}
-
-crun() { c run --fifo-dir "$D/fifo" --runtime io.containerd.hull.v2 "$@"; }
-
-# Nothing of container $1 remains: task, container, shim, hull state, mounts.
-assert_gone() {
-	! c task ls -q | grep -qx "$1"
-	! c container ls -q | grep -qx "$1"
-	[[ ! -e $D/hullroot/$NS/$1 ]]
-	[[ ! -e $D/state/io.containerd.runtime.v2.task/$NS/$1 ]]
-	run grep -c " $D/state/io.containerd.runtime.v2.task/$NS/$1/" "/proc/$(cat "$D/containerd.pid")/mountinfo"
-	assert_output 0
-	run ls -d /sys/fs/cgroup/*/"$NS/$1"
-	assert_failure
-	run ls "$D/s"
-	assert_output ""
-	run pgrep -f "^$D/bin/containerd-shim-hull-v2 .*-id $1 "
-	assert_failure
-}
+teardown_file() { shim_teardown; }
 
 @test "shim: ctr run of an image: stdout and the exit code come back, nothing is left" {
 	run crun --rm localhost/hull-test:latest img1 sh -c 'echo out; echo err >&2; exit 7'
@@ -173,8 +137,8 @@ assert_gone() {
 	assert_gone bad1
 }
 
-@test "shim: task events reach containerd (create, start, exit with its status, delete)" {
-	c events > "$D/events" 2>&1 &
+@test "shim: task events reach containerd (create, start, exit with its status, delete, exec, pause)" {
+	c events > "$D/events" 2>&1 3>&- &
 	evpid=$!
 	# Subscribed once a container's create event shows up (not a delay).
 	for i in $(seq 100); do
@@ -185,7 +149,15 @@ assert_gone() {
 	grep -q '/containers/create.*probe' "$D/events"
 	run crun --rm localhost/hull-test:latest ev1 sh -c 'exit 5'
 	assert_equal "$status" 5
-	for _ in $(seq 100); do grep -q '/tasks/delete.*"ev1"' "$D/events" && break; sleep 0.1; done
+	crun -d localhost/hull-test:latest ev2 sleep 1000
+	c task exec --fifo-dir "$D/fifo" --exec-id ee ev2 true
+	c task pause ev2
+	c task resume ev2
+	c task kill -s KILL ev2
+	for _ in $(seq 100); do c task ls | grep -q '^ev2 .*STOPPED' && break; sleep 0.1; done
+	c task rm ev2
+	c container rm ev2
+	for _ in $(seq 100); do grep -q '/tasks/delete.*"ev2"' "$D/events" && break; sleep 0.1; done
 	kill "$evpid"
 	wait "$evpid" || true
 	run grep -E '/tasks/(create|start|exit|delete) .*ev1' "$D/events"
@@ -194,6 +166,45 @@ assert_gone() {
 	assert_line --regexp '/tasks/exit .*"exit_status":5'
 	assert_line --partial '/tasks/delete'
 	assert_gone ev1
+	run grep -E '/tasks/(exec-added|exec-started|paused|resumed) .*ev2' "$D/events"
+	assert_line --regexp '/tasks/exec-added .*"exec_id":"ee"'
+	assert_line --regexp '/tasks/exec-started .*"exec_id":"ee"'
+	assert_line --partial '/tasks/paused'
+	assert_line --partial '/tasks/resumed'
+	# No OOM happened: the watch, killed before the cgroup goes, reports none.
+	run grep -E '/tasks/oom' "$D/events"
+	assert_failure
+	assert_gone ev2
+}
+
+# The shim's OOM watch (`hull events`) starts after Start answers, so the
+# exec that runs out of memory repeats until the watch has seen one.
+@test "shim: an OOM kill in the task is a /tasks/oom event" {
+	c events > "$D/events-oom" 2>&1 3>&- &
+	evpid=$!
+	for i in $(seq 100); do
+		c container create localhost/hull-test:latest "oprobe$i" true >/dev/null
+		c container rm "oprobe$i"
+		grep -q "/containers/create.*oprobe$i" "$D/events-oom" && break
+	done
+	crun -d --memory-limit 33554432 localhost/hull-test:latest oom1 sleep 1000
+	for i in $(seq 20); do
+		run c task exec --fifo-dir "$D/fifo" --exec-id "a$i" oom1 hull-test-helper alloc 64
+		assert_equal "$status" 137
+		for _ in $(seq 20); do grep -q '/tasks/oom .*"oom1"' "$D/events-oom" && break 2; sleep 0.1; done
+	done
+	kill "$evpid"
+	wait "$evpid" || true
+	run grep '/tasks/oom .*"oom1"' "$D/events-oom"
+	assert_success
+	c task kill -s KILL oom1
+	for _ in $(seq 100); do c task ls | grep -q '^oom1 .*STOPPED' && break; sleep 0.1; done
+	c task rm oom1
+	c container rm oom1
+	assert_gone oom1
+	# The watch ended with the task: no `hull events` of oom1 is left.
+	run pgrep -f -- "events --interval 1440m oom1"
+	assert_failure
 }
 
 # Containers of one pod (containerd CRI's sandbox id annotation) share one
@@ -263,6 +274,127 @@ assert_gone() {
 line2
 done"
 	assert_gone in1
+}
+
+# ctr -t needs a terminal of its own: script(1) gives it one, sized COLSxROWS,
+# which ctr sends as ResizePty (the task polls until it came); script
+# forwards its stdin to that terminal, which ctr copies to the task.
+# tty_script FILE COLS ROWS CTR-ARGS... -- prints a bash script running ctr
+# with the task command `sh -c INNER` ($inner).
+# (busybox stty prints nothing but exits 0 while the size is 0x0)
+inner='for i in $(seq 100); do s=$(stty size 2>/dev/null); case $s in [1-9]*) break ;; esac; sleep 0.1; done
+tty; echo "size $s"; read -r x; echo "got:$x"; exit 3'
+tty_run() {
+	local cols=$1 rows=$2
+	shift 2
+	printf 'stty cols %s rows %s\nexec ctr --address %q -n %q' "$cols" "$rows" "$D/c.sock" "$NS" > "$BATS_TEST_TMPDIR/tty.sh"
+	printf ' %q' "$@" sh -c "$inner" >> "$BATS_TEST_TMPDIR/tty.sh"
+	echo >> "$BATS_TEST_TMPDIR/tty.sh"
+	run bash -c "printf 'typed\n' | timeout 120 script -qec 'bash $BATS_TEST_TMPDIR/tty.sh' /dev/null"
+	echo "$output"
+}
+
+@test "shim: a terminal: the task's stdio is a pty, ResizePty sizes it, input and exit code come back" {
+	tty_run 100 30 run -t --rm --fifo-dir "$D/fifo" --runtime io.containerd.hull.v2 localhost/hull-test:latest tty1
+	assert_equal "$status" 3
+	assert_line --regexp '/dev/pts/[0-9]+'
+	assert_line --partial 'size 30 100'
+	assert_line --partial 'got:typed'
+	assert_gone tty1
+}
+
+@test "shim: exec -t in a running task: a pty of its own, sized, input, exit code" {
+	crun -d localhost/hull-test:latest tty2 sleep 1000
+	tty_run 90 20 task exec -t --fifo-dir "$D/fifo" --exec-id et tty2
+	assert_equal "$status" 3
+	assert_line --regexp '/dev/pts/[0-9]+'
+	assert_line --partial 'size 20 90'
+	assert_line --partial 'got:typed'
+	c task kill -s KILL tty2
+	for _ in $(seq 100); do c task ls | grep -q '^tty2 .*STOPPED' && break; sleep 0.1; done
+	c task rm tty2
+	c container rm tty2
+	assert_gone tty2
+}
+
+@test "shim: ctr task metrics: the task's cgroup metrics (v1 types on this host)" {
+	crun -d localhost/hull-test:latest met1 sh -c 'sleep 1000 & sleep 1000 & wait'
+	for _ in $(seq 100); do [[ $(c task ps met1 | tail -n +2 | wc -l) -ge 3 ]] && break; sleep 0.1; done
+	run c task metrics met1
+	echo "$output"
+	assert_success
+	assert_line --regexp '^pids.current +3 *$'
+	usage=$(awk '$1 == "memory.usage_in_bytes" {print $2}' <<< "$output")
+	[[ $usage -gt 0 ]]
+	[[ $(awk '$1 == "cpuacct.usage" {print $2}' <<< "$output") -gt 0 ]]
+	# The same number the cgroup holds (v1 here; the test host runs v2).
+	if [[ -f /sys/fs/cgroup/pids/$NS/met1/pids.current ]]; then
+		assert_equal "$(cat "/sys/fs/cgroup/pids/$NS/met1/pids.current")" 3
+	fi
+	c task kill -s KILL --all met1
+	for _ in $(seq 100); do c task ls | grep -q '^met1 .*STOPPED' && break; sleep 0.1; done
+	c task rm met1
+	c container rm met1
+	assert_gone met1
+}
+
+# ctr has no `task update`: the Update call goes on the shim's socket as
+# containerd sends it (UpdateTaskRequest with an Any of LinuxResources JSON).
+@test "shim: Update sets the task's resources (pids limit)" {
+	[[ -d /sys/fs/cgroup/pids ]] || skip "no cgroup v1 pids hierarchy on this host"
+	crun -d localhost/hull-test:latest upd1 sleep 1000
+	sock=$(ls "$D"/s/hull-*)
+	run python3 - "$sock" upd1 <<-'PY'
+	import socket, struct, sys
+	def s_(n, b): return bytes([n << 3 | 2]) + varint(len(b)) + b
+	def varint(v):
+	    o = b""
+	    while True:
+	        if v < 0x80: return o + bytes([v])
+	        o += bytes([v & 0x7f | 0x80]); v >>= 7
+	res = b'{"pids":{"limit":42}}'
+	anyv = s_(1, b"types.containerd.io/opencontainers/runtime-spec/1/LinuxResources") + s_(2, res)
+	payload = s_(1, sys.argv[2].encode()) + s_(2, anyv)
+	req = s_(1, b"containerd.task.v2.Task") + s_(2, b"Update") + s_(3, payload)
+	s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(60)
+	s.sendall(struct.pack(">IIBB", len(req), 1, 1, 0) + req)
+	n, sid, t, f = struct.unpack(">IIBB", s.recv(10))
+	body = b""
+	while len(body) < n: body += s.recv(n - len(body))
+	print("status", body[:2].hex(), body)
+	PY
+	echo "$output"
+	assert_success
+	assert_equal "$(cat "/sys/fs/cgroup/pids/$NS/upd1/pids.max")" 42
+	c task kill -s KILL upd1
+	for _ in $(seq 100); do c task ls | grep -q '^upd1 .*STOPPED' && break; sleep 0.1; done
+	c task rm upd1
+	c container rm upd1
+	assert_gone upd1
+}
+
+@test "shim: runtime options (--runtime-config-path): isolation = \"container\" runs, a bad file is refused, vm reaches hull" {
+	printf '# hull shim options\nisolation = "container"\n' > "$D/opt-c.toml"
+	run crun --rm --runtime-config-path "$D/opt-c.toml" localhost/hull-test:latest opt1 sh -c 'echo ran; exit 2'
+	assert_equal "$status" 2
+	assert_output ran
+	assert_gone opt1
+	printf 'isolation = "bogus"\n' > "$D/opt-b.toml"
+	run crun --rm --runtime-config-path "$D/opt-b.toml" localhost/hull-test:latest opt2 true
+	assert_failure
+	assert_output --partial "opt-b.toml:1: expected isolation = \"vm\" or \"container\""
+	c container rm opt2 2>/dev/null || true
+	assert_gone opt2
+	# vm: hull creates a VM-isolated container (tests/integration/testhost/shim-vm.bats
+	# runs it); where this host cannot, hull's own refusal comes back.
+	printf 'isolation = "vm"\n' > "$D/opt-v.toml"
+	run crun --rm --runtime-config-path "$D/opt-v.toml" localhost/hull-test:latest opt3 true
+	if [[ $status -ne 0 ]]; then
+		assert_output --partial 'hull create: '
+		assert_output --partial 'VM isolation'
+	fi
+	c container rm opt3 2>/dev/null || true
+	assert_gone opt3
 }
 
 # Last: the host's containerd directory was never touched (ctr's default

@@ -11,6 +11,9 @@
 #include <cmocka.h>
 
 #include "shim/internal.h"
+#include "shim/options.pb-c.h"
+#include "github.com/containerd/cgroups/stats/v1/metrics.pb-c.h"
+#include "github.com/containerd/cgroups/v2/stats/metrics.pb-c.h"
 
 #include <pthread.h>
 #include <sys/socket.h>
@@ -35,8 +38,17 @@ static int stub_remove(struct shim *s, struct shim_proc *p, struct hull_err **er
 	return 0;
 }
 
+static int updates;
+
+static int stub_update(struct shim *s, struct shim_proc *p, const uint8_t *res, size_t len, struct hull_err **err)
+{
+	updates++;
+	return 0;
+}
+
 static const struct shim_backend stub = {
 	.name = "stub", .create = stub_create, .start = stub_fail, .exec = stub_fail, .remove = stub_remove,
+	.update = stub_update,
 };
 
 static struct shim sh = { .ns = "t", .socket_path = "/nonexistent", .backend = &stub,
@@ -113,9 +125,11 @@ static void test_unimplemented_and_unknown_ids(void **state)
 	Containerd__Task__V2__StateRequest st = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
 	struct ttrpc_reply r;
 
-	assert_int_equal(call("Stats", NULL, &r), TTRPC_UNIMPLEMENTED);
 	assert_int_equal(call("Checkpoint", NULL, &r), TTRPC_UNIMPLEMENTED);
 	st.id = "nope";
+	assert_int_equal(call("Stats", &st.base, &r), TTRPC_NOT_FOUND);
+	assert_int_equal(call("Update", &st.base, &r), TTRPC_NOT_FOUND);
+	assert_int_equal(call("ResizePty", &st.base, &r), TTRPC_NOT_FOUND);
 	assert_int_equal(call("State", &st.base, &r), TTRPC_NOT_FOUND);
 	assert_int_equal(call("Wait", &st.base, &r), TTRPC_NOT_FOUND);
 }
@@ -165,6 +179,26 @@ static void test_create_state_delete(void **state)
 	sr.id = "c1";
 	assert_int_equal(call("Start", &sr.base, &r), TTRPC_UNKNOWN);
 	assert_string_equal(r.msg, "stub");
+	/* Update: only LinuxResources JSON reaches the backend. */
+	Containerd__Task__V2__UpdateTaskRequest up = CONTAINERD__TASK__V2__UPDATE_TASK_REQUEST__INIT;
+	Google__Protobuf__Any res = GOOGLE__PROTOBUF__ANY__INIT;
+	up.id = "c1";
+	assert_int_equal(call("Update", &up.base, &r), TTRPC_INVALID_ARGUMENT);
+	res.type_url = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
+	res.value.data = (uint8_t *)"\x08\x01";
+	res.value.len = 2;
+	up.resources = &res;
+	assert_int_equal(call("Update", &up.base, &r), TTRPC_INVALID_ARGUMENT);
+	assert_int_equal(updates, 0);
+	res.value.data = (uint8_t *)"{}";
+	assert_int_equal(call("Update", &up.base, &r), TTRPC_OK);
+	assert_int_equal(updates, 1);
+	/* ResizePty of a task without a terminal: a precondition, not a crash. */
+	Containerd__Task__V2__ResizePtyRequest rp = CONTAINERD__TASK__V2__RESIZE_PTY_REQUEST__INIT;
+	rp.id = "c1";
+	rp.width = 80;
+	rp.height = 24;
+	assert_int_equal(call("ResizePty", &rp.base, &r), TTRPC_FAILED_PRECONDITION);
 	/* A live container keeps the shim: Shutdown answers and stays. */
 	assert_int_equal(call("Shutdown", &sd.base, &r), TTRPC_OK);
 	del.id = "c1";
@@ -174,12 +208,117 @@ static void test_create_state_delete(void **state)
 	assert_int_equal(call("State", &st.base, &r), TTRPC_NOT_FOUND);
 }
 
+/* CreateTaskRequest.options: a foreign type, a payload that does not
+ * decode, an unreadable file and bad lines are refused before the backend,
+ * each naming what is wrong. */
+static void test_create_options_refused(void **state)
+{
+	Containerd__Task__V2__CreateTaskRequest cr = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+	Runtimeoptions__V1__Options o = RUNTIMEOPTIONS__V1__OPTIONS__INIT;
+	Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+	static const char *const bad_files[] = {
+		"isolation = \"vmm\"\n", "isolation = vm\n", "isolation = \"vm\" extra\n", "cpus = \"2\"\n",
+		"isolation = \"container\"\nisolation\n",
+	};
+	char path[] = "/tmp/hull-test-options-XXXXXX";
+	uint8_t buf[512];
+	struct ttrpc_reply r;
+	int fd, creates0 = creates;
+
+	cr.id = "o1";
+	cr.bundle = "/b";
+	cr.options = &any;
+	any.type_url = "containerd.runc.v1.Options";
+	assert_int_equal(call("Create", &cr.base, &r), TTRPC_INVALID_ARGUMENT);
+	assert_non_null(strstr(r.msg, "containerd.runc.v1.Options"));
+	any.type_url = "runtimeoptions.v1.Options";
+	any.value.data = (uint8_t *)"\x12\xff";
+	any.value.len = 2;
+	assert_int_equal(call("Create", &cr.base, &r), TTRPC_INVALID_ARGUMENT);
+	o.config_path = "/nonexistent/hull.toml";
+	any.value.len = runtimeoptions__v1__options__pack(&o, buf);
+	any.value.data = buf;
+	assert_int_equal(call("Create", &cr.base, &r), TTRPC_INVALID_ARGUMENT);
+	assert_non_null(strstr(r.msg, "/nonexistent/hull.toml"));
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	o.config_path = path;
+	any.value.len = runtimeoptions__v1__options__pack(&o, buf);
+	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+		assert_int_equal(ftruncate(fd, 0), 0);
+		assert_int_equal(pwrite(fd, bad_files[i], strlen(bad_files[i]), 0), (ssize_t)strlen(bad_files[i]));
+		assert_int_equal(call("Create", &cr.base, &r), TTRPC_INVALID_ARGUMENT);
+		assert_non_null(strstr(r.msg, path));
+	}
+	close(fd);
+	unlink(path);
+	assert_int_equal(creates, creates0);
+}
+
+/* runc's stats JSON as containerd's metrics: the numbers land in the
+ * fields ctr task metrics prints, in v1 and in v2 (microseconds). */
+static void test_stats_metrics(void **state)
+{
+	static const char json[] = "{\"type\":\"stats\",\"id\":\"x\",\"data\":{"
+		"\"cpu\":{\"usage\":{\"total\":5000,\"percpu\":[3000,2000],\"kernel\":1000,\"user\":4000},"
+		"\"throttling\":{\"periods\":7,\"throttledPeriods\":2,\"throttledTime\":9000}},"
+		"\"memory\":{\"cache\":11,\"usage\":{\"limit\":100,\"usage\":42,\"max\":50,\"failcnt\":1},"
+		"\"raw\":{\"rss\":12,\"total_cache\":13,\"anon\":14}},\"pids\":{\"current\":3,\"limit\":10}}}";
+	struct hull_err *err = NULL;
+	_cleanup_free_ char *url = NULL;
+	_cleanup_free_ uint8_t *val = NULL;
+	size_t len = 0;
+
+	assert_int_equal(shim_stats_metrics(json, false, &url, &val, &len, &err), 0);
+	assert_string_equal(url, "io.containerd.cgroups.v1.Metrics");
+	Io__Containerd__Cgroups__V1__Metrics *m1 = io__containerd__cgroups__v1__metrics__unpack(NULL, len, val);
+	assert_non_null(m1);
+	assert_int_equal(m1->pids->current, 3);
+	assert_int_equal(m1->pids->limit, 10);
+	assert_int_equal(m1->cpu->usage->total, 5000);
+	assert_int_equal(m1->cpu->usage->n_per_cpu, 2);
+	assert_int_equal(m1->cpu->usage->per_cpu[1], 2000);
+	assert_int_equal(m1->cpu->throttling->throttled_time, 9000);
+	assert_int_equal(m1->memory->usage->usage, 42);
+	assert_int_equal(m1->memory->usage->limit, 100);
+	assert_int_equal(m1->memory->rss, 12);
+	assert_int_equal(m1->memory->total_cache, 13);
+	io__containerd__cgroups__v1__metrics__free_unpacked(m1, NULL);
+	free(url);
+	free(val);
+	assert_int_equal(shim_stats_metrics(json, true, &url, &val, &len, &err), 0);
+	assert_string_equal(url, "io.containerd.cgroups.v2.Metrics");
+	Io__Containerd__Cgroups__V2__Metrics *m2 = io__containerd__cgroups__v2__metrics__unpack(NULL, len, val);
+	assert_non_null(m2);
+	assert_int_equal(m2->pids->current, 3);
+	assert_int_equal(m2->cpu->usage_usec, 5);
+	assert_int_equal(m2->cpu->system_usec, 1);
+	assert_int_equal(m2->cpu->throttled_usec, 9);
+	assert_int_equal(m2->memory->usage, 42);
+	assert_int_equal(m2->memory->usage_limit, 100);
+	assert_int_equal(m2->memory->anon, 14);
+	io__containerd__cgroups__v2__metrics__free_unpacked(m2, NULL);
+	free(url);
+	url = NULL;
+	free(val);
+	val = NULL;
+	/* Not stats JSON: an error, nothing allocated. */
+	static const char *const bad[] = { "", "[]", "{\"data\":3}", "{\"data\":{", "null" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(shim_stats_metrics(bad[i], false, &url, &val, &len, &err) < 0);
+		assert_null(url);
+		hull_err_free(&err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_garbage_payload_every_method),
 		cmocka_unit_test(test_unimplemented_and_unknown_ids),
 		cmocka_unit_test(test_create_state_delete),
+		cmocka_unit_test(test_create_options_refused),
+		cmocka_unit_test(test_stats_metrics),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
