@@ -87,6 +87,45 @@ static void drop_ns_paths(struct json_object *root)
 	}
 }
 
+/*
+ * Hooks, split where the runtime-spec runs them: prestart, createRuntime,
+ * poststart and poststop run in the runtime namespace, the host's, so the
+ * host's hull runs them and the guest gets none of them.  createContainer
+ * and startContainer run in the container's namespaces, which exist only in
+ * the guest: the guest's hull runs them there.  startContainer's path
+ * resolves in the container (the shared rootfs, as in container mode);
+ * createContainer's would resolve in the guest's runtime namespace, which
+ * holds nothing of the host but the container's rootfs, so it is made to
+ * resolve in that rootfs (docs/vm-containers.md).
+ */
+static void rewrite_hooks(struct json_object *root)
+{
+	static const char *const host_only[] = { "prestart", "createRuntime", "poststart", "poststop" };
+	struct json_object *hooks, *cc;
+
+	if (!json_object_object_get_ex(root, "hooks", &hooks) || !json_object_is_type(hooks, json_type_object)) {
+		json_object_object_del(root, "hooks");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(host_only); i++)
+		json_object_object_del(hooks, host_only[i]);
+	if (json_object_object_length(hooks) == 0) {
+		json_object_object_del(root, "hooks");
+		return;
+	}
+	if (!json_object_object_get_ex(hooks, "createContainer", &cc) || !json_object_is_type(cc, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(cc); i++) {
+		struct json_object *h = json_object_array_get_idx(cc, i), *path;
+		if (json_object_is_type(h, json_type_object) && json_object_object_get_ex(h, "path", &path) &&
+		    json_object_is_type(path, json_type_string) && json_object_get_string(path)[0] == '/') {
+			_cleanup_free_ char *in_root =
+				xasprintf(VMC_GUEST_SHARE "/rootfs%s", json_object_get_string(path));
+			json_object_object_add(h, "path", json_object_new_string(in_root));
+		}
+	}
+}
+
 int vmcontainer_rewrite_config(const char *config, size_t len, const char *bundle_dir, char **out,
 			       struct vmc_share **shares, size_t *n_shares, struct hull_err **err)
 {
@@ -111,7 +150,7 @@ int vmcontainer_rewrite_config(const char *config, size_t len, const char *bundl
 	if (rewrite_mounts(root, bundle_dir, shares, n_shares, err) < 0)
 		goto out;
 	drop_ns_paths(root);
-	json_object_object_del(root, "hooks");
+	rewrite_hooks(root);
 	if (!json_object_object_get_ex(root, "annotations", &anns) || !json_object_is_type(anns, json_type_object)) {
 		anns = json_object_new_object();
 		json_object_object_add(root, "annotations", anns);

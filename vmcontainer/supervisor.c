@@ -182,6 +182,29 @@ static int shutdown_guest(int dir_fd)
 	return 0;
 }
 
+/*
+ * prestart and createRuntime: in the runtime namespace, the host's, as
+ * container mode runs them (runtime/spawn.c), once the VM (the container's
+ * runtime environment on the host) is up and before the guest builds the
+ * container, so they come before its createContainer hooks.  The state is
+ * the host's: status creating, pid ours (state.pid), the host bundle.
+ */
+static int runtime_hooks(const struct vmc_supervisor *s, struct hull_err **err)
+{
+	const struct oci_spec *spec = s->plan->b.spec;
+	struct oci_state st = { .oci_version = spec->oci_version, .id = (char *)s->id,
+				.status = OCI_STATUS_CREATING, .pid = getpid(), .bundle = s->plan->b.dir,
+				.annotations = spec->annotations, .n_annotations = spec->n_annotations };
+	_cleanup_free_ char *json = NULL;
+
+	if (spec->hooks[OCI_HOOK_PRESTART].n == 0 && spec->hooks[OCI_HOOK_CREATE_RUNTIME].n == 0)
+		return 0;
+	json = oci_state_to_json(&st, false);
+	if (hooks_run(spec, OCI_HOOK_PRESTART, json, err) < 0 || hooks_run(spec, OCI_HOOK_CREATE_RUNTIME, json, err) < 0)
+		return -1;
+	return 0;
+}
+
 static void raw_tty(int fd)
 {
 	struct termios t;
@@ -267,6 +290,11 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		goto fail;
 	/* The guest answered: its VM and KVM's kernel thread exist. */
 	if (s->cg && cgroups_vm_enter_self(s->cg, CGROUPS_VM_PAYLOAD, &err) < 0) {
+		close(conn);
+		shutdown_guest(s->dir_fd);
+		goto fail;
+	}
+	if (runtime_hooks(s, &err) < 0) {
 		close(conn);
 		shutdown_guest(s->dir_fd);
 		goto fail;

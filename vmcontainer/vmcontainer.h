@@ -80,7 +80,8 @@ void vmcontainer_shares_free(struct vmc_share *v, size_t n);
  * mount's source (relative ones against bundle_dir) becomes a share
  * VMC_GUEST_SHARE/mN (N: its index in mounts[]) and is listed in *shares;
  * namespace paths are dropped (host namespaces do not exist in the guest),
- * hooks too (they name host binaries; the host runs none for now), and
+ * so are the hooks the host runs (all but createContainer and
+ * startContainer; createContainer's path is made to resolve in the rootfs), and
  * org.hull.isolation is "container" so the guest's hull does not recurse.
  * Everything else stays as it was, for the guest's hull to apply.
  */

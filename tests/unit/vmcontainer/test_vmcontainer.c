@@ -233,6 +233,37 @@ static void test_rewrite_config_root_binds_and_annotation(void **state)
 	vmcontainer_shares_free(sh, n);
 }
 
+/* The guest gets the hooks that run in the container's namespaces; the host
+ * keeps the runtime namespace's ones. */
+static void test_rewrite_config_splits_hooks(void **state)
+{
+	static const char cfg[] =
+		"{\"root\":{\"path\":\"rootfs\"},\"hooks\":{"
+		"\"prestart\":[{\"path\":\"/h/pre\"}],\"createRuntime\":[{\"path\":\"/h/cr\"}],"
+		"\"createContainer\":[{\"path\":\"/bin/cc\",\"args\":[\"cc\",\"x\"]},{\"path\":7}],"
+		"\"startContainer\":[{\"path\":\"/bin/sc\"}],"
+		"\"poststart\":[{\"path\":\"/h/ps\"}],\"poststop\":[{\"path\":\"/h/pst\"}]}}";
+	_cleanup_free_ char *out = NULL;
+	struct vmc_share *sh = NULL;
+	size_t n = 0;
+	struct json_object *o, *h;
+
+	assert_int_equal(vmcontainer_rewrite_config(cfg, strlen(cfg), "/b", &out, &sh, &n, NULL), 0);
+	o = json_tokener_parse(out);
+	h = get(o, "hooks");
+	assert_non_null(h);
+	assert_int_equal(json_object_object_length(h), 2);
+	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(get(h, "createContainer"), 0), "path")),
+			    "/run/share/rootfs/bin/cc");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(
+				    get(json_object_array_get_idx(get(h, "createContainer"), 0), "args"), 1)), "x");
+	/* Not a path: left for the guest's hull to refuse, as container mode does. */
+	assert_int_equal(json_object_get_int(get(json_object_array_get_idx(get(h, "createContainer"), 1), "path")), 7);
+	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(get(h, "startContainer"), 0), "path")),
+			    "/bin/sc");
+	json_object_put(o);
+}
+
 static void test_rewrite_config_adds_annotations_when_absent(void **state)
 {
 	static const char cfg[] = "{\"root\":{\"path\":\"/abs/rootfs\"}}";
@@ -363,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_size_annotations_override),
 		cmocka_unit_test(test_size_bad_annotations_name_them),
 		cmocka_unit_test(test_rewrite_config_root_binds_and_annotation),
+		cmocka_unit_test(test_rewrite_config_splits_hooks),
 		cmocka_unit_test(test_rewrite_config_adds_annotations_when_absent),
 		cmocka_unit_test(test_rewrite_config_hostile_input),
 		cmocka_unit_test(test_process_json_round_trips_through_the_parser),
