@@ -52,6 +52,10 @@ passed() {
 	passed test_live_freeze_stops_progress_until_thawed
 }
 
+@test "a VM container's split: freezing the payload sub-cgroup leaves the kvm one running; destroy leaves nothing" {
+	passed test_live_vm_split_freezes_the_payload_only
+}
+
 @test "default device list: /dev/null and /dev/urandom open, /dev/kmsg is denied" {
 	passed test_live_default_devices_allow_null_deny_kmsg
 }
