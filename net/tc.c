@@ -19,6 +19,7 @@
 #include <netlink/route/act/mirred.h>
 #include <netlink/route/classifier.h>
 #include <netlink/route/cls/matchall.h>
+#include <netlink/route/cls/u32.h>
 #include <netlink/route/link.h>
 #include <netlink/route/qdisc.h>
 #include <netlink/route/tc.h>
@@ -51,14 +52,55 @@ static struct rtnl_qdisc *ingress_qdisc(int ifindex)
 	return q;
 }
 
-/* Ingress qdisc on `from`, then matchall -> mirred egress redirect to `to`;
+/* One filter on from's ingress: `kind` (matchall, or u32 with the one key
+ * "u32 0 0 at 0", which every frame matches) with the mirred egress
+ * redirect to to_idx.  A libnl error code. */
+static int add_filter(struct nl_sock *sk, int from_idx, int to_idx, const char *kind)
+{
+	struct rtnl_cls *cls = rtnl_cls_alloc();
+	struct rtnl_act *act = rtnl_act_alloc();
+	bool u32 = strcmp(kind, "u32") == 0;
+	int r;
+
+	if (!cls || !act) {
+		r = -NLE_NOMEM;
+		goto out;
+	}
+	rtnl_tc_set_ifindex(TC_CAST(cls), from_idx);
+	rtnl_tc_set_parent(TC_CAST(cls), INGRESS_HANDLE);
+	rtnl_cls_set_prio(cls, REDIRECT_PRIO);
+	rtnl_cls_set_protocol(cls, ETH_P_ALL);
+	if ((r = rtnl_tc_set_kind(TC_CAST(cls), kind)) < 0 || (r = rtnl_tc_set_kind(TC_CAST(act), "mirred")) < 0)
+		goto out;
+	rtnl_mirred_set_action(act, TCA_EGRESS_REDIR);
+	rtnl_mirred_set_policy(act, TC_ACT_STOLEN);
+	rtnl_mirred_set_ifindex(act, (uint32_t)to_idx);
+	if (u32) {
+		/* u32 takes a reference of its own: ours is put below */
+		if ((r = rtnl_u32_add_key_uint32(cls, 0, 0, 0, 0)) < 0 || (r = rtnl_u32_add_action(cls, act)) < 0)
+			goto out;
+	} else {
+		r = rtnl_mall_append_action(cls, act);
+		if (r < 0)
+			goto out;
+		act = NULL;  /* libnl 3.7: the classifier owns an appended action */
+	}
+	r = rtnl_cls_add(sk, cls, NLM_F_CREATE | NLM_F_EXCL);
+out:
+	if (act)
+		rtnl_act_put(act);
+	if (cls)
+		rtnl_cls_put(cls);
+	return r;
+}
+
+/* Ingress qdisc on `from`, then matchall -> mirred egress redirect to `to`
+ * (u32 match-all on a kernel without cls_matchall, e.g. built without it);
  * *added once the qdisc is ours (an existing one is never touched). */
 static int redirect_one(struct nl_sock *sk, const char *from, int from_idx, int to_idx, bool *added,
 			struct hull_err **err)
 {
 	struct rtnl_qdisc *q = ingress_qdisc(from_idx);
-	struct rtnl_cls *cls = NULL;
-	struct rtnl_act *act = NULL;
 	int r;
 
 	if (!q)
@@ -68,32 +110,15 @@ static int redirect_one(struct nl_sock *sk, const char *from, int from_idx, int 
 	if (r < 0)
 		return hull_err_make(err, 0, "%s: add ingress qdisc: %s", from, nl_geterror(r));
 	*added = true;
-
-	cls = rtnl_cls_alloc();
-	act = rtnl_act_alloc();
-	if (!cls || !act) {
-		r = -NLE_NOMEM;
-		goto out;
+	r = add_filter(sk, from_idx, to_idx, "matchall");
+	/* the kernel knows no "matchall" classifier: ENOENT (NLE_OBJ_NOTFOUND) */
+	if (r == -NLE_OBJ_NOTFOUND || r == -NLE_OPNOTSUPP) {
+		int r2 = add_filter(sk, from_idx, to_idx, "u32");
+		if (r2 < 0)
+			return hull_err_make(err, 0, "%s: add redirect filter: no matchall (%s), u32: %s", from,
+					     nl_geterror(r), nl_geterror(r2));
+		return 0;
 	}
-	rtnl_tc_set_ifindex(TC_CAST(cls), from_idx);
-	rtnl_tc_set_parent(TC_CAST(cls), INGRESS_HANDLE);
-	rtnl_cls_set_prio(cls, REDIRECT_PRIO);
-	rtnl_cls_set_protocol(cls, ETH_P_ALL);
-	if ((r = rtnl_tc_set_kind(TC_CAST(cls), "matchall")) < 0 || (r = rtnl_tc_set_kind(TC_CAST(act), "mirred")) < 0)
-		goto out;
-	rtnl_mirred_set_action(act, TCA_EGRESS_REDIR);
-	rtnl_mirred_set_policy(act, TC_ACT_STOLEN);
-	rtnl_mirred_set_ifindex(act, (uint32_t)to_idx);
-	r = rtnl_mall_append_action(cls, act);
-	if (r < 0)
-		goto out;
-	act = NULL;  /* libnl 3.7: the classifier owns an appended action */
-	r = rtnl_cls_add(sk, cls, NLM_F_CREATE | NLM_F_EXCL);
-out:
-	if (act)
-		rtnl_act_put(act);
-	if (cls)
-		rtnl_cls_put(cls);
 	if (r < 0)
 		return hull_err_make(err, 0, "%s: add matchall redirect filter: %s", from, nl_geterror(r));
 	return 0;
