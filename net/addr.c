@@ -126,3 +126,82 @@ int net_link_routes(const char *name, struct net_route **out, size_t *n, struct 
 	*n = cnt;
 	return 0;
 }
+
+static struct nl_addr *nl_addr_of(int family, const uint8_t bytes[16], unsigned int prefixlen)
+{
+	struct nl_addr *a = nl_addr_build(family, bytes, family == AF_INET ? 4 : 16);
+
+	if (a)
+		nl_addr_set_prefixlen(a, (int)prefixlen);
+	return a;
+}
+
+int net_addr_add(const char *name, const struct net_addr *na, struct hull_err **err)
+{
+	_cleanup_nlsock_ struct nl_sock *sk = NULL;
+	struct net_link_info li;
+	struct rtnl_addr *a = NULL;
+	struct nl_addr *local = NULL;
+	int r = -NLE_NOMEM;
+
+	if (net_link_get(name, &li, err) < 0 || net_nl_open(&sk, err) < 0)
+		return -1;
+	a = rtnl_addr_alloc();
+	local = nl_addr_of(na->family, na->addr, na->prefixlen);
+	if (a && local) {
+		rtnl_addr_set_ifindex(a, li.ifindex);
+		rtnl_addr_set_family(a, na->family);
+		rtnl_addr_set_local(a, local);
+		rtnl_addr_set_prefixlen(a, (int)na->prefixlen);
+		/* IPv6: no duplicate address detection; the address is the
+		 * veth's, which the namespace no longer uses. */
+		if (na->family == AF_INET6)
+			rtnl_addr_set_flags(a, IFA_F_NODAD);
+		r = rtnl_addr_add(sk, a, 0);
+	}
+	nl_addr_put(local);
+	rtnl_addr_put(a);
+	if (r < 0 && r != -NLE_EXIST)
+		return hull_err_make(err, 0, "%s: add address: %s", name, nl_geterror(r));
+	return 0;
+}
+
+int net_route_add(const char *name, const struct net_route *nr, struct hull_err **err)
+{
+	_cleanup_nlsock_ struct nl_sock *sk = NULL;
+	struct net_link_info li;
+	struct rtnl_route *rt = NULL;
+	struct rtnl_nexthop *nh = NULL;
+	struct nl_addr *dst = NULL, *gw = NULL;
+	int r = -NLE_NOMEM;
+
+	if (net_link_get(name, &li, err) < 0 || net_nl_open(&sk, err) < 0)
+		return -1;
+	rt = rtnl_route_alloc();
+	nh = rtnl_route_nh_alloc();
+	dst = nl_addr_of(nr->family, nr->dst, nr->dst_len);
+	gw = nr->has_gw ? nl_addr_of(nr->family, nr->gw, nr->family == AF_INET ? 32 : 128) : NULL;
+	if (rt && nh && dst && (gw || !nr->has_gw)) {
+		rtnl_route_set_family(rt, (uint8_t)nr->family);
+		rtnl_route_set_table(rt, RT_TABLE_MAIN);
+		rtnl_route_set_type(rt, RTN_UNICAST);
+		rtnl_route_set_protocol(rt, RTPROT_BOOT);
+		rtnl_route_set_scope(rt, (uint8_t)nr->scope);
+		rtnl_route_set_dst(rt, dst);
+		rtnl_route_nh_set_ifindex(nh, li.ifindex);
+		if (gw)
+			rtnl_route_nh_set_gateway(nh, gw);
+		rtnl_route_add_nexthop(rt, nh);
+		nh = NULL;  /* the route owns it */
+		r = rtnl_route_add(sk, rt, NLM_F_CREATE);
+	}
+	if (nh)
+		rtnl_route_nh_free(nh);
+	nl_addr_put(dst);
+	nl_addr_put(gw);
+	rtnl_route_put(rt);
+	/* the kernel made the prefix route of an address already */
+	if (r < 0 && r != -NLE_EXIST)
+		return hull_err_make(err, 0, "%s: add route: %s", name, nl_geterror(r));
+	return 0;
+}

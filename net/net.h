@@ -23,6 +23,20 @@ struct net_link_info {
 /* Read link `name`'s index, MTU, MAC and state. */
 int net_link_get(const char *name, struct net_link_info *info, struct hull_err **err);
 
+struct net_link_desc {
+	char name[16];
+	char kind[16];              /* rtnetlink's IFLA_INFO_KIND ("veth", "macvlan"...); "" for none */
+	int ifindex;
+	unsigned int arptype;       /* ARPHRD_* */
+	bool loopback;
+};
+/* Every link of the current network namespace (*out freed by the caller). */
+int net_links(struct net_link_desc **out, size_t *n, struct hull_err **err);
+/* Delete link `name`; one that is already gone is fine. */
+int net_link_delete(const char *name, struct hull_err **err);
+/* The link whose MAC is mac: renamed to name, MTU mtu (0: unchanged), up. */
+int net_link_setup_by_mac(const uint8_t mac[6], const char *name, unsigned int mtu, struct hull_err **err);
+
 /* ---- addresses and routes (addr.c) ------------------------------------------ */
 
 struct net_addr {
@@ -45,6 +59,11 @@ struct net_route {
 int net_link_addrs(const char *name, struct net_addr **out, size_t *n, struct hull_err **err);
 /* Main-table unicast routes through link `name` (*out freed by the caller). */
 int net_link_routes(const char *name, struct net_route **out, size_t *n, struct hull_err **err);
+
+/* Add an address / a route (through link `name`); one that exists already
+ * (the prefix route an address made) is fine. */
+int net_addr_add(const char *name, const struct net_addr *a, struct hull_err **err);
+int net_route_add(const char *name, const struct net_route *r, struct hull_err **err);
 
 /* ---- veth <-> tap redirect (tc.c) ------------------------------------------------ */
 
