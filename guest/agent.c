@@ -331,6 +331,36 @@ static int op_create(int conn, struct json_object *req, struct hull_err **err)
 	return serve_process(conn, &l, err);
 }
 
+/* The host's mirror of its container's network namespace (issue 12): each
+ * virtio-net device, found by the veth's MAC, gets the veth's name, MTU,
+ * addresses and routes (on-link routes before those through a gateway).
+ * The container shares the agent's network namespace (the host's config
+ * rewrite drops the network namespace it joined). */
+static int op_network(int conn, struct json_object *req, struct hull_err **err)
+{
+	_cleanup_free_ struct guest_netif *ifs = NULL;
+	size_t n = 0;
+
+	if (guest_net_parse(req, &ifs, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct guest_netif *f = &ifs[i];
+
+		if (net_link_setup_by_mac(f->mac, f->name, f->mtu, err) < 0)
+			return -1;
+		for (size_t j = 0; j < f->n_addrs; j++)
+			if (net_addr_add(f->name, &f->addrs[j], err) < 0)
+				return -1;
+		for (int gw = 0; gw < 2; gw++)
+			for (size_t j = 0; j < f->n_routes; j++)
+				if (f->routes[j].has_gw == gw && net_route_add(f->name, &f->routes[j], err) < 0)
+					return -1;
+		hull_debug("agent: network: %s up with %zu addresses, %zu routes", f->name, f->n_addrs,
+			   f->n_routes);
+	}
+	return reply_ok(conn, NULL, NULL, err);
+}
+
 static int op_exec(int conn, struct json_object *req, struct hull_err **err)
 {
 	_cleanup_free_ char *id = NULL, *file = NULL, *pid_file = NULL;
@@ -572,7 +602,7 @@ static const struct {
 } ops[] = {
 	{ "create", op_create }, { "start", op_start }, { "kill", op_kill }, { "state", op_state },
 	{ "ps", op_ps }, { "update", op_update }, { "stats", op_stats }, { "exec", op_exec },
-	{ "delete", op_delete }, { "shutdown", op_shutdown },
+	{ "delete", op_delete }, { "shutdown", op_shutdown }, { "network", op_network },
 };
 
 /* ---- connections ---------------------------------------------------------- */

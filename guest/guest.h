@@ -14,6 +14,7 @@
 #define HULL_GUEST_H
 
 #include "common/common.h"
+#include "net/net.h"
 
 struct json_object;
 struct oci_kv;
@@ -89,6 +90,32 @@ int guest_exit_parse(const struct guest_frame *f, int *exit_code, struct hull_er
 int guest_resize_write(int fd, uint16_t rows, uint16_t cols, struct hull_err **err);
 int guest_resize_parse(const struct guest_frame *f, uint16_t *rows, uint16_t *cols,
 		       struct hull_err **err);
+
+/* ---- the "network" request (guest/proto_net.c) --------------------------- */
+
+#define GUEST_NET_MAX_IFS 8
+#define GUEST_NET_MAX_ADDRS 16
+#define GUEST_NET_MAX_ROUTES 32
+#define GUEST_NET_IFNAMSIZ 16
+
+/* One guest interface: the virtio-net device whose MAC is mac, to be named
+ * name, with MTU mtu (0: as it is), addresses and routes (a route without a
+ * gateway is on the link). */
+struct guest_netif {
+	char name[GUEST_NET_IFNAMSIZ];
+	uint8_t mac[6];
+	unsigned int mtu;
+	struct net_addr addrs[GUEST_NET_MAX_ADDRS];
+	size_t n_addrs;
+	struct net_route routes[GUEST_NET_MAX_ROUTES];
+	size_t n_routes;
+};
+/* {"v":1,"op":"network","interfaces":[...]} of n interfaces (n, n_addrs
+ * and n_routes within the GUEST_NET_MAX_* bounds). */
+struct json_object *guest_net_request(const struct guest_netif *ifs, size_t n);
+/* The interfaces of a received "network" request (*out malloc'd); any
+ * field out of bounds or of the wrong type is EPROTO naming it. */
+int guest_net_parse(struct json_object *req, struct guest_netif **out, size_t *n, struct hull_err **err);
 
 /* ---- the agent (guest/agent.c) ------------------------------------------- */
 
