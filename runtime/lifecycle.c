@@ -316,6 +316,8 @@ int delete_container(const struct runtime_ctx *ctx, const char *id, bool force, 
 	if (kill_and_wait(c, err) < 0)
 		goto out;
 	hull_test_pause("delete-killed");
+	if (c->vm && ctx->vm && ctx->vm->cleanup && ctx->vm->cleanup(ctx, c, err) < 0)
+		goto out;
 	hull_debug("delete %s: no process left; removing the cgroup", id);
 	if (container_cgroup(c, &cg, err) < 0 || (cg && cgroups_destroy(cg, err) < 0))
 		goto out;

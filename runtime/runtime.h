@@ -269,6 +269,9 @@ struct runtime_vm_ops {
 	int (*update)(const struct runtime_ctx *ctx, struct container *c, const struct oci_resources *r,
 		      struct hull_err **err);
 	int (*stats)(const struct runtime_ctx *ctx, struct container *c, char **json, struct hull_err **err);
+	/* delete, once no process of c is left: what the supervisor made outside
+	 * the state directory (taps and filters in the network namespace). */
+	int (*cleanup)(const struct runtime_ctx *ctx, struct container *c, struct hull_err **err);
 };
 
 

@@ -81,9 +81,20 @@ static void drop_ns_paths(struct json_object *root)
 	    !json_object_object_get_ex(linux_, "namespaces", &nss) || !json_object_is_type(nss, json_type_array))
 		return;
 	for (size_t i = 0; i < json_object_array_length(nss); i++) {
-		struct json_object *ns = json_object_array_get_idx(nss, i);
-		if (json_object_is_type(ns, json_type_object))
-			json_object_object_del(ns, "path");
+		struct json_object *ns = json_object_array_get_idx(nss, i), *type, *path;
+		if (!json_object_is_type(ns, json_type_object))
+			continue;
+		/* The host's network namespace is mirrored into the guest's own
+		 * (vmcontainer/net.c): the container shares the agent's, where
+		 * the mirrored interfaces are. */
+		if (json_object_object_get_ex(ns, "type", &type) && json_object_object_get_ex(ns, "path", &path) &&
+		    json_object_is_type(type, json_type_string) &&
+		    strcmp(json_object_get_string(type), "network") == 0) {
+			json_object_array_del_idx(nss, i, 1);
+			i--;
+			continue;
+		}
+		json_object_object_del(ns, "path");
 	}
 }
 

@@ -33,7 +33,7 @@ static int plan(const struct runtime_ctx *ctx, const struct runtime_create_opts 
 	*p = (struct vmc_plan){ 0 };
 	if (runtime_bundle_check(ctx, o, foreground, &p->b, err) < 0)
 		return -1;
-	if (vmcontainer_size(p->b.spec, &p->size, err) < 0 ||
+	if (vmcontainer_size(p->b.spec, &p->size, err) < 0 || vmc_net_vhost(p->b.spec, &p->vhost, err) < 0 ||
 	    vmcontainer_rewrite_config(p->b.config, p->b.config_len, p->b.dir, &p->guest_config, &p->shares,
 				       &p->n_shares, err) < 0)
 		goto fail;
@@ -54,14 +54,17 @@ fail:
  * The host cgroup bounds the whole VM: the container's limits, except that
  * memory covers the guest's RAM and the VMM (the guest's own cgroup holds
  * the container to its limit), the pids limit (threads of the VMM, not the
- * container's processes) is the guest's business, and /dev/kvm is allowed.
+ * container's processes) is the guest's business, and the VMM's devices are allowed.
  */
 static int host_cgroup(const struct runtime_ctx *ctx, struct container *c, const struct vmc_plan *p, pid_t pid,
 		       struct hull_err **err)
 {
 	const struct oci_linux *l = &p->b.spec->linux_;
 	struct oci_resources r = l->has_resources ? l->resources : (struct oci_resources){ 0 };
-	_cleanup_free_ struct oci_device_rule *rules = xcalloc(r.n_devices + 1, sizeof(*rules));
+	/* the VMM's devices: /dev/kvm; /dev/net/tun and /dev/vhost-net for the
+	 * NICs that mirror the container's network namespace (vmcontainer/net.c) */
+	static const int64_t vmm_minor[] = { 232, 200, 238 };
+	_cleanup_free_ struct oci_device_rule *rules = xcalloc(r.n_devices + ARRAY_SIZE(vmm_minor), sizeof(*rules));
 	struct cgroups_cfg cfg = { .id = c->id, .cgroups_path = l->cgroups_path, .systemd = ctx->systemd_cgroup,
 				   .disabled = !runtime_cgroups_enabled(ctx), .resources = &r,
 				   .devices = l->devices, .n_devices = l->n_devices };
@@ -72,11 +75,12 @@ static int host_cgroup(const struct runtime_ctx *ctx, struct container *c, const
 	r.pids.has_limit = false;
 	if (r.n_devices)
 		memcpy(rules, r.devices, r.n_devices * sizeof(*rules));
-	rules[r.n_devices] = (struct oci_device_rule){ .allow = true, .type = 'c', .has_major = true,
-						       .has_minor = true, .major = 10, .minor = 232,
-						       .access = (char *)"rw" };
+	for (size_t i = 0; i < ARRAY_SIZE(vmm_minor); i++)
+		rules[r.n_devices + i] = (struct oci_device_rule){ .allow = true, .type = 'c', .has_major = true,
+								   .has_minor = true, .major = 10,
+								   .minor = vmm_minor[i], .access = (char *)"rw" };
 	r.devices = rules;
-	r.n_devices++;
+	r.n_devices += ARRAY_SIZE(vmm_minor);
 	if (!cfg.systemd) {
 		/* The state names the cgroup before it exists: a hull killed
 		 * from here on leaves what `delete --force` removes. */
@@ -123,13 +127,16 @@ static int wait_report(int fd, pid_t pid, struct hull_err **err)
 	return hull_err_make(err, 0, "VM supervisor %d died before the container was created", (int)pid);
 }
 
-static void abandon(struct container *c, pid_t pid)
+static void abandon(struct container *c, const struct oci_spec *spec, pid_t pid)
 {
 	if (pid > 0) {
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
+	/* a supervisor that died half-way left its taps listed */
+	if (c)
+		(void)vmc_net_cleanup(c->dir_fd, spec, NULL);
 	c->pid = 0;
 	container_abandon(c);
 }
@@ -234,7 +241,7 @@ fail:
 		if (go[i] >= 0)
 			close(go[i]);
 	}
-	abandon(c, pid);
+	abandon(c, p.b.spec, pid);
 fail_plan:
 	plan_free(&p);
 	return -1;

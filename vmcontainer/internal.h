@@ -4,6 +4,8 @@
 #define HULL_VMCONTAINER_INTERNAL_H
 
 #include "vmcontainer/vmcontainer.h"
+#include "guest/guest.h"
+#include "microvm/microvm.h"
 
 struct json_object;
 
@@ -42,6 +44,33 @@ int vmc_relay(int s, int in, int out, int errfd, int tty, int sigfd, void (*on_s
 /* The window size of tty as a RESIZE frame on s (nothing if tty is not one). */
 void vmc_send_winsize(int s, int tty);
 
+/* ---- the container's network (net.c) -------------------------------------- */
+
+#define VMC_NET_FILE "net"          /* in ROOT/ID: what the supervisor made in the namespace */
+
+struct vmc_net {
+	size_t n;
+	struct guest_netif ifs[GUEST_NET_MAX_IFS];
+	char taps[GUEST_NET_MAX_IFS][16];
+	struct vm_net vm[GUEST_NET_MAX_IFS];   /* .tap points into taps[] */
+};
+/* The path of spec's network namespace, or NULL (a new one, or none). */
+const char *vmc_netns_path(const struct oci_spec *spec);
+/* The annotation org.hull.vm.vhost: on, off, else AUTO. */
+int vmc_net_vhost(const struct oci_spec *spec, enum vm_vhost *out, struct hull_err **err);
+/* In the supervisor: join netns (NULL: nothing to do) for good and mirror
+ * each of its links but lo (a tap, multiqueue when cpus > 1, and the tc
+ * redirect both ways), recorded in dir_fd/VMC_NET_FILE.  A link hull cannot
+ * mirror (not veth/macvlan/ipvlan, no address) is an error before anything
+ * is made; a later failure undoes what was made. */
+int vmc_net_setup(int dir_fd, const char *netns, unsigned int cpus, enum vm_vhost vhost, struct vmc_net *out,
+		  struct hull_err **err);
+/* In the supervisor, still in the namespace: remove what the record lists. */
+void vmc_net_teardown(int dir_fd);
+/* From any process (delete, an abandoned create): the same in spec's
+ * network namespace, by a child that joins it. */
+int vmc_net_cleanup(int dir_fd, const struct oci_spec *spec, struct hull_err **err);
+
 /* ---- create plan and supervisor (create.c, supervisor.c) ------------------ */
 
 struct vmc_plan {
@@ -51,6 +80,7 @@ struct vmc_plan {
 	struct vmc_share *shares;
 	size_t n_shares;
 	char *kernel, *initrd;
+	enum vm_vhost vhost;        /* org.hull.vm.vhost */
 };
 
 struct vmc_supervisor {

@@ -176,6 +176,20 @@ static int vm_stats(const struct runtime_ctx *ctx, struct container *c, char **j
 	return r;
 }
 
+/* The supervisor removes the taps and filters it made when it ends; one
+ * that was killed left them listed in ROOT/ID/net. */
+static int vm_cleanup(const struct runtime_ctx *ctx, struct container *c, struct hull_err **err)
+{
+	struct hull_err *e = NULL;
+
+	if (container_load_spec(c, &e) < 0) {
+		/* no config: no namespace to look into */
+		hull_err_free(&e);
+		return vmc_net_cleanup(c->dir_fd, NULL, err);
+	}
+	return vmc_net_cleanup(c->dir_fd, c->spec, err);
+}
+
 const struct runtime_vm_ops vmcontainer_ops = {
 	.start = vm_start,
 	.kill = vm_kill,
@@ -183,4 +197,5 @@ const struct runtime_vm_ops vmcontainer_ops = {
 	.exec = vm_exec,
 	.update = vm_update,
 	.stats = vm_stats,
+	.cleanup = vm_cleanup,
 };

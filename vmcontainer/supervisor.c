@@ -112,7 +112,7 @@ static pid_t start_file_server(const struct vmc_plan *p, struct hull_err **err)
 	return pid;
 }
 
-static void vm_config_fill(struct vm_thread *t, const struct vmc_plan *p, int console)
+static void vm_config_fill(struct vm_thread *t, const struct vmc_plan *p, int console, const struct vmc_net *net)
 {
 	static const struct vm_fs fs = { .socket_path = VMC_FS_SOCK, .tag = VMC_FS_TAG };
 
@@ -128,6 +128,21 @@ static void vm_config_fill(struct vm_thread *t, const struct vmc_plan *p, int co
 	t->cfg.fs = &fs;
 	t->cfg.nfs = 1;
 	t->cfg.vsock_uds = VMC_VSOCK_SOCK;
+	t->cfg.nets = net->vm;
+	t->cfg.nnets = (unsigned int)net->n;
+}
+
+/* The guest's interfaces, before the container is created in it. */
+static int configure_guest_net(int dir_fd, const struct vmc_net *net, struct hull_err **err)
+{
+	struct json_object *resp = NULL;
+
+	if (net->n == 0)
+		return 0;
+	if (vmc_agent_call(dir_fd, guest_net_request(net->ifs, net->n), &resp, NULL, err) < 0)
+		return hull_err_wrap(err, "guest network");
+	json_object_put(resp);
+	return 0;
 }
 
 /* Connect to the agent while the guest boots: until it answers, or the VM
@@ -219,6 +234,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 {
 	static const int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 	struct vm_thread t = { .done = { -1, -1 } };
+	static struct vmc_net net;  /* ~16 KiB: not on the stack */
 	struct sig_ctx sx = { .dir_fd = s->dir_fd, .id = s->id };
 	struct hull_err *err = NULL;
 	struct json_object *req, *resp = NULL;
@@ -248,6 +264,14 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		raw_tty(s->tty);
 		in = out = s->tty;
 	}
+	/* Before anything else: the VMM's threads open the taps in the
+	 * container's network namespace, which the supervisor joins for good
+	 * (its Unix sockets are paths: they do not care). */
+	if (vmc_net_setup(s->dir_fd, vmc_netns_path(s->plan->b.spec), s->plan->size.cpus, s->plan->vhost, &net,
+			  &err) < 0) {
+		hull_err_wrap(&err, "VM isolation");
+		goto fail;
+	}
 	console = openat(s->dir_fd, VMC_CONSOLE_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	/* The file server is born in the payload sub-cgroup, which pause
 	 * freezes; the VM is made from the other one, where KVM's kernel
@@ -261,7 +285,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		hull_err_make(&err, errno, "pipe");
 		goto fail;
 	}
-	vm_config_fill(&t, s->plan, console);
+	vm_config_fill(&t, s->plan, console, &net);
 	if (pthread_create(&th, NULL, vm_main, &t) != 0) {
 		hull_err_make(&err, errno, "VM thread");
 		goto fail;
@@ -299,6 +323,11 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		shutdown_guest(s->dir_fd);
 		goto fail;
 	}
+	if (configure_guest_net(s->dir_fd, &net, &err) < 0) {
+		hull_err_wrap(&err, "VM isolation");
+		shutdown_guest(s->dir_fd);
+		goto fail;
+	}
 	req = guest_request_new("create");
 	json_object_object_add(req, "id", json_object_new_string(s->id));
 	json_object_object_add(req, "config", json_object_new_string(s->plan->guest_config));
@@ -324,8 +353,11 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	 * be asked, exiting ends the VM as well (its threads are ours). */
 	if (shutdown_guest(s->dir_fd) == 0)
 		pthread_join(th, NULL);
+	vmc_net_teardown(s->dir_fd);
 	_exit(code);
 fail:
+	/* nothing of the network stays once create reports its failure */
+	vmc_net_teardown(s->dir_fd);
 	report(s, err);
 	hull_err_free(&err);
 	_exit(1);

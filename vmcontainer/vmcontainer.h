@@ -15,6 +15,8 @@
 #define VMC_ANN_ISOLATION "org.hull.isolation"
 #define VMC_ANN_CPUS "org.hull.vm.cpus"
 #define VMC_ANN_MEMORY "org.hull.vm.memory"
+/* "on" / "off": vhost-net for the container's NICs (default: when it opens) */
+#define VMC_ANN_VHOST "org.hull.vm.vhost"
 /* The name of the link that asks for VM isolation (make install makes it). */
 #define VMC_ARGV0 "hull-vm"
 
@@ -79,7 +81,9 @@ void vmcontainer_shares_free(struct vmc_share *v, size_t n);
  * The guest's config.json: root.path is VMC_GUEST_SHARE/rootfs, each bind
  * mount's source (relative ones against bundle_dir) becomes a share
  * VMC_GUEST_SHARE/mN (N: its index in mounts[]) and is listed in *shares;
- * namespace paths are dropped (host namespaces do not exist in the guest),
+ * namespace paths are dropped (host namespaces do not exist in the guest; a
+ * network namespace given by path goes entirely: the container shares the
+ * guest's, into which vmcontainer/net.c mirrors the host one's links),
  * so are the hooks the host runs (all but createContainer and
  * startContainer; createContainer's path is made to resolve in the rootfs), and
  * org.hull.isolation is "container" so the guest's hull does not recurse.

@@ -81,10 +81,10 @@ hull_vm() {
 	assert_nothing_left "$id"
 }
 
-@test "vm isolation: bad sizing annotations name themselves, before the host is asked" {
+@test "vm isolation: bad sizing and vhost annotations name themselves, before the host is asked" {
 	local kv k
 	for kv in 'org.hull.vm.cpus=0' 'org.hull.vm.cpus=65' 'org.hull.vm.cpus=two' \
-		'org.hull.vm.memory=63' 'org.hull.vm.memory=2X' 'org.hull.vm.memory=-1'; do
+		'org.hull.vm.memory=63' 'org.hull.vm.memory=2X' 'org.hull.vm.memory=-1' 'org.hull.vm.vhost=yes'; do
 		cp "$BASE_BUNDLE/config.json" "$BUNDLE/config.json"
 		update_config '.root.path = $r | .annotations[$k] = $v' --arg r "$BASE_BUNDLE/rootfs" \
 			--arg k "${kv%%=*}" --arg v "${kv#*=}"

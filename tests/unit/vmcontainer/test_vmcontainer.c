@@ -199,7 +199,8 @@ static void test_rewrite_config_root_binds_and_annotation(void **state)
 		"{\"destination\":\"/tmp\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\"]}],"
 		"\"hooks\":{\"prestart\":[{\"path\":\"/usr/bin/host-hook\"}]},"
 		"\"annotations\":{\"org.hull.isolation\":\"vm\",\"keep\":\"me\"},"
-		"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/run/netns/x\"}]}}";
+		"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/run/netns/x\"},"
+		"{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"}]}}";
 	_cleanup_free_ char *out = NULL;
 	struct vmc_share *sh = NULL;
 	size_t n = 0;
@@ -226,8 +227,12 @@ static void test_rewrite_config_root_binds_and_annotation(void **state)
 	assert_string_equal(json_object_get_string(get(get(o, "annotations"), "org.hull.isolation")), "container");
 	assert_string_equal(json_object_get_string(get(get(o, "annotations"), "keep")), "me");
 	assert_false(json_object_object_get_ex(o, "hooks", NULL));
-	struct json_object *ns = json_object_array_get_idx(get(get(o, "linux"), "namespaces"), 1);
-	assert_string_equal(json_object_get_string(get(ns, "type")), "network");
+	/* The network namespace the engine made is mirrored into the guest's
+	 * own (vmcontainer/net.c): the container shares the agent's. */
+	struct json_object *nss = get(get(o, "linux"), "namespaces"), *ns;
+	assert_int_equal(json_object_array_length(nss), 2);
+	ns = json_object_array_get_idx(nss, 1);
+	assert_string_equal(json_object_get_string(get(ns, "type")), "ipc");
 	assert_false(json_object_object_get_ex(ns, "path", NULL));
 	json_object_put(o);
 	vmcontainer_shares_free(sh, n);
