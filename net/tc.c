@@ -76,8 +76,11 @@ static int add_filter(struct nl_sock *sk, int from_idx, int to_idx, const char *
 	rtnl_mirred_set_policy(act, TC_ACT_STOLEN);
 	rtnl_mirred_set_ifindex(act, (uint32_t)to_idx);
 	if (u32) {
-		/* u32 takes a reference of its own: ours is put below */
-		if ((r = rtnl_u32_add_key_uint32(cls, 0, 0, 0, 0)) < 0 || (r = rtnl_u32_add_action(cls, act)) < 0)
+		/* u32 takes a reference of its own: ours is put below.  Only a
+		 * terminal key node runs its actions (cls_u32: TC_U32_TERMINAL,
+		 * which tc sets for "action"). */
+		if ((r = rtnl_u32_add_key_uint32(cls, 0, 0, 0, 0)) < 0 || (r = rtnl_u32_set_cls_terminal(cls)) < 0 ||
+		    (r = rtnl_u32_add_action(cls, act)) < 0)
 			goto out;
 	} else {
 		r = rtnl_mall_append_action(cls, act);

@@ -95,6 +95,33 @@ in_netns() {
 	assert_equal "$(sed -n '/^---after/,$p' <<<"$output")" ---after
 }
 
+@test "vm redirect: frames cross the redirect (matchall, or u32 where the kernel lacks it)" {
+	# two veth pairs: ve1 and va1 in namespaces of their own, ve0 and va0 in
+	# this one, redirected into each other as a veth and a tap would be
+	in_netns '
+		unshare -n sleep 600 3>&- & a=$!
+		unshare -n sleep 600 3>&- & b=$!
+		trap "kill $a $b" EXIT
+		for p in $a $b; do
+			until [ "$(readlink /proc/$p/ns/net)" != "$(readlink /proc/self/ns/net)" ]; do sleep 0.01; done
+		done
+		ip link add ve0 type veth peer name ve1
+		ip link add va0 type veth peer name va1
+		ip link set ve1 netns $a
+		ip link set va1 netns $b
+		ip link set ve0 up
+		ip link set va0 up
+		nsenter -t $a -n sh -c "ip addr add 10.7.0.1/24 dev ve1 && ip link set ve1 up"
+		nsenter -t $b -n sh -c "ip addr add 10.7.0.2/24 dev va1 && ip link set va1 up"
+		$H vm redirect ve0 va0
+		tc filter show dev ve0 ingress | grep -o -m1 -e matchall -e u32
+		nsenter -t $a -n busybox ping -c 2 -W 5 10.7.0.2'
+	echo "$output"
+	assert_success
+	assert_line --regexp '^(matchall|u32)$'
+	assert_line --regexp '^2 packets transmitted, 2 packets received'
+}
+
 @test "vm run --net: a missing tap and bad --net values are refused before /dev/kvm" {
 	in_netns '$H vm run --kernel /bin/true --net tap=nosuch0'
 	assert_failure 1
