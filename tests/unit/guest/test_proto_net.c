@@ -131,7 +131,7 @@ static void test_net_parse_bounds(void **state)
 	size_t n = 0;
 
 	for (int i = 0; i <= GUEST_NET_MAX_IFS; i++) {
-		char name[8], mac[18];
+		char name[16], mac[32];
 		one = json_object_new_object();
 		snprintf(name, sizeof(name), "e%d", i);
 		snprintf(mac, sizeof(mac), "02:00:00:00:00:%02x", i);
