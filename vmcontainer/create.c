@@ -12,8 +12,10 @@
 #include "cgroups/cgroups.h"
 #include "guest/guest.h"
 #include "microvm/microvm.h"
+#include "vfio/vfio.h"
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 static void plan_free(struct vmc_plan *p)
@@ -21,6 +23,7 @@ static void plan_free(struct vmc_plan *p)
 	runtime_bundle_free(&p->b);
 	free(p->guest_config);
 	vmcontainer_shares_free(p->shares, p->n_shares);
+	vmcontainer_devices_free(p->vfios, p->nvfio);
 	free(p->kernel);
 	free(p->initrd);
 	*p = (struct vmc_plan){ 0 };
@@ -30,10 +33,13 @@ static void plan_free(struct vmc_plan *p)
 static int plan(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
 		struct vmc_plan *p, struct hull_err **err)
 {
+	static const struct vfio_host sysfs = { .sys = "/sys", .proc = "/proc" };
+
 	*p = (struct vmc_plan){ 0 };
 	if (runtime_bundle_check(ctx, o, foreground, &p->b, err) < 0)
 		return -1;
 	if (vmcontainer_size(p->b.spec, &p->size, err) < 0 || vmc_net_vhost(p->b.spec, &p->vhost, err) < 0 ||
+	    vmcontainer_devices(p->b.spec, &sysfs, &p->vfios, &p->nvfio, err) < 0 ||
 	    vmcontainer_rewrite_config(p->b.config, p->b.config_len, p->b.dir, &p->guest_config, &p->shares,
 				       &p->n_shares, err) < 0)
 		goto fail;
@@ -50,6 +56,21 @@ fail:
 	return -1;
 }
 
+/* Append an "rw" rule for the character device at path to r's rules (which
+ * have room for it). */
+static int allow_chr(struct oci_resources *r, const char *path, struct hull_err **err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return hull_err_make(err, errno, "stat %s", path);
+	r->devices[r->n_devices++] = (struct oci_device_rule){
+		.allow = true, .type = 'c', .has_major = true, .has_minor = true, .major = major(st.st_rdev),
+		.minor = minor(st.st_rdev), .access = (char *)"rw",
+	};
+	return 0;
+}
+
 /*
  * The host cgroup bounds the whole VM: the container's limits, except that
  * memory covers the guest's RAM and the VMM (the guest's own cgroup holds
@@ -64,7 +85,9 @@ static int host_cgroup(const struct runtime_ctx *ctx, struct container *c, const
 	/* the VMM's devices: /dev/kvm; /dev/net/tun and /dev/vhost-net for the
 	 * NICs that mirror the container's network namespace (vmcontainer/net.c) */
 	static const int64_t vmm_minor[] = { 232, 200, 238 };
-	_cleanup_free_ struct oci_device_rule *rules = xcalloc(r.n_devices + ARRAY_SIZE(vmm_minor), sizeof(*rules));
+	/* and /dev/vfio/vfio + a group node per passed-through function */
+	_cleanup_free_ struct oci_device_rule *rules =
+		xcalloc(r.n_devices + ARRAY_SIZE(vmm_minor) + 1 + p->nvfio, sizeof(*rules));
 	struct cgroups_cfg cfg = { .id = c->id, .cgroups_path = l->cgroups_path, .systemd = ctx->systemd_cgroup,
 				   .disabled = !runtime_cgroups_enabled(ctx), .resources = &r,
 				   .devices = l->devices, .n_devices = l->n_devices };
@@ -81,6 +104,12 @@ static int host_cgroup(const struct runtime_ctx *ctx, struct container *c, const
 								   .minor = vmm_minor[i], .access = (char *)"rw" };
 	r.devices = rules;
 	r.n_devices += ARRAY_SIZE(vmm_minor);
+	/* A passed-through function: the VMM opens /dev/vfio/vfio and its group. */
+	for (unsigned int i = 0; i < p->nvfio; i++) {
+		_cleanup_free_ char *group = xasprintf("/dev/vfio/%d", p->vfios[i].group);
+		if ((i == 0 && allow_chr(&r, "/dev/vfio/vfio", err) < 0) || allow_chr(&r, group, err) < 0)
+			return -1;
+	}
 	if (!cfg.systemd) {
 		/* The state names the cgroup before it exists: a hull killed
 		 * from here on leaves what `delete --force` removes. */

@@ -81,6 +81,8 @@ struct vmc_plan {
 	size_t n_shares;
 	char *kernel, *initrd;
 	enum vm_vhost vhost;        /* org.hull.vm.vhost */
+	struct vm_vfio *vfios;      /* org.hull.vm.devices */
+	unsigned int nvfio;
 };
 
 struct vmc_supervisor {

@@ -130,6 +130,8 @@ static void vm_config_fill(struct vm_thread *t, const struct vmc_plan *p, int co
 	t->cfg.vsock_uds = VMC_VSOCK_SOCK;
 	t->cfg.nets = net->vm;
 	t->cfg.nnets = (unsigned int)net->n;
+	t->cfg.vfios = p->vfios;
+	t->cfg.nvfio = p->nvfio;
 }
 
 /* The guest's interfaces, before the container is created in it. */

@@ -17,6 +17,7 @@
 #define VMC_ANN_MEMORY "org.hull.vm.memory"
 /* "on" / "off": vhost-net for the container's NICs (default: when it opens) */
 #define VMC_ANN_VHOST "org.hull.vm.vhost"
+#define VMC_ANN_DEVICES "org.hull.vm.devices"
 /* The name of the link that asks for VM isolation (make install makes it). */
 #define VMC_ARGV0 "hull-vm"
 
@@ -67,6 +68,16 @@ struct vmc_size {
  * with an M/MiB/G/GiB suffix; VMC_MEM_MIN_MIB..VMC_MEM_MAX_MIB) override.
  */
 int vmcontainer_size(const struct oci_spec *spec, struct vmc_size *out, struct hull_err **err);
+
+/* org.hull.vm.devices ("vfio=BDF[,vfio=BDF]..."): the PCI functions passed
+ * through to the VM, each checked with vfio_passthrough_check against h's
+ * sysfs; none without the annotation.  *out is freed with
+ * vmcontainer_devices_free. */
+struct vm_vfio;
+struct vfio_host;
+int vmcontainer_devices(const struct oci_spec *spec, const struct vfio_host *h, struct vm_vfio **out,
+			unsigned int *n, struct hull_err **err);
+void vmcontainer_devices_free(struct vm_vfio *v, unsigned int n);
 
 /* One host path the file server exports: `--mount NAME=SOURCE[,ro]`, seen
  * in the guest at VMC_GUEST_SHARE/NAME. */

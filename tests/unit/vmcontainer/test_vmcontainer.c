@@ -7,6 +7,7 @@
 
 #include "vmcontainer/internal.h"
 #include "microvm/microvm.h"
+#include "vfio/vfio.h"
 
 #include <json-c/json.h>
 
@@ -388,6 +389,69 @@ static void test_resources_json_round_trips_through_the_parser(void **state)
 	json_object_put(rj);
 }
 
+/* org.hull.vm.devices against a fake sysfs: 0000:01:00.1 on vfio-pci, alone
+ * in IOMMU group 3; 0000:01:00.2 unbound. */
+static void test_devices_annotation(void **state)
+{
+	char base[] = "/tmp/hull-vmc-dev.XXXXXX";
+	struct oci_kv kv = { (char *)"org.hull.vm.devices", NULL };
+	struct oci_spec spec = { .annotations = &kv, .n_annotations = 1 };
+	struct vm_vfio *v = NULL;
+	unsigned int n = 7;
+	struct hull_err *err = NULL;
+
+	assert_non_null(mkdtemp(base));
+	_cleanup_free_ char *sys = xasprintf("%s/sys", base);
+	struct vfio_host h = { .sys = sys, .proc = "/proc" };
+	static const char *const dirs[] = { "bus/pci/devices/0000:01:00.1", "bus/pci/devices/0000:01:00.2",
+					    "bus/pci/drivers/vfio-pci", "kernel/iommu_groups/3/devices" };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		_cleanup_free_ char *d = xasprintf("%s/%s", sys, dirs[i]);
+		assert_int_equal(mkdir_p(d, 0755, NULL), 0);
+	}
+	static const char *const links[][2] = {
+		{ "bus/pci/devices/0000:01:00.1/driver", "bus/pci/drivers/vfio-pci" },
+		{ "bus/pci/devices/0000:01:00.1/iommu_group", "kernel/iommu_groups/3" },
+		{ "kernel/iommu_groups/3/devices/0000:01:00.1", "bus/pci/devices/0000:01:00.1" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
+		_cleanup_free_ char *l = xasprintf("%s/%s", sys, links[i][0]), *t = xasprintf("%s/%s", sys, links[i][1]);
+		assert_int_equal(symlink(t, l), 0);
+	}
+
+	spec.n_annotations = 0; /* none: no device */
+	assert_int_equal(vmcontainer_devices(&spec, &h, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	spec.n_annotations = 1;
+	kv.value = (char *)"vfio=01:00.1";
+	assert_int_equal(vmcontainer_devices(&spec, &h, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].bdf, "0000:01:00.1");
+	assert_int_equal(v[0].group, 3);
+	vmcontainer_devices_free(v, n);
+
+	static const struct { const char *value, *msg; } bad[] = {
+		{ "0000:01:00.1", "annotation org.hull.vm.devices \"0000:01:00.1\": expected vfio=DDDD:BB:DD.F[,...]" },
+		{ "vfio=0000:01:00.1,vfio=0000:01:00.1", "annotation org.hull.vm.devices: 0000:01:00.1 given twice" },
+		{ "vfio=0000:01:00.1,vfio=0000:01:00.2",
+		  "annotation org.hull.vm.devices: 0000:01:00.2: not bound to vfio-pci (driver: none" },
+		{ "vfio=0000:07:00.0", "annotation org.hull.vm.devices: 0000:07:00.0: no such PCI device" },
+		{ "vfio=x", "not a PCI address" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		kv.value = (char *)bad[i].value;
+		assert_int_equal(vmcontainer_devices(&spec, &h, &v, &n, &err), -1);
+		assert_null(v);
+		assert_int_equal(n, 0);
+		if (!strstr(err->msg, bad[i].msg))
+			fail_msg("\"%s\": error \"%s\" does not say \"%s\"", bad[i].value, err->msg, bad[i].msg);
+		hull_err_free(&err);
+	}
+	_cleanup_free_ char *rm = xasprintf("rm -rf '%s'", base);
+	assert_int_equal(system(rm), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_isolation_bad_annotation_names_it),
 		cmocka_unit_test(test_size_defaults_and_from_resources),
 		cmocka_unit_test(test_size_annotations_override),
+		cmocka_unit_test(test_devices_annotation),
 		cmocka_unit_test(test_size_bad_annotations_name_them),
 		cmocka_unit_test(test_rewrite_config_root_binds_and_annotation),
 		cmocka_unit_test(test_rewrite_config_splits_hooks),
