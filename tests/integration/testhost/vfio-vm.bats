@@ -5,7 +5,8 @@
 # emulated IOMMU (tests/testhost/run-suite --iommu; run-all stage
 # testhost-iommu).  The guest image is tests/prepare.d/50-microvm.sh's, whose
 # /init runs hull.test=nvme (write, read back, MSI-X counts) and
-# hull.test=pci (the functions the guest enumerated).
+# hull.test=pci (the functions the guest enumerated); and the test host's own
+# kernel with initramfs-host.cpio.gz, hull.test=e1000e (the NIC's link).
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
@@ -146,6 +147,25 @@ group_free() {
 	wait "$vm_pid" || true
 	vm_pid=
 	group_free "$nic" || fail "the NIC's group is still held open after the VMM died"
+	run hull vfio unbind "$nic"
+	assert_success
+	run driver_of "$nic"
+	assert_output e1000e
+}
+
+@test "the e1000e passed through gets its link up in the guest (the test host's kernel, which has e1000e)" {
+	local nic
+	nic=$(pci_find 0x8086 0x020000)
+	[ -f "$C/initramfs-host.cpio.gz" ] && [ -e "$C/vmlinux-pvh" ] || fail "missing $C/initramfs-host.cpio.gz or vmlinux-pvh"
+	run hull vfio bind "$nic"
+	assert_success
+	run timeout 600 "$HULL_BIN" vm run --kernel "$C/vmlinux-pvh" --initrd "$C/initramfs-host.cpio.gz" --memory 256 \
+		--cmdline "console=ttyS0 quiet hull.test=e1000e panic=-1" --device "vfio=$nic" </dev/null
+	echo "$output" | tail -n 20
+	assert_success
+	assert_output --regexp 'e1000e_if=eth[0-9]'
+	assert_output --partial "e1000e_carrier=1"
+	group_free "$nic" || fail "the NIC's group is still held open"
 	run hull vfio unbind "$nic"
 	assert_success
 	run driver_of "$nic"
