@@ -116,3 +116,17 @@ wait_for() { # wait_for REGEX: until the guest's serial output has a line matchi
 	assert_equal "$status" 0
 	[ ! -e "$S" ]
 }
+
+@test "api: --config-file boots the same JSON without a socket; the guest's exit is hull's" {
+	cat >"$T/vm.json" <<-JSON
+	{"machine-config": {"vcpu_count": 2, "mem_size_mib": 192},
+	 "boot-source": {"kernel_image_path": "$C/vmlinuz", "initrd_path": "$C/initramfs.cpio.gz",
+	                 "boot_args": "console=ttyS0 quiet hull.test=info"}}
+	JSON
+	run timeout 300 "$HULL_BIN" vm serve --config-file "$T/vm.json" </dev/null
+	echo "$output" | tail -n 20
+	assert_success
+	assert_line --partial 'nproc=2'
+	assert_output --regexp 'memtotal_kb=1[0-9]{5}'
+	assert_output --partial 'HULL-TEST-END'
+}
