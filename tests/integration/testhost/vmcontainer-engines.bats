@@ -121,7 +121,7 @@ assert_ctr_gone() {
 	assert_pm_gone
 }
 
-@test "vmcontainer-engines: podman exec (with and without -t) into a running VM container, stop, rm" {
+@test "vmcontainer-engines: podman exec (with and without -t), pause, unpause, stop, rm of a VM container" {
 	local cid
 	cid=$(pm run -d "${PM_LIMITS[@]}" localhost/hull-test:latest /bin/sh -c 'echo up; exec sleep 1000')
 	run_nopipe pm exec "$cid" /bin/sh -c 'uname -r; echo exec-out; echo exec-err >&2; exit 3'
@@ -136,6 +136,12 @@ assert_ctr_gone() {
 	for _ in $(seq 60); do [[ $(pm logs "$cid") == up ]] && break; sleep 1; done
 	run pm logs "$cid"
 	assert_output up
+	run pm pause "$cid"
+	assert_success
+	run pm inspect --format '{{.State.Status}}' "$cid"
+	assert_output paused
+	run pm unpause "$cid"
+	assert_success
 	run pm inspect --format '{{.State.Status}}' "$cid"
 	assert_output running
 	run pm stop -t 1 "$cid"
@@ -157,7 +163,7 @@ assert_ctr_gone() {
 	assert_ctr_gone vm1
 }
 
-@test "vmcontainer-engines: ctr detached task through the runc shim: exec, ps, kill, delete" {
+@test "vmcontainer-engines: ctr detached task through the runc shim: exec, ps, pause, resume, kill, delete" {
 	ctr_vm -d localhost/hull-test:latest vm2 /bin/sh -c 'exec sleep 1000'
 	run c task ls
 	assert_line --regexp '^vm2 +[0-9]+ +RUNNING$'
@@ -169,6 +175,15 @@ assert_ctr_gone() {
 	run c task ps vm2
 	assert_success
 	[[ $(tail -n +2 <<<"$output" | wc -l) -ge 1 ]] || fail "task ps: $output"
+	# pause stops the VM (the host cgroup's freezer), resume lets it go on
+	run c task pause vm2
+	assert_success
+	run c task ls
+	assert_line --regexp '^vm2 +[0-9]+ +PAUSED$'
+	run c task resume vm2
+	assert_success
+	run c task ls
+	assert_line --regexp '^vm2 +[0-9]+ +RUNNING$'
 	run c task kill -s KILL vm2
 	assert_success
 	c_wait_stopped vm2 120
