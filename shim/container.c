@@ -161,6 +161,11 @@ static int c_create(struct shim *s, struct shim_proc *p, const Containerd__Task_
 		return -1;
 	if (run_process(s, p, args, pidfile, err) == 0)
 		return 0;
+	if (p->pid > 0) {
+		/* Created, but its terminal could not be taken: nothing may stay. */
+		char *del[] = { "delete", "--force", p->id, NULL };
+		(void)run_hull(s, p, del, -1, -1, -1, NULL, NULL);
+	}
 	if (p->rootfs_mounted) {
 		shim_unmount_rootfs(p->bundle);
 		p->rootfs_mounted = false;
