@@ -277,9 +277,12 @@ CLI_CMD(events)
 	if (runtime_oom_watch(&g->rt, id, &oom_fd, &ooms, err) < 0)
 		return -1;
 	/* v2 hands us memory.events (a kernfs file: POLLPRI on change, re-armed by
-	 * reading that same fd; it always polls readable), v1 an eventfd. */
+	 * reading that same fd; it always polls readable), v1 an eventfd, a
+	 * VM-isolated container its agent's connection (readable once at the
+	 * next OOM kill in the guest: then watched anew, which counts). */
 	struct stat st;
 	bool v2 = oom_fd >= 0 && fstat(oom_fd, &st) == 0 && S_ISREG(st.st_mode);
+	bool vm = oom_fd >= 0 && !v2 && S_ISSOCK(st.st_mode);
 
 	/* Stream until the container is gone: stats every interval, OOMs as they come. */
 	for (;;) {
@@ -299,6 +302,15 @@ CLI_CMD(events)
 				if (runtime_oom_count(&g->rt, id, &now, NULL) == 0)
 					for (; ooms < now; ooms++)
 						print_event("oom", id, NULL);
+			} else if (n > 0 && vm && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
+				if (runtime_oom_watch(&g->rt, id, &oom_fd, &now, NULL) == 0) {
+					for (; ooms < now; ooms++)
+						print_event("oom", id, NULL);
+				} else if (oom_fd >= 0) {
+					close(oom_fd);
+					oom_fd = -1;
+				}
+				p.fd = oom_fd;
 			} else if (n > 0 && !v2 && (p.revents & POLLIN)) {
 				/* The eventfd's counter is the number of OOM events; oom_kill
 				 * may not be counted yet when it fires. */

@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -364,8 +365,8 @@ static int op_network(int conn, struct json_object *req, struct hull_err **err)
 static int op_exec(int conn, struct json_object *req, struct hull_err **err)
 {
 	_cleanup_free_ char *id = NULL, *file = NULL, *pid_file = NULL;
-	const char *args[12] = { "exec", "--detach", "--process" };
-	struct json_object *proc = NULL;
+	const char *args[12 + 2 * GUEST_EXEC_CGROUPS_MAX] = { "exec", "--detach", "--process" };
+	struct json_object *proc = NULL, *cgs = NULL;
 	unsigned n = atomic_fetch_add(&A.seq, 1);
 	struct launched l;
 	bool tty = false;
@@ -375,6 +376,19 @@ static int op_exec(int conn, struct json_object *req, struct hull_err **err)
 	if (get_id(req, &id, err) < 0 || oci_json_get_object(req, "process", req_path, true, &proc, err) < 0 ||
 	    oci_json_get_bool(req, "terminal", req_path, false, &tty, err) < 0)
 		return -1;
+	/* exec --cgroup: sub-cgroups of the container's, as runc 1.1; the guest's
+	 * hull checks each value as it checks its own command line's. */
+	if (oci_json_get_array(req, "cgroups", req_path, false, &cgs, err) < 0)
+		return -1;
+	if (cgs && json_object_array_length(cgs) > GUEST_EXEC_CGROUPS_MAX)
+		return hull_err_make(err, EINVAL, "request.cgroups: more than %d", GUEST_EXEC_CGROUPS_MAX);
+	for (size_t i = 0; cgs && i < json_object_array_length(cgs); i++) {
+		struct json_object *v = json_object_array_get_idx(cgs, i);
+		if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
+			return hull_err_make(err, EINVAL, "request.cgroups[%zu]: expected a non-empty string", i);
+		args[na++] = "--cgroup";
+		args[na++] = json_object_get_string(v);
+	}
 	/* "terminal" of the request decides, whatever the process object says. */
 	json_object_object_add(proc, "terminal", json_object_new_boolean(tty));
 	file = xasprintf("%s/exec-%u.json", A.priv, n);
@@ -499,6 +513,64 @@ static int op_stats(int conn, struct json_object *req, struct hull_err **err)
 	return reply_ok(conn, data, "stats", err);
 }
 
+/*
+ * OOM kills in the container's cgroup (memory.events oom_kill): the count at
+ * once (after < 0), or once it exceeds `after`, which makes this connection
+ * the host's `hull events` watch.  In-process, read-only: the cgroup is the
+ * one the guest's hull made.  The host hanging up ends the wait.
+ */
+static int op_oom(int conn, struct json_object *req, struct hull_err **err)
+{
+	const struct runtime_ctx ctx = { .root = A.root };
+	_cleanup_free_ char *id = NULL;
+	_cleanup_close_ int fd = -1;
+	int64_t after = -1;
+	uint64_t n = 0;
+	struct stat st;
+
+	if (get_id(req, &id, err) < 0 || oci_json_get_i64(req, "after", req_path, false, &after, err) < 0)
+		return -1;
+	/* The count alone also for a container that has just stopped. */
+	if (after < 0 ? runtime_oom_count(&ctx, id, &n, err) < 0 : runtime_oom_watch(&ctx, id, &fd, &n, err) < 0)
+		return -1;
+	/* cgroup v2 (the guest's): memory.events, POLLPRI, re-armed by reading
+	 * it; v1 (agent.bats on a hybrid host): an eventfd, POLLIN. */
+	if (fd >= 0 && fstat(fd, &st) < 0)
+		return hull_err_make(err, errno, "fstat");
+	while (after >= 0 && n <= (uint64_t)after) {
+		struct pollfd p[2] = { { .fd = fd, .events = S_ISREG(st.st_mode) ? POLLPRI : POLLIN },
+				       { .fd = conn, .events = POLLIN } };
+		char buf[512];
+		uint64_t fired = 0;
+		ssize_t r;
+
+		if (fd < 0)
+			return hull_err_make(err, ENOTSUP, "container \"%s\": no memory.events to watch", id);
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return hull_err_make(err, errno, "poll");
+		}
+		/* A request carries nothing after it: readable = the host is gone. */
+		if (p[1].revents)
+			return 0;
+		/* Re-armed by reading (kernfs reports a change as POLLPRI|POLLERR:
+		 * not an error); a read that fails (the cgroup removed) ends it. */
+		if ((S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_SET) < 0) || (r = read(fd, buf, sizeof(buf))) < 0)
+			return hull_err_make(err, ENOENT, "container \"%s\": its cgroup is gone", id);
+		if (runtime_oom_count(&ctx, id, &n, err) < 0)
+			return -1;
+		/* v1's eventfd fires before oom_kill counts the kill: its own count
+		 * (OOM events, as `hull events` reports them on v1) then stands. */
+		if (!S_ISREG(st.st_mode) && r == (ssize_t)sizeof(fired)) {
+			memcpy(&fired, buf, sizeof(fired));
+			if (n < (uint64_t)after + fired)
+				n = (uint64_t)after + fired;
+		}
+	}
+	return reply_ok(conn, json_object_new_int64((int64_t)n), "oom_kill", err);
+}
+
 static int delete_one(const char *id, bool force, struct hull_err **err)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/%s", A.bundles, id);
@@ -602,7 +674,7 @@ static const struct {
 } ops[] = {
 	{ "create", op_create }, { "start", op_start }, { "kill", op_kill }, { "state", op_state },
 	{ "ps", op_ps }, { "update", op_update }, { "stats", op_stats }, { "exec", op_exec },
-	{ "delete", op_delete }, { "shutdown", op_shutdown }, { "network", op_network },
+	{ "delete", op_delete }, { "shutdown", op_shutdown }, { "network", op_network }, { "oom", op_oom },
 };
 
 /* ---- connections ---------------------------------------------------------- */

@@ -25,6 +25,8 @@ struct oci_kv;
 #define GUEST_PROTO_VERSION 1
 #define GUEST_FRAME_HEADER 8
 #define GUEST_FRAME_MAX (1u << 20)
+/* exec's "cgroups" (the host's `exec --cgroup` values): at most this many. */
+#define GUEST_EXEC_CGROUPS_MAX 16
 
 enum guest_frame_type {
 	GUEST_FRAME_REQUEST = 1,    /* JSON {"v":1,"op":...} */

@@ -121,7 +121,10 @@ int runtime_oom_count(const struct runtime_ctx *ctx, const char *id, uint64_t *c
 
 	if (open_cg(ctx, id, false, &c, &cg, err) < 0)
 		return -1;
-	r = cgroups_oom_count(cg, count, err);
+	if (c->vm)
+		r = vm_ops(ctx, err) ? ctx->vm->oom(ctx, c, NULL, count, err) : -1;
+	else
+		r = cgroups_oom_count(cg, count, err);
 	container_free(c);
 	return r;
 }
@@ -133,8 +136,15 @@ int runtime_oom_watch(const struct runtime_ctx *ctx, const char *id, int *fd, ui
 	struct cgroup *cg;
 	int r;
 
-	if (open_cg(ctx, id, true, &c, &cg, err) < 0)
+	/* A VM's watch that turned readable carries the count of a container
+	 * that may be ending: read it all the same. */
+	if (open_cg(ctx, id, *fd < 0, &c, &cg, err) < 0)
 		return -1;
+	if (c->vm) {
+		r = vm_ops(ctx, err) ? ctx->vm->oom(ctx, c, fd, count, err) : -1;
+		container_free(c);
+		return r;
+	}
 	r = cgroups_oom_fd(cg, fd, err);
 	if (r == 0)
 		r = cgroups_oom_count(cg, count, err);

@@ -354,9 +354,9 @@ int runtime_exec(const struct runtime_ctx *ctx, const struct runtime_exec_opts *
 		goto out;
 	}
 	if (c->vm) {
-		if (o->cgroups)
-			r = hull_err_make(err, 0, "--cgroup: not with a VM-isolated container");
-		else if (vm_guest(ctx, c, err))
+		/* --cgroup names sub-cgroups of the container's cgroup in the
+		 * guest: the guest's hull checks and joins them. */
+		if (vm_guest(ctx, c, err))
 			r = ctx->vm->exec(ctx, &c, &proc, o, status, err);
 		goto out;
 	}

@@ -156,7 +156,11 @@ int runtime_update(const struct runtime_ctx *ctx, const char *id, const struct o
 /* runc's events --stats "data" object for the container. Malloc'd. */
 int runtime_stats_json(const struct runtime_ctx *ctx, const char *id, char **json, struct hull_err **err);
 /* An fd that becomes readable/priority on OOM kills (-1 when the host has
- * none) and the OOM count so far. */
+ * none) and the OOM count so far.  The fd is memory.events (v2: POLLPRI),
+ * an eventfd (v1: POLLIN, its counter) or, for a VM-isolated container, the
+ * agent connection (a socket: POLLIN at the next OOM kill; call again with it
+ * in *fd: it is read for the count and replaced by the next watch, or -1).
+ * *fd is -1 on the first call. */
 int runtime_oom_watch(const struct runtime_ctx *ctx, const char *id, int *fd, uint64_t *count,
 		      struct hull_err **err);
 int runtime_oom_count(const struct runtime_ctx *ctx, const char *id, uint64_t *count, struct hull_err **err);
@@ -272,6 +276,11 @@ struct runtime_vm_ops {
 	/* delete, once no process of c is left: what the supervisor made outside
 	 * the state directory (taps and filters in the network namespace). */
 	int (*cleanup)(const struct runtime_ctx *ctx, struct container *c, struct hull_err **err);
+	/* OOM kills in the container's cgroup inside the guest so far; with fd
+	 * also a connection that turns readable (POLLIN) at the next one, for
+	 * runtime_oom_watch (the host cgroup sees none of them). */
+	int (*oom)(const struct runtime_ctx *ctx, struct container *c, int *fd, uint64_t *count,
+		   struct hull_err **err);
 };
 
 

@@ -85,7 +85,6 @@ int vmc_agent_call(int dir_fd, struct json_object *req, struct json_object **res
 
 int vmc_agent_request(int fd, struct json_object *req, struct json_object **resp, struct hull_err **err)
 {
-	struct guest_frame f;
 	int r;
 
 	*resp = NULL;
@@ -93,6 +92,15 @@ int vmc_agent_request(int fd, struct json_object *req, struct json_object **resp
 	json_object_put(req);
 	if (r < 0)
 		return -1;
+	return vmc_agent_response(fd, resp, err);
+}
+
+int vmc_agent_response(int fd, struct json_object **resp, struct hull_err **err)
+{
+	struct guest_frame f;
+	int r;
+
+	*resp = NULL;
 	r = guest_frame_read(fd, &f, err);
 	if (r == 0)
 		return hull_err_make(err, EPIPE, "agent: closed the connection without a response");

@@ -35,6 +35,8 @@ int vmc_agent_call(int dir_fd, struct json_object *req, struct json_object **res
 
 /* The same on an open connection fd (kept open). */
 int vmc_agent_request(int fd, struct json_object *req, struct json_object **resp, struct hull_err **err);
+/* The response to a request already sent on fd (ok checked as above). */
+int vmc_agent_response(int fd, struct json_object **resp, struct hull_err **err);
 /* Relay one process's stdio between host fds and an agent stream s until
  * its EXIT frame: in (-1: none) to STDIN frames, STDOUT/STDERR frames to
  * out/errfd, SIGWINCH on sigfd (-1: none) to RESIZE from tty (-1: none),

@@ -59,6 +59,12 @@ static int vm_ps(const struct runtime_ctx *ctx, struct container *c, pid_t **pid
 
 	*pids = NULL;
 	*n = 0;
+	/* Stopped: the VM is gone with its processes; as for a container, none. */
+	{
+		_cleanup_close_ int pidfd = container_pidfd(c);
+		if (pidfd < 0)
+			return 0;
+	}
 	if (call(c, request("ps", c), &resp, err) < 0)
 		return -1;
 	if (oci_json_get_array(resp, "pids", "response", true, &a, err) < 0)
@@ -102,6 +108,12 @@ static int vm_exec(const struct runtime_ctx *ctx, struct container **cp, const s
 		return -1;
 	json_object_object_add(req, "process", vmc_process_json(proc));
 	json_object_object_add(req, "terminal", json_object_new_boolean(proc->terminal));
+	if (o->cgroups) {
+		struct json_object *a = json_object_new_array();
+		for (size_t i = 0; o->cgroups[i]; i++)
+			json_object_array_add(a, json_object_new_string(o->cgroups[i]));
+		json_object_object_add(req, "cgroups", a);
+	}
 	if (vmc_agent_call(c->dir_fd, req, &resp, &s, err) < 0)
 		return hull_err_wrap(err, "container \"%s\" (VM)", c->id);
 	json_object_put(resp);
@@ -190,6 +202,65 @@ static int vm_cleanup(const struct runtime_ctx *ctx, struct container *c, struct
 	return vmc_net_cleanup(c->dir_fd, c->spec, err);
 }
 
+static struct json_object *oom_request_json(struct container *c, int64_t after)
+{
+	struct json_object *req = request("oom", c);
+
+	json_object_object_add(req, "after", json_object_new_int64(after));
+	return req;
+}
+
+/* The count in an "oom" response. */
+static int oom_count(struct json_object *resp, uint64_t *count, struct hull_err **err)
+{
+	int64_t n = 0;
+
+	if (oci_json_get_i64(resp, "oom_kill", "response", true, &n, err) < 0)
+		return -1;
+	if (n < 0)
+		return hull_err_make(err, EPROTO, "response.oom_kill: %lld is not a count", (long long)n);
+	*count = (uint64_t)n;
+	return 0;
+}
+
+/*
+ * The guest's cgroup counts the OOM kills (memory.events oom_kill); the
+ * agent answers "oom" with that count at once (after = -1), or once it
+ * exceeds `after`: that request's connection is the watch fd.  A watch fd
+ * that turned readable (*fd >= 0) holds the new count: it is read, then a
+ * new watch is armed (none, *fd -1, when the agent cannot take one: the
+ * container is ending).
+ */
+static int vm_oom(const struct runtime_ctx *ctx, struct container *c, int *fd, uint64_t *count,
+		  struct hull_err **err)
+{
+	struct json_object *resp = NULL, *req;
+	int r, s;
+
+	if (fd && *fd >= 0) {
+		r = vmc_agent_response(*fd, &resp, err);
+		close(*fd);
+		*fd = -1;
+	} else {
+		r = vmc_agent_call(c->dir_fd, oom_request_json(c, -1), &resp, NULL, err);
+	}
+	if (r < 0 || oom_count(resp, count, err) < 0) {
+		json_object_put(resp);
+		return hull_err_wrap(err, "container \"%s\" (VM)", c->id);
+	}
+	json_object_put(resp);
+	if (!fd)
+		return 0;
+	s = vmc_agent_connect(c->dir_fd, NULL);
+	req = oom_request_json(c, (int64_t)*count);
+	if (s >= 0 && guest_json_write(s, GUEST_FRAME_REQUEST, req, NULL) == 0)
+		*fd = take_fd(&s);
+	if (s >= 0)
+		close(s);
+	json_object_put(req);
+	return 0;
+}
+
 const struct runtime_vm_ops vmcontainer_ops = {
 	.start = vm_start,
 	.kill = vm_kill,
@@ -198,4 +269,5 @@ const struct runtime_vm_ops vmcontainer_ops = {
 	.update = vm_update,
 	.stats = vm_stats,
 	.cleanup = vm_cleanup,
+	.oom = vm_oom,
 };

@@ -254,3 +254,56 @@ exec_req() {
 	assert_line --index 0 --regexp '^0 pipe:'
 	assert_line --index 2 --regexp '^2 pipe:'
 }
+
+@test "agent: oom counts the container's OOM kills; a watch answers at the next one" {
+	update_config '.linux.resources.memory = {"limit": 33554432}'
+	set_args /bin/sleep 1000
+	create_bg o1
+	agent start '{"id":"o1"}'
+	agent oom '{"id":"o1"}'
+	assert_success
+	run jq -e '.oom_kill == 0' <<<"$output"
+	assert_success
+	# a watch past the current count answers only once the count passes it
+	("$CLIENT" "$SOCK" oom "{\"id\":\"${PFX}o1\",\"after\":0}" >"$BATS_TEST_TMPDIR/w.out" 2>&1 </dev/null
+	 echo $? >"$BATS_TEST_TMPDIR/w.rc") 3>&- &
+	run "$CLIENT" --response "$BATS_TEST_TMPDIR/x.resp" "$SOCK" exec \
+		"$(exec_req o1 '["/bin/sh","-c","x=$(head -c 200000000 /dev/zero | tr \"\\0\" a); echo survived"]')"
+	[[ $status -eq 137 ]] || fail "exec: status $status: $output"
+	local i
+	for ((i = 0; i < 2000; i++)); do
+		[[ -s $BATS_TEST_TMPDIR/w.rc ]] && break
+		sleep 0.05
+	done
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/w.rc")" 0
+	run jq -e '.oom_kill >= 1' "$BATS_TEST_TMPDIR/w.out"
+	assert_success
+	# the container lives on; a bad "after" and an unknown id are errors
+	agent state '{"id":"o1"}'
+	assert_output --partial '"status": "running"'
+	agent oom '{"id":"o1","after":"x"}'
+	assert_output --partial 'request.after: expected'
+	agent oom '{"id":"none","after":3}'
+	assert_failure
+	assert_output --partial '"errno": 2'
+}
+
+@test "agent: exec's cgroups go to exec --cgroup; bad values are refused" {
+	set_args /bin/sleep 1000
+	create_bg g1
+	agent start '{"id":"g1"}'
+	local req
+	req=$(exec_req g1 '["/bin/true"]' | jq -c '.cgroups = ["nosuch"]')
+	run "$CLIENT" "$SOCK" exec "$req"
+	assert_failure
+	assert_output --partial '--cgroup: '
+	assert_output --partial 'nosuch'
+	req=$(exec_req g1 '["/bin/true"]' | jq -c '.cgroups = [""]')
+	run "$CLIENT" "$SOCK" exec "$req"
+	assert_failure
+	assert_output --partial 'request.cgroups[0]: expected a non-empty string'
+	req=$(exec_req g1 '["/bin/true"]' | jq -c '.cgroups = [range(17) | "a"]')
+	run "$CLIENT" "$SOCK" exec "$req"
+	assert_failure
+	assert_output --partial 'request.cgroups: more than 16'
+}
