@@ -85,6 +85,13 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
 int write_file_at(int dirfd, const char *path, const char *data, size_t len, struct hull_err **err);
 /* mkdir -p; mode for created components. */
 int mkdir_p(const char *path, mode_t mode, struct hull_err **err);
+/* rm -rf of name under dfd, never following a symlink (a link is removed, not
+ * its target).  Returns 0 (also when name is missing) or -errno of the last
+ * step, the removal of name itself. */
+int rm_rf_at(int dfd, const char *name);
+/* Copy len bytes (or up to EOF) from in to out at their offsets.  name for
+ * errors. */
+int copy_fd_data(int in, int out, off_t len, const char *name, struct hull_err **err);
 void utc_time(int64_t t, struct tm *tm);
 /* Write all bytes, retrying on EINTR and short writes. Returns 0 or -errno. */
 int write_all(int fd, const void *buf, size_t len);

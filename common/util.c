@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "common.h"
 
+#include <dirent.h>
 #include <limits.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 
 void *xmalloc(size_t n)
@@ -199,6 +201,44 @@ int mkdir_p(const char *path, mode_t mode, struct hull_err **err)
 	}
 	if (mkdir(p, mode) < 0 && errno != EEXIST)
 		return hull_err_make(err, errno, "mkdir %s", p);
+	return 0;
+}
+
+int rm_rf_at(int dfd, const char *name)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *e;
+
+	if (fd < 0)
+		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	d = fdopendir(take_fd(&fd));
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (e->d_type == DT_DIR)
+			rm_rf_at(dirfd(d), e->d_name);
+		else
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+	return unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int copy_fd_data(int in, int out, off_t len, const char *name, struct hull_err **err)
+{
+	while (len > 0) {
+		ssize_t n = sendfile(out, in, NULL, len > (1 << 30) ? (1 << 30) : (size_t)len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return hull_err_make(err, errno, "copy %s", name);
+		if (n == 0)
+			break;  /* the file shrank meanwhile */
+		len -= n;
+	}
 	return 0;
 }
 

@@ -18,24 +18,13 @@ static int copy_file(int sdir, int ddir, const char *name, const struct stat *st
 {
 	_cleanup_close_ int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int out = -1;
-	off_t left = st->st_size;
 
 	if (in < 0)
 		return hull_err_make(err, errno, "open %s", name);
 	out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st->st_mode & 07777);
 	if (out < 0)
 		return hull_err_make(err, errno, "create %s", name);
-	while (left > 0) {
-		ssize_t n = sendfile(out, in, NULL, left > (1 << 30) ? (1 << 30) : (size_t)left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return hull_err_make(err, errno, "copy %s", name);
-		if (n == 0)
-			break;  /* file shrank meanwhile */
-		left -= n;
-	}
-	return 0;
+	return copy_fd_data(in, out, st->st_size, name, err);
 }
 
 /* dev: copy only entries of this file system; 0 = any */

@@ -227,29 +227,6 @@ int container_load_spec(struct container *c, struct hull_err **err)
 	return oci_spec_load(path, &c->spec, err);
 }
 
-static int rm_rf_at(int dfd, const char *name)
-{
-	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d;
-	struct dirent *e;
-
-	if (fd < 0)
-		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-	d = fdopendir(take_fd(&fd));
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (e->d_type == DT_DIR)
-			rm_rf_at(dirfd(d), e->d_name);
-		else
-			unlinkat(dirfd(d), e->d_name, 0);
-	}
-	closedir(d);
-	return unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
-}
-
 int container_remove_dir(struct container *c, struct hull_err **err)
 {
 	int r = rm_rf_at(AT_FDCWD, c->dir);
