@@ -44,6 +44,11 @@ struct cgroups_cfg {
 	 * drops that default allow rule, as runc does; the others grant nothing. */
 	const struct oci_linux_device *devices;
 	size_t n_devices;
+	/* Raw files written after the limits (`hull jail --cgroup FILE=VALUE`):
+	 * FILE is CONTROLLER.NAME, and goes to the hierarchy serving CONTROLLER
+	 * (its v1 one on a hybrid host, else cgroup2).  cgroupfs only. */
+	const struct oci_kv *files;
+	size_t n_files;
 };
 
 struct cgroup;  /* opaque; one per container */

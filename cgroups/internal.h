@@ -152,6 +152,17 @@ struct json_object *cg_stats_hugetlb(const struct cgroup *cg);
 /* "max" for a negative value (runc's -1), the number otherwise.  Malloc'd. */
 char *cg_num_or_max(int64_t v);
 
+/* ---- raw controller files (files.c) ---------------------------------------- */
+
+/* cfg->files: names CTRL.FILE, values one line, each controller served here. */
+int cg_files_check(const struct cg_layout *l, const struct cgroups_cfg *cfg, struct hull_err **err);
+/* Add to need[n..max) the cgroup2 controllers the files use; the new n. */
+size_t cg_files_needed(const struct cg_layout *l, const struct cgroups_cfg *cfg, const char **need, size_t n,
+		       size_t max);
+/* Write each file into the directory of the hierarchy serving it. */
+int cg_files_apply(const struct cgroup *cg, const struct cg_layout *l, const struct cgroups_cfg *cfg,
+		   struct hull_err **err);
+
 /* ---- resources (walks of cg_controllers[]) --------------------------------- */
 
 /* The controllers (cgroup2 names, static strings) r needs that cgroup2 serves,

@@ -685,6 +685,8 @@ static int create_paths(struct cgroup *cg, const struct cg_layout *l, const stru
 	const char *need[16];
 	size_t n_need = cg_v2_needed(l, cfg->resources, need, ARRAY_SIZE(need));
 
+	n_need = cg_files_needed(l, cfg, need, n_need, ARRAY_SIZE(need));
+
 	if (cg->backend->locate(cg, l, cfg, err) < 0)
 		return -1;
 	cg->pure_v2 = l->mode == CG_V2;
@@ -734,6 +736,8 @@ static int fs_create(const struct cg_backend *b, const struct cgroups_cfg *cfg, 
 		return -1;
 	if (b->check && b->check(cfg, pid, err) < 0)
 		return -1;
+	if (cg_files_check(l, cfg, err) < 0)
+		return -1;
 	cg = xcalloc(1, sizeof(*cg));
 	cg->backend = b;
 	/* runc: a linux.devices node at a default device's path replaces that
@@ -760,7 +764,7 @@ static int fs_create(const struct cg_backend *b, const struct cgroups_cfg *cfg, 
 	if (check_thawed(cg, cfg->cgroups_path, err) < 0)
 		goto fail;
 	if ((cg->unified && cg_apply_v2(l, cg->unified, cfg->resources, err) < 0) ||
-	    cg_apply_v1(cg, cfg->resources, err) < 0)
+	    cg_apply_v1(cg, cfg->resources, err) < 0 || cg_files_apply(cg, l, cfg, err) < 0)
 		goto fail;
 	if (install_devices(cg, cfg->resources, err) < 0)
 		goto fail;

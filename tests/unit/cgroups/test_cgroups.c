@@ -360,6 +360,43 @@ static void test_plan_names_missing_dirs_and_makes_nothing(void **state)
 	free(want);
 }
 
+/* hull jail --cgroup FILE=VALUE: names, values, and which hierarchy serves
+ * each controller (the fake layout: cgroup2 with the controllers of
+ * setup_fake). */
+static void test_raw_files_checked_and_controllers_enabled(void **state)
+{
+	const struct cg_layout *l = cg_layout_get(NULL);
+	struct oci_kv ok[] = { { "pids.max", "7" }, { "memory.high", "1m" }, { "pids.current", "x" },
+			       { "cgroup.max.depth", "3" } };
+	struct cgroups_cfg cfg = { .id = "j", .files = ok, .n_files = ARRAY_SIZE(ok) };
+	static const struct { const char *key, *value, *want; } bad[] = {
+		{ "pidsmax", "1", "cgroup file \"pidsmax\": not CONTROLLER.FILE" },
+		{ "../pids.max", "1", "cgroup file \"../pids.max\": not CONTROLLER.FILE" },
+		{ "pids.", "1", "cgroup file \"pids.\": not CONTROLLER.FILE" },
+		{ "Pids.max", "1", "cgroup file \"Pids.max\": not CONTROLLER.FILE" },
+		{ "pids.max", "1\n2", "cgroup file \"pids.max\": the value contains a newline" },
+		{ "nosuch.max", "1", "cgroup file \"nosuch.max\": no hierarchy on this host has the \"nosuch\" controller" },
+	};
+	const char *need[8] = { "cpu" };
+	struct hull_err *err = NULL;
+	size_t n;
+
+	assert_non_null(l);
+	assert_int_equal(cg_files_check(l, &cfg, &err), 0);
+	/* each controller once, after what was there; cgroup.* needs none */
+	n = cg_files_needed(l, &cfg, need, 1, ARRAY_SIZE(need));
+	assert_int_equal(n, 3);
+	assert_string_equal(need[1], "pids");
+	assert_string_equal(need[2], "memory");
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct oci_kv kv = { (char *)bad[i].key, (char *)bad[i].value };
+		struct cgroups_cfg one = { .id = "j", .files = &kv, .n_files = 1 };
+		assert_int_equal(cg_files_check(l, &one, &err), -1);
+		assert_string_equal(err->msg, bad[i].want);
+		hull_err_free(&err);
+	}
+}
+
 /* --cgroup-manager=disabled: the backend is picked once, when the handle is
  * made, and none of its ops looks at the spec or touches the tree (the
  * fake layout's directory stays as it was). */
@@ -722,6 +759,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shares_to_weight_matches_runc),
+		cmocka_unit_test_setup_teardown(test_raw_files_checked_and_controllers_enabled, setup_fake,
+						teardown_fake),
 		cmocka_unit_test(test_blkio_weight_to_io_weight_matches_runc),
 		cmocka_unit_test(test_swap_conversion_subtracts_memory),
 		cmocka_unit_test(test_swap_conversion_rejects_swap_below_memory),
