@@ -7,7 +7,7 @@ BUILD   ?= build
 CC      ?= gcc
 
 # Library folders: each is one door header (<folder>/<folder>.h) plus sources.
-MODULES := common api oci namespaces confine runtime cgroups net microvm guest vmcontainer virtiofs shim vfio
+MODULES := common api oci namespaces confine runtime cgroups net microvm guest vmcontainer virtiofs shim vfio jail
 
 PKGS    := libseccomp libcap json-c libnl-3.0 libnl-route-3.0 libsystemd
 COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)

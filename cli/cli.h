@@ -70,6 +70,7 @@ CLI_CMD(events);
 CLI_CMD(vm);
 CLI_CMD(vfio);
 CLI_CMD(sriov);
+CLI_CMD(jail);
 CLI_CMD(agent);
 CLI_CMD(checkpoint);
 CLI_CMD(restore);

@@ -20,6 +20,8 @@ const struct cli_command cli_commands[] = {
 	{ "vm", cmd_vm, "run --kernel FILE [options]", "boot a kernel in a KVM microVM", false, 0 },
 	{ "vfio", cmd_vfio, "bind|unbind DDDD:BB:DD.F", "bind a PCI function to vfio-pci for passthrough, or back",
 	  false, 0 },
+	{ "jail", cmd_jail, "--id ID --uid U --gid G [options] -- PROGRAM [ARG...]",
+	  "run a VMM chrooted, unprivileged and confined (Firecracker's jailer)", false, 0 },
 	{ "sriov", cmd_sriov, "enable PF N | disable PF", "enable or disable SR-IOV virtual functions", false, 0 },
 	{ "pause", cmd_pause, "ID", "freeze every process of the container", false, 0 },
 	{ "resume", cmd_resume, "ID", "thaw a paused container", false, 0 },

@@ -226,3 +226,35 @@ value() { # value KEY: KEY=... line from the guest
 	assert_equal "$status" 143 # killed by the second SIGTERM
 	refute_output --partial HULL-TEST-END
 }
+
+@test "hull jail: a chrooted VMM without root or capabilities boots the guest; SIGTERM through the keeper powers it off" {
+	local base=$BATS_TEST_TMPDIR/jail id=vmjail$$
+	"$HULL_BIN" jail --id $id --uid 4321 --gid 4321 --chroot-base "$base" --cgroup pids.max=64 \
+		--file "$C/vmlinuz" --file "$C/initramfs.cpio.gz" -- \
+		hull vm run --kernel /vmlinuz --initrd /initramfs.cpio.gz --memory 128 \
+		--cmdline "console=ttyS0 quiet hull.test=powerbutton panic=-1" </dev/null \
+		>"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+	vm_pid=$!
+	wait_for '^powerbutton=armed'
+	# the VMM, seen from outside: PID 1 of its namespace, uid 4321, nothing
+	# privileged, its root the jail's, in the jail's cgroup
+	local vmm
+	vmm=$(pgrep -P "$vm_pid")
+	run cat "/proc/$vmm/status"
+	assert_line --regexp '^Uid:\s+4321\s+4321\s+4321\s+4321$'
+	assert_line --regexp '^CapEff:\s+0+$'
+	assert_line --regexp '^CapBnd:\s+0+$'
+	assert_line --regexp '^NoNewPrivs:\s+1$'
+	assert_line --regexp "^NSpid:\s+$vmm\s+1$"
+	run ls -A "/proc/$vmm/root/"
+	assert_output "$(printf 'dev\nhull\ninitramfs.cpio.gz\nvmlinuz')"
+	assert_equal "$(cat /proc/$vmm/cgroup)" "0::/hull-jail/$id"
+	assert_equal "$(cat /sys/fs/cgroup/hull-jail/$id/pids.max)" 64
+	kill -TERM "$vm_pid"
+	wait_vm
+	assert_success
+	assert_output --partial powerbutton=pressed
+	assert_output --partial HULL-TEST-END
+	[ ! -e "$base/hull/$id" ]
+	[ ! -e "/sys/fs/cgroup/hull-jail/$id" ]
+}
