@@ -431,13 +431,30 @@ static int keep(const struct jail_opts *o, const char *dir, const char *root, in
 		struct hull_err **err)
 {
 	_cleanup_free_ char *cgpath = xasprintf("/hull-jail/%s", o->id);
+	_cleanup_free_ struct oci_device_rule *rules = NULL;
+	struct oci_resources res = { 0 };
 	struct cgroups_cfg cfg = { .id = o->id, .cgroups_path = cgpath, .files = o->cgroup_files,
-				   .n_files = o->n_cgroup_files };
+				   .n_files = o->n_cgroup_files, .resources = &res };
 	struct cgroup *cg = NULL;
 	int go[2], report[2];
 	pid_t pid;
 	struct sigaction sa = { .sa_handler = forward };
 
+	/* The device cgroup allows the nodes the root has, beside runc's
+	 * default list (/dev/null, /dev/urandom, ...) that every cgroup hull
+	 * makes starts from. */
+	rules = xcalloc(ARRAY_SIZE(default_devices) + o->n_devices, sizeof(*rules));
+	for (size_t i = 0; i < ARRAY_SIZE(default_devices) + o->n_devices; i++) {
+		const char *path = i < ARRAY_SIZE(default_devices) ? default_devices[i]
+								     : o->devices[i - ARRAY_SIZE(default_devices)];
+		struct stat st;
+		if (stat(path, &st) < 0 || !S_ISCHR(st.st_mode))
+			continue;
+		rules[res.n_devices++] = (struct oci_device_rule){ .allow = true, .type = 'c', .has_major = true,
+								   .has_minor = true, .major = major(st.st_rdev),
+								   .minor = minor(st.st_rdev) };
+	}
+	res.devices = rules;
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0)
 		return hull_err_make(err, errno, "pipe");
 	/* The new pid namespace is the child's alone (not unshare in the keeper,

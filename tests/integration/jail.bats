@@ -105,9 +105,11 @@ nothing_left() {
 	nothing_left
 }
 
-@test "jail: the program sees only its root, the host's /etc/shadow is not there, and its exit code comes back" {
+@test "jail: the program sees only its root, not the host's /etc/shadow, opens its /dev/kvm, and its exit code comes back" {
+	[ -c /dev/kvm ] || skip "no /dev/kvm: the jail's device cgroup is checked on it"
 	run jail --resource-limit no-file=77 -- $BB sh -c \
-		"$IN ls -A /; $IN cat /etc/shadow; echo cat=\$?; $IN id; ulimit -n; exit 7"
+		"$IN ls -A /; $IN cat /etc/shadow; echo cat=\$?; $IN id; ulimit -n;
+		 $IN dd if=/dev/kvm of=/dev/null count=0 && echo kvm=opened; exit 7"
 	echo "$output"
 	assert_equal "$status" 7
 	assert_line busybox
@@ -116,6 +118,8 @@ nothing_left() {
 	assert_line cat=1
 	assert_line 'uid=1234 gid=2345 groups=2345'
 	assert_line 77
+	# the device cgroup lets the jail's nodes through
+	assert_line kvm=opened
 	nothing_left
 }
 
