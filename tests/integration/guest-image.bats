@@ -70,7 +70,7 @@ build() { # build HULL_BINARY
 		n=$((n + 1))
 	done <"$x/lib/modules/hull.order"
 	for m in virtio_pci virtio_ring virtio vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport \
-		fuse virtiofs overlay erofs virtio_blk virtio_net virtio_balloon virtio_console pvpanic_mmio; do
+		fuse virtiofs virtio_blk virtio_net virtio_balloon virtio_console pvpanic_mmio; do
 		[[ $seen == *" $m "* ]] || fail "module $m is not in hull.order"
 	done
 	# no .ko the order does not name
