@@ -51,7 +51,8 @@ int jail_rlimit_parse(const char *s, struct jail_rlimit *out, struct hull_err **
 	return hull_err_make(err, 0, "--resource-limit %s: want fsize=N or no-file=N", s);
 }
 
-char *jail_dir(const struct jail_opts *o)
+/* The jail's directory, <chroot_base>/hull/<id> (malloc'd). */
+static char *jail_dir(const struct jail_opts *o)
 {
 	return xasprintf("%s/hull/%s", o->chroot_base ? o->chroot_base : DEFAULT_BASE, o->id);
 }

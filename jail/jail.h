@@ -68,7 +68,4 @@ int jail_run(const struct jail_opts *o, int *status, struct hull_err **err);
  */
 int jail_cleanup(const struct jail_opts *o, struct hull_err **err);
 
-/* The jail's directory, <chroot_base>/hull/<id> (malloc'd). */
-char *jail_dir(const struct jail_opts *o);
-
 #endif
