@@ -10,7 +10,10 @@
 #                              agent runs as PID 1), /lib/modules/<kver>/kernel/...ko the
 #                              modules below with their dependencies, and
 #                              /lib/modules/hull.order: their paths relative
-#                              to /lib/modules, dependencies first.
+#                              to /lib/modules, dependencies first (PID 1
+#                              loads them at boot); /lib/modules/hull.carried:
+#                              the same for modules carried but not loaded
+#                              (overlay, erofs: loaded when a mount needs them).
 #       Rebuilt only when an input changed (the kernel version, HULL's bytes,
 #       this script): OUTDIR/.stamp holds their hash.
 #   guest/build-image.sh kernel
@@ -45,6 +48,9 @@ meta=linux-image-cloud-amd64
 GUEST_MODULES=(virtio_pci virtio_ring virtio vsock vmw_vsock_virtio_transport_common
 	vmw_vsock_virtio_transport fuse virtiofs virtio_blk virtio_net
 	virtio_balloon virtio_console virtio-rng pvpanic-mmio button evdev)
+# Carried but not loaded at boot (/lib/modules/hull.carried, dependencies
+# first): the image file systems a guest mounts on demand.
+GUEST_CARRIED=(overlay erofs)
 
 die() {
 	echo "build-image: $*" >&2
@@ -162,6 +168,11 @@ build_image() {
 		return 0
 	fi
 	resolve_modules "${GUEST_MODULES[@]}"
+	local boot=("${ORDER[@]}")
+	# SEEN keeps what boot loads: only the rest is carried
+	ORDER=()
+	for p in "${GUEST_CARRIED[@]}"; do add_module "$p"; done
+	local carried=("${ORDER[@]}")
 	stage=$(mktemp -d "$out/.stage.XXXXXX")
 	# shellcheck disable=SC2064 # expanded now, on purpose
 	trap "rm -rf '$stage'" EXIT
@@ -171,12 +182,14 @@ build_image() {
 	strip -o "$stage/root/init" "$hull" || die "strip $hull failed"
 	chmod 755 "$stage/root/init"
 	: >"$stage/root/lib/modules/hull.order"
-	for p in "${ORDER[@]}"; do
+	: >"$stage/root/lib/modules/hull.carried"
+	for p in "${boot[@]}" "${carried[@]}"; do
 		rel=$KVER/${p#"$KDIR/modules/"}
 		mkdir -p "$stage/root/lib/modules/$(dirname "$rel")"
 		cp "$p" "$stage/root/lib/modules/$rel"
-		echo "$rel" >>"$stage/root/lib/modules/hull.order"
 	done
+	for p in "${boot[@]}"; do echo "$KVER/${p#"$KDIR/modules/"}"; done >"$stage/root/lib/modules/hull.order"
+	for p in "${carried[@]}"; do echo "$KVER/${p#"$KDIR/modules/"}"; done >"$stage/root/lib/modules/hull.carried"
 	# fixed times and owners: the same inputs give the same bytes
 	find "$stage/root" -exec touch -h -d @0 {} +
 	(cd "$stage/root" && find . -mindepth 1 | LC_ALL=C sort |
@@ -187,7 +200,8 @@ build_image() {
 	mv "$stage/initramfs.cpio" "$out/initramfs.cpio"
 	echo "$want" >"$out/.stamp"
 	size=$(stat -c %s "$out/initramfs.cpio")
-	echo "build-image: $out/initramfs.cpio: $((size / 1024)) KiB (${#ORDER[@]} modules of $KVER)," \
+	echo "build-image: $out/initramfs.cpio: $((size / 1024)) KiB (${#boot[@]} modules of $KVER loaded," \
+		"${#carried[@]} carried)," \
 		"$out/vmlinuz: $(($(stat -c %s "$out/vmlinuz") / 1024)) KiB" >&2
 }
 

@@ -32,7 +32,7 @@ build() { # build HULL_BINARY
 @test "image: /init is the stripped static hull, modules after their dependencies, nothing else" {
 	build "$REPO/build/bin/hull"
 	assert_success
-	assert_output --regexp "build-image: .*/initramfs.cpio: [0-9]+ KiB \([0-9]+ modules of [0-9.]+-[0-9]+-cloud-amd64\)"
+	assert_output --regexp "build-image: .*/initramfs.cpio: [0-9]+ KiB \([0-9]+ modules of [0-9.]+-[0-9]+-cloud-amd64 loaded, [0-9]+ carried\)"
 	[ -s "$O/vmlinuz" ]
 	# a bzImage: "HdrS" at 0x202
 	assert_equal "$(dd if="$O/vmlinuz" bs=1 skip=514 count=4 2>/dev/null)" HdrS
@@ -56,7 +56,7 @@ build() { # build HULL_BINARY
 	# the order: every listed file exists, the module names asked for are
 	# there, and each module's depends= come earlier in the list
 	local kver n=0 line dep seen=" "
-	kver=$(ls "$x/lib/modules" | grep -v '^hull.order$')
+	kver=$(ls "$x/lib/modules" | grep -v '^hull\.\(order\|carried\)$')
 	[ "$(echo "$kver" | wc -l)" = 1 ]
 	while read -r line; do
 		[[ $line == "$kver"/kernel/*.ko ]] || fail "hull.order line '$line' is not under $kver/kernel"
@@ -73,8 +73,25 @@ build() { # build HULL_BINARY
 		fuse virtiofs virtio_blk virtio_net virtio_balloon virtio_console pvpanic_mmio; do
 		[[ $seen == *" $m "* ]] || fail "module $m is not in hull.order"
 	done
-	# no .ko the order does not name
-	assert_equal "$(find "$x/lib/modules/$kver" -name '*.ko' | wc -l)" "$n"
+	# carried, not loaded at boot: overlay and erofs, dependencies first
+	# (those boot loads count as before them)
+	local c=0
+	while read -r line; do
+		[ -f "$x/lib/modules/$line" ] || fail "hull.carried names $line, which the image lacks"
+		for dep in $(modinfo -F depends "$x/lib/modules/$line" | tr , ' '); do
+			[[ $seen == *" $dep "* ]] || fail "$line needs $dep, which does not come before it"
+		done
+		line=${line##*/}
+		line=${line%.ko}
+		[[ $seen != *" ${line//-/_} "* ]] || fail "$line is both loaded and carried"
+		seen+="${line//-/_} "
+		c=$((c + 1))
+	done <"$x/lib/modules/hull.carried"
+	for m in overlay erofs; do
+		grep -q "/$m.ko$" "$x/lib/modules/hull.carried" || fail "module $m is not carried"
+	done
+	# no .ko the two lists do not name
+	assert_equal "$(find "$x/lib/modules/$kver" -name '*.ko' | wc -l)" "$((n + c))"
 }
 
 @test "image: unchanged inputs rebuild nothing, the same bytes come back, a new /init rebuilds" {

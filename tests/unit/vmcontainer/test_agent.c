@@ -214,12 +214,19 @@ static void test_relay_stdio_until_exit(void **state)
 static void test_ps_takes_pids_and_refuses_hostile_ones(void **state)
 {
 	static const char *const bad[] = { "[1,\"2\"]", "[0]", "[-5]", "[4294967297]", "[1.5]", "{}", "null" };
-	struct container c = { .id = (char *)"x", .dir_fd = dir_fd };
+	/* running: its pid (this process) alive with its start time */
+	struct container c = { .id = (char *)"x", .dir_fd = dir_fd, .pid = getpid(),
+			       .pid_start = proc_start_time(getpid()) };
+	struct container stopped = { .id = (char *)"x", .dir_fd = dir_fd };
 	struct hull_err *err = NULL;
 	pid_t *pids = NULL;
-	size_t n = 0;
+	size_t n = 9;
 	pid_t pid;
 
+	/* stopped: none, as for a container, and the agent is not asked */
+	assert_int_equal(vmcontainer_ops.ps(NULL, &stopped, &pids, &n, &err), 0);
+	assert_null(pids);
+	assert_int_equal(n, 0);
 	pids_json = "[1,42,7]";
 	pid = fake(S_PIDS);
 	assert_int_equal(vmcontainer_ops.ps(NULL, &c, &pids, &n, &err), 0);
