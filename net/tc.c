@@ -83,10 +83,10 @@ static int add_filter(struct nl_sock *sk, int from_idx, int to_idx, const char *
 		    (r = rtnl_u32_add_action(cls, act)) < 0)
 			goto out;
 	} else {
+		/* as u32: the classifier takes a reference of its own */
 		r = rtnl_mall_append_action(cls, act);
 		if (r < 0)
 			goto out;
-		act = NULL;  /* libnl 3.7: the classifier owns an appended action */
 	}
 	r = rtnl_cls_add(sk, cls, NLM_F_CREATE | NLM_F_EXCL);
 out:
