@@ -123,7 +123,7 @@ wait_for() { # wait_for REGEX: until the guest's serial output has a line matchi
 	 "boot-source": {"kernel_image_path": "$C/vmlinuz", "initrd_path": "$C/initramfs.cpio.gz",
 	                 "boot_args": "console=ttyS0 quiet hull.test=info"}}
 	JSON
-	run timeout 300 "$HULL_BIN" vm serve --config-file "$T/vm.json" </dev/null
+	run timeout -s KILL 300 "$HULL_BIN" vm serve --config-file "$T/vm.json" </dev/null
 	echo "$output" | tail -n 20
 	assert_success
 	assert_line --partial 'nproc=2'

@@ -5,7 +5,9 @@
 # tests/prepare.d/50-microvm.sh: build/cache/microvm/{vmlinuz,
 # initramfs.cpio.gz,disk.ext4,ro.img}.  The initramfs /init runs the test
 # named by hull.test= and ends the guest as hull.end= says.  Boots are slow
-# under TCG, so each boot checks several things and every run has a timeout.
+# under TCG, so each boot checks several things and every run is bounded by
+# SIGKILL: hull takes SIGTERM as the guest's power button, which a test guest
+# may ignore, so `timeout`'s TERM (or bats' own timeout) would wait for good.
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
@@ -27,7 +29,7 @@ setup() {
 }
 
 vm() { # vm ARGS... -- boots with the test kernel and initramfs
-	run timeout 300 "$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" "$@" </dev/null
+	run timeout -s KILL 300 "$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" "$@" </dev/null
 }
 
 teardown() {
@@ -127,7 +129,7 @@ value() { # value KEY: KEY=... line from the guest
 	# the test host's own kernel: Debian's standard one, whose modules do not
 	# match the initramfs (insmod fails quietly); init still reports and powers off
 	[ -e "$C/vmlinux-pvh" ] || { echo "missing $C/vmlinux-pvh: run tests/prepare.d/50-microvm.sh" >&3; return 1; }
-	run timeout 300 "$HULL_BIN" vm run --kernel "$C/vmlinux-pvh" --initrd "$C/initramfs.cpio.gz" --cpus 2 \
+	run timeout -s KILL 300 "$HULL_BIN" vm run --kernel "$C/vmlinux-pvh" --initrd "$C/initramfs.cpio.gz" --cpus 2 \
 		--memory 256 --cmdline "console=ttyS0 quiet hull.test=info panic=-1" </dev/null
 	echo "$output" | tail -n 20
 	assert_success
@@ -145,7 +147,7 @@ value() { # value KEY: KEY=... line from the guest
 @test "host stdin reaches the guest through the serial port" {
 	# the line is repeated: input that arrives before the guest's 8250 driver
 	# starts is flushed by it, as on real hardware
-	run bash -c "for i in \$(seq 200); do echo 'typed on the host' || break; sleep 1; done 2>/dev/null | timeout 180 '$HULL_BIN' vm run --kernel '$C/vmlinuz' \
+	run bash -c "for i in \$(seq 200); do echo 'typed on the host' || break; sleep 1; done 2>/dev/null | timeout -s KILL 180 '$HULL_BIN' vm run --kernel '$C/vmlinuz' \
 		--initrd '$C/initramfs.cpio.gz' --memory 128 --cmdline 'console=ttyS0 quiet hull.test=stdin panic=-1'"
 	echo "$output" | tail -n 20
 	assert_success
@@ -175,7 +177,7 @@ value() { # value KEY: KEY=... line from the guest
 	"$C/vsock-test" host-serve "$t/v.sock_5000" 1 >"$t/serve.out" 2>&1 3>&- &
 	local serve=$!
 	for i in $(seq 100); do [ -S "$t/v.sock_5000" ] && break; sleep 0.1; done
-	timeout 300 "$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" --memory 128 \
+	timeout -s KILL 300 "$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" --memory 128 \
 		--vsock cid=3,uds="$t/v.sock" --cmdline "console=ttyS0 quiet hull.test=vsock panic=-1" \
 		</dev/null >"$t/vm.out" 2>&1 3>&- &
 	local vm=$!

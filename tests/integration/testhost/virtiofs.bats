@@ -70,7 +70,7 @@ start_virtiofsd() { # start_virtiofsd SOCKET ARGS...
 	mkdir "$d/shared/many"
 	for i in $(seq 600); do : >"$d/shared/many/file-with-a-long-name-$i"; done
 	start_virtiofsd "$d/fs.sock" --shared-dir "$d/shared" --mount "m0=$d/ro,ro"
-	run timeout 300 "$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" --memory 256 \
+	run timeout -s KILL 300 "$HULL_BIN" vm run --kernel "$C/vmlinuz" --initrd "$C/initramfs.cpio.gz" --memory 256 \
 		--fs tag=hull,socket="$d/fs.sock" --cmdline "console=ttyS0 quiet hull.test=virtiofs panic=-1" </dev/null
 	echo "$output" | tail -n 30
 	assert_success
