@@ -34,6 +34,7 @@ vm() { # vm ARGS... -- boots with the test kernel and initramfs
 
 teardown() {
 	[ -z "${vm_pid:-}" ] || kill -KILL "$vm_pid" 2>/dev/null || true
+	[ -z "${hugepages_before:-}" ] || echo "$hugepages_before" >/proc/sys/vm/nr_hugepages
 }
 
 bg_vm() { # bg_vm ARGS...: hull vm run in the background (vm_pid), output in $BATS_TEST_TMPDIR/out
@@ -87,7 +88,9 @@ value() { # value KEY: KEY=... line from the guest
 }
 
 @test "1 vCPU on huge pages with KSM: nproc is 1 and guest reboot exits 2" {
-	# the test host is a throwaway VM: reserving huge pages there is fine
+	# the test host is a throwaway VM, but the boots after this one need its
+	# memory: the pages are given back at the end (teardown)
+	hugepages_before=$(cat /proc/sys/vm/nr_hugepages)
 	echo 96 >/proc/sys/vm/nr_hugepages
 	(( $(cat /proc/sys/vm/nr_hugepages) >= 64 )) || skip "could not reserve 64 huge pages in the test host"
 	local free_before; free_before=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
