@@ -337,7 +337,9 @@ assert_no_new_host_mounts() {
 	if [[ ${CI:-} == true ]]; then
 		local now
 		now=$(wc -l </proc/self/mountinfo)
-		[[ $now -eq $MOUNTS_BEFORE ]] || fail "host mount count changed: $MOUNTS_BEFORE -> $now"
+		[[ $now -eq $MOUNTS_BEFORE ]] ||
+			fail "host mount count changed: $MOUNTS_BEFORE -> $now; added: $(awk 'NR == FNR { seen[$1] = 1; next } !($1 in seen) { printf "%s (%s) ", $5, $(NF - 2) }' \
+				"$BATS_TEST_TMPDIR/mountinfo.before" /proc/self/mountinfo)"
 	fi
 }
 
