@@ -95,6 +95,19 @@ teardown_file() {
 	assert_output ""
 }
 
+@test "a test host whose kernel reports an RCU stall is killed at once: 125, 'the test host died', nothing left" {
+	mkdir -p "$BATS_TEST_TMPDIR/tmp"
+	# the report as the kernel prints it (level 3 reaches the console), and a
+	# job that would otherwise outlive this test's own limit
+	TMPDIR=$BATS_TEST_TMPDIR/tmp run --separate-stderr "$RUN" --timeout 500 -- \
+		sh -c 'echo "<3>rcu: INFO: rcu_preempt self-detected stall on CPU" >/dev/kmsg; sleep 1000'
+	assert_equal "$status" 125
+	assert_equal "${stderr_lines[0]}" "testhost: the test host died: its kernel reported an RCU stall (rcu: INFO: rcu_preempt self-detected stall on CPU); VM killed"
+	assert_equal "${stderr_lines[1]}" "testhost: last console lines:"
+	run leftovers "$BATS_TEST_TMPDIR/tmp"
+	assert_output ""
+}
+
 @test "a VM whose job does not start within TESTHOST_BOOT_TIMEOUT is booted once more" {
 	mkdir -p "$BATS_TEST_TMPDIR/tmp"
 	# the init stalls the first boot only; 15 s: boots take 2-7 s, also
