@@ -93,6 +93,13 @@ setup_common() {
 	mkdir -p "$BUNDLE"
 	: >"$IDS_FILE"
 	jq --arg r "$BASE_BUNDLE/rootfs" '.root.path = $r' "$BASE_BUNDLE/config.json" >"$BUNDLE/config.json"
+	mounts_baseline
+}
+
+# The host's mounts that assert_nothing_left compares with: setup takes them;
+# a test that mounts objects of its own on the host (ip netns add) takes them
+# again after.
+mounts_baseline() {
 	MOUNTS_BEFORE=$(wc -l </proc/self/mountinfo)
 	cp /proc/self/mountinfo "$BATS_TEST_TMPDIR/mountinfo.before"
 }

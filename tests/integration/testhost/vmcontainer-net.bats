@@ -124,6 +124,7 @@ send() {
 	ipa=$(netns "$NSA" eth0)
 	ipb=$(netns "$NSB" net1)
 	[ -n "$ipa" ] && [ -n "$ipb" ] || fail "CNI gave no IPv4 address: '$ipa' '$ipb'"
+	mounts_baseline
 	ba=$(bundle a "$NSA")
 	bb=$(bundle b "$NSB" org.hull.vm.vhost=off)
 	ida=$(new_id)
@@ -201,6 +202,7 @@ send() {
 @test "vmcontainer-net: delete --force after the supervisor was SIGKILLed removes the taps and filters" {
 	local b id pid
 	netns "$NSA" eth0 >/dev/null
+	mounts_baseline
 	b=$(bundle a "$NSA")
 	id=$(new_id)
 	hull_vm create --bundle "$b" --pid-file "$BATS_TEST_TMPDIR/p" "$id" >"$BATS_TEST_TMPDIR/$id.out" 2>&1 </dev/null ||
@@ -219,6 +221,7 @@ send() {
 @test "vmcontainer-net: an interface hull cannot mirror is one clear error, and nothing is left" {
 	local b id
 	ip netns add "$NSA"
+	mounts_baseline
 	# a veth without an address
 	ip -n "$NSA" link add vx0 type veth peer name vx1
 	b=$(bundle a "$NSA")
