@@ -45,9 +45,14 @@ static void stats_of(struct vm *vm, struct microvm_stats *st)
 	st->exits_io = __atomic_load_n(&vm->exits_io, __ATOMIC_RELAXED);
 	st->exits_mmio = __atomic_load_n(&vm->exits_mmio, __ATOMIC_RELAXED);
 	st->exits_other = __atomic_load_n(&vm->exits_other, __ATOMIC_RELAXED);
-	for (unsigned int i = 0; i < vm->nvdevs; i++)
-		virtio_blk_stats(virtio_pci_dev(vm->vdevs[i]), &st->blk_reads, &st->blk_writes, &st->blk_read_bytes,
-				 &st->blk_write_bytes);
+	for (unsigned int i = 0; i < vm->nvdevs; i++) {
+		struct virtio_dev *d = virtio_pci_dev(vm->vdevs[i]);
+
+		virtio_blk_stats(d, &st->blk_reads, &st->blk_writes, &st->blk_read_bytes, &st->blk_write_bytes);
+		st->blk_throttled += virtio_blk_throttled(d);
+		st->net_rx_throttled += virtio_net_throttled(d, true);
+		st->net_tx_throttled += virtio_net_throttled(d, false);
+	}
 }
 
 void ctl_attach(struct microvm_ctl *c, struct vm *vm)
@@ -123,6 +128,39 @@ int microvm_ctl_set_disk(struct microvm_ctl *c, unsigned int idx, const char *pa
 	}
 	r = hull_err_make(err, 0, "no disk %u", idx);
 out:
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+/* The idx-th device of one kind, in plug order (vm_config.disks[] or
+ * nets[] order); NULL if there is none. */
+static struct virtio_dev *nth_dev(struct vm *vm, uint16_t device_id, unsigned int idx)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < vm->nvdevs; i++) {
+		struct virtio_dev *d = virtio_pci_dev(vm->vdevs[i]);
+
+		if (d->ops->device_id == device_id && n++ == idx)
+			return d;
+	}
+	return NULL;
+}
+
+int microvm_ctl_set_limiter(struct microvm_ctl *c, bool net, unsigned int idx, bool rx,
+			    const struct vm_rate_limiter *rl, struct hull_err **err)
+{
+	struct virtio_dev *d;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	if (!c->vm) {
+		r = hull_err_make(err, 0, "the microVM is not running");
+	} else if (!(d = nth_dev(c->vm, net ? VIRTIO_ID_NET : VIRTIO_ID_BLOCK, idx))) {
+		r = hull_err_make(err, 0, "no %s %u", net ? "network interface" : "disk", idx);
+	} else {
+		r = net ? virtio_net_set_limiter(d, rx, rl, err) : virtio_blk_set_limiter(d, rl, err);
+	}
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }

@@ -105,6 +105,48 @@ typedef void (*evloop_cb)(void *opaque, uint32_t events);
 int evloop_add(struct evloop *l, int fd, uint32_t events, evloop_cb cb, void *opaque);
 int evloop_del(struct evloop *l, int fd);
 
+/* ---- rate limiters (ratelim.c) ---------------------------------------------
+ * Firecracker's token buckets for a device's data path.  A request takes all
+ * its tokens or none; one larger than the bucket goes through when the
+ * bucket is full and leaves a debt that refills before anything else, so it
+ * neither starves nor beats the rate.  All arithmetic saturates or uses 128
+ * bits: no size, time or refill overflows. */
+struct tbucket {
+	struct vm_bucket cfg;       /* as set: an unchanged update keeps the state */
+	uint64_t size, refill_ns;   /* size 0: unlimited */
+	uint64_t budget, burst, debt;
+	uint64_t last_ns;           /* CLOCK_MONOTONIC of the last refill */
+};
+void tbucket_init(struct tbucket *b, const struct vm_bucket *cfg, uint64_t now_ns);
+/* Refill to now_ns, then take `tokens` (true) or nothing (false). */
+bool tbucket_take(struct tbucket *b, uint64_t tokens, uint64_t now_ns);
+/* After a refused take: ns until `tokens` would be taken (>= 1). */
+uint64_t tbucket_wait_ns(const struct tbucket *b, uint64_t tokens, uint64_t now_ns);
+
+struct ratelim {
+	struct tbucket bw, ops;
+	bool blocked;               /* the timer is armed; the queue waits for it */
+	int timer_fd;               /* timerfd, made at the first throttle; -1 none */
+	bool watched;               /* timer_fd is in the event loop */
+	uint64_t throttled;         /* requests deferred (metrics), relaxed atomic */
+};
+void ratelim_init(struct ratelim *r);  /* unlimited, no timer */
+/* New settings (a bucket whose settings are unchanged keeps its tokens); a
+ * blocked queue is retried at once under the new ones. */
+void ratelim_set(struct ratelim *r, const struct vm_rate_limiter *cfg);
+static inline bool ratelim_limits(const struct ratelim *r)
+{
+	return r->bw.size || r->ops.size;
+}
+/* Take `bytes` and one operation.  False: throttled, nothing taken, and the
+ * timer is armed to call cb(opaque) from the loop once both buckets hold
+ * enough (the caller then calls ratelim_timer_fired and retries). */
+bool ratelim_consume(struct ratelim *r, uint64_t bytes, struct evloop *loop, evloop_cb cb, void *opaque);
+void ratelim_timer_fired(struct ratelim *r);
+/* Device reset: disarm and leave the loop (the buckets stay). */
+void ratelim_stop(struct ratelim *r, struct evloop *loop);
+void ratelim_free(struct ratelim *r, struct evloop *loop);
+
 /* ---- the VM (kvm.c) ------------------------------------------------------- */
 
 struct vcpu;

@@ -31,9 +31,29 @@ enum microvm_exit {
 
 enum microvm_console { MICROVM_CONSOLE_SERIAL, MICROVM_CONSOLE_VIRTIO };
 
+/* Firecracker's rate limiter (docs/sandbox.md): a token bucket of `size`
+ * tokens (bytes or operations) that refills completely in refill_ms, plus a
+ * one-time burst spent first and never refilled.  size or refill_ms 0: no
+ * limit.  The API checks refill_ms <= VM_BUCKET_MAX_REFILL_MS. */
+struct vm_bucket {
+	uint64_t size, one_time_burst, refill_ms;
+};
+#define VM_BUCKET_MAX_REFILL_MS (UINT64_MAX / 1000000u)  /* fits in ns */
+
+struct vm_rate_limiter {
+	struct vm_bucket bw, ops;
+};
+
+/* Either bucket limits something. */
+static inline bool vm_rate_limiter_set(const struct vm_rate_limiter *rl)
+{
+	return (rl->bw.size && rl->bw.refill_ms) || (rl->ops.size && rl->ops.refill_ms);
+}
+
 struct vm_disk {
 	const char *path;
 	bool ro;
+	struct vm_rate_limiter rl;  /* zero: none */
 };
 
 /* A virtio-fs device whose queues a vhost-user backend (e.g. `hull
@@ -59,6 +79,9 @@ struct vm_net {
 	uint8_t mac[6];
 	bool has_mac;               /* else a random locally administered MAC */
 	enum vm_vhost vhost;        /* AUTO: vhost-net when /dev/vhost-net opens */
+	/* zero: none; a limiter keeps the data path in the event loop (vhost-net
+	 * would bypass it): with vhost ON it is an error */
+	struct vm_rate_limiter rx_rl, tx_rl;
 };
 
 /* "xx:xx:xx:xx:xx:xx" (a unicast address) into mac; -1 if it is not one. */
@@ -123,10 +146,17 @@ int microvm_ctl_pause(struct microvm_ctl *c, bool pause, struct hull_err **err);
 /* Replace the backing file of disk idx (vm_config.disks[idx]) and tell the
  * guest its new capacity (a virtio config change interrupt). */
 int microvm_ctl_set_disk(struct microvm_ctl *c, unsigned int idx, const char *path, struct hull_err **err);
+/* Replace the rate limiter of disk idx (net false) or of network interface
+ * idx's receive (rx) or transmit side.  A bucket whose settings did not
+ * change keeps its tokens.  Fails for an interface that vhost-net serves. */
+int microvm_ctl_set_limiter(struct microvm_ctl *c, bool net, unsigned int idx, bool rx,
+			    const struct vm_rate_limiter *rl, struct hull_err **err);
 /* Counters for metrics; zero before start. */
 struct microvm_stats {
 	uint64_t exits_io, exits_mmio, exits_other;
 	uint64_t blk_reads, blk_writes, blk_read_bytes, blk_write_bytes;
+	uint64_t blk_throttled;                    /* requests deferred by a rate limiter */
+	uint64_t net_rx_throttled, net_tx_throttled;
 };
 void microvm_ctl_stats(struct microvm_ctl *c, struct microvm_stats *st);
 

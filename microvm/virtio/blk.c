@@ -95,6 +95,7 @@ struct blk {
 	int fd;                           /* swapped under the device lock (virtio_blk_set_backing) */
 	bool readonly;
 	uint64_t reads, writes, read_bytes, write_bytes;  /* metrics, relaxed atomics */
+	struct ratelim rl;                /* under the device lock; unlimited by default */
 	uint64_t capacity;                /* in 512-byte sectors */
 	char serial[BLK_SERIAL_LEN];
 	struct blk_config cfg;
@@ -399,6 +400,39 @@ static int blk_activate(struct virtio_dev *d)
 	return 0;
 }
 
+/* What a request costs the bandwidth bucket: its data bytes for a read or
+ * write, nothing for the others (Firecracker's accounting); each request is
+ * one operation. */
+static uint64_t req_bytes(const struct virtq_chain *c)
+{
+	struct blk_req_hdr h;
+
+	if (c->out_len < sizeof(h) || c->in_len < 1)
+		return 0;  /* blk_handle breaks the device */
+	virtq_chain_read(c, 0, &h, sizeof(h));
+	if (le32toh(h.type) == VIRTIO_BLK_T_IN)
+		return c->in_len - 1;
+	if (le32toh(h.type) == VIRTIO_BLK_T_OUT)
+		return c->out_len - sizeof(h);
+	return 0;
+}
+
+static void blk_queue_notify(struct virtio_dev *d, unsigned int qi);
+
+/* The limiter's timer: tokens for the waiting request have refilled. */
+static void blk_rl_fired(void *opaque, uint32_t events)
+{
+	struct virtio_dev *d = opaque;
+	struct blk *b = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	if (b->rl.watched) {  /* a reset may have unregistered us after epoll_wait */
+		ratelim_timer_fired(&b->rl);
+		blk_queue_notify(d, 0);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
 static void blk_queue_notify(struct virtio_dev *d, unsigned int qi)
 {
 	struct blk *b = d->priv;
@@ -407,9 +441,15 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int qi)
 	const char *why;
 	int r;
 
-	if (qi != 0 || virtio_dev_broken(d))
+	if (qi != 0 || virtio_dev_broken(d) || b->rl.blocked)
 		return;
 	while ((r = virtq_pop(&d->vqs[0], &c)) > 0) {
+		if (ratelim_limits(&b->rl) && !ratelim_consume(&b->rl, req_bytes(&c), d->loop, blk_rl_fired, d)) {
+			/* hand the chain back: the timer pops it again */
+			d->vqs[0].last_avail--;
+			virtq_chain_release(&c);
+			return;
+		}
 		why = NULL;
 		if (blk_handle(b, &c, &used_len, &why) < 0) {
 			virtq_chain_release(&c);
@@ -425,9 +465,13 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int qi)
 		virtio_dev_set_broken(d, "malformed virtqueue");
 }
 
-/* Requests complete synchronously, so there is nothing in flight to drop. */
+/* Requests complete synchronously, so there is nothing in flight to drop;
+ * a throttled queue stops waiting (the limits stay). */
 static void blk_reset(struct virtio_dev *d)
 {
+	struct blk *b = d->priv;
+
+	ratelim_stop(&b->rl, d->loop);
 }
 
 static void blk_destroy(struct virtio_dev *d)
@@ -436,6 +480,7 @@ static void blk_destroy(struct virtio_dev *d)
 
 	if (!b)
 		return;
+	ratelim_free(&b->rl, d->loop);
 	if (b->fd >= 0)
 		close(b->fd);
 	free(b);
@@ -509,6 +554,7 @@ struct virtio_dev *virtio_blk_create(const char *path, bool readonly, struct hul
 		return NULL;
 
 	b = xcalloc(1, sizeof(*b));
+	ratelim_init(&b->rl);
 	b->readonly = readonly;
 	b->capacity = bytes / SECTOR_SIZE;  /* a trailing partial sector is not exposed */
 	snprintf(serial, sizeof(serial), "hull-%" PRIu64, (uint64_t)st.st_ino);
@@ -554,6 +600,26 @@ int virtio_blk_set_backing(struct virtio_dev *d, const char *path, struct hull_e
 	return 0;
 }
 
+/* Under the device lock, as the requests that read it. */
+int virtio_blk_set_limiter(struct virtio_dev *d, const struct vm_rate_limiter *rl, struct hull_err **err)
+{
+	struct blk *b = d->priv;
+
+	if (d->ops != &blk_ops)
+		return hull_err_make(err, EINVAL, "not a virtio-blk device");
+	pthread_mutex_lock(&d->lock);
+	ratelim_set(&b->rl, rl);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+uint64_t virtio_blk_throttled(struct virtio_dev *d)
+{
+	struct blk *b = d->priv;
+
+	return d->ops == &blk_ops ? __atomic_load_n(&b->rl.throttled, __ATOMIC_RELAXED) : 0;
+}
+
 bool virtio_blk_stats(struct virtio_dev *d, uint64_t *reads, uint64_t *writes, uint64_t *rbytes, uint64_t *wbytes)
 {
 	struct blk *b = d->priv;
@@ -588,7 +654,11 @@ struct virtio_dev *virtio_blk_new(const struct vm_config *cfg, unsigned int i, s
 {
 	struct virtio_dev *d = virtio_blk_create(cfg->disks[i].path, cfg->disks[i].ro, err);
 
-	if (!d)
+	if (!d) {
 		hull_err_wrap(err, "--disk %s", cfg->disks[i].path);
+		return NULL;
+	}
+	if (vm_rate_limiter_set(&cfg->disks[i].rl))
+		ratelim_set(&((struct blk *)d->priv)->rl, &cfg->disks[i].rl);
 	return d;
 }

@@ -51,6 +51,7 @@ struct net_pair {
 	bool watched;               /* tap_fd is in the event loop */
 	uint8_t *rxbuf;             /* one frame read from the tap, header first */
 	size_t rx_len;              /* bytes of the held frame, 0 none */
+	bool rx_paid;               /* the held frame passed the receive limiter */
 	uint8_t *txbuf;
 };
 
@@ -66,6 +67,7 @@ struct net {
 	struct vhost_net *vhost;    /* while active with use_vhost */
 	int ctrl_kick;              /* with vhost: the controlq's kick fd, polled here */
 	uint64_t tx_dropped, rx_dropped;
+	struct ratelim rx_rl, tx_rl;  /* shared by the pairs; unlimited by default */
 };
 
 /* ---- header translation (pure; unit tested) ------------------------------------ */
@@ -275,6 +277,8 @@ static int rx_deliver(struct virtio_dev *d, struct net_pair *p)
 	return 1;
 }
 
+static void rx_rl_fired(void *opaque, uint32_t events);
+
 /* Called with d->lock held. */
 static void rx_pump(struct virtio_dev *d, struct net_pair *p)
 {
@@ -305,6 +309,16 @@ static void rx_pump(struct virtio_dev *d, struct net_pair *p)
 				continue;
 			}
 			p->rx_len = (size_t)got;
+			p->rx_paid = false;
+		}
+		if (!p->rx_paid && ratelim_limits(&n->rx_rl)) {
+			/* throttled: hold the frame and stop reading the tap (its
+			 * queue absorbs the rest) until the timer retries */
+			if (!ratelim_consume(&n->rx_rl, p->rx_len - VIRTIO_NET_HDR_LEN, d->loop, rx_rl_fired, d)) {
+				rx_disarm(p);
+				return;
+			}
+			p->rx_paid = true;
 		}
 		r = rx_deliver(d, p);
 		if (r == 0) {
@@ -351,13 +365,25 @@ static bool tx_one(struct virtio_dev *d, struct net_pair *p, const struct virtq_
 	return w == (ssize_t)c->out_len;
 }
 
+static void tx_rl_fired(void *opaque, uint32_t events);
+
 static void tx_pump(struct virtio_dev *d, struct net_pair *p)
 {
 	struct net *n = d->priv;
 	struct virtq_chain c;
 	int r;
 
+	if (n->tx_rl.blocked)
+		return;  /* the limiter's timer pumps */
 	while ((r = virtq_pop(&d->vqs[2 * p->idx + 1], &c)) > 0) {
+		if (ratelim_limits(&n->tx_rl) &&
+		    !ratelim_consume(&n->tx_rl, c.out_len > VIRTIO_NET_HDR_LEN ? c.out_len - VIRTIO_NET_HDR_LEN : 0,
+				     d->loop, tx_rl_fired, d)) {
+			/* hand the chain back: the timer pops it again */
+			d->vqs[2 * p->idx + 1].last_avail--;
+			virtq_chain_release(&c);
+			return;
+		}
 		if (!tx_one(d, p, &c))
 			n->tx_dropped++;
 		virtio_dev_complete(d, 2 * p->idx + 1, c.head, 0);
@@ -367,6 +393,37 @@ static void tx_pump(struct virtio_dev *d, struct net_pair *p)
 	}
 	if (r < 0)
 		virtio_dev_set_broken(d, "malformed transmitq");
+}
+
+/* A limiter's timer: tokens have refilled, every enabled pair goes again. */
+static void rx_rl_fired(void *opaque, uint32_t events)
+{
+	struct virtio_dev *d = opaque;
+	struct net *n = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	if (n->rx_rl.watched) {  /* a reset may have unregistered us after epoll_wait */
+		ratelim_timer_fired(&n->rx_rl);
+		for (unsigned int i = 0; i < n->cur_pairs && n->active && !virtio_dev_broken(d); i++) {
+			rx_arm(&n->pairs[i]);
+			rx_pump(d, &n->pairs[i]);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void tx_rl_fired(void *opaque, uint32_t events)
+{
+	struct virtio_dev *d = opaque;
+	struct net *n = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	if (n->tx_rl.watched) {
+		ratelim_timer_fired(&n->tx_rl);
+		for (unsigned int i = 0; i < n->cur_pairs && n->active && !virtio_dev_broken(d); i++)
+			tx_pump(d, &n->pairs[i]);
+	}
+	pthread_mutex_unlock(&d->lock);
 }
 
 /* ---- controlq (§5.1.6.5) ------------------------------------------------------- */
@@ -557,6 +614,8 @@ static void net_reset(struct virtio_dev *d)
 		rx_disarm(&n->pairs[i]);
 		n->pairs[i].rx_len = 0;
 	}
+	ratelim_stop(&n->rx_rl, d->loop);
+	ratelim_stop(&n->tx_rl, d->loop);
 	n->active = false;
 }
 
@@ -567,6 +626,8 @@ static void net_destroy(struct virtio_dev *d)
 	if (!n)
 		return;
 	net_reset(d);
+	ratelim_free(&n->rx_rl, d->loop);
+	ratelim_free(&n->tx_rl, d->loop);
 	for (unsigned int i = 0; i < n->max_pairs; i++) {
 		if (n->pairs[i].tap_fd >= 0)
 			close(n->pairs[i].tap_fd);
@@ -602,6 +663,8 @@ struct virtio_dev *virtio_net_create(const struct virtio_net_params *prm, struct
 		return NULL;
 	}
 	n = xcalloc(1, sizeof(*n));
+	ratelim_init(&n->rx_rl);
+	ratelim_init(&n->tx_rl);
 	n->ops = net_ops;
 	n->ops.num_queues = (uint16_t)(2 * prm->nfds + 1);
 	n->use_vhost = n->ops.vhost = prm->vhost;
@@ -624,6 +687,32 @@ struct virtio_dev *virtio_net_create(const struct virtio_net_params *prm, struct
 		n->pairs[i].txbuf = xmalloc(VIRTIO_NET_HDR_LEN + 65535 + 18);
 	}
 	return d;
+}
+
+int virtio_net_set_limiter(struct virtio_dev *d, bool rx, const struct vm_rate_limiter *rl, struct hull_err **err)
+{
+	struct net *n = d->priv;
+	int r = 0;
+
+	if (d->ops->device_id != VIRTIO_ID_NET)
+		return hull_err_make(err, EINVAL, "not a virtio-net device");
+	pthread_mutex_lock(&d->lock);
+	if (n->use_vhost && vm_rate_limiter_set(rl))
+		r = hull_err_make(err, 0, "vhost-net serves this interface's queues, which no limiter can throttle "
+				  "(set a limiter when the interface is added)");
+	else
+		ratelim_set(rx ? &n->rx_rl : &n->tx_rl, rl);
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+uint64_t virtio_net_throttled(struct virtio_dev *d, bool rx)
+{
+	struct net *n = d->priv;
+
+	if (d->ops->device_id != VIRTIO_ID_NET)
+		return 0;
+	return __atomic_load_n(rx ? &n->rx_rl.throttled : &n->tx_rl.throttled, __ATOMIC_RELAXED);
 }
 
 uint64_t virtio_net_dropped(const struct virtio_dev *d, bool rx)
@@ -649,6 +738,9 @@ int virtio_net_check(const struct vm_config *cfg, unsigned int i, struct hull_er
 				     nc->tap ? nc->tap : "");
 	if (if_nametoindex(nc->tap) == 0)
 		return hull_err_make(err, 0, "--net tap=%s: no such network interface", nc->tap);
+	if (nc->vhost == VM_VHOST_ON && (vm_rate_limiter_set(&nc->rx_rl) || vm_rate_limiter_set(&nc->tx_rl)))
+		return hull_err_make(err, 0, "--net tap=%s,vhost=on: a rate limiter needs the data path in hull "
+				     "(vhost-net would bypass it)", nc->tap);
 	if (nc->vhost == VM_VHOST_ON && access("/dev/vhost-net", R_OK | W_OK) < 0)
 		return hull_err_make(err, errno, "--net tap=%s,vhost=on: /dev/vhost-net", nc->tap);
 	return 0;
@@ -661,6 +753,7 @@ struct virtio_dev *virtio_net_new(const struct vm_config *cfg, unsigned int i, s
 	unsigned int want = cfg->cpus < VIRTIO_NET_MAX_PAIRS ? cfg->cpus : VIRTIO_NET_MAX_PAIRS;
 	struct net_link_info li;
 	struct virtio_dev *d;
+	bool limited;
 
 	if (want < 1)
 		want = 1;
@@ -678,12 +771,17 @@ struct virtio_dev *virtio_net_new(const struct vm_config *cfg, unsigned int i, s
 		prm.mac[0] = (uint8_t)((prm.mac[0] & 0xfe) | 0x02);
 	}
 	prm.mtu = li.mtu > 65535 ? 65535 : (uint16_t)li.mtu;
-	prm.vhost = nc->vhost != VM_VHOST_OFF && virtio_net_vhost_usable(nc->vhost == VM_VHOST_ON, err) == 1;
+	limited = vm_rate_limiter_set(&nc->rx_rl) || vm_rate_limiter_set(&nc->tx_rl);
+	/* a limiter throttles the queues here: vhost-net would bypass it */
+	prm.vhost = nc->vhost != VM_VHOST_OFF && !limited &&
+		    virtio_net_vhost_usable(nc->vhost == VM_VHOST_ON, err) == 1;
 	if (nc->vhost == VM_VHOST_ON && !prm.vhost)
 		goto fail_fds;
 	d = virtio_net_create(&prm, err);
 	if (!d)
 		goto fail_fds;
+	ratelim_set(&((struct net *)d->priv)->rx_rl, &nc->rx_rl);
+	ratelim_set(&((struct net *)d->priv)->tx_rl, &nc->tx_rl);
 	return d;
 fail_fds:
 	for (unsigned int k = 0; k < prm.nfds; k++)

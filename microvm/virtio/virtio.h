@@ -180,6 +180,9 @@ struct virtio_dev *virtio_blk_new(const struct vm_config *cfg, unsigned int i, s
 struct virtio_dev *virtio_blk_create(const char *path, bool readonly, struct hull_err **err);
 /* Swap the backing file (same read-only mode) and signal a config change. */
 int virtio_blk_set_backing(struct virtio_dev *d, const char *path, struct hull_err **err);
+/* Replace the rate limiter (ratelim_set); requests deferred by it so far. */
+int virtio_blk_set_limiter(struct virtio_dev *d, const struct vm_rate_limiter *rl, struct hull_err **err);
+uint64_t virtio_blk_throttled(struct virtio_dev *d);
 /* Add d's request counters to the sums; false (nothing added) if d is not a blk. */
 bool virtio_blk_stats(struct virtio_dev *d, uint64_t *reads, uint64_t *writes, uint64_t *rbytes, uint64_t *wbytes);
 /* rng.c: always one */
@@ -267,6 +270,10 @@ int virtio_net_check(const struct vm_config *cfg, unsigned int i, struct hull_er
 struct virtio_dev *virtio_net_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
 /* On failure the fds are the caller's. */
 struct virtio_dev *virtio_net_create(const struct virtio_net_params *prm, struct hull_err **err);
+/* Replace the receive (rx) or transmit limiter (ratelim_set); refused while
+ * vhost-net serves the queues.  Frames deferred by it so far. */
+int virtio_net_set_limiter(struct virtio_dev *d, bool rx, const struct vm_rate_limiter *rl, struct hull_err **err);
+uint64_t virtio_net_throttled(struct virtio_dev *d, bool rx);
 /* Frames dropped so far (hostile or undeliverable). */
 uint64_t virtio_net_dropped(const struct virtio_dev *d, bool rx);
 /* Header checks both ways: a transmitted header may only use acked

@@ -56,7 +56,7 @@ static uint32_t cfg32(unsigned int slot, uint32_t off)
 
 static void test_devices_plug_in_table_order_with_their_class(void **state)
 {
-	struct vm_disk disks[2] = { { fx->disk, false }, { fx->disk, true } };
+	struct vm_disk disks[2] = { { .path = fx->disk }, { .path = fx->disk, .ro = true } };
 	struct hull_err *err = NULL;
 	char uds[80];
 
@@ -95,7 +95,7 @@ static void test_devices_serial_console_plugs_rng_only(void **state)
 
 static void test_devices_check_names_the_bad_disk(void **state)
 {
-	struct vm_disk disks[2] = { { fx->disk, false }, { "/nonexistent/disk.img", true } };
+	struct vm_disk disks[2] = { { .path = fx->disk }, { .path = "/nonexistent/disk.img", .ro = true } };
 	struct hull_err *err = NULL;
 
 	fx->f.cfg.disks = disks;
@@ -111,7 +111,7 @@ static void test_devices_more_than_the_pci_bus_holds_are_refused(void **state)
 	struct hull_err *err = NULL;
 
 	for (unsigned int i = 0; i < 31; i++)
-		disks[i] = (struct vm_disk){ fx->disk, true };
+		disks[i] = (struct vm_disk){ .path = fx->disk, .ro = true };
 	fx->f.cfg.disks = disks;
 	fx->f.cfg.ndisks = 30; /* + rng = 31 slots: the bus is full, still fine */
 	assert_int_equal(virtio_devices_check(&fx->f.cfg, &err), 0);

@@ -9,6 +9,8 @@
 
 #include "fake_guest.h"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 
 #define SECTORS 64
@@ -519,6 +521,68 @@ static void test_blk_set_backing_swaps_file_and_signals_config(void **state)
 	unlink(path2);
 }
 
+static void *run_loop(void *l)
+{
+	evloop_run(l, NULL);
+	return NULL;
+}
+
+static void stop_loop(void *l, uint32_t events)
+{
+	evloop_stop(l);
+}
+
+/* A rate limiter stops the queue where it is (the request stays in the ring,
+ * unanswered, however often the guest kicks) and its timer, not a kick,
+ * resumes it: here once a PATCH-like update lifts the limit. */
+static void test_blk_rate_limiter_defers_requests_until_its_timer(void **state)
+{
+	struct fx *f = *state;
+	struct vm_rate_limiter rl = { .bw = { .size = 1024, .refill_ms = 3600 * 1000 } };
+	struct evloop *loop = evloop_new(NULL);
+	struct req r1 = { .type = T_IN, .sector = 0, .in_len = 1024 };
+	struct req r2 = { .type = T_IN, .sector = 4, .in_len = 512 };
+	struct hull_err *err = NULL;
+	int stop = eventfd(0, EFD_CLOEXEC);
+	uint64_t one = 1;
+	pthread_t th;
+
+	assert_non_null(loop);
+	assert_true(stop >= 0);
+	f->d->loop = loop;
+	assert_int_equal(virtio_blk_set_limiter(f->d, &rl, &err), 0);
+	assert_int_equal(submit(f, &r1), S_OK);  /* the full bucket pays */
+	assert_int_equal(submit(f, &r2), S_UNTOUCHED);
+	fg_kick(f->d, 0);
+	fg_kick(f->d, 0);
+	assert_int_equal(*(uint8_t *)fg_hva(&f->g, r2.status_gpa), S_UNTOUCHED);
+	assert_int_equal(fg_used_idx(&f->g, 0), 1);
+	assert_int_equal(virtio_blk_throttled(f->d), 1);  /* one stop, not one per kick */
+
+	/* the loop thread runs the timer: lifting the limit retries at once */
+	assert_int_equal(evloop_add(loop, stop, EPOLLIN, stop_loop, loop), 0);
+	assert_int_equal(pthread_create(&th, NULL, run_loop, loop), 0);
+	rl.bw.size = 0;
+	assert_int_equal(virtio_blk_set_limiter(f->d, &rl, &err), 0);
+	for (int i = 0; i < 10000; i++) {  /* bounded: a lost timer fails, slowly */
+		pthread_mutex_lock(&f->d->lock);
+		bool done = fg_used_idx(&f->g, 0) == 2;
+		pthread_mutex_unlock(&f->d->lock);
+		if (done)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(write(stop, &one, sizeof(one)), (ssize_t)sizeof(one));
+	pthread_join(th, NULL);
+	assert_int_equal(fg_used_idx(&f->g, 0), 2);
+	assert_int_equal(*(uint8_t *)fg_hva(&f->g, r2.status_gpa), S_OK);
+	assert_int_equal(((uint8_t *)fg_hva(&f->g, r2.in_gpa))[0], pattern(4 * 512));
+	virtio_dev_destroy(f->d);  /* leaves the loop before it goes */
+	f->d = NULL;
+	evloop_free(loop);
+	close(stop);
+}
+
 #define RW(fn) cmocka_unit_test_setup_teardown(fn, setup_rw, teardown)
 #define RO(fn) cmocka_unit_test_setup_teardown(fn, setup_ro, teardown)
 
@@ -544,6 +608,7 @@ int main(void)
 		RW(test_blk_config_reports_capacity_and_limits),
 		RW(test_blk_set_backing_swaps_file_and_signals_config),
 		cmocka_unit_test(test_blk_create_fails_for_missing_file),
+		RW(test_blk_rate_limiter_defers_requests_until_its_timer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -197,6 +197,85 @@ static void test_net_transmits_frame_to_tap_with_clean_header(void **state)
 	destroy(f);
 }
 
+/* ---- rate limiters ------------------------------------------------------------- */
+
+/* The fd in the loop that is no tap queue's: a limiter's timer. */
+static int timer_fd(struct fx *f)
+{
+	for (int i = 0; i < 8; i++) {
+		bool tap = false;
+		for (unsigned int p = 0; p < f->pairs; p++)
+			tap |= loop.fd[i] == f->dev_fd[p];
+		if (loop.fd[i] >= 0 && !tap)
+			return loop.fd[i];
+	}
+	return -1;
+}
+
+/* A throttled transmitq keeps the frame in the ring (kicks change nothing)
+ * until the limiter's timer; one throttle is one event. */
+static void test_net_tx_rate_limiter_holds_frames_until_its_timer(void **state)
+{
+	struct fx *f = make(1, base_features, 1500);
+	struct vm_rate_limiter rl = { .ops = { .size = 1, .refill_ms = 3600 * 1000 } };
+	struct virtio_net_hdr_v1 h = { 0 };
+	uint8_t frame[60], got[200];
+
+	assert_int_equal(virtio_net_set_limiter(f->d, false, &rl, NULL), 0);
+	fill_frame(frame, sizeof(frame), 1);
+	post_tx(f, TXQ, &h, frame, sizeof(frame), 0);
+	post_tx(f, TXQ, &h, frame, sizeof(frame), 0);
+	fg_kick(f->d, TXQ);
+	fg_kick(f->d, TXQ);
+	assert_int_equal(fg_used_idx(&f->g, TXQ), 1);
+	assert_int_equal(recv(f->peer[0], got, sizeof(got), 0), HDR + 60);
+	assert_true(peer_pending(f->peer[0]) < 0);
+	assert_int_equal(virtio_net_throttled(f->d, false), 1);
+	assert_int_equal(virtio_net_throttled(f->d, true), 0);
+	assert_true(timer_fd(f) >= 0);
+
+	rl.ops.size = 0;  /* lifted: the timer retries */
+	assert_int_equal(virtio_net_set_limiter(f->d, false, &rl, NULL), 0);
+	fire(timer_fd(f));
+	assert_int_equal(fg_used_idx(&f->g, TXQ), 2);
+	assert_int_equal(recv(f->peer[0], got, sizeof(got), 0), HDR + 60);
+	destroy(f);
+}
+
+/* A throttled receive holds the frame and stops reading the tap; the timer
+ * delivers it, whole. */
+static void test_net_rx_rate_limiter_holds_the_frame_until_its_timer(void **state)
+{
+	struct fx *f = make(1, base_features, 1500);
+	struct vm_rate_limiter rl = { .bw = { .size = 100, .refill_ms = 3600 * 1000 } };
+	uint8_t msg[HDR + 80];
+	uint64_t a1, a2;
+
+	assert_int_equal(virtio_net_set_limiter(f->d, true, &rl, NULL), 0);
+	memset(msg, 0, HDR);
+	fill_frame(msg + HDR, 80, 3);
+	a1 = post_rx(f, RXQ, 1, 1526);
+	a2 = post_rx(f, RXQ, 1, 1526);
+	fg_kick(f->d, RXQ);
+	assert_int_equal(send(f->peer[0], msg, sizeof(msg), 0), (ssize_t)sizeof(msg));
+	assert_int_equal(send(f->peer[0], msg, sizeof(msg), 0), (ssize_t)sizeof(msg));
+	fire(f->dev_fd[0]);
+	assert_int_equal(fg_used_idx(&f->g, RXQ), 1);  /* 80 of 100 bytes: the second waits */
+	assert_false(watched(f->dev_fd[0]));            /* the tap is not read meanwhile */
+	fg_kick(f->d, RXQ);
+	assert_int_equal(fg_used_idx(&f->g, RXQ), 1);
+	assert_int_equal(virtio_net_throttled(f->d, true), 1);
+
+	rl.bw.size = 0;
+	assert_int_equal(virtio_net_set_limiter(f->d, true, &rl, NULL), 0);
+	fire(timer_fd(f));
+	assert_int_equal(fg_used_idx(&f->g, RXQ), 2);
+	assert_memory_equal((uint8_t *)fg_hva(&f->g, a1) + HDR, msg + HDR, 80);
+	assert_memory_equal((uint8_t *)fg_hva(&f->g, a2) + HDR, msg + HDR, 80);
+	assert_true(watched(f->dev_fd[0]));
+	destroy(f);
+}
+
 /* Each bad frame is completed (the guest gets its buffer back) and dropped;
  * the device keeps working for the next good frame. */
 static void test_net_drops_short_oversized_and_unnegotiated_offload_frames(void **state)
@@ -566,6 +645,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_net_transmits_frame_to_tap_with_clean_header),
+		cmocka_unit_test(test_net_tx_rate_limiter_holds_frames_until_its_timer),
+		cmocka_unit_test(test_net_rx_rate_limiter_holds_the_frame_until_its_timer),
 		cmocka_unit_test(test_net_drops_short_oversized_and_unnegotiated_offload_frames),
 		cmocka_unit_test(test_net_malformed_transmitq_breaks_only_the_device),
 		cmocka_unit_test(test_net_receives_frame_into_one_buffer),
