@@ -59,6 +59,9 @@ struct api_backend {
 	int (*start)(void *opaque, struct vm_config *cfg, struct hull_err **err);
 	int (*pause)(void *opaque, bool pause, struct hull_err **err);
 	int (*set_disk)(void *opaque, unsigned int idx, const char *path, struct hull_err **err);
+	/* disk idx (net false) or interface idx's rx/tx: microvm_ctl_set_limiter */
+	int (*set_limiter)(void *opaque, bool net, unsigned int idx, bool rx, const struct vm_rate_limiter *rl,
+			   struct hull_err **err);
 	int (*ctrl_alt_del)(void *opaque, struct hull_err **err);
 	void (*stats)(void *opaque, struct microvm_stats *st);
 };
@@ -70,12 +73,14 @@ enum api_state { API_NOT_STARTED, API_RUNNING, API_PAUSED };
 struct api_drive {
 	char *id, *path, *partuuid;
 	bool root, ro;
+	struct vm_rate_limiter rl;
 };
 
 struct api_net {
 	char *id, *tap;
 	uint8_t mac[6];
 	bool has_mac;
+	struct vm_rate_limiter rx_rl, tx_rl;
 };
 
 struct api_vm {
@@ -115,6 +120,7 @@ int api_put_boot(struct api_vm *v, struct json_object *o, struct hull_err **err)
 int api_put_drive(struct api_vm *v, const char *id, struct json_object *o, struct hull_err **err);
 int api_patch_drive(struct api_vm *v, const char *id, struct json_object *o, struct hull_err **err);
 int api_put_net(struct api_vm *v, const char *id, struct json_object *o, struct hull_err **err);
+int api_patch_net(struct api_vm *v, const char *id, struct json_object *o, struct hull_err **err);
 int api_put_vsock(struct api_vm *v, struct json_object *o, struct hull_err **err);
 int api_put_logger(struct api_vm *v, struct json_object *o, struct hull_err **err);
 int api_put_metrics(struct api_vm *v, struct json_object *o, struct hull_err **err);

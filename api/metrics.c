@@ -41,7 +41,12 @@ int api_flush_metrics(struct api_vm *v, struct hull_err **err)
 	json_object_object_add(g, "write_count", json_object_new_int64((int64_t)st.blk_writes));
 	json_object_object_add(g, "read_bytes", json_object_new_int64((int64_t)st.blk_read_bytes));
 	json_object_object_add(g, "write_bytes", json_object_new_int64((int64_t)st.blk_write_bytes));
+	json_object_object_add(g, "rate_limiter_throttled_events", json_object_new_int64((int64_t)st.blk_throttled));
 	json_object_object_add(o, "block", g);
+	g = json_object_new_object();
+	json_object_object_add(g, "rx_rate_limiter_throttled", json_object_new_int64((int64_t)st.net_rx_throttled));
+	json_object_object_add(g, "tx_rate_limiter_throttled", json_object_new_int64((int64_t)st.net_tx_throttled));
+	json_object_object_add(o, "net", g);
 	line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	n = asprintf(&buf, "%s\n", line);
 	json_object_put(o);

@@ -212,6 +212,84 @@ int api_put_boot(struct api_vm *v, struct json_object *o, struct hull_err **err)
 	return 0;
 }
 
+/* ---- rate limiters --------------------------------------------------------------- */
+
+/* A TokenBucket: size and refill_time required, one_time_burst optional.
+ * json-c keeps integers past INT64_MAX as unsigned; beyond 2^64 it has no
+ * integer at all, which check_fields refuses as not an integer. */
+static int parse_bucket(struct json_object *o, struct vm_bucket *b, struct hull_err **err)
+{
+	static const struct field f[] = {
+		{ "size", F_U64, true }, { "one_time_burst", F_U64, false }, { "refill_time", F_U64, true },
+	};
+	struct json_object *x;
+
+	if (check_fields(o, f, ARRAY_SIZE(f), err) < 0)
+		return -1;
+	/* json-c saturates a number past 2^64 - 1 at it: refuse both */
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		if (json_object_object_get_ex(o, f[i].name, &x) && x && json_object_get_uint64(x) == UINT64_MAX)
+			return hull_err_make(err, 0, "field `%s`: out of range (at most %" PRIu64 ")", f[i].name,
+					     UINT64_MAX - 1);
+	memset(b, 0, sizeof(*b));
+	json_object_object_get_ex(o, "size", &x);
+	b->size = json_object_get_uint64(x);
+	json_object_object_get_ex(o, "refill_time", &x);
+	b->refill_ms = json_object_get_uint64(x);
+	if (json_object_object_get_ex(o, "one_time_burst", &x) && x)
+		b->one_time_burst = json_object_get_uint64(x);
+	if (b->refill_ms > VM_BUCKET_MAX_REFILL_MS)
+		return hull_err_make(err, 0, "field `refill_time` %" PRIu64 ": at most %" PRIu64 " ms", b->refill_ms,
+				     (uint64_t)VM_BUCKET_MAX_REFILL_MS);
+	return 0;
+}
+
+/* Firecracker's RateLimiter {bandwidth, ops} into *rl: a bucket that is
+ * absent or null keeps what *rl had (PATCH) or is none (PUT: *rl zeroed by
+ * the caller); size or refill_time 0 turns it off. */
+static int parse_limiter(const char *name, struct json_object *o, struct vm_rate_limiter *rl, struct hull_err **err)
+{
+	static const struct field f[] = { { "bandwidth", F_OBJ, false }, { "ops", F_OBJ, false } };
+	struct vm_rate_limiter n = *rl;
+	struct json_object *x;
+
+	if (!o)
+		return 0;
+	if (check_fields(o, f, ARRAY_SIZE(f), err) < 0)
+		return hull_err_wrap(err, "%s", name);
+	if (json_object_object_get_ex(o, "bandwidth", &x) && x && parse_bucket(x, &n.bw, err) < 0)
+		return hull_err_wrap(err, "%s.bandwidth", name);
+	if (json_object_object_get_ex(o, "ops", &x) && x && parse_bucket(x, &n.ops, err) < 0)
+		return hull_err_wrap(err, "%s.ops", name);
+	*rl = n;
+	return 0;
+}
+
+static struct json_object *limiter_json(const struct vm_rate_limiter *rl)
+{
+	struct json_object *o = json_object_new_object();
+	const struct vm_bucket *b[2] = { &rl->bw, &rl->ops };
+	const char *names[2] = { "bandwidth", "ops" };
+
+	for (int i = 0; i < 2; i++) {
+		struct json_object *j;
+		if (!b[i]->size || !b[i]->refill_ms)
+			continue;
+		j = json_object_new_object();
+		json_object_object_add(j, "size", json_object_new_uint64(b[i]->size));
+		json_object_object_add(j, "one_time_burst", json_object_new_uint64(b[i]->one_time_burst));
+		json_object_object_add(j, "refill_time", json_object_new_uint64(b[i]->refill_ms));
+		json_object_object_add(o, names[i], j);
+	}
+	return o;
+}
+
+static struct json_object *get_obj(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
+
 /* ---- drives ------------------------------------------------------------------ */
 
 static int check_id(const char *what, const char *path_id, struct json_object *o, const char *key,
@@ -247,6 +325,7 @@ int api_put_drive(struct api_vm *v, const char *id, struct json_object *o, struc
 	};
 	struct api_drive *d;
 	const char *path, *cache, *engine;
+	struct vm_rate_limiter rl = { 0 };
 	bool ro, root;
 
 	if (not_started(v, err) < 0 || check_fields(o, f, ARRAY_SIZE(f), err) < 0 ||
@@ -257,8 +336,8 @@ int api_put_drive(struct api_vm *v, const char *id, struct json_object *o, struc
 	root = get_bool(o, "is_root_device", false);
 	cache = get_str(o, "cache_type");
 	engine = get_str(o, "io_engine");
-	if (has(o, "rate_limiter"))
-		return hull_err_make(err, 0, "rate_limiter: not supported by hull yet");
+	if (parse_limiter("rate_limiter", get_obj(o, "rate_limiter"), &rl, err) < 0)
+		return -1;
 	if (has(o, "socket"))
 		return hull_err_make(err, 0, "socket (vhost-user-blk): not supported by hull");
 	if (cache && strcmp(cache, "Unsafe") != 0 && strcmp(cache, "Writeback") != 0)
@@ -281,6 +360,7 @@ int api_put_drive(struct api_vm *v, const char *id, struct json_object *o, struc
 	set_str(&d->partuuid, get_str(o, "partuuid"));
 	d->ro = ro;
 	d->root = root;
+	d->rl = rl;
 	return 0;
 }
 
@@ -306,6 +386,7 @@ int api_patch_drive(struct api_vm *v, const char *id, struct json_object *o, str
 		{ "drive_id", F_STR, true }, { "path_on_host", F_STR, false }, { "rate_limiter", F_OBJ, false },
 	};
 	struct api_drive *d;
+	struct vm_rate_limiter rl;
 	const char *path;
 
 	if (check_fields(o, f, ARRAY_SIZE(f), err) < 0 || check_id("drive", id, o, "drive_id", err) < 0)
@@ -315,16 +396,21 @@ int api_patch_drive(struct api_vm *v, const char *id, struct json_object *o, str
 	d = find_drive(v, id);
 	if (!d)
 		return hull_err_make(err, 0, "drive \"%s\": no such drive", id);
-	if (has(o, "rate_limiter"))
-		return hull_err_make(err, 0, "rate_limiter: not supported by hull yet");
+	rl = d->rl;
+	if (parse_limiter("rate_limiter", get_obj(o, "rate_limiter"), &rl, err) < 0)
+		return -1;
 	path = get_str(o, "path_on_host");
-	if (!path)
-		return 0;
-	if (check_file("path_on_host", path, d->ro ? R_OK : R_OK | W_OK, err) < 0)
+	if (path && check_file("path_on_host", path, d->ro ? R_OK : R_OK | W_OK, err) < 0)
 		return -1;
-	if (v->be->set_disk(v->be_opaque, disk_index(v, d), path, err) < 0)
+	if (path && v->be->set_disk(v->be_opaque, disk_index(v, d), path, err) < 0)
 		return -1;
-	set_str(&d->path, path);
+	if (path)
+		set_str(&d->path, path);
+	if (has(o, "rate_limiter")) {
+		if (v->be->set_limiter(v->be_opaque, false, disk_index(v, d), false, &rl, err) < 0)
+			return -1;
+		d->rl = rl;
+	}
 	return 0;
 }
 
@@ -342,8 +428,9 @@ int api_put_net(struct api_vm *v, const char *id, struct json_object *o, struct 
 	if (not_started(v, err) < 0 || check_fields(o, f, ARRAY_SIZE(f), err) < 0 ||
 	    check_id("network interface", id, o, "iface_id", err) < 0)
 		return -1;
-	if (has(o, "rx_rate_limiter") || has(o, "tx_rate_limiter"))
-		return hull_err_make(err, 0, "rx/tx_rate_limiter: not supported by hull yet");
+	if (parse_limiter("rx_rate_limiter", get_obj(o, "rx_rate_limiter"), &n.rx_rl, err) < 0 ||
+	    parse_limiter("tx_rate_limiter", get_obj(o, "tx_rate_limiter"), &n.tx_rl, err) < 0)
+		return -1;
 	tap = get_str(o, "host_dev_name");
 	mac = get_str(o, "guest_mac");
 	if (!*tap || strlen(tap) >= 16)
@@ -366,6 +453,47 @@ int api_put_net(struct api_vm *v, const char *id, struct json_object *o, struct 
 	set_str(&slot->tap, tap);
 	memcpy(slot->mac, n.mac, 6);
 	slot->has_mac = mac != NULL;
+	slot->rx_rl = n.rx_rl;
+	slot->tx_rl = n.tx_rl;
+	return 0;
+}
+
+/* Firecracker's PATCH: only the limiters of a running VM's interface. */
+int api_patch_net(struct api_vm *v, const char *id, struct json_object *o, struct hull_err **err)
+{
+	static const struct field f[] = {
+		{ "iface_id", F_STR, true }, { "rx_rate_limiter", F_OBJ, false }, { "tx_rate_limiter", F_OBJ, false },
+	};
+	struct api_net *n = NULL;
+	struct vm_rate_limiter rx, tx;
+	unsigned int idx;
+
+	if (check_fields(o, f, ARRAY_SIZE(f), err) < 0 || check_id("network interface", id, o, "iface_id", err) < 0)
+		return -1;
+	if (v->state == API_NOT_STARTED)
+		return hull_err_make(err, 0, "The requested operation is not supported before starting the microVM.");
+	for (idx = 0; idx < v->nnets && !n; idx++)
+		if (strcmp(v->nets[idx].id, id) == 0)
+			n = &v->nets[idx];
+	if (!n)
+		return hull_err_make(err, 0, "network interface \"%s\": no such interface", id);
+	idx--;
+	rx = n->rx_rl;
+	tx = n->tx_rl;
+	if (parse_limiter("rx_rate_limiter", get_obj(o, "rx_rate_limiter"), &rx, err) < 0 ||
+	    parse_limiter("tx_rate_limiter", get_obj(o, "tx_rate_limiter"), &tx, err) < 0)
+		return -1;
+	/* interfaces were plugged in PUT order (vm_config.nets) */
+	if (has(o, "rx_rate_limiter")) {
+		if (v->be->set_limiter(v->be_opaque, true, idx, true, &rx, err) < 0)
+			return -1;
+		n->rx_rl = rx;
+	}
+	if (has(o, "tx_rate_limiter")) {
+		if (v->be->set_limiter(v->be_opaque, true, idx, false, &tx, err) < 0)
+			return -1;
+		n->tx_rl = tx;
+	}
 	return 0;
 }
 
@@ -501,12 +629,15 @@ int api_instance_start(struct api_vm *v, struct hull_err **err)
 	for (int pass = 0; pass < 2; pass++)
 		for (unsigned int i = 0; i < v->ndrives; i++)
 			if (v->drives[i].root == (pass == 0))
-				v->disks[n++] = (struct vm_disk){ .path = v->drives[i].path, .ro = v->drives[i].ro };
+				v->disks[n++] = (struct vm_disk){ .path = v->drives[i].path, .ro = v->drives[i].ro,
+								  .rl = v->drives[i].rl };
 	cfg->disks = v->disks;
 	cfg->ndisks = n;
 	for (unsigned int i = 0; i < v->nnets; i++) {
+		/* a limiter keeps the queues out of vhost-net (virtio_net_new) */
 		v->vnets[i] = (struct vm_net){ .tap = v->nets[i].tap, .has_mac = v->nets[i].has_mac,
-					       .vhost = VM_VHOST_AUTO };
+					       .vhost = VM_VHOST_AUTO, .rx_rl = v->nets[i].rx_rl,
+					       .tx_rl = v->nets[i].tx_rl };
 		memcpy(v->vnets[i].mac, v->nets[i].mac, 6);
 	}
 	cfg->nets = v->vnets;
@@ -563,6 +694,8 @@ struct json_object *api_vm_config_json(const struct api_vm *v)
 		add_str(o, "partuuid", d->partuuid);
 		add_str(o, "cache_type", "Unsafe");
 		add_str(o, "io_engine", "Sync");
+		if (vm_rate_limiter_set(&d->rl))
+			json_object_object_add(o, "rate_limiter", limiter_json(&d->rl));
 		json_object_array_add(drives, o);
 	}
 	json_object_object_add(root, "drives", drives);
@@ -578,6 +711,10 @@ struct json_object *api_vm_config_json(const struct api_vm *v)
 				 n->mac[3], n->mac[4], n->mac[5]);
 			add_str(o, "guest_mac", mac);
 		}
+		if (vm_rate_limiter_set(&n->rx_rl))
+			json_object_object_add(o, "rx_rate_limiter", limiter_json(&n->rx_rl));
+		if (vm_rate_limiter_set(&n->tx_rl))
+			json_object_object_add(o, "tx_rate_limiter", limiter_json(&n->tx_rl));
 		json_object_array_add(nets, o);
 	}
 	json_object_object_add(root, "network-interfaces", nets);

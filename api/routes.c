@@ -108,6 +108,12 @@ static int h_net(struct api_vm *v, const char *sub, struct json_object *b, struc
 	return api_put_net(v, sub, b, err);
 }
 
+static int h_patch_net(struct api_vm *v, const char *sub, struct json_object *b, struct api_resp *r,
+		       struct hull_err **err)
+{
+	return api_patch_net(v, sub, b, err);
+}
+
 static int h_vsock(struct api_vm *v, const char *sub, struct json_object *b, struct api_resp *r, struct hull_err **err)
 {
 	return api_put_vsock(v, b, err);
@@ -194,6 +200,7 @@ static const struct route {
 	{ HTTP_PUT, "/drives", ID, h_put_drive },
 	{ HTTP_PATCH, "/drives", ID, h_patch_drive },
 	{ HTTP_PUT, "/network-interfaces", ID, h_net },
+	{ HTTP_PATCH, "/network-interfaces", ID, h_patch_net },
 	{ HTTP_PUT, "/vsock", NO_ID, h_vsock },
 	{ HTTP_PUT, "/logger", NO_ID, h_logger },
 	{ HTTP_PUT, "/metrics", NO_ID, h_metrics },

@@ -104,6 +104,12 @@ static int vmm_ctrl_alt_del(void *opaque, struct hull_err **err)
 	return 0;
 }
 
+static int vmm_set_limiter(void *opaque, bool net, unsigned int idx, bool rx, const struct vm_rate_limiter *rl,
+			   struct hull_err **err)
+{
+	return microvm_ctl_set_limiter(((struct vmm *)opaque)->ctl, net, idx, rx, rl, err);
+}
+
 static void vmm_stats(void *opaque, struct microvm_stats *st)
 {
 	microvm_ctl_stats(((struct vmm *)opaque)->ctl, st);
@@ -113,6 +119,7 @@ static const struct api_backend vmm_backend = {
 	.start = vmm_start,
 	.pause = vmm_pause,
 	.set_disk = vmm_set_disk,
+	.set_limiter = vmm_set_limiter,
 	.ctrl_alt_del = vmm_ctrl_alt_del,
 	.stats = vmm_stats,
 };

@@ -218,3 +218,42 @@ is_pvm() {
 	run -1 timeout 20 "$HULL_BIN" vm serve --config-file "$BATS_TEST_TMPDIR/vm.json"
 	assert_output "hull: vm serve: --config-file $BATS_TEST_TMPDIR/vm.json: /dev/kvm is PVM (kvm_pvm): a PVM-enabled guest kernel is required"
 }
+
+@test "vm serve: rate limiters on drives and interfaces; a bad value is a 400 naming the field and changes nothing" {
+	serve
+	R=$BATS_TEST_TMPDIR/root.img
+	api PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$R\", \"is_root_device\": true, \"rate_limiter\": {\"bandwidth\": {\"size\": 1048576, \"one_time_burst\": 8388608, \"refill_time\": 1000}, \"ops\": {\"size\": 500, \"refill_time\": 100}}}"
+	assert_output "204 "
+	api PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap-rl0", "rx_rate_limiter": {"bandwidth": {"size": 125000, "refill_time": 100}}, "tx_rate_limiter": {"ops": {"size": 1000, "refill_time": 1000}}}'
+	assert_output "204 "
+	api GET /vm/config
+	assert_output --partial '"rate_limiter":{"bandwidth":{"size":1048576,"one_time_burst":8388608,"refill_time":1000},"ops":{"size":500,"one_time_burst":0,"refill_time":100}}'
+	assert_output --partial '"rx_rate_limiter":{"bandwidth":{"size":125000,"one_time_burst":0,"refill_time":100}},"tx_rate_limiter":{"ops":{"size":1000,"one_time_burst":0,"refill_time":1000}}'
+	before=$output
+
+	bad() { # bad PATH BODY MESSAGE
+		api PUT "$1" "$2"
+		assert_output "400 {\"fault_message\":\"$3\"}"
+	}
+	d='"drive_id": "rootfs", "path_on_host": "'$R'", "is_root_device": true'
+	bad /drives/rootfs "{$d, \"rate_limiter\": {\"bandwidth\": {\"size\": -1, \"refill_time\": 100}}}" \
+		'rate_limiter.bandwidth: field `size`: expected a non-negative integer'
+	bad /drives/rootfs "{$d, \"rate_limiter\": {\"ops\": {\"size\": 10, \"refill_time\": \"fast\"}}}" \
+		'rate_limiter.ops: field `refill_time`: expected a non-negative integer'
+	bad /drives/rootfs "{$d, \"rate_limiter\": {\"ops\": {\"size\": 10}}}" \
+		'rate_limiter.ops: missing field `refill_time`'
+	bad /drives/rootfs "{$d, \"rate_limiter\": {\"ops\": {\"size\": 10, \"refill_time\": 1, \"one_time_burst\": 1.5}}}" \
+		'rate_limiter.ops: field `one_time_burst`: expected a non-negative integer'
+	bad /drives/rootfs "{$d, \"rate_limiter\": {\"bandwidth\": {\"size\": 100000000000000000000000, \"refill_time\": 1}}}" \
+		'rate_limiter.bandwidth: field `size`: out of range (at most 18446744073709551614)'
+	bad /drives/rootfs "{$d, \"rate_limiter\": {\"bandwidth\": {\"size\": 1, \"refill_time\": 18446744073709552}}}" \
+		'rate_limiter.bandwidth: field `refill_time` 18446744073709552: at most 18446744073709 ms'
+	bad /drives/rootfs "{$d, \"rate_limiter\": {\"iops\": {}}}" 'rate_limiter: unknown field `iops`'
+	bad /drives/rootfs "{$d, \"rate_limiter\": 5}" 'field `rate_limiter`: expected an object'
+	bad /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap-rl0", "tx_rate_limiter": {"bandwidth": {"size": 1, "refill_time": -100}}}' \
+		'tx_rate_limiter.bandwidth: field `refill_time`: expected a non-negative integer'
+	api PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {}}'
+	assert_output '400 {"fault_message":"The requested operation is not supported before starting the microVM."}'
+	api GET /vm/config
+	assert_equal "$output" "$before"
+}

@@ -195,6 +195,9 @@ static void test_http_response_format(void **state)
 struct fake {
 	int starts, pauses, resumes, ctrl_alt_del, set_disk_idx;
 	char *set_disk_path;
+	int set_limiter_calls, limiter_idx;
+	bool limiter_net, limiter_rx;
+	struct vm_rate_limiter limiter;
 	struct vm_config started;
 	bool fail_start;
 };
@@ -240,7 +243,20 @@ static void fake_stats(void *o, struct microvm_stats *st)
 	st->exits_io = 42;
 }
 
-static const struct api_backend fake_be = { fake_start, fake_pause, fake_set_disk, fake_cad, fake_stats };
+static int fake_set_limiter(void *o, bool net, unsigned int idx, bool rx, const struct vm_rate_limiter *rl,
+			    struct hull_err **err)
+{
+	struct fake *f = o;
+	f->set_limiter_calls++;
+	f->limiter_net = net;
+	f->limiter_idx = (int)idx;
+	f->limiter_rx = rx;
+	f->limiter = *rl;
+	return 0;
+}
+
+static const struct api_backend fake_be = { fake_start, fake_pause, fake_set_disk, fake_set_limiter, fake_cad,
+					    fake_stats };
 
 struct ctx {
 	struct api_vm vm;
@@ -387,9 +403,10 @@ static void test_route_drives(void **state)
 	snprintf(body, sizeof(body), "{\"drive_id\":\"other\",\"path_on_host\":\"%s\",\"is_root_device\":false}",
 		 c->disk);
 	assert_fault(c, HTTP_PUT, "/drives/x", body, "The id from the path does not match the id from the body!");
+	/* a bad rate limiter names its field and adds no drive */
 	snprintf(body, sizeof(body), "{\"drive_id\":\"x\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
-		 "\"rate_limiter\":{}}", c->disk);
-	assert_fault(c, HTTP_PUT, "/drives/x", body, "rate_limiter");
+		 "\"rate_limiter\":{\"bandwidth\":{\"size\":-1,\"refill_time\":100}}}", c->disk);
+	assert_fault(c, HTTP_PUT, "/drives/x", body, "rate_limiter.bandwidth: field `size`: expected a non-negative");
 	snprintf(body, sizeof(body), "{\"drive_id\":\"data\",\"path_on_host\":\"%s\"}", c->disk);
 	assert_fault(c, HTTP_PATCH, "/drives/data", body, "not supported before starting the microVM");
 	assert_int_equal(c->vm.ndrives, 2);
@@ -440,6 +457,88 @@ static void test_route_instance_start(void **state)
 	assert_int_equal(c->f.set_disk_idx, 1);
 	assert_string_equal(c->f.set_disk_path, c->kernel);
 	assert_fault(c, HTTP_PATCH, "/drives/nope", "{\"drive_id\":\"nope\"}", "no such drive");
+}
+
+/* Rate limiters: PUT keeps them for InstanceStart, PATCH merges bucket by
+ * bucket and hands the result to the running VM; refused input changes nothing. */
+static void test_route_rate_limiters(void **state)
+{
+	struct ctx *c = *state;
+	char body[1024];
+
+	snprintf(body, sizeof(body), "{\"kernel_image_path\":\"%s\"}", c->kernel);
+	assert_int_equal(req(c, HTTP_PUT, "/boot-source", body, NULL), 204);
+	put_drive(c, "root", c->disk, true, 204);
+	snprintf(body, sizeof(body), "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
+		 "\"rate_limiter\":{\"bandwidth\":{\"size\":1048576,\"one_time_burst\":4096,\"refill_time\":1000},"
+		 "\"ops\":{\"size\":100,\"refill_time\":1000}}}", c->disk2);
+	assert_int_equal(req(c, HTTP_PUT, "/drives/data", body, NULL), 204);
+	assert_int_equal(c->vm.drives[1].rl.bw.size, 1048576);
+	assert_int_equal(c->vm.drives[1].rl.bw.one_time_burst, 4096);
+	assert_int_equal(c->vm.drives[1].rl.ops.refill_ms, 1000);
+	/* refused: each names the field; the drive keeps its limiter */
+	snprintf(body, sizeof(body), "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
+		 "\"rate_limiter\":{\"ops\":{\"size\":1}}}", c->disk2);
+	assert_fault(c, HTTP_PUT, "/drives/data", body, "rate_limiter.ops: missing field `refill_time`");
+	snprintf(body, sizeof(body), "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
+		 "\"rate_limiter\":{\"ops\":{\"size\":1,\"refill_time\":18446744073709551615}}}", c->disk2);
+	assert_fault(c, HTTP_PUT, "/drives/data", body, "rate_limiter.ops: field `refill_time`: out of range");
+	snprintf(body, sizeof(body), "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
+		 "\"rate_limiter\":{\"ops\":{\"size\":1,\"refill_time\":18446744073710}}}", c->disk2);
+	assert_fault(c, HTTP_PUT, "/drives/data", body, "rate_limiter.ops: field `refill_time` 18446744073710: at most");
+	snprintf(body, sizeof(body), "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
+		 "\"rate_limiter\":{\"ops\":{\"size\":1e3,\"refill_time\":1}}}", c->disk2);
+	assert_fault(c, HTTP_PUT, "/drives/data", body, "rate_limiter.ops: field `size`: expected a non-negative integer");
+	snprintf(body, sizeof(body), "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
+		 "\"rate_limiter\":{\"bandwidth\":{\"size\":99999999999999999999999,\"refill_time\":1}}}", c->disk2);
+	assert_fault(c, HTTP_PUT, "/drives/data", body, "rate_limiter.bandwidth: field `size`: out of range");
+	snprintf(body, sizeof(body), "{\"drive_id\":\"data\",\"path_on_host\":\"%s\",\"is_root_device\":false,"
+		 "\"rate_limiter\":{\"bandwith\":{}}}", c->disk2);
+	assert_fault(c, HTTP_PUT, "/drives/data", body, "rate_limiter: unknown field `bandwith`");
+	assert_int_equal(c->vm.drives[1].rl.bw.size, 1048576);
+	assert_int_equal(c->vm.drives[1].rl.ops.size, 100);
+	/* an interface's limiters */
+	assert_int_equal(req(c, HTTP_PUT, "/network-interfaces/eth0",
+			     "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\","
+			     "\"tx_rate_limiter\":{\"bandwidth\":{\"size\":1000,\"refill_time\":10}}}", NULL), 204);
+	assert_fault(c, HTTP_PUT, "/network-interfaces/eth1",
+		     "{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap1\","
+		     "\"rx_rate_limiter\":{\"ops\":{\"size\":-5,\"refill_time\":10}}}",
+		     "rx_rate_limiter.ops: field `size`");
+	assert_int_equal(c->vm.nnets, 1);
+	assert_fault(c, HTTP_PATCH, "/network-interfaces/eth0", "{\"iface_id\":\"eth0\"}", "before starting");
+
+	assert_int_equal(req(c, HTTP_PUT, "/actions", "{\"action_type\":\"InstanceStart\"}", NULL), 204);
+	assert_int_equal(c->f.started.disks[1].rl.bw.size, 1048576);
+	assert_int_equal(c->f.started.disks[0].rl.bw.size, 0);
+	assert_int_equal(c->f.started.nets[0].tx_rl.bw.refill_ms, 10);
+	assert_int_equal(c->f.started.nets[0].rx_rl.bw.size, 0);
+
+	/* PATCH: the bucket given replaces its twin, the other stays */
+	assert_int_equal(req(c, HTTP_PATCH, "/drives/data",
+			     "{\"drive_id\":\"data\",\"rate_limiter\":{\"bandwidth\":{\"size\":0,\"refill_time\":0}}}",
+			     NULL), 204);
+	assert_int_equal(c->f.set_limiter_calls, 1);
+	assert_false(c->f.limiter_net);
+	assert_int_equal(c->f.limiter_idx, 1);
+	assert_int_equal(c->f.limiter.bw.size, 0);
+	assert_int_equal(c->f.limiter.ops.size, 100);
+	assert_int_equal(c->vm.drives[1].rl.bw.size, 0);
+	assert_fault(c, HTTP_PATCH, "/drives/data",
+		     "{\"drive_id\":\"data\",\"rate_limiter\":{\"ops\":{\"size\":true,\"refill_time\":0}}}",
+		     "rate_limiter.ops: field `size`");
+	assert_int_equal(c->f.set_limiter_calls, 1);
+	assert_int_equal(req(c, HTTP_PATCH, "/network-interfaces/eth0",
+			     "{\"iface_id\":\"eth0\",\"rx_rate_limiter\":{\"ops\":{\"size\":7,\"refill_time\":1}}}",
+			     NULL), 204);
+	assert_int_equal(c->f.set_limiter_calls, 2);
+	assert_true(c->f.limiter_net && c->f.limiter_rx);
+	assert_int_equal(c->f.limiter_idx, 0);
+	assert_int_equal(c->f.limiter.ops.size, 7);
+	assert_int_equal(c->vm.nets[0].tx_rl.bw.size, 1000);
+	assert_fault(c, HTTP_PATCH, "/network-interfaces/eth9", "{\"iface_id\":\"eth9\"}", "no such interface");
+	assert_fault(c, HTTP_PATCH, "/network-interfaces/eth0", "{\"iface_id\":\"eth0\",\"host_dev_name\":\"x\"}",
+		     "unknown field `host_dev_name`");
 }
 
 static void test_route_metrics_flush(void **state)
@@ -524,6 +623,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_route_machine_config_roundtrip, ctx_setup, ctx_teardown),
 		cmocka_unit_test_setup_teardown(test_route_drives, ctx_setup, ctx_teardown),
 		cmocka_unit_test_setup_teardown(test_route_instance_start, ctx_setup, ctx_teardown),
+		cmocka_unit_test_setup_teardown(test_route_rate_limiters, ctx_setup, ctx_teardown),
 		cmocka_unit_test_setup_teardown(test_route_metrics_flush, ctx_setup, ctx_teardown),
 		cmocka_unit_test_setup_teardown(test_config_file_roundtrip, ctx_setup, ctx_teardown),
 	};
