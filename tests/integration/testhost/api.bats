@@ -25,7 +25,12 @@ setup() {
 }
 
 teardown() {
-	[ -z "${serve_pid:-}" ] || kill -KILL "$serve_pid" 2>/dev/null || true
+	[ -n "${serve_pid:-}" ] || return 0
+	# TERM ends hull vm serve (through timeout too, which forwards it); KILL
+	# only what is still there
+	kill -TERM "$serve_pid" 2>/dev/null || true
+	for _ in $(seq 50); do kill -0 "$serve_pid" 2>/dev/null || return 0; sleep 0.1; done
+	kill -KILL "$serve_pid" 2>/dev/null || true
 }
 
 api() { # api METHOD PATH [JSON]: "<status> <body>" in $output
@@ -129,4 +134,50 @@ wait_for() { # wait_for REGEX: until the guest's serial output has a line matchi
 	assert_line --partial 'nproc=2'
 	assert_output --regexp 'memtotal_kb=1[0-9]{5}'
 	assert_output --partial 'HULL-TEST-END'
+}
+
+@test "api: a drive's bandwidth rate limiter throttles the guest's reads, which stay intact" {
+	head -c 262144 /dev/urandom >"$T/data.img"
+	want=$(md5sum <"$T/data.img" | cut -d' ' -f1)
+	: >"$T/metrics"
+	# bounded: SIGTERM (below) ends hull vm serve, SIGKILL after 600 s whatever happens
+	timeout -s KILL 600 "$HULL_BIN" vm serve --api-sock "$S" </dev/null >"$T/out" 2>&1 3>&- &
+	serve_pid=$!
+	for _ in $(seq 100); do [ -S "$S" ] && break; sleep 0.1; done
+
+	api PUT /boot-source "{\"kernel_image_path\": \"$C/vmlinuz\", \"initrd_path\": \"$C/initramfs.cpio.gz\", \"boot_args\": \"console=ttyS0 hull.test=blkread hull.end=hold panic=-1\"}"
+	assert_output "204 "
+	# 16 KiB per 100 ms: the 256 KiB read waits for refills many times
+	api PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$T/data.img\", \"is_root_device\": false, \"is_read_only\": true, \"rate_limiter\": {\"bandwidth\": {\"size\": 16384, \"refill_time\": 100}, \"ops\": {\"size\": 1000, \"refill_time\": 1000}}}"
+	assert_output "204 "
+	api GET /vm/config
+	assert_output --partial '"rate_limiter":{"bandwidth":{"size":16384,"one_time_burst":0,"refill_time":100},"ops":{"size":1000,'
+	api PUT /metrics "{\"metrics_path\": \"$T/metrics\"}"
+	assert_output "204 "
+	api PUT /actions '{"action_type": "InstanceStart"}'
+	assert_output "204 "
+
+	wait_for '^blk_md5='
+	run sh -c "grep '^blk_md5=' '$T/out' | tr -d '\\r'"
+	assert_output "blk_md5=$want"
+	api PUT /actions '{"action_type": "FlushMetrics"}'
+	assert_output "204 "
+	run cat "$T/metrics"
+	echo "$output"
+	throttled=$(sed -n 's/.*"rate_limiter_throttled_events":\([0-9]*\).*/\1/p' "$T/metrics" | tail -n 1)
+	read_bytes=$(sed -n 's/.*"read_bytes":\([0-9]*\).*/\1/p' "$T/metrics" | tail -n 1)
+	[ "$throttled" -gt 0 ]
+	[ "$read_bytes" -ge 262144 ]
+
+	# lifted at run time: size 0 turns the bucket off
+	api PATCH /drives/data '{"drive_id": "data", "rate_limiter": {"bandwidth": {"size": 0, "refill_time": 0}}}'
+	assert_output "204 "
+	api GET /vm/config
+	assert_output --partial '"rate_limiter":{"ops":{"size":1000,'
+
+	kill -TERM "$serve_pid"
+	status=0
+	wait "$serve_pid" || status=$?
+	serve_pid=
+	assert_equal "$status" 143
 }
