@@ -19,6 +19,7 @@ CLI_CMD(restore)
 	};
 	struct runtime_restore_opts o = { .bundle = "." };
 	int c, r, status = 0;
+	bool vm;
 
 	optind = 0;
 	for (;;) {
@@ -41,6 +42,12 @@ CLI_CMD(restore)
 	if (cli_need_args(argc, argv, 1, "container id", err) < 0)
 		return -1;
 	o.id = argv[optind];
+	/* CRIU restores host processes: a bundle that asks for a VM would
+	 * silently lose its isolation. */
+	if (vmcontainer_isolation_of_bundle(g->isolation, o.bundle, &vm, err) < 0)
+		return -1;
+	if (vm)
+		return hull_err_make(err, EOPNOTSUPP, "bundle %s: VM-isolated; CRIU restores only isolation=container", o.bundle);
 	if (runtime_restore(&g->rt, &o, &status, err) < 0)
 		return -1;
 	return status;

@@ -573,8 +573,15 @@ int runtime_checkpoint(const struct runtime_ctx *ctx, const struct runtime_check
 	    (o->page_server && parse_page_server(o->page_server, &ps_addr, &ps.port, err) < 0) ||
 	    container_open(ctx, o->id, &c, err) < 0)
 		return -1;
-	if (container_status(c) != OCI_STATUS_RUNNING) {
+	/* runc dumps a paused container too (containerd pauses a task around
+	 * its checkpoint); CRIU finds the cgroup frozen and leaves it so. */
+	if (container_status(c) != OCI_STATUS_RUNNING && container_status(c) != OCI_STATUS_PAUSED) {
 		hull_err_make(err, 0, "container \"%s\" is not running", o->id);
+		goto out;
+	}
+	if (c->vm) {
+		hull_err_make(err, EOPNOTSUPP, "container \"%s\" is VM-isolated: CRIU dumps host processes, not a microVM",
+			      o->id);
 		goto out;
 	}
 	if (container_load_spec(c, err) < 0)

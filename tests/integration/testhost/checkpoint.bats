@@ -106,6 +106,25 @@ assert_counts_on() {
 	[[ $(cat "/proc/$npid/cgroup") == *"/$new" ]] || fail "cgroup of $npid: $(cat "/proc/$npid/cgroup")"
 }
 
+# containerd pauses a task around its checkpoint: runc dumps a paused
+# container, and CRIU leaves the frozen cgroup frozen.
+@test "a paused container is dumped (runc); with --leave-running it stays paused, then counts on" {
+	local id n
+	id=$(new_id)
+	start_counter "$id"
+	hull pause "$id"
+	n=$(tail -n1 "/proc/$PID/root/tmp/log")
+	run --separate-stderr hull checkpoint --leave-running --image-path "$IMG" "$id"
+	assert_success
+	[[ -f $IMG/inventory.img ]] || fail "no inventory.img in $IMG"
+	run state_field "$id" status
+	assert_output paused
+	# frozen all along: not one count since the pause
+	assert_equal "$(tail -n1 "/proc/$PID/root/tmp/log")" "$n"
+	hull resume "$id"
+	assert_counts_on "$PID" "$n"
+}
+
 @test "a restored container has the lifecycle of any other: state, exec, kill, delete" {
 	local id cg
 	id=$(new_id)
@@ -313,4 +332,15 @@ lazy_pages_daemon() {
 
 	run --separate-stderr hull checkpoint --manage-cgroups-mode bogus "$id"
 	assert_one_line_error "--manage-cgroups-mode: invalid value"
+}
+
+@test "restore of a bundle that asks for VM isolation is refused: one line, nothing left" {
+	hull_only "--isolation is hull's"
+	local id
+	id=$(new_id)
+	mkdir "$IMG"
+	touch "$IMG/inventory.img"
+	run --separate-stderr hull --isolation vm restore -d --image-path "$IMG" --bundle "$BUNDLE" "$id"
+	assert_one_line_error "bundle .*: VM-isolated; CRIU restores only isolation=container"
+	assert_nothing_left "$id"
 }
