@@ -64,6 +64,7 @@ ifneq ($(wildcard shim/ttrpc.proto),)
 GEN_STAMP := $(GEN)/stamp
 PROTOS  := shim/ttrpc.proto shim/options.proto \
 	github.com/containerd/containerd/runtime/v2/task/shim.proto \
+	github.com/containerd/containerd/runtime/v2/runc/options/oci.proto \
 	github.com/containerd/cgroups/stats/v1/metrics.proto \
 	github.com/containerd/cgroups/v2/stats/metrics.proto \
 	github.com/containerd/containerd/api/types/mount.proto \
@@ -101,7 +102,8 @@ $(OBJDIR)/%.o: %.c
 	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
 ifneq ($(GEN_STAMP),)
-$(GEN_STAMP): $(filter shim/%,$(PROTOS))
+# Makefile too: a proto added to PROTOS is generated in an existing tree.
+$(GEN_STAMP): $(filter shim/%,$(PROTOS)) Makefile
 	@command -v protoc-c >/dev/null && [ -f $(GOSRC)/github.com/containerd/containerd/runtime/v2/task/shim.proto ] && \
 		[ -f $(GOSRC)/github.com/gogo/protobuf/gogoproto/gogo.proto ] && \
 		[ -f $(GOSRC)/github.com/containerd/cgroups/v2/stats/metrics.proto ] || \

@@ -151,6 +151,27 @@ out:
 	return r;
 }
 
+/* CRIU's work directory: the client's, kept; else BUNDLE/criu-work,
+ * removed after the call (runc's shim).  A failure keeps CRIU's log as
+ * BUNDLE/criu-LOG and names it. */
+static char *criu_work(const struct shim_proc *p, const char *client)
+{
+	return client ? xstrdup(client) : xasprintf("%s/criu-work", p->bundle);
+}
+
+static int criu_done(const struct shim_proc *p, const char *work, bool ours, const char *log, int r,
+		     struct hull_err **err)
+{
+	_cleanup_free_ char *from = xasprintf("%s/%s", work, log);
+	_cleanup_free_ char *to = xasprintf("%s/criu-%s", p->bundle, log);
+
+	if (r < 0 && rename(from, to) == 0)
+		hull_err_wrap(err, "CRIU's log is %s", to);
+	if (ours)
+		rm_rf_at(AT_FDCWD, work);
+	return r;
+}
+
 static int c_create(struct shim *s, struct shim_proc *p, const Containerd__Task__V2__CreateTaskRequest *req,
 		    struct hull_err **err)
 {
@@ -159,6 +180,10 @@ static int c_create(struct shim *s, struct shim_proc *p, const Containerd__Task_
 
 	if (mount_rootfs(p, req, err) < 0)
 		return -1;
+	/* A restore: CRIU makes the container at Start (runc's shim), pid 0
+	 * until then. */
+	if (p->checkpoint)
+		return 0;
 	if (run_process(s, p, args, pidfile, err) == 0)
 		return 0;
 	if (p->pid > 0) {
@@ -180,6 +205,18 @@ static int simple(struct shim *s, struct shim_proc *p, const char *verb, struct 
 	return run_hull(s, p, args, -1, -1, -1, NULL, err);
 }
 
+/* `hull restore --detach` of Create's image into p's bundle, its stdio
+ * (or terminal) as `hull create` would have had. */
+static int restore(struct shim *s, struct shim_proc *p, struct hull_err **err)
+{
+	_cleanup_free_ char *pidfile = xasprintf("%s/init.pid", p->bundle);
+	_cleanup_free_ char *work = criu_work(p, NULL);
+	char *args[] = { "restore", "--detach", "--image-path", p->checkpoint, "--work-path", work,
+			 "--bundle", p->bundle, "--pid-file", pidfile, p->id, NULL, NULL, NULL };
+
+	return criu_done(p, work, true, "restore.log", run_process(s, p, args, pidfile, err), err);
+}
+
 /* The started init gets an OOM watch (`hull events`; its stats lines once
  * a day are ignored): it ends when Delete kills it. */
 static int c_start(struct shim *s, struct shim_proc *p, struct hull_err **err)
@@ -188,7 +225,7 @@ static int c_start(struct shim *s, struct shim_proc *p, struct hull_err **err)
 	char *args[] = { "events", "--interval", "1440m", p->id, NULL };
 	pid_t pid;
 
-	if (simple(s, p, "start", err) < 0)
+	if ((p->checkpoint ? restore(s, p, err) : simple(s, p, "start", err)) < 0)
 		return -1;
 	pid = shim_watch_oom(s, log, args, p->id);
 	pthread_mutex_lock(&s->lock);
@@ -228,10 +265,53 @@ static int c_kill(struct shim *s, struct shim_proc *p, int sig, bool all, struct
 	return run_hull(s, p, args, -1, -1, -1, NULL, err);
 }
 
+/* runc's shim's flags: options.exit is runc's default (the container
+ * goes), else --leave-running. */
+static int c_checkpoint(struct shim *s, struct shim_proc *p, const struct shim_ckpt_opts *o, struct hull_err **err)
+{
+	_cleanup_free_ char *work = criu_work(p, o->work_path);
+	char *args[16] = { "checkpoint", "--image-path", (char *)o->path, "--work-path", work };
+	size_t n = 5;
+	int r;
+
+	if (!o->exit)
+		args[n++] = "--leave-running";
+	if (o->open_tcp)
+		args[n++] = "--tcp-established";
+	if (o->external_unix_sockets)
+		args[n++] = "--ext-unix-sk";
+	if (o->terminal)
+		args[n++] = "--shell-job";
+	if (o->file_locks)
+		args[n++] = "--file-locks";
+	if (o->cgroups_mode) {
+		args[n++] = "--manage-cgroups-mode";
+		args[n++] = o->cgroups_mode;
+	}
+	args[n++] = p->id;
+	r = criu_done(p, work, !o->work_path, "dump.log", run_hull(s, p, args, -1, -1, -1, NULL, err), err);
+	if (r == 0 && o->exit) {
+		/* hull deleted its container (runc too); the init's exit is
+		 * the reaper's, Delete has only the shim's part left. */
+		pthread_mutex_lock(&s->lock);
+		p->hull_gone = true;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return r;
+}
+
 static int c_remove(struct shim *s, struct shim_proc *p, struct hull_err **err)
 {
 	char *args[] = { "delete", "--force", p->id, NULL };
+	bool none;
 
+	/* Nothing of hull's to delete: dumped with exit, or a restore never
+	 * started (or failed: hull left nothing). */
+	pthread_mutex_lock(&s->lock);
+	none = p->hull_gone || (p->checkpoint && p->pid == 0);
+	pthread_mutex_unlock(&s->lock);
+	if (none)
+		return 0;
 	return run_hull(s, p, args, -1, -1, -1, NULL, err);
 }
 
@@ -292,5 +372,6 @@ const struct shim_backend shim_backend_container = {
 	.pause = c_pause,
 	.pids = c_pids,
 	.update = c_update,
+	.checkpoint = c_checkpoint,
 	.stats = c_stats,
 };

@@ -17,6 +17,9 @@ struct shim_proc {
 	char *stdin_path, *stdout_path, *stderr_path;
 	bool terminal, rootfs_mounted;
 	char *isolation;            /* hull's --isolation for the container, NULL: hull's default */
+	bool vm;                    /* VM-isolated (isolation or the bundle's annotation) */
+	char *checkpoint;           /* Create's image to restore at Start (runc's shim), else NULL */
+	bool hull_gone;             /* a checkpoint with exit deleted hull's container */
 	struct shim_tty *tty;       /* terminal: the pty master and its copies (tty.c) */
 	pid_t oom_pid;              /* the init's `hull events` (OOM watch), 0: none */
 	uint16_t ws_row, ws_col;    /* the last ResizePty: ctr exec -t sends it before Start */
@@ -54,6 +57,18 @@ struct shim {
 	const struct shim_backend *backend;
 };
 
+/* CheckpointTaskRequest: path (absolute) and runc's CheckpointOptions. */
+struct shim_ckpt_opts {
+	const char *path;
+	bool exit, open_tcp, external_unix_sockets, terminal, file_locks;
+	char *cgroups_mode, *work_path; /* NULL: hull's default */
+};
+/* checkpoint.c: path and the options Any (NULL: runc's defaults) checked
+ * and decoded; an error names the field.  clear frees what decode set. */
+int shim_ckpt_opts_decode(const char *path, const Google__Protobuf__Any *any, struct shim_ckpt_opts *o,
+			  struct hull_err **err);
+void shim_ckpt_opts_clear(struct shim_ckpt_opts *o);
+
 /* How a container's processes are run.  Only "container" (hull's CLI as a
  * child process, as containerd's runc shim runs runc) exists; the pod-VM
  * isolation plugs in here with the same calls. */
@@ -71,6 +86,8 @@ struct shim_backend {
 	/* resources: OCI LinuxResources JSON (containerd's Any of it). */
 	int (*update)(struct shim *s, struct shim_proc *p, const uint8_t *resources, size_t len,
 		      struct hull_err **err);
+	/* Dump p's container to o->path (`hull checkpoint`). */
+	int (*checkpoint)(struct shim *s, struct shim_proc *p, const struct shim_ckpt_opts *o, struct hull_err **err);
 	/* runc's `events --stats` data JSON (malloc'd). */
 	int (*stats)(struct shim *s, struct shim_proc *p, char **json, struct hull_err **err);
 };

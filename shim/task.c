@@ -3,7 +3,7 @@
  * shim/task.c: containerd.task.v2.Task (runtime/v2/task/shim.proto).  Every
  * payload is decoded by protobuf-c (bounded by the 4 MiB frame); a payload
  * that does not decode answers INVALID_ARGUMENT.  Methods not in the table
- * (Checkpoint) answer UNIMPLEMENTED.
+ * answer UNIMPLEMENTED.
  */
 #include <linux/magic.h>
 #include <signal.h>
@@ -13,6 +13,7 @@
 #include "shim/internal.h"
 #include "github.com/containerd/containerd/api/events/task.pb-c.h"
 #include "shim/options.pb-c.h"
+#include "vmcontainer/vmcontainer.h"
 
 static void fail(struct ttrpc_reply *out, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(struct ttrpc_reply *out, int code, const char *fmt, ...)
@@ -133,6 +134,7 @@ static void task_create(void *opaque, const uint8_t *in, size_t len, struct ttrp
 	struct hull_err *err = NULL;
 	_cleanup_free_ char *isolation = NULL;
 	struct shim_proc *p;
+	bool vm = false;
 
 	if (!req)
 		return;
@@ -140,12 +142,23 @@ static void task_create(void *opaque, const uint8_t *in, size_t len, struct ttrp
 		fail(out, TTRPC_INVALID_ARGUMENT, "create: id and absolute bundle are required");
 		goto out;
 	}
-	if (*req->checkpoint) {
-		fail(out, TTRPC_UNIMPLEMENTED, "create: restore from a checkpoint is not supported");
+	if (*req->checkpoint && req->checkpoint[0] != '/') {
+		fail(out, TTRPC_INVALID_ARGUMENT, "create: checkpoint \"%.64s\" is not an absolute path", req->checkpoint);
 		goto out;
 	}
 	if (task_options(req->options, &isolation, &err) < 0) {
 		fail_err(out, TTRPC_INVALID_ARGUMENT, &err);
+		goto out;
+	}
+	/* hull decides so too (--isolation, else the bundle's annotation); a
+	 * config that cannot be read is hull create's error to report. */
+	(void)vmcontainer_isolation_of_bundle(isolation && strcmp(isolation, "vm") == 0 ? VMC_ISOLATION_VM
+										      : VMC_ISOLATION_UNSET,
+					      req->bundle, &vm, NULL);
+	if (*req->checkpoint && vm) {
+		fail(out, TTRPC_UNIMPLEMENTED,
+		     "create: restore from a checkpoint: %s is VM-isolated (isolation=vm); CRIU restores only isolation=container",
+		     req->id);
 		goto out;
 	}
 	pthread_mutex_lock(&s->lock);
@@ -164,6 +177,8 @@ static void task_create(void *opaque, const uint8_t *in, size_t len, struct ttrp
 	p->stderr_path = xstrdup(req->stderr);
 	p->terminal = req->terminal;
 	p->isolation = take_ptr(isolation);
+	p->vm = vm;
+	p->checkpoint = *req->checkpoint ? xstrdup(req->checkpoint) : NULL;
 	p->status = ST_CREATED;
 	p->next = s->procs;
 	s->procs = p;
@@ -637,6 +652,54 @@ out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 }
 
+/* runc's shim: the init's container dumped to path by the runtime's
+ * checkpoint, running or paused (ctr pauses the task around it); without
+ * options.exit it keeps running.  A VM-isolated task cannot be dumped:
+ * CRIU would see only the VM's supervisor on this host. */
+static void task_checkpoint(void *opaque, const uint8_t *in, size_t len, struct ttrpc_reply *out)
+{
+	struct shim *s = opaque;
+	Containerd__Task__V2__CheckpointTaskRequest *req =
+		(void *)decode(&containerd__task__v2__checkpoint_task_request__descriptor, in, len, out);
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+	struct shim_ckpt_opts o = { 0 };
+	struct hull_err *err = NULL;
+	struct shim_proc *p;
+	bool live;
+
+	if (!req)
+		return;
+	if (shim_ckpt_opts_decode(req->path, req->options, &o, &err) < 0) {
+		fail_err(out, err && err->errnum == EOPNOTSUPP ? TTRPC_UNIMPLEMENTED : TTRPC_INVALID_ARGUMENT, &err);
+		goto out;
+	}
+	p = find(s, req->id, "", out);
+	if (!p)
+		goto out;
+	if (p->vm) {
+		fail(out, TTRPC_UNIMPLEMENTED,
+		     "checkpoint: %s is VM-isolated (isolation=vm); CRIU dumps only isolation=container tasks", p->id);
+		goto out;
+	}
+	pthread_mutex_lock(&s->lock);
+	live = !p->exited && (p->status == ST_RUNNING || p->status == ST_PAUSED);
+	pthread_mutex_unlock(&s->lock);
+	if (!live) {
+		fail(out, TTRPC_FAILED_PRECONDITION, "checkpoint: %s is not running", p->id);
+		goto out;
+	}
+	if (!s->backend->checkpoint || s->backend->checkpoint(s, p, &o, &err) < 0) {
+		if (!err)
+			hull_err_make(&err, EOPNOTSUPP, "checkpoint: not supported by the %s backend", s->backend->name);
+		fail_err(out, err->errnum == EOPNOTSUPP ? TTRPC_UNIMPLEMENTED : TTRPC_UNKNOWN, &err);
+		goto out;
+	}
+	reply(out, &empty.base);
+out:
+	shim_ckpt_opts_clear(&o);
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
 static bool host_cgroup2(void)
 {
 	struct statfs st;
@@ -733,7 +796,7 @@ static const struct ttrpc_method task_methods[] = {
 	{ "Pause", task_pause },     { "Resume", task_resume }, { "Pids", task_pids },
 	{ "Connect", task_connect }, { "Shutdown", task_shutdown }, { "Exec", task_exec },
 	{ "CloseIO", task_closeio }, { "ResizePty", task_resize_pty }, { "Update", task_update },
-	{ "Stats", task_stats },
+	{ "Stats", task_stats },     { "Checkpoint", task_checkpoint },
 };
 
 const struct ttrpc_service shim_task_service = {

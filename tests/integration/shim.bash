@@ -51,3 +51,53 @@ assert_gone() {
 	run pgrep -f "^$D/bin/containerd-shim-hull-v2 .*-id $1 "
 	assert_failure
 }
+
+# shim_checkpoint SOCK ID PATH [OPTIONS_HEX]: one Checkpoint call straight on
+# the shim's socket (ctr sends no options to a runtime not named runc, so
+# exit, a relative path or bad options cannot come through it).
+# OPTIONS_HEX: a containerd.runc.v1.CheckpointOptions message, sent as its Any.
+# Prints "code N" (0: OK) and "msg TEXT".
+shim_checkpoint() {
+	python3 - "$@" <<-'PY'
+	import socket, struct, sys
+	def s(field, b):
+	    n, v = len(b), b""
+	    while True:
+	        v += bytes([(n & 0x7f) | (0x80 if n > 0x7f else 0)]); n >>= 7
+	        if not n: break
+	    return bytes([field << 3 | 2]) + v + b
+	sock, cid, path = sys.argv[1:4]
+	req = s(1, cid.encode()) + s(2, path.encode())
+	if len(sys.argv) > 4:
+	    req += s(3, s(1, b"containerd.runc.v1.CheckpointOptions") + s(2, bytes.fromhex(sys.argv[4])))
+	msg = s(1, b"containerd.task.v2.Task") + s(2, b"Checkpoint") + s(3, req)
+	c = socket.socket(socket.AF_UNIX); c.connect(sock); c.settimeout(600)
+	c.sendall(struct.pack(">IIBB", len(msg), 1, 1, 0) + msg)
+	def recv(n):
+	    b = b""
+	    while len(b) < n:
+	        x = c.recv(n - len(b))
+	        if not x: sys.exit("the shim closed the connection")
+	        b += x
+	    return b
+	n, sid, t, f = struct.unpack(">IIBB", recv(10)); body = recv(n)
+	def varint(b, i):
+	    v, sh = 0, 0
+	    while True:
+	        v |= (b[i] & 0x7f) << sh; sh += 7; i += 1
+	        if not b[i - 1] & 0x80: return v, i
+	code, text = 0, ""
+	if body[:1] == b"\x0a":  # Response.status: {code = 1, message = 2}
+	    l, i = varint(body, 1); st = body[i:i + l]; i = 0
+	    while i < len(st):
+	        k = st[i]; i += 1
+	        if k == 0x08: code, i = varint(st, i)
+	        elif k == 0x12: l, i = varint(st, i); text = st[i:i + l].decode(); i += l
+	        else: break
+	print("code", code); print("msg", text)
+	PY
+}
+
+# shim_sock ID: the socket of container ID's shim (the address file
+# containerd keeps in the task's bundle).
+shim_sock() { sed 's|^unix://||' "$D/state/io.containerd.runtime.v2.task/$NS/$1/address"; }

@@ -397,6 +397,43 @@ tty_run() {
 	assert_gone opt3
 }
 
+# Checkpoint itself needs CRIU, which fails on this machine's kernel
+# (testhost/shim-checkpoint.bats runs it); what is refused before CRIU is
+# tested here, straight on the shim's socket (ctr cannot send these).
+@test "shim: Checkpoint refuses an empty or relative path, bad options, an unknown id; nothing is made, the task runs on" {
+	local sock b=$D/state/io.containerd.runtime.v2.task/$NS/ckb
+	crun -d localhost/hull-test:latest ckb sleep 1000
+	sock=$(shim_sock ckb)
+	run shim_checkpoint "$sock" ckb ""
+	assert_line "code 3"
+	assert_line "msg checkpoint: path is required"
+	run shim_checkpoint "$sock" ckb rel/img
+	assert_line "code 3"
+	assert_line 'msg checkpoint: path "rel/img" is not an absolute path'
+	# empty_namespaces (runc's --empty-ns): hull has no such dump
+	run shim_checkpoint "$sock" ckb "$BATS_TEST_TMPDIR/img" "3207$(printf network | od -An -tx1 | tr -d ' \n')"
+	assert_line "code 12"
+	assert_line --partial "empty_namespaces"
+	run shim_checkpoint "$sock" ckb "$BATS_TEST_TMPDIR/img" "3a056c6f6f7365"
+	assert_line "code 3"
+	assert_line --partial 'cgroups_mode "loose"'
+	run shim_checkpoint "$sock" nope "$BATS_TEST_TMPDIR/img"
+	assert_line "code 5"
+	# hull's own refusal (an image directory that cannot be made) comes back
+	# as the answer, the task untouched.
+	run shim_checkpoint "$sock" ckb /proc/version/img
+	assert_line "code 2"
+	assert_line --partial "/proc/version/img"
+	[[ ! -e $BATS_TEST_TMPDIR/img && ! -e $b/rel && ! -e $b/criu-work ]] || fail "a checkpoint directory was made"
+	run c task ls
+	assert_line --regexp '^ckb +[0-9]+ +RUNNING$'
+	c task kill -s KILL ckb
+	for _ in $(seq 100); do c task ls | grep -q '^ckb .*STOPPED' && break; sleep 0.1; done
+	c task rm ckb
+	c container rm ckb
+	assert_gone ckb
+}
+
 # Last: the host's containerd directory was never touched (ctr's default
 # FIFO dir is /run/containerd/fifo; every call here names its own).
 @test "shim: nothing was made in the host's /run/containerd" {

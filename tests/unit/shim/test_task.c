@@ -12,6 +12,7 @@
 
 #include "shim/internal.h"
 #include "shim/options.pb-c.h"
+#include "github.com/containerd/containerd/runtime/v2/runc/options/oci.pb-c.h"
 #include "github.com/containerd/cgroups/stats/v1/metrics.pb-c.h"
 #include "github.com/containerd/cgroups/v2/stats/metrics.pb-c.h"
 
@@ -46,9 +47,23 @@ static int stub_update(struct shim *s, struct shim_proc *p, const uint8_t *res, 
 	return 0;
 }
 
+static int checkpoints;
+static struct shim_ckpt_opts last_ckpt;
+
+static int stub_checkpoint(struct shim *s, struct shim_proc *p, const struct shim_ckpt_opts *o, struct hull_err **err)
+{
+	checkpoints++;
+	shim_ckpt_opts_clear(&last_ckpt);
+	last_ckpt = *o;
+	last_ckpt.path = NULL; /* the request's, freed after the call */
+	last_ckpt.cgroups_mode = o->cgroups_mode ? xstrdup(o->cgroups_mode) : NULL;
+	last_ckpt.work_path = o->work_path ? xstrdup(o->work_path) : NULL;
+	return 0;
+}
+
 static const struct shim_backend stub = {
 	.name = "stub", .create = stub_create, .start = stub_fail, .exec = stub_fail, .remove = stub_remove,
-	.update = stub_update,
+	.update = stub_update, .checkpoint = stub_checkpoint,
 };
 
 static struct shim sh = { .ns = "t", .socket_path = "/nonexistent", .backend = &stub,
@@ -125,7 +140,7 @@ static void test_unimplemented_and_unknown_ids(void **state)
 	Containerd__Task__V2__StateRequest st = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
 	struct ttrpc_reply r;
 
-	assert_int_equal(call("Checkpoint", NULL, &r), TTRPC_UNIMPLEMENTED);
+	assert_int_equal(call("Nope", NULL, &r), TTRPC_UNIMPLEMENTED);
 	st.id = "nope";
 	assert_int_equal(call("Stats", &st.base, &r), TTRPC_NOT_FOUND);
 	assert_int_equal(call("Update", &st.base, &r), TTRPC_NOT_FOUND);
@@ -311,6 +326,186 @@ static void test_stats_metrics(void **state)
 	}
 }
 
+/* Pack CheckpointOptions o as an Any into buf (type url t). */
+static Google__Protobuf__Any *ckpt_any(Google__Protobuf__Any *any, const char *t,
+				       const Containerd__Runc__V1__CheckpointOptions *o, uint8_t *buf)
+{
+	google__protobuf__any__init(any);
+	any->type_url = (char *)t;
+	any->value.len = containerd__runc__v1__checkpoint_options__pack(o, buf);
+	any->value.data = buf;
+	return any;
+}
+
+/* CheckpointTaskRequest's path and runc's options: each bad one refused
+ * naming its field, the good ones mapped one to one. */
+static void test_checkpoint_opts_decode(void **state)
+{
+	Containerd__Runc__V1__CheckpointOptions o = CONTAINERD__RUNC__V1__CHECKPOINT_OPTIONS__INIT;
+	Google__Protobuf__Any any;
+	char *ns[] = { "network" };
+	struct shim_ckpt_opts out;
+	struct hull_err *err = NULL;
+	uint8_t buf[512];
+	static const struct { const char *path, *want; } paths[] = {
+		{ "", "path is required" }, { "rel/dir", "\"rel/dir\" is not an absolute path" },
+		{ "./x", "not an absolute path" },
+	};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		assert_int_equal(shim_ckpt_opts_decode(paths[i].path, NULL, &out, &err), -1);
+		assert_non_null(strstr(err->msg, paths[i].want));
+		hull_err_free(&err);
+	}
+	/* No options: runc's defaults (leave running, nothing allowed). */
+	assert_int_equal(shim_ckpt_opts_decode("/img", NULL, &out, &err), 0);
+	assert_string_equal(out.path, "/img");
+	assert_false(out.exit || out.open_tcp || out.file_locks);
+	assert_null(out.cgroups_mode);
+	shim_ckpt_opts_clear(&out);
+	/* A foreign type; bytes that do not decode. */
+	assert_int_equal(shim_ckpt_opts_decode("/img", ckpt_any(&any, "containerd.runc.v1.Options", &o, buf), &out,
+					       &err), -1);
+	assert_non_null(strstr(err->msg, "containerd.runc.v1.Options"));
+	hull_err_free(&err);
+	any.type_url = "containerd.runc.v1.CheckpointOptions";
+	any.value.data = (uint8_t *)"\x3a\xff\xff";
+	any.value.len = 3;
+	assert_int_equal(shim_ckpt_opts_decode("/img", &any, &out, &err), -1);
+	assert_non_null(strstr(err->msg, "do not decode"));
+	hull_err_free(&err);
+	/* Fields hull cannot honour or that are wrong, each named. */
+	o.n_empty_namespaces = 1;
+	o.empty_namespaces = ns;
+	assert_int_equal(shim_ckpt_opts_decode("/img", ckpt_any(&any, "containerd.runc.v1.CheckpointOptions", &o, buf),
+					       &out, &err), -1);
+	assert_int_equal(err->errnum, EOPNOTSUPP);
+	assert_non_null(strstr(err->msg, "empty_namespaces"));
+	hull_err_free(&err);
+	o.n_empty_namespaces = 0;
+	o.cgroups_mode = "loose";
+	assert_int_equal(shim_ckpt_opts_decode("/img", ckpt_any(&any, "containerd.runc.v1.CheckpointOptions", &o, buf),
+					       &out, &err), -1);
+	assert_non_null(strstr(err->msg, "cgroups_mode \"loose\""));
+	hull_err_free(&err);
+	o.cgroups_mode = "";
+	o.image_path = "/elsewhere";
+	assert_int_equal(shim_ckpt_opts_decode("/img", ckpt_any(&any, "containerd.runc.v1.CheckpointOptions", &o, buf),
+					       &out, &err), -1);
+	assert_non_null(strstr(err->msg, "image_path"));
+	hull_err_free(&err);
+	o.image_path = "/img";
+	o.work_path = "work";
+	assert_int_equal(shim_ckpt_opts_decode("/img", ckpt_any(&any, "containerd.runc.v1.CheckpointOptions", &o, buf),
+					       &out, &err), -1);
+	assert_non_null(strstr(err->msg, "options.work_path"));
+	hull_err_free(&err);
+	/* All good: mapped one to one (the type url may carry a prefix). */
+	o.work_path = "/work";
+	o.exit = o.open_tcp = o.external_unix_sockets = o.terminal = o.file_locks = true;
+	o.cgroups_mode = "strict";
+	assert_int_equal(shim_ckpt_opts_decode("/img", ckpt_any(&any, "type.googleapis.com/containerd.runc.v1.CheckpointOptions",
+								 &o, buf), &out, &err), 0);
+	assert_true(out.exit && out.open_tcp && out.external_unix_sockets && out.terminal && out.file_locks);
+	assert_string_equal(out.cgroups_mode, "strict");
+	assert_string_equal(out.work_path, "/work");
+	shim_ckpt_opts_clear(&out);
+}
+
+/* Checkpoint through the service: refused before the backend unless the
+ * init runs (or is paused) and is not VM-isolated; a restore (Create with
+ * checkpoint) of a VM-isolated bundle or from a relative path is refused. */
+static void test_checkpoint_service(void **state)
+{
+	Containerd__Task__V2__CreateTaskRequest cr = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+	Containerd__Task__V2__CheckpointTaskRequest ck = CONTAINERD__TASK__V2__CHECKPOINT_TASK_REQUEST__INIT;
+	Containerd__Task__V2__DeleteRequest del = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+	Containerd__Runc__V1__CheckpointOptions o = CONTAINERD__RUNC__V1__CHECKPOINT_OPTIONS__INIT;
+	Google__Protobuf__Any any;
+	char dir[] = "/tmp/hull-test-ckpt-XXXXXX";
+	_cleanup_free_ char *cfg = NULL;
+	struct shim_proc *p;
+	struct ttrpc_reply r;
+	uint8_t buf[256];
+	int creates0 = creates;
+
+	ck.id = "k1";
+	ck.path = "/img";
+	assert_int_equal(call("Checkpoint", &ck.base, &r), TTRPC_NOT_FOUND);
+	cr.id = "k1";
+	cr.bundle = "/b";
+	assert_int_equal(call("Create", &cr.base, &r), TTRPC_OK);
+	free(r.payload);
+	/* Created, not started: nothing to dump. */
+	assert_int_equal(call("Checkpoint", &ck.base, &r), TTRPC_FAILED_PRECONDITION);
+	pthread_mutex_lock(&sh.lock);
+	for (p = sh.procs; p && strcmp(p->id, "k1") != 0; p = p->next)
+		;
+	assert_non_null(p);
+	p->status = ST_PAUSED; /* ctr pauses the task around its checkpoint */
+	pthread_mutex_unlock(&sh.lock);
+	ck.path = "";
+	assert_int_equal(call("Checkpoint", &ck.base, &r), TTRPC_INVALID_ARGUMENT);
+	ck.path = "relative";
+	assert_int_equal(call("Checkpoint", &ck.base, &r), TTRPC_INVALID_ARGUMENT);
+	assert_non_null(strstr(r.msg, "relative"));
+	ck.path = "/img";
+	o.n_empty_namespaces = 1;
+	o.empty_namespaces = (char *[]){ "network" };
+	ck.options = ckpt_any(&any, "containerd.runc.v1.CheckpointOptions", &o, buf);
+	assert_int_equal(call("Checkpoint", &ck.base, &r), TTRPC_UNIMPLEMENTED);
+	assert_int_equal(checkpoints, 0);
+	o.n_empty_namespaces = 0;
+	o.exit = true;
+	ck.options = ckpt_any(&any, "containerd.runc.v1.CheckpointOptions", &o, buf);
+	assert_int_equal(call("Checkpoint", &ck.base, &r), TTRPC_OK);
+	free(r.payload);
+	assert_int_equal(checkpoints, 1);
+	assert_true(last_ckpt.exit);
+	pthread_mutex_lock(&sh.lock);
+	p->status = ST_STOPPED;
+	pthread_mutex_unlock(&sh.lock);
+	del.id = "k1";
+	assert_int_equal(call("Delete", &del.base, &r), TTRPC_OK);
+	free(r.payload);
+
+	/* VM-isolated by the bundle's annotation: no checkpoint, no restore. */
+	assert_non_null(mkdtemp(dir));
+	cfg = xasprintf("%s/config.json", dir);
+	static const char json[] = "{\"annotations\":{\"org.hull.isolation\":\"vm\"}}";
+	assert_int_equal(write_file_atomic_at(AT_FDCWD, cfg, json, strlen(json), 0600, NULL), 0);
+	cr.id = "k2";
+	cr.bundle = dir;
+	cr.checkpoint = "/img";
+	assert_int_equal(call("Create", &cr.base, &r), TTRPC_UNIMPLEMENTED);
+	assert_non_null(strstr(r.msg, "VM-isolated"));
+	cr.checkpoint = "img";
+	assert_int_equal(call("Create", &cr.base, &r), TTRPC_INVALID_ARGUMENT);
+	assert_int_equal(creates, creates0 + 1);
+	cr.checkpoint = "";
+	assert_int_equal(call("Create", &cr.base, &r), TTRPC_OK);
+	free(r.payload);
+	pthread_mutex_lock(&sh.lock);
+	for (p = sh.procs; p && strcmp(p->id, "k2") != 0; p = p->next)
+		;
+	p->status = ST_RUNNING;
+	pthread_mutex_unlock(&sh.lock);
+	ck.id = "k2";
+	ck.options = NULL;
+	assert_int_equal(call("Checkpoint", &ck.base, &r), TTRPC_UNIMPLEMENTED);
+	assert_non_null(strstr(r.msg, "VM-isolated"));
+	assert_int_equal(checkpoints, 1);
+	pthread_mutex_lock(&sh.lock);
+	p->status = ST_STOPPED;
+	pthread_mutex_unlock(&sh.lock);
+	del.id = "k2";
+	assert_int_equal(call("Delete", &del.base, &r), TTRPC_OK);
+	free(r.payload);
+	unlink(cfg);
+	rmdir(dir);
+	shim_ckpt_opts_clear(&last_ckpt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +514,8 @@ int main(void)
 		cmocka_unit_test(test_create_state_delete),
 		cmocka_unit_test(test_create_options_refused),
 		cmocka_unit_test(test_stats_metrics),
+		cmocka_unit_test(test_checkpoint_opts_decode),
+		cmocka_unit_test(test_checkpoint_service),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
