@@ -219,18 +219,22 @@ static int restore(struct shim *s, struct shim_proc *p, struct hull_err **err)
 
 /* The started init gets an OOM watch (`hull events`; its stats lines once
  * a day are ignored): it ends when Delete kills it. */
-static int c_start(struct shim *s, struct shim_proc *p, struct hull_err **err)
+static void watch_oom(struct shim *s, struct shim_proc *p)
 {
 	_cleanup_free_ char *log = log_path(p);
 	char *args[] = { "events", "--interval", "1440m", p->id, NULL };
-	pid_t pid;
+	pid_t pid = shim_watch_oom(s, log, args, p->id);
 
-	if ((p->checkpoint ? restore(s, p, err) : simple(s, p, "start", err)) < 0)
-		return -1;
-	pid = shim_watch_oom(s, log, args, p->id);
 	pthread_mutex_lock(&s->lock);
 	p->oom_pid = pid;
 	pthread_mutex_unlock(&s->lock);
+}
+
+static int c_start(struct shim *s, struct shim_proc *p, struct hull_err **err)
+{
+	if ((p->checkpoint ? restore(s, p, err) : simple(s, p, "start", err)) < 0)
+		return -1;
+	watch_oom(s, p);
 	return 0;
 }
 
@@ -289,7 +293,17 @@ static int c_checkpoint(struct shim *s, struct shim_proc *p, const struct shim_c
 		args[n++] = o->cgroups_mode;
 	}
 	args[n++] = p->id;
+	/* The dump with exit deletes the cgroup, which cgroup v1 signals on
+	 * the OOM eventfd (Delete's reason, task.c): the watch stops first,
+	 * and comes back if the task stays. */
+	if (o->exit) {
+		pthread_mutex_lock(&s->lock);
+		shim_stop_oom_locked(s, p);
+		pthread_mutex_unlock(&s->lock);
+	}
 	r = criu_done(p, work, !o->work_path, "dump.log", run_hull(s, p, args, -1, -1, -1, NULL, err), err);
+	if (r < 0 && o->exit)
+		watch_oom(s, p);
 	if (r == 0 && o->exit) {
 		/* hull deleted its container (runc too); the init's exit is
 		 * the reaper's, Delete has only the shim's part left. */
