@@ -90,7 +90,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 HELPER  := build/bin/hull-test-helper
 BUNDLE  := build/bundle
 
-.PHONY: all deps check check-unit check-integration check-testhost check-fresh bench demo install \
+.PHONY: all deps check check-unit check-integration check-testhost check-fresh bench bench-io demo install \
 	clean bundle unit asan lint testhost-shell guest
 all: $(HULL)
 
@@ -168,6 +168,12 @@ check-fresh: deps
 bench: deps
 	$(MAKE) all bundle
 	tests/bench/run
+
+# Only the I/O benchmarks (virtio-net and VFIO passthrough against QEMU, in
+# the test host); their sections of BENCHMARKS.md are replaced, the rest kept.
+bench-io: deps
+	$(MAKE) all
+	tests/bench/run net vfio
 
 demo: deps
 	$(MAKE) all bundle
