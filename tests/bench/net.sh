@@ -183,7 +183,7 @@ Per run: \`busybox ping -c 20 -i 0.2\` host -> guest (median RTT), then
 (guest -> host), TCP, one stream.  $ROUNDS rounds, each running the four
 VMMs one after the other, the first one rotating; the table gives each
 VMM's median over its rounds, the ratios are the medians of the rounds'
-own ratios (range in brackets).
+own ratios (range in brackets: how far the shared machine's load moves them).
 
 | VMM, data path | host -> guest (Mbit/s) | guest -> host (Mbit/s) | ping RTT (ms) | runs |
 | --- | ---: | ---: | ---: | ---: |

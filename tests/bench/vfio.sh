@@ -91,7 +91,7 @@ vmm_cmd() {
 }
 shown() {
 	vmm_cmd "$1"
-	echo "${cmd[*]}" | sed "s|$K|K|; s|$I|I|; s|$T|T|; s|$D|D|; s|$APPEND|'A'|; s|$repo/||"
+	echo "${cmd[*]}" | sed "s|$K|K|; s|$I|I|; s|$T|T|; s|$D|D|; s|$APPEND\( bench.dev=[^ ]*\)|'A\1'|; s|$repo/||"
 }
 
 # one CONFIG ROUND: boot, let the guest's fio run, wait for its poweroff;
@@ -168,7 +168,8 @@ virtio-blk disk carries Debian's fio ($(fio --version)) to the guest.  Per run, 
 --iodepth=16\`, then \`--rw=read --bs=128k --iodepth=8\`, each \`--direct=1
 --ioengine=libaio --runtime=$SECS --time_based\`.  $ROUNDS rounds, each running
 every VMM one after the other, the first one rotating; medians over the
-rounds, ratios the medians of the rounds' own ratios (range in brackets).
+rounds, ratios the medians of the rounds' own ratios (range in brackets:
+how far the shared machine's load moves them).
 
 | VMM, device | 4 KiB random read (IOPS) | 128 KiB sequential read (MiB/s) | runs |
 | --- | ---: | ---: | ---: |
