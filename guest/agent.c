@@ -335,8 +335,8 @@ static int op_create(int conn, struct json_object *req, struct hull_err **err)
 /* The host's mirror of its container's network namespace (issue 12): each
  * virtio-net device, found by the veth's MAC, gets the veth's name, MTU,
  * addresses and routes (on-link routes before those through a gateway).
- * The container shares the agent's network namespace (the host's config
- * rewrite drops the network namespace it joined). */
+ * The container joins the agent's network namespace (the host's config
+ * rewrite points the network namespace it joined at /proc/1/ns/net). */
 static int op_network(int conn, struct json_object *req, struct hull_err **err)
 {
 	_cleanup_free_ struct guest_netif *ifs = NULL;

@@ -5,6 +5,9 @@
 
 #include <json-c/json.h>
 
+/* The agent's network namespace (guest PID 1), holding the mirrored NICs. */
+#define GUEST_NETNS "/proc/1/ns/net"
+
 void vmcontainer_shares_free(struct vmc_share *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -85,13 +88,16 @@ static void drop_ns_paths(struct json_object *root)
 		if (!json_object_is_type(ns, json_type_object))
 			continue;
 		/* The host's network namespace is mirrored into the guest's own
-		 * (vmcontainer/net.c): the container shares the agent's, where
-		 * the mirrored interfaces are. */
+		 * (vmcontainer/net.c): the container joins the agent's (guest
+		 * PID 1), where the mirrored interfaces are.  Joined by path,
+		 * not shared by leaving the entry out: the container still has
+		 * a network namespace, so the net.* sysctls engines set (podman:
+		 * net.ipv4.ping_group_range) pass runc's rule and are written
+		 * there, in the namespace that is the container's. */
 		if (json_object_object_get_ex(ns, "type", &type) && json_object_object_get_ex(ns, "path", &path) &&
 		    json_object_is_type(type, json_type_string) &&
 		    strcmp(json_object_get_string(type), "network") == 0) {
-			json_object_array_del_idx(nss, i, 1);
-			i--;
+			json_object_object_add(ns, "path", json_object_new_string(GUEST_NETNS));
 			continue;
 		}
 		json_object_object_del(ns, "path");

@@ -229,10 +229,14 @@ static void test_rewrite_config_root_binds_and_annotation(void **state)
 	assert_string_equal(json_object_get_string(get(get(o, "annotations"), "keep")), "me");
 	assert_false(json_object_object_get_ex(o, "hooks", NULL));
 	/* The network namespace the engine made is mirrored into the guest's
-	 * own (vmcontainer/net.c): the container shares the agent's. */
+	 * own (vmcontainer/net.c): the container joins the agent's, by path,
+	 * so net.* sysctls (podman sets one) still have their namespace. */
 	struct json_object *nss = get(get(o, "linux"), "namespaces"), *ns;
-	assert_int_equal(json_object_array_length(nss), 2);
+	assert_int_equal(json_object_array_length(nss), 3);
 	ns = json_object_array_get_idx(nss, 1);
+	assert_string_equal(json_object_get_string(get(ns, "type")), "network");
+	assert_string_equal(json_object_get_string(get(ns, "path")), "/proc/1/ns/net");
+	ns = json_object_array_get_idx(nss, 2);
 	assert_string_equal(json_object_get_string(get(ns, "type")), "ipc");
 	assert_false(json_object_object_get_ex(ns, "path", NULL));
 	json_object_put(o);
