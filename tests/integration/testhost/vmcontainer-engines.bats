@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # Unchanged engines drive VM-isolated containers through the `hull-vm` link
 # (docs/vm-containers.md), inside the test host (its own run-all stage,
-# testhost-vm): Debian's podman 4.3 with conmon (`--runtime .../hull-vm`) and
+# testhost-vm-engines): Debian's podman 4.3 with conmon (`--runtime .../hull-vm`) and
 # containerd 1.6's stock runc shim (`ctr run --runc-binary .../hull-vm`), each
 # with private state under the file's tmpdir (tests/integration/engines.bash).
 # No registry: podman runs a rootfs directory or an image imported from a tar
-# of the test bundle's rootfs, containerd an OCI archive of it.  Each test
-# boots one VM (slow under TCG) and checks several things.
+# of the test bundle's rootfs, containerd an OCI archive of it.  A port is
+# published with podman's -p on its netavark bridge, to a VM and (the same
+# steps) to a container.  Each test boots one VM (slow under TCG) and checks
+# several things.
 
 NS=hull-vm-engines
 
@@ -45,6 +47,10 @@ setup() {
 }
 
 teardown() {
+	if [[ -n ${PUB_HOLDER:-} ]]; then
+		kill "$PUB_HOLDER" 2>/dev/null || true
+		wait "$PUB_HOLDER" 2>/dev/null || true
+	fi
 	pm rm -a -f -t 0 >/dev/null 2>&1 || true
 	containerd_clean
 }
@@ -69,6 +75,67 @@ assert_pm_gone() {
 	fi
 	assert_no_cgroup "libpod-*"
 }
+
+# pm_publish RUNTIME PORT: `podman run -d -p PORT:80` with RUNTIME on
+# podman's default bridge network through netavark (iptables-nft: DNAT from
+# the host port, masquerade), the container's busybox httpd answering with
+# the kernel it runs on; fetched from the test host at 127.0.0.1:PORT and at
+# the bridge's address, then `podman rm -f`.  Sets PUB_KERNEL (what the
+# server said it runs on) for the caller's checks, and checks that nothing is
+# left: podman's container and hull's state (assert_pm_gone), the DNAT rule,
+# the host side of the veth, podman's netns; the namespace itself is kept
+# alive by a process of the test across the removal, and must hold nothing
+# but lo (no veth, no tap of hull's, so no tc filter either).
+# The VM test first checks hull's mirror in it: the tap and both redirects.
+pm_publish() {
+	local rt=$1 port=$2 cid sb br gw reply
+	run pmn info --format '{{.Host.NetworkBackend}}'
+	assert_output netavark
+	cid=$(PM_RUNTIME=$rt pmn run -d --ulimit nofile=1024:1024 \
+		--ulimit nproc=1024:1024 -p "$port:80" localhost/hull-test:latest /bin/sh -c \
+		'mkdir /www && echo "published $(uname -r)" >/www/index.html && exec httpd -f -p 80 -h /www')
+	sb=$(pmn inspect --format '{{.NetworkSettings.SandboxKey}}' "$cid")
+	[[ $sb == /run/netns/* && -e $sb ]] || fail "podman's network namespace: '$sb'"
+	br=$(pmn network inspect podman --format '{{.NetworkInterface}}')
+	gw=$(ip -4 -o addr show dev "$br" | awk '{ sub("/.*", "", $4); print $4; exit }')
+	[[ -n $gw ]] || fail "no IPv4 address on podman's bridge '$br': $(ip -o addr)"
+	if [[ $rt == "$HULL_VM" ]]; then
+		run nsenter --net="$sb" ip -o link show hulltap0
+		assert_success
+		run nsenter --net="$sb" tc filter show dev eth0 ingress
+		assert_output --partial 'Egress Redirect to device hulltap0'
+		run nsenter --net="$sb" tc filter show dev hulltap0 ingress
+		assert_output --partial 'Egress Redirect to device eth0'
+	fi
+	# The server starts after `run -d` returns: wait for its first answer.
+	for _ in $(seq 120); do
+		reply=$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>/dev/null) && break
+		sleep 1
+	done
+	[[ $reply == "published "* ]] || fail "127.0.0.1:$port: '$reply' ($(pm logs "$cid" 2>&1))"
+	PUB_KERNEL=${reply#published }
+	run curl -sS -m 20 "http://$gw:$port/"
+	assert_success
+	assert_output "$reply"
+	nsenter --net="$sb" sleep 1000 3>&- &
+	PUB_HOLDER=$!
+	run pmn rm -f -t 0 "$cid"
+	assert_success
+	[[ ! -e $sb ]] || fail "podman's network namespace $sb left"
+	run nsenter --net="/proc/$PUB_HOLDER/ns/net" ip -o link show
+	assert_success
+	assert_output --regexp '^1: lo: '
+	[[ ${#lines[@]} -eq 1 ]] || fail "links left in the container's network namespace: $output"
+	run iptables -t nat -S
+	assert_success
+	refute_output --partial -- "--dport $port "
+	[[ -z $(ip -o link show master "$br" 2>/dev/null) ]] || fail "left on $br: $(ip -o link show master "$br")"
+	assert_pm_gone
+}
+
+# pmn ARG...: pm on netavark, podman's default network backend (Debian's
+# podman takes CNI when netavark is not installed).
+pmn() { pm --network-backend netavark "$@"; }
 
 # ctr_vm ARG...: `ctr run` through the stock runc shim with hull-vm as its
 # runc, its state under $D/runc (not /run/containerd/runc).
@@ -151,6 +218,16 @@ assert_ctr_gone() {
 	run pm rm "$cid"
 	assert_success
 	assert_pm_gone
+}
+
+@test "vmcontainer-engines: podman run -d -p on a bridge network: the VM's server answers on the host port, nothing left" {
+	pm_publish "$HULL_VM" 18080
+	[[ $PUB_KERNEL != "$HOST_KVER" ]] || fail "the server runs on the test host's kernel"
+}
+
+@test "vmcontainer-engines: podman run -d -p on a bridge network in container mode (--runtime hull), as with hull-vm" {
+	pm_publish "$RUNTIME" 18081
+	[[ $PUB_KERNEL == "$HOST_KVER" ]] || fail "the server runs on kernel '$PUB_KERNEL', not the test host's"
 }
 
 @test "vmcontainer-engines: ctr run --rm through the runc shim: output and exit code" {
