@@ -18,6 +18,7 @@ struct api_opts {
 	const char *sock_path;      /* NULL: no socket (config_file required) */
 	const char *id;             /* NULL: "anonymous-instance" */
 	const char *config_file;    /* NULL: configured through the socket */
+	bool no_seccomp;            /* no per-thread seccomp filters (microvm_seccomp_thread) */
 };
 
 int api_serve(const struct api_opts *o, int *exit_code, struct hull_err **err);

@@ -36,6 +36,7 @@ struct vmm {
 	int power_fd;               /* the guest's ACPI power button */
 	int code;
 	struct hull_err *err;
+	bool seccomp;               /* filter the VMM's threads, and this one once the guest runs */
 };
 
 static void *vmm_thread(void *arg)
@@ -61,6 +62,7 @@ static int vmm_start(void *opaque, struct vm_config *cfg, struct hull_err **err)
 	m->ctl = microvm_ctl_new();
 	cfg->ctl = m->ctl;
 	cfg->power_button_fd = m->power_fd;
+	cfg->seccomp = m->seccomp;
 	m->cfg = cfg;
 	/* The VMM's threads never take the signals the loop's signalfd reads. */
 	sigemptyset(&set);
@@ -72,8 +74,15 @@ static int vmm_start(void *opaque, struct vm_config *cfg, struct hull_err **err)
 	if (e != 0)
 		return hull_err_make(err, e, "pthread_create");
 	m->running = true;
-	if (microvm_ctl_wait_started(m->ctl))
+	if (microvm_ctl_wait_started(m->ctl)) {
+		/* The guest runs: from now on this thread serves requests that
+		 * reach it (pause, a drive's file) under its own filter.  The
+		 * VMM's threads have theirs already; this thread's could only
+		 * fail where theirs did, which stopped the VM. */
+		if (m->seccomp && microvm_seccomp_thread(MICROVM_THREAD_API, err) < 0)
+			return -1;
 		return 0;
+	}
 	/* It failed before the guest ran: its error is this request's. */
 	pthread_join(m->thread, NULL);
 	m->running = false;
@@ -444,6 +453,7 @@ int api_serve(const struct api_opts *o, int *exit_code, struct hull_err **err)
 	if (!o->sock_path && !o->config_file)
 		return hull_err_make(err, 0, "--api-sock or --config-file is required");
 	s.vmm.ctl = microvm_ctl_new();
+	s.vmm.seccomp = !o->no_seccomp;
 	api_vm_init(&s.vm, o->id, &vmm_backend, &s.vmm);
 	r = setup(&s, o, err);
 	if (r == 0)

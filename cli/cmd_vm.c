@@ -167,7 +167,7 @@ static void print_boot_timer(void *opaque, uint64_t ns)
 static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_err **err)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_MEMORY, O_DISK, O_FS, O_CONSOLE, O_HUGE, O_KSM,
-	       O_TIMER, O_DUMP, O_VSOCK, O_NET, O_DEVICE };
+	       O_TIMER, O_DUMP, O_VSOCK, O_NET, O_DEVICE, O_NO_SECCOMP };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -183,6 +183,7 @@ static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_e
 		{ "ksm", no_argument, NULL, O_KSM },
 		{ "vsock", required_argument, NULL, O_VSOCK },
 		{ "boot-timer", no_argument, NULL, O_TIMER },
+		{ "no-seccomp", no_argument, NULL, O_NO_SECCOMP },
 		{ "dump-acpi", required_argument, NULL, O_DUMP }, /* hidden: tests disassemble the tables */
 		{ 0 }
 	};
@@ -236,6 +237,7 @@ static int parse_run(struct vm_config *cfg, int argc, char **argv, struct hull_e
 		case O_HUGE: cfg->hugepages = true; break;
 		case O_KSM: cfg->ksm = true; break;
 		case O_TIMER: cfg->boot_timer = print_boot_timer; break;
+		case O_NO_SECCOMP: cfg->seccomp = false; break;
 		case O_DUMP: cfg->dump_acpi = optarg; break;
 		case O_VSOCK:
 			if (parse_vsock(cfg, optarg, err) < 0)
@@ -364,8 +366,9 @@ CLI_CMD(vm)
 		return hull_err_make(err, 0, "usage: hull vm run --kernel FILE [--initrd FILE] [--cmdline STR] "
 				     "[--cpus N] [--memory MiB] [--disk PATH[,ro]]... [--fs tag=TAG,socket=PATH]... "
 				     "[--net tap=NAME[,mac=MAC][,vhost=on|off]]... [--device vfio=DDDD:BB:DD.F]... "
-				     "[--console serial|virtio] [--vsock cid=N,uds=PATH] [--hugepages] [--ksm] [--boot-timer] | "
-				     "hull vm serve --api-sock PATH [--id ID] [--config-file FILE] | "
+				     "[--console serial|virtio] [--vsock cid=N,uds=PATH] [--hugepages] [--ksm] [--boot-timer] "
+				     "[--no-seccomp] | "
+				     "hull vm serve --api-sock PATH [--id ID] [--config-file FILE] [--no-seccomp] | "
 				     "hull vm tap [--multi-queue] [--owner UID] [--group GID] NAME | "
 				     "hull vm redirect [--remove] VETH TAP | hull vm link NAME");
 	/* A closed console pipe must not kill the VMM: the UART just drops output. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hull vm serve --api-sock PATH [--id ID] [--config-file FILE]: a microVM
+ * hull vm serve --api-sock PATH [--id ID] [--config-file FILE] [--no-seccomp]: a microVM
  * configured and driven through Firecracker's API (api/api.h,
  * docs/sandbox.md).  Exit status as `hull vm run` once the guest stops;
  * 128+N after signal N (the socket is removed either way).
@@ -10,11 +10,12 @@
 
 int cli_vm_serve(struct cli_ctx *g, int argc, char **argv, struct hull_err **err)
 {
-	enum { O_SOCK = 256, O_ID, O_CONFIG };
+	enum { O_SOCK = 256, O_ID, O_CONFIG, O_NO_SECCOMP };
 	static const struct option opts[] = {
 		{ "api-sock", required_argument, NULL, O_SOCK },
 		{ "id", required_argument, NULL, O_ID },
 		{ "config-file", required_argument, NULL, O_CONFIG },
+		{ "no-seccomp", no_argument, NULL, O_NO_SECCOMP },
 		{ 0 }
 	};
 	struct api_opts o = { 0 };
@@ -30,6 +31,7 @@ int cli_vm_serve(struct cli_ctx *g, int argc, char **argv, struct hull_err **err
 		case O_SOCK: o.sock_path = optarg; break;
 		case O_ID: o.id = optarg; break;
 		case O_CONFIG: o.config_file = optarg; break;
+		case O_NO_SECCOMP: o.no_seccomp = true; break;
 		default: return hull_err_make(err, 0, "unknown option");
 		}
 	}

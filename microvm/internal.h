@@ -24,6 +24,7 @@
 #define HULL_MICROVM_INTERNAL_H
 
 #include "microvm/microvm.h"
+#include "confine/confine.h"
 #include "microvm/x86/layout.h"
 
 #include <linux/kvm.h>
@@ -205,6 +206,7 @@ struct vm {
 	uint32_t extra_slots;        /* KVM memory slots taken after RAM's (vm_slot_alloc) */
 	uint64_t boot_timer_t0_ns;
 	bool boot_timer_fired;
+	struct confine_filter vcpu_filter;  /* compiled once, each vCPU thread loads it; insns NULL: none */
 };
 
 int vm_open(struct vm *vm, const struct vm_config *cfg, struct hull_err **err);
@@ -254,6 +256,13 @@ void vcpus_pause(struct vm *vm, bool pause);
 void vcpus_destroy(struct vm *vm);
 /* Patch KVM's supported CPUID for vCPU `id` of `ncpus` (topology, APIC id). */
 void cpuid_patch(struct kvm_cpuid2 *c, unsigned int id, unsigned int ncpus);
+
+/* ---- seccomp (seccomp.c) ------------------------------------------------ */
+
+/* Compile the filter of a thread kind (f->insns malloc'd), for one thread. */
+int vm_seccomp_prepare(enum microvm_thread kind, struct confine_filter *f, struct hull_err **err);
+/* Load f on the calling thread (f is not changed: threads may share it). */
+int vm_seccomp_apply(const struct confine_filter *f, struct hull_err **err);
 
 /* ---- control (ctl.c) ----------------------------------------------------- */
 

@@ -175,6 +175,7 @@ void microvm_config_init(struct vm_config *cfg)
 	cfg->console_in = STDIN_FILENO;
 	cfg->console_out = STDOUT_FILENO;
 	cfg->power_button_fd = -1;
+	cfg->seccomp = true;
 }
 
 int vm_net_parse_mac(const char *s, uint8_t mac[6])
@@ -225,6 +226,7 @@ int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **e
 {
 	struct vm vm = { .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .ram_fd = -1, .exit_evt = -1, .exit_code = -1,
 			 .pause_lock = PTHREAD_MUTEX_INITIALIZER, .pause_cond = PTHREAD_COND_INITIALIZER };
+	struct confine_filter vmm_filter = { 0 };
 	size_t done = 0;
 	int r = -1;
 
@@ -257,7 +259,17 @@ int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **e
 		r = hull_err_make(err, -r, "event loop");
 		goto out;
 	}
+	/* Compiled before any vCPU runs; each vCPU thread loads the shared
+	 * program, this thread its own once they are started: before it
+	 * handles anything the guest sent (the event loop). */
+	if (cfg->seccomp && (vm_seccomp_prepare(MICROVM_THREAD_VCPU, &vm.vcpu_filter, err) < 0 ||
+			     vm_seccomp_prepare(MICROVM_THREAD_VMM, &vmm_filter, err) < 0)) {
+		r = hull_err_wrap(err, "seccomp");
+		goto out;
+	}
 	r = vcpus_start(&vm, err);
+	if (r == 0 && vmm_filter.insns)
+		r = vm_seccomp_apply(&vmm_filter, err);
 	if (r == 0) {
 		ctl_attach(cfg->ctl, &vm);
 		r = evloop_run(vm.loop, err);
@@ -277,5 +289,7 @@ int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **e
 out:
 	ctl_detach(cfg->ctl);  /* a waiter learns that the VM never started */
 	teardown(&vm, done);
+	free(vm.vcpu_filter.insns);
+	free(vmm_filter.insns);
 	return r;
 }

@@ -130,7 +130,27 @@ struct vm_config {
 	/* Control of the running VM from other threads (hull vm serve's API):
 	 * NULL none.  The caller owns it; it must outlive microvm_run. */
 	struct microvm_ctl *ctl;
+	/* Per-thread seccomp filters (microvm/seccomp.c): each vCPU thread
+	 * installs its own before its first KVM_RUN, the thread that called
+	 * microvm_run (the event loop) its own once the vCPUs are started.
+	 * Default true (microvm_config_init); false is `--no-seccomp`. */
+	bool seccomp;
 };
+
+/* ---- seccomp filters of the VMM's threads (microvm/seccomp.c) -------------
+ * One allowlist per thread kind, everything else kills the process
+ * (docs/sandbox.md).  The vCPU and event-loop threads get theirs from
+ * microvm_run (vm_config.seccomp); a thread of the caller's that lives
+ * alongside a running VM installs its kind with microvm_seccomp_thread once
+ * its setup is done: it filters the calling thread only, and sets its
+ * no_new_privs. */
+enum microvm_thread {
+	MICROVM_THREAD_VCPU,
+	MICROVM_THREAD_VMM,         /* the event loop, then the stop */
+	MICROVM_THREAD_API,         /* hull vm serve's API thread, after InstanceStart */
+	MICROVM_THREAD_SUPERVISOR,  /* a VM container's supervisor, once the container runs */
+};
+int microvm_seccomp_thread(enum microvm_thread kind, struct hull_err **err);
 
 /* ---- control of a running VM (microvm/ctl.c) -------------------------------
  * Every call may come from any thread; it blocks the caller (never the VMM)

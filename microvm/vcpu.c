@@ -429,6 +429,18 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* Before the guest runs on this vCPU: from here on, what its exits
+	 * reach is filtered (seccomp.c). */
+	if (vm->vcpu_filter.insns) {
+		struct hull_err *e = NULL;
+
+		if (vm_seccomp_apply(&vm->vcpu_filter, &e) < 0) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "vcpu %u: %s", c->id, e->msg);
+			hull_err_free(&e);
+			vm_request_exit(vm, MICROVM_EXIT_ERROR, msg);
+		}
+	}
 	for (;;) {
 		if (vm_exiting(vm))
 			break;

@@ -341,6 +341,15 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	}
 	json_object_put(resp);
 	hull_debug("supervisor %s: the guest created the container", s->id);
+	/* Hooks and set-up are done; from here this thread relays stdio, calls
+	 * the agent and removes the taps, under its own filter (the VMM's
+	 * threads have theirs): a guest that took over the VMM thread cannot
+	 * use this one to exec or fork. */
+	if (microvm_seccomp_thread(MICROVM_THREAD_SUPERVISOR, &err) < 0) {
+		hull_err_wrap(&err, "VM isolation");
+		shutdown_guest(s->dir_fd);
+		goto fail;
+	}
 	report(s, NULL);
 	if (s->terminal)
 		vmc_send_winsize(conn, s->tty);
