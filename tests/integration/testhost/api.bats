@@ -79,6 +79,11 @@ wait_for() { # wait_for REGEX: until the guest's serial output has a line matchi
 	assert_output '400 {"fault_message":"The requested operation is not supported after starting the microVM."}'
 
 	wait_for '^powerbutton=armed'
+	# every thread under its own seccomp filter once the guest runs: the API
+	# thread, the VMM's event loop, two vCPUs (pause, PATCH and FlushMetrics
+	# below run under them)
+	run sh -c "for s in /proc/$serve_pid/task/*/status; do awk '/^Seccomp:/ {m=\$2} /^Seccomp_filters:/ {n=\$2} END {print m, n}' \$s; done"
+	assert_output "$(printf '2 1\n2 1\n2 1\n2 1')"
 	# the root drive is the guest's vda, on the command line as Firecracker puts it
 	run grep -E 'Command line: .*root=/dev/vda rw' "$T/out"
 	assert_success

@@ -263,3 +263,32 @@ value() { # value KEY: KEY=... line from the guest
 	[ ! -e "$base/hull/$id" ]
 	[ ! -e "/sys/fs/cgroup/hull-jail/$id" ]
 }
+
+# seccomp_of PID: "Seccomp Seccomp_filters" of each of its threads, one line each
+seccomp_of() {
+	local s
+	for s in /proc/"$1"/task/*/status; do
+		awk '/^Seccomp:/ {m=$2} /^Seccomp_filters:/ {n=$2} END {print m, n}' "$s"
+	done
+}
+
+@test "seccomp: every VMM thread runs under its own filter (mode 2, one filter); --no-seccomp has none" {
+	bg_vm --cpus 2 --memory 128 --cmdline "console=ttyS0 quiet hull.test=powerbutton panic=-1"
+	wait_for '^powerbutton=armed'
+	run seccomp_of "$vm_pid"
+	# the event loop and the two vCPU threads, each with one filter: its own
+	assert_output "$(printf '2 1\n2 1\n2 1')"
+	# the filtered VMM still handles the power button and powers off cleanly
+	kill -TERM "$vm_pid"
+	wait_vm
+	assert_success
+	assert_output --partial powerbutton=pressed
+	assert_output --partial HULL-TEST-END
+
+	bg_vm --no-seccomp --cpus 2 --memory 128 --cmdline "console=ttyS0 quiet hull.test=powerbutton panic=-1"
+	wait_for '^powerbutton=armed'
+	run seccomp_of "$vm_pid"
+	assert_output "$(printf '0 0\n0 0\n0 0')"
+	kill -KILL "$vm_pid"
+	wait_vm || true
+}
