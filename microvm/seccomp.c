@@ -94,6 +94,8 @@ static const struct confine_rule vcpu_rules[] = {
 	SYS("eventfd2"), SYS("epoll_ctl"),
 	{ "openat", 0, { ARG(2, EQ, O_RDWR | O_CLOEXEC) } },
 	SYS("sendmsg"), SYS("recvmsg"),
+	/* a reset stops the queues' rate limiters (their timerfds disarmed) */
+	SYS("timerfd_settime"),
 };
 
 static const struct confine_rule vmm_rules[] = {
@@ -110,7 +112,9 @@ static const struct confine_rule vmm_rules[] = {
 	 * /dev/null as the spare fd; vhost-user messages */
 	{ "socket", 0, { ARG(0, EQ, AF_UNIX) } }, SYS("connect"), SYS("accept4"), SYS("sendmsg"),
 	SYS("recvmsg"), SYS("sendto"), SYS("recvfrom"), SYS("shutdown"), SYS("getsockopt"),
-	SYS("timerfd_settime"), SYS("timerfd_gettime"), SYS("fcntl"),
+	/* vsock's handshake deadlines; a rate limiter's timer, made when its
+	 * queue is first throttled */
+	SYS("timerfd_create"), SYS("timerfd_settime"), SYS("timerfd_gettime"), SYS("fcntl"),
 	{ "openat", 0, { ARG(2, EQ, O_RDONLY | O_CLOEXEC) } },
 	{ "openat", 0, { ARG(2, EQ, O_RDWR | O_CLOEXEC) } },
 	SYS("unlink"), SYS("unlinkat"),
@@ -126,6 +130,8 @@ static const struct confine_rule api_rules[] = {
 	 * /metrics: files that exist, never created or truncated */
 	{ "openat", 0, { MASKED(2, O_CREAT | O_TRUNC, 0) } }, SYS("access"), SYS("faccessat"),
 	SYS("faccessat2"), IOCTL(BLKGETSIZE64),
+	/* PATCH of a rate limiter: a throttled queue retries at once */
+	SYS("timerfd_settime"),
 	/* PATCH /vm: the vCPUs' kick */
 	SYS("tkill"),
 	/* the end: the VMM thread joined, the socket removed */
