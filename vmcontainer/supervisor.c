@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -59,6 +60,36 @@ static void report(struct vmc_supervisor *s, struct hull_err *err)
 	}
 	close(s->report);
 	s->report = -1;
+}
+
+/* The last line the guest printed on its console (the kernel runs `quiet`:
+ * a panic's last words, or nothing), for the error of a guest that ended
+ * before its agent answered: it tells a crashed kernel from a silent reset. */
+static void console_last_line(int dir_fd, char *out, size_t size)
+{
+	_cleanup_close_ int fd = openat(dir_fd, VMC_CONSOLE_LOG, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char buf[512];
+	struct stat st;
+	ssize_t n = -1;
+
+	snprintf(out, size, "no console output");
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+		off_t from = st.st_size > (off_t)sizeof(buf) ? st.st_size - (off_t)sizeof(buf) : 0;
+		n = pread(fd, buf, sizeof(buf), from);
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	if (n <= 0)
+		return;
+	ssize_t start = n;
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
+	size_t len = (size_t)(n - start) < size - 32 ? (size_t)(n - start) : size - 32;
+	/* one line, printable: it ends up in a one-line error */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)buf[start + i] < 0x20 || (unsigned char)buf[start + i] >= 0x7f)
+			buf[start + i] = '?';
+	snprintf(out, size, "its console's last line: \"%.*s\"", (int)len, buf + start);
 }
 
 /* Listen on fs.sock before the VMM connects to it (microvm_run requires a
@@ -308,10 +339,14 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 			err = t.err;
 			t.err = NULL;
 		} else {
+			char last[200];
+
+			console_last_line(s->dir_fd, last, sizeof(last));
 			hull_err_make(&err, 0, "the guest %s before its agent answered (kernel or initramfs without "
-				      "hull's agent?)",
+				      "hull's agent?); %s",
 				      t.exit_code >= 0 && t.exit_code < (int)ARRAY_SIZE(ends) ? ends[t.exit_code]
-											 : "stopped");
+											 : "stopped",
+				      last);
 		}
 		hull_err_wrap(&err, "VM isolation");
 		goto fail;

@@ -218,5 +218,7 @@ assert_vm_split() {
 	update_config '.annotations["org.hull.vm.initrd"] = $i' --arg i "$initrd"
 	run_nopipe hull_vm create --bundle "$BUNDLE" "$id"
 	assert_one_line_error '^hull: create: VM isolation: the guest powered off before its agent answered'
+	# the guest's last console line (or that it printed none) comes with it
+	[[ $stderr =~ \;\ (its\ console\'s\ last\ line:\ \".+\"|no\ console\ output)$ ]] || fail "no console line: $stderr"
 	assert_vm_gone "$id"
 }
