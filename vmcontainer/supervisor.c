@@ -62,34 +62,63 @@ static void report(struct vmc_supervisor *s, struct hull_err *err)
 	s->report = -1;
 }
 
-/* The last line the guest printed on its console (the kernel runs `quiet`:
- * a panic's last words, or nothing), for the error of a guest that ended
- * before its agent answered: it tells a crashed kernel from a silent reset. */
+/* The line that says most of how the guest ended, from the end of its
+ * console (the kernel runs `quiet`): a panic's reason when the tail has one
+ * (a panic's stack dump follows it), else the last line, or nothing.  It tells
+ * a crashed kernel from a silent reset. */
 static void console_last_line(int dir_fd, char *out, size_t size)
 {
 	_cleanup_close_ int fd = openat(dir_fd, VMC_CONSOLE_LOG, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char buf[512];
+	char buf[4096];
 	struct stat st;
-	ssize_t n = -1;
+	ssize_t n = -1, start, end;
+	char *panic;
 
 	snprintf(out, size, "no console output");
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
-		off_t from = st.st_size > (off_t)sizeof(buf) ? st.st_size - (off_t)sizeof(buf) : 0;
-		n = pread(fd, buf, sizeof(buf), from);
+		off_t from = st.st_size > (off_t)sizeof(buf) - 1 ? st.st_size - (off_t)sizeof(buf) + 1 : 0;
+		n = pread(fd, buf, sizeof(buf) - 1, from);
 	}
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		n--;
 	if (n <= 0)
 		return;
-	ssize_t start = n;
-	while (start > 0 && buf[start - 1] != '\n')
-		start--;
-	size_t len = (size_t)(n - start) < size - 32 ? (size_t)(n - start) : size - 32;
+	buf[n] = '\0';
+	/* NULs from the guest would end the search early: it only looks */
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = '?';
+	panic = memmem(buf, (size_t)n, "Kernel panic", 12);
+	if (panic) {
+		start = panic - buf;
+		for (end = start; end < n && buf[end] != '\n' && buf[end] != '\r';)
+			end++;
+	} else {
+		end = n;
+		while (end > 0 && (buf[end - 1] == '\n' || buf[end - 1] == '\r' || buf[end - 1] == ' '))
+			end--;
+		if (end == 0)
+			return;
+		start = end;
+		while (start > 0 && buf[start - 1] != '\n')
+			start--;
+	}
+	size_t len = (size_t)(end - start) < size - 32 ? (size_t)(end - start) : size - 32;
 	/* one line, printable: it ends up in a one-line error */
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)buf[start + i] < 0x20 || (unsigned char)buf[start + i] >= 0x7f)
 			buf[start + i] = '?';
-	snprintf(out, size, "its console's last line: \"%.*s\"", (int)len, buf + start);
+	snprintf(out, size, "its console's %s line: \"%.*s\"", panic ? "panic" : "last", (int)len, buf + start);
+}
+
+/* How the VM ended, for an error: KVM's shutdown exit or pvpanic, a reboot,
+ * a power-off. */
+static const char *vm_end(const struct vm_thread *t)
+{
+	static const char *const ends[] = { [MICROVM_EXIT_POWEROFF] = "powered off",
+					    [MICROVM_EXIT_ERROR] = "failed",
+					    [MICROVM_EXIT_REBOOT] = "rebooted",
+					    [MICROVM_EXIT_CRASH] = "crashed" };
+
+	return t->exit_code >= 0 && t->exit_code < (int)ARRAY_SIZE(ends) ? ends[t->exit_code] : "stopped";
 }
 
 /* Listen on fs.sock before the VMM connects to it (microvm_run requires a
@@ -278,6 +307,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	_cleanup_close_ int console = -1;
 	int conn = -1, sigfd = -1, code = 255, in = STDIN_FILENO, out = STDOUT_FILENO;
 	pthread_t th;
+	bool th_joined = false;
 	sigset_t set;
 	pid_t fsd;
 
@@ -329,10 +359,6 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	}
 	conn = agent_wait(&t, s->dir_fd, &err);
 	if (conn == -2) {
-		static const char *const ends[] = { [MICROVM_EXIT_POWEROFF] = "powered off",
-						    [MICROVM_EXIT_ERROR] = "failed",
-						    [MICROVM_EXIT_REBOOT] = "rebooted",
-						    [MICROVM_EXIT_CRASH] = "crashed" };
 		pthread_join(th, NULL);
 		if (t.err) {
 			/* The VMM's own error says why (no kernel, KVM refused...). */
@@ -343,10 +369,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 
 			console_last_line(s->dir_fd, last, sizeof(last));
 			hull_err_make(&err, 0, "the guest %s before its agent answered (kernel or initramfs without "
-				      "hull's agent?); %s",
-				      t.exit_code >= 0 && t.exit_code < (int)ARRAY_SIZE(ends) ? ends[t.exit_code]
-											 : "stopped",
-				      last);
+				      "hull's agent?); %s", vm_end(&t), last);
 		}
 		hull_err_wrap(&err, "VM isolation");
 		goto fail;
@@ -385,14 +408,25 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		vmc_send_winsize(conn, s->tty);
 	if (vmc_relay(conn, s->terminal ? in : STDIN_FILENO, out, STDERR_FILENO, s->terminal ? s->tty : -1, sigfd,
 		      forward_signal, &sx, &code, &err) < 0) {
-		hull_warn("supervisor %s: %s", s->id, err->msg);
+		struct pollfd pfd = { .fd = t.done[0], .events = POLLIN };
+		char last[200], end[240] = "the guest is still running";
+
+		/* A stream that ends early is mostly a guest that ended (its
+		 * VMM closes the connections as it stops): say how. */
+		if (poll(&pfd, 1, 2000) > 0) {
+			pthread_join(th, NULL);
+			th_joined = true;
+			console_last_line(s->dir_fd, last, sizeof(last));
+			snprintf(end, sizeof(end), "the guest %s; %s", vm_end(&t), last);
+		}
+		hull_warn("supervisor %s: %s; %s", s->id, err->msg, end);
 		hull_err_free(&err);
 		code = 255;
 	}
 	close(conn);
 	/* The guest powers off once the agent has synced; if the agent cannot
 	 * be asked, exiting ends the VM as well (its threads are ours). */
-	if (shutdown_guest(s->dir_fd) == 0)
+	if (!th_joined && shutdown_guest(s->dir_fd) == 0)
 		pthread_join(th, NULL);
 	vmc_net_teardown(s->dir_fd);
 	_exit(code);

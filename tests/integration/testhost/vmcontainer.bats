@@ -222,3 +222,18 @@ assert_vm_split() {
 	[[ $stderr =~ \;\ (its\ console\'s\ last\ line:\ \".+\"|no\ console\ output)$ ]] || fail "no console line: $stderr"
 	assert_vm_gone "$id"
 }
+
+@test "vmcontainer: a guest kernel that panics under its container: exit 255, the supervisor says how the guest ended, nothing left" {
+	local id
+	id=$(new_id)
+	# sysrq's crash, from the container: nothing masks /proc/sysrq-trigger
+	update_config '.linux.maskedPaths = [] | .linux.readonlyPaths = []'
+	set_args /bin/sh -c 'echo started; echo c >/proc/sysrq-trigger; sleep 600'
+	run_nopipe hull_vm run --bundle "$BUNDLE" "$id"
+	echo "status $status; stdout: $output; stderr: $stderr"
+	[ "$status" -eq 255 ]
+	assert_output started
+	# pvpanic: the VMM ends on the crash report, before panic=-1's reboot
+	[[ $stderr == *"the guest crashed; its console's panic line: \"Kernel panic - not syncing: sysrq triggered crash\""* ]] || fail "no end of the guest: $stderr"
+	assert_vm_gone "$id"
+}
