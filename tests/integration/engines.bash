@@ -43,6 +43,22 @@ pm_import() {
 	tar -C "$1" -c . | pm import - "$2" >/dev/null
 }
 
+# pm_why CID: why a podman container is not running, for a failure message:
+# its state, exit code and error, its output, the runtime's log and, for a VM,
+# the guest console's last lines while hull's state still holds them.
+pm_why() {
+	local cid=$1 f
+	echo "state: $(pm inspect --format '{{.State.Status}} exit {{.State.ExitCode}} error "{{.State.Error}}"' "$cid" 2>&1)"
+	echo "logs: $(pm logs "$cid" 2>&1 | tail -n 5)"
+	for f in $(find "$PM_DIR/run" -name oci-log -path "*$cid*" 2>/dev/null); do
+		echo "runtime log: $(tail -n 5 "$f")"
+	done
+	for f in /run/hull/"$cid"/console.log; do
+		[[ -e $f ]] && echo "guest console: $(tail -n 8 "$f")"
+	done
+	return 0
+}
+
 pm_teardown() {
 	[[ -n ${PM_DIR:-} && -d $PM_DIR ]] || return 0
 	pm rm -a -f -t 0 >/dev/null 2>&1 || true

@@ -95,7 +95,7 @@ pm_publish() {
 		--ulimit nproc=1024:1024 -p "$port:80" localhost/hull-test:latest /bin/sh -c \
 		'mkdir /www && echo "published $(uname -r)" >/www/index.html && exec httpd -f -p 80 -h /www')
 	sb=$(pmn inspect --format '{{.NetworkSettings.SandboxKey}}' "$cid")
-	[[ $sb == /run/netns/* && -e $sb ]] || fail "podman's network namespace: '$sb'"
+	[[ $sb == /run/netns/* && -e $sb ]] || fail "podman's network namespace: '$sb'; $(pm_why "$cid")"
 	br=$(pmn network inspect podman --format '{{.NetworkInterface}}')
 	gw=$(ip -4 -o addr show dev "$br" | awk '{ sub("/.*", "", $4); print $4; exit }')
 	[[ -n $gw ]] || fail "no IPv4 address on podman's bridge '$br': $(ip -o addr)"
