@@ -77,7 +77,7 @@ CLI_CMD(restore);
 
 /* The CRIU flags checkpoint and restore share (runc's). */
 enum { O_CRIU_IMAGE = 300, O_CRIU_WORK, O_CRIU_CGMODE, O_CRIU_TCP, O_CRIU_EXTUNIX, O_CRIU_SHELL,
-       O_CRIU_LOCKS, O_CRIU_LAZY };
+       O_CRIU_LOCKS, O_CRIU_LAZY, O_CRIU_PARENT };
 #define CLI_CRIU_OPTIONS \
 	{ "image-path", required_argument, NULL, O_CRIU_IMAGE }, \
 	{ "work-path", required_argument, NULL, O_CRIU_WORK }, \
@@ -86,7 +86,8 @@ enum { O_CRIU_IMAGE = 300, O_CRIU_WORK, O_CRIU_CGMODE, O_CRIU_TCP, O_CRIU_EXTUNI
 	{ "ext-unix-sk", no_argument, NULL, O_CRIU_EXTUNIX }, \
 	{ "shell-job", no_argument, NULL, O_CRIU_SHELL }, \
 	{ "file-locks", no_argument, NULL, O_CRIU_LOCKS }, \
-	{ "lazy-pages", no_argument, NULL, O_CRIU_LAZY }
+	{ "lazy-pages", no_argument, NULL, O_CRIU_LAZY }, \
+	{ "parent-path", required_argument, NULL, O_CRIU_PARENT }
 /* 1: c was one of them (stored in o), 0: not one, -1: error. */
 int cli_criu_opt(int c, struct runtime_criu_opts *o, struct hull_err **err);
 

@@ -16,6 +16,7 @@ int cli_criu_opt(int c, struct runtime_criu_opts *o, struct hull_err **err)
 	case O_CRIU_SHELL: o->shell_job = true; break;
 	case O_CRIU_LOCKS: o->file_locks = true; break;
 	case O_CRIU_LAZY: o->lazy_pages = true; break;
+	case O_CRIU_PARENT: o->parent_path = optarg; break;
 	default:
 		return 0;
 	}
@@ -24,10 +25,9 @@ int cli_criu_opt(int c, struct runtime_criu_opts *o, struct hull_err **err)
 
 CLI_CMD(checkpoint)
 {
-	enum { O_PARENT = 400, O_LEAVE, O_PREDUMP, O_PAGESRV, O_STATUSFD };
+	enum { O_LEAVE = 400, O_PREDUMP, O_PAGESRV, O_STATUSFD };
 	static const struct option opts[] = {
 		CLI_CRIU_OPTIONS,
-		{ "parent-path", required_argument, NULL, O_PARENT },
 		{ "leave-running", no_argument, NULL, O_LEAVE },
 		{ "pre-dump", no_argument, NULL, O_PREDUMP },
 		{ "page-server", required_argument, NULL, O_PAGESRV },
@@ -50,7 +50,6 @@ CLI_CMD(checkpoint)
 			continue;
 		}
 		switch (c) {
-		case O_PARENT: o.parent_path = optarg; break;
 		case O_LEAVE: o.leave_running = true; break;
 		case O_PREDUMP: o.pre_dump = true; break;
 		case O_PAGESRV: o.page_server = optarg; break;

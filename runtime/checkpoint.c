@@ -491,6 +491,34 @@ static int open_dir(const char *path, bool create, const char *flag, struct hull
 	return fd;
 }
 
+/*
+ * --parent-path, looked up from inside the image directory as CRIU follows
+ * the image's "parent" link.  Checkpoint: runc's checks (relative, so the
+ * link survives moving both; an existing directory).  Restore (hull's: runc's
+ * restore has no such flag, though its containerd shim passes one): CRIU
+ * finds the parent through the link alone, so a parent that is not the one
+ * the link names would be silently unused; it must be that one.
+ */
+static int check_parent(int img_fd, const char *image, const char *parent, bool restore, struct hull_err **err)
+{
+	struct stat st, link;
+
+	if (!*parent || (!restore && parent[0] == '/'))
+		return hull_err_make(err, 0, "--parent-path \"%s\": must be relative to --image-path (runc's)", parent);
+	if (fstatat(img_fd, parent, &st, 0) < 0)
+		return hull_err_make(err, errno, "--parent-path %s", parent);
+	if (!S_ISDIR(st.st_mode))
+		return hull_err_make(err, ENOTDIR, "--parent-path %s", parent);
+	if (!restore)
+		return 0;
+	if (fstatat(img_fd, "parent", &link, 0) < 0)
+		return hull_err_make(err, errno == ENOENT ? 0 : errno,
+				     "--parent-path %s: %s has no parent (not dumped with --parent-path)", parent, image);
+	if (link.st_dev != st.st_dev || link.st_ino != st.st_ino)
+		return hull_err_make(err, 0, "--parent-path %s: not the parent of %s (its \"parent\" link)", parent, image);
+	return 0;
+}
+
 static void common_opts(CriuOpts *opts, const struct runtime_criu_opts *o)
 {
 	opts->has_manage_cgroups = opts->manage_cgroups = true;
@@ -566,7 +594,7 @@ int runtime_checkpoint(const struct runtime_ctx *ctx, const struct runtime_check
 	struct container *c = NULL;
 	struct cgroup *cg = NULL;
 	const char *image = o->c.image_path ? o->c.image_path : "checkpoint";
-	bool gone;
+	bool gone, made;
 	int r = -1;
 
 	if (parse_cg_mode(o->c.manage_cgroups_mode, &opts, err) < 0 || lazy_checks(o, err) < 0 ||
@@ -586,8 +614,20 @@ int runtime_checkpoint(const struct runtime_ctx *ctx, const struct runtime_check
 	}
 	if (container_load_spec(c, err) < 0)
 		goto out;
-	if ((img_fd = open_dir(image, true, "--image-path", err)) < 0 ||
-	    (work_fd = open_dir(o->c.work_path ? o->c.work_path : image, true, "--work-path", err)) < 0 ||
+	made = mkdir(image, 0700) == 0;
+	if (!made && errno != EEXIST) {
+		hull_err_make(err, errno, "--image-path %s", image);
+		goto out;
+	}
+	if ((img_fd = open_dir(image, false, "--image-path", err)) < 0)
+		goto out;
+	/* A bad parent leaves no image directory behind. */
+	if (o->c.parent_path && check_parent(img_fd, image, o->c.parent_path, false, err) < 0) {
+		if (made)
+			rmdir(image);
+		goto out;
+	}
+	if ((work_fd = open_dir(o->c.work_path ? o->c.work_path : image, true, "--work-path", err)) < 0 ||
 	    write_descriptors(img_fd, c->pid, err) < 0)
 		goto out;
 	req.opts = &opts;
@@ -605,8 +645,8 @@ int runtime_checkpoint(const struct runtime_ctx *ctx, const struct runtime_check
 	opts.has_leave_running = true;
 	opts.leave_running = o->leave_running || o->pre_dump;
 	opts.has_orphan_pts_master = opts.orphan_pts_master = c->spec->process.terminal;
-	if (o->parent_path) {
-		opts.parent_img = (char *)o->parent_path;
+	if (o->c.parent_path) {
+		opts.parent_img = (char *)o->c.parent_path;
 		opts.has_track_mem = opts.track_mem = true;
 	}
 	if (o->pre_dump)
@@ -648,6 +688,8 @@ static int restore_checks(const struct runtime_restore_opts *o, const struct oci
 {
 	if (faccessat(img_fd, "inventory.img", F_OK, 0) < 0)
 		return hull_err_make(err, 0, "--image-path %s: not a CRIU checkpoint (no inventory.img)", image);
+	if (o->c.parent_path && check_parent(img_fd, image, o->c.parent_path, true, err) < 0)
+		return -1;
 	if (!s->has_process || !s->has_linux)
 		return hull_err_make(err, 0, "%s: required", s->has_process ? "linux" : "process");
 	if (s->process.terminal && !o->console_socket)

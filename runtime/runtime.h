@@ -122,12 +122,14 @@ struct runtime_criu_opts {
 	const char *image_path;     /* default "checkpoint" (runc's) */
 	const char *work_path;      /* CRIU's logs; default: image_path */
 	const char *manage_cgroups_mode; /* soft|full|strict|ignore, NULL: CRIU's */
+	/* checkpoint: a previous (pre-)dump, relative to image_path (runc's);
+	 * restore: the image's parent, checked (relative to image_path or absolute) */
+	const char *parent_path;
 	bool tcp_established, ext_unix_sk, shell_job, file_locks, lazy_pages;
 };
 struct runtime_checkpoint_opts {
 	const char *id;
 	struct runtime_criu_opts c;
-	const char *parent_path;    /* a previous (pre-)dump, relative to image_path */
 	const char *page_server;    /* ADDRESS:PORT: the pages go there (with lazy_pages: served from there) */
 	int status_fd;              /* lazy_pages: gets '\0' when the pages are ready to be served; -1: none */
 	bool leave_running, pre_dump;

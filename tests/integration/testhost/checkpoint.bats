@@ -167,18 +167,39 @@ assert_counts_on() {
 	assert_nothing_left "$id"
 }
 
-@test "pre-dump then a dump on top of it (--parent-path) restores" {
-	local id n
+# runc's iterative migration: pre-dumps copy the memory while the container
+# runs on, each on top of the last (--parent-path), and the final dump writes
+# only the pages dirtied since (CRIU's stats: pages_skipped_parent).
+@test "pre-dumps then a dump on top of them (--parent-path) restores" {
+	local id n skipped
 	id=$(new_id)
 	start_counter "$id"
-	run --separate-stderr hull checkpoint --pre-dump --image-path "$BATS_TEST_TMPDIR/pre" "$id"
+	run --separate-stderr hull checkpoint --pre-dump --image-path "$BATS_TEST_TMPDIR/pre1" "$id"
 	assert_success
+	[[ -f $BATS_TEST_TMPDIR/pre1/inventory.img ]] || fail "no inventory.img in pre1"
+	# memory only: the same process counts on
 	run state_field "$id" status
 	assert_output running
-	run --separate-stderr hull checkpoint --parent-path ../pre --image-path "$IMG" "$id"
+	assert_equal "$(state_field "$id" pid)" "$PID"
+	assert_counts_on "$PID" "$(tail -n1 "/proc/$PID/root/tmp/log")"
+	run --separate-stderr hull checkpoint --pre-dump --parent-path ../pre1 --image-path "$BATS_TEST_TMPDIR/pre2" "$id"
 	assert_success
-	[[ -L $IMG/parent ]] || fail "no parent link in $IMG"
-	run --separate-stderr hull restore -d --image-path "$IMG" --bundle "$BUNDLE" "$id"
+	assert_equal "$(readlink "$BATS_TEST_TMPDIR/pre2/parent")" ../pre1
+	run --separate-stderr hull checkpoint --parent-path ../pre2 --image-path "$IMG" "$id"
+	assert_success
+	assert_equal "$(readlink "$IMG/parent")" ../pre2
+	# CRIU's own count of the pages it took from the parent, not wrote again
+	run crit show "$IMG/stats-dump"
+	assert_success
+	skipped=$(grep -o '"pages_skipped_parent": [0-9]*' <<<"$output" | grep -o '[0-9]*$')
+	((${skipped:-0} > 0)) || fail "the dump took no page from its parent: $output"
+	if runtime_is_runc; then
+		run --separate-stderr hull restore -d --image-path "$IMG" --bundle "$BUNDLE" "$id"
+	else
+		# hull's restore checks the parent it is given (the shim passes
+		# containerd's parent_checkpoint so)
+		run --separate-stderr hull restore -d --parent-path ../pre2 --image-path "$IMG" --bundle "$BUNDLE" "$id"
+	fi
 	assert_success
 	PID=$(state_field "$id" pid)
 	n=$(tail -n1 "/proc/$PID/root/tmp/log")
