@@ -206,13 +206,23 @@ static int simple(struct shim *s, struct shim_proc *p, const char *verb, struct 
 }
 
 /* `hull restore --detach` of Create's image into p's bundle, its stdio
- * (or terminal) as `hull create` would have had. */
+ * (or terminal) as `hull create` would have had.  Create's parent_checkpoint
+ * goes as --parent-path, as runc's shim passes it (runc's restore has no such
+ * flag; hull's checks it is the image's parent). */
 static int restore(struct shim *s, struct shim_proc *p, struct hull_err **err)
 {
 	_cleanup_free_ char *pidfile = xasprintf("%s/init.pid", p->bundle);
 	_cleanup_free_ char *work = criu_work(p, NULL);
-	char *args[] = { "restore", "--detach", "--image-path", p->checkpoint, "--work-path", work,
-			 "--bundle", p->bundle, "--pid-file", pidfile, p->id, NULL, NULL, NULL };
+	/* room for --console-socket PATH (run_process) */
+	char *args[16] = { "restore", "--detach", "--image-path", p->checkpoint, "--work-path", work,
+			   "--bundle", p->bundle, "--pid-file", pidfile };
+	size_t n = 10;
+
+	if (p->parent_checkpoint) {
+		args[n++] = "--parent-path";
+		args[n++] = p->parent_checkpoint;
+	}
+	args[n] = p->id;
 
 	return criu_done(p, work, true, "restore.log", run_process(s, p, args, pidfile, err), err);
 }

@@ -19,6 +19,7 @@ struct shim_proc {
 	char *isolation;            /* hull's --isolation for the container, NULL: hull's default */
 	bool vm;                    /* VM-isolated (isolation or the bundle's annotation) */
 	char *checkpoint;           /* Create's image to restore at Start (runc's shim), else NULL */
+	char *parent_checkpoint;    /* Create's parent of that image (checked by hull restore), else NULL */
 	bool hull_gone;             /* a checkpoint with exit deleted hull's container */
 	struct shim_tty *tty;       /* terminal: the pty master and its copies (tty.c) */
 	pid_t oom_pid;              /* the init's `hull events` (OOM watch), 0: none */

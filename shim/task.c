@@ -146,6 +146,13 @@ static void task_create(void *opaque, const uint8_t *in, size_t len, struct ttrp
 		fail(out, TTRPC_INVALID_ARGUMENT, "create: checkpoint \"%.64s\" is not an absolute path", req->checkpoint);
 		goto out;
 	}
+	/* runc's shim passes it to the restore as --parent-path; without an
+	 * image to restore it would be dropped without a word. */
+	if (*req->parent_checkpoint && (!*req->checkpoint || req->parent_checkpoint[0] != '/')) {
+		fail(out, TTRPC_INVALID_ARGUMENT, "create: parent_checkpoint \"%.64s\": %s", req->parent_checkpoint,
+		     *req->checkpoint ? "is not an absolute path" : "without a checkpoint");
+		goto out;
+	}
 	if (task_options(req->options, &isolation, &err) < 0) {
 		fail_err(out, TTRPC_INVALID_ARGUMENT, &err);
 		goto out;
@@ -179,6 +186,7 @@ static void task_create(void *opaque, const uint8_t *in, size_t len, struct ttrp
 	p->isolation = take_ptr(isolation);
 	p->vm = vm;
 	p->checkpoint = *req->checkpoint ? xstrdup(req->checkpoint) : NULL;
+	p->parent_checkpoint = *req->parent_checkpoint ? xstrdup(req->parent_checkpoint) : NULL;
 	p->status = ST_CREATED;
 	p->next = s->procs;
 	s->procs = p;

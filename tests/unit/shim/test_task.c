@@ -506,6 +506,44 @@ static void test_checkpoint_service(void **state)
 	shim_ckpt_opts_clear(&last_ckpt);
 }
 
+/* Create's parent_checkpoint (runc's shim: restore --parent-path) is kept
+ * for the restore at Start; a relative one, or one without a checkpoint to
+ * restore, is refused before the backend. */
+static void test_create_parent_checkpoint(void **state)
+{
+	Containerd__Task__V2__CreateTaskRequest cr = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+	Containerd__Task__V2__DeleteRequest del = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
+	struct shim_proc *p;
+	struct ttrpc_reply r;
+	int creates0 = creates;
+
+	cr.id = "pc1";
+	cr.bundle = "/b";
+	cr.parent_checkpoint = "/pre";
+	assert_int_equal(call("Create", &cr.base, &r), TTRPC_INVALID_ARGUMENT);
+	assert_non_null(strstr(r.msg, "parent_checkpoint \"/pre\": without a checkpoint"));
+	cr.checkpoint = "/img";
+	cr.parent_checkpoint = "../pre";
+	assert_int_equal(call("Create", &cr.base, &r), TTRPC_INVALID_ARGUMENT);
+	assert_non_null(strstr(r.msg, "parent_checkpoint \"../pre\": is not an absolute path"));
+	assert_int_equal(creates, creates0);
+	cr.parent_checkpoint = "/pre";
+	assert_int_equal(call("Create", &cr.base, &r), TTRPC_OK);
+	free(r.payload);
+	assert_int_equal(creates, creates0 + 1);
+	pthread_mutex_lock(&sh.lock);
+	for (p = sh.procs; p && strcmp(p->id, "pc1") != 0; p = p->next)
+		;
+	assert_non_null(p);
+	assert_string_equal(p->checkpoint, "/img");
+	assert_string_equal(p->parent_checkpoint, "/pre");
+	p->status = ST_STOPPED;
+	pthread_mutex_unlock(&sh.lock);
+	del.id = "pc1";
+	assert_int_equal(call("Delete", &del.base, &r), TTRPC_OK);
+	free(r.payload);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_stats_metrics),
 		cmocka_unit_test(test_checkpoint_opts_decode),
 		cmocka_unit_test(test_checkpoint_service),
+		cmocka_unit_test(test_create_parent_checkpoint),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
