@@ -52,12 +52,11 @@ assert_gone() {
 	assert_failure
 }
 
-# shim_checkpoint SOCK ID PATH [OPTIONS_HEX]: one Checkpoint call straight on
-# the shim's socket (ctr sends no options to a runtime not named runc, so
-# exit, a relative path or bad options cannot come through it).
-# OPTIONS_HEX: a containerd.runc.v1.CheckpointOptions message, sent as its Any.
-# Prints "code N" (0: OK) and "msg TEXT".
-shim_checkpoint() {
+# shim_call SOCK METHOD FIELD...: one containerd.task.v2.Task call straight on
+# the shim's socket, for what ctr cannot send.  The request is the FIELDs in
+# order: N=TEXT a string field N; N=any:TYPE:HEX an Any of message TYPE whose
+# encoding is HEX.  Prints "code N" (0: OK) and "msg TEXT".
+shim_call() {
 	python3 - "$@" <<-'PY'
 	import socket, struct, sys
 	def s(field, b):
@@ -66,11 +65,16 @@ shim_checkpoint() {
 	        v += bytes([(n & 0x7f) | (0x80 if n > 0x7f else 0)]); n >>= 7
 	        if not n: break
 	    return bytes([field << 3 | 2]) + v + b
-	sock, cid, path = sys.argv[1:4]
-	req = s(1, cid.encode()) + s(2, path.encode())
-	if len(sys.argv) > 4:
-	    req += s(3, s(1, b"containerd.runc.v1.CheckpointOptions") + s(2, bytes.fromhex(sys.argv[4])))
-	msg = s(1, b"containerd.task.v2.Task") + s(2, b"Checkpoint") + s(3, req)
+	sock, method = sys.argv[1:3]
+	req = b""
+	for f in sys.argv[3:]:
+	    n, v = f.split("=", 1)
+	    if v.startswith("any:"):
+	        _, t, h = v.split(":", 2)
+	        req += s(int(n), s(1, t.encode()) + s(2, bytes.fromhex(h)))
+	    else:
+	        req += s(int(n), v.encode())
+	msg = s(1, b"containerd.task.v2.Task") + s(2, method.encode()) + s(3, req)
 	c = socket.socket(socket.AF_UNIX); c.connect(sock); c.settimeout(600)
 	c.sendall(struct.pack(">IIBB", len(msg), 1, 1, 0) + msg)
 	def recv(n):
@@ -96,6 +100,14 @@ shim_checkpoint() {
 	        else: break
 	print("code", code); print("msg", text)
 	PY
+}
+
+# shim_checkpoint SOCK ID PATH [OPTIONS_HEX]: one Checkpoint call (ctr sends
+# no options to a runtime not named runc, so exit, a relative path or bad
+# options cannot come through it).  OPTIONS_HEX: a
+# containerd.runc.v1.CheckpointOptions message, sent as its Any.
+shim_checkpoint() {
+	shim_call "$1" Checkpoint "1=$2" "2=$3" ${4:+"3=any:containerd.runc.v1.CheckpointOptions:$4"}
 }
 
 # shim_sock ID: the socket of container ID's shim (the address file

@@ -434,6 +434,43 @@ tty_run() {
 	assert_gone ckb
 }
 
+# runc's shim passes a Create's parent_checkpoint to the restore as
+# --parent-path (containerd never sets it: on the shim's socket).  CRIU fails
+# here, but hull restore checks the parent before CRIU: its refusal, naming
+# the parent, is what Start answers.
+@test "shim: a restoring Create's parent_checkpoint reaches hull restore as --parent-path" {
+	local sock t=$BATS_TEST_TMPDIR
+	crun -d localhost/hull-test:latest ckp sleep 1000
+	sock=$(shim_sock ckp)
+	# a bundle of its own on the test rootfs, an image with no parent link
+	mkdir -p "$t/b" "$t/img" "$t/pre"
+	jq --arg r "$BASE_BUNDLE/rootfs" '.root.path = $r' "$BASE_BUNDLE/config.json" >"$t/b/config.json"
+	touch "$t/img/inventory.img"
+	run shim_call "$sock" Create 1=ckp2 "2=$t/b" "8=$t/img" 9=pre
+	assert_line "code 3"
+	assert_line 'msg create: parent_checkpoint "pre": is not an absolute path'
+	run shim_call "$sock" Create 1=ckp2 "2=$t/b" "9=$t/pre"
+	assert_line "code 3"
+	assert_line --partial "without a checkpoint"
+	run shim_call "$sock" Create 1=ckp2 "2=$t/b" "8=$t/img" "9=$t/pre"
+	assert_line "code 0"
+	run shim_call "$sock" Start 1=ckp2
+	assert_line "code 2"
+	assert_line --regexp "^msg .*--parent-path $t/pre: $t/img has no parent"
+	run shim_call "$sock" Delete 1=ckp2
+	assert_line "code 0"
+	run "$RUNTIME" --root "$D/hullroot/$NS" state ckp2
+	assert_failure
+	[[ ! -e $t/b/criu-work ]] || fail "the restore's work directory was left"
+	run c task ls
+	assert_line --regexp '^ckp +[0-9]+ +RUNNING$'
+	c task kill -s KILL ckp
+	for _ in $(seq 100); do c task ls | grep -q '^ckp .*STOPPED' && break; sleep 0.1; done
+	c task rm ckp
+	c container rm ckp
+	assert_gone ckp
+}
+
 # Last: the host's containerd directory was never touched (ctr's default
 # FIFO dir is /run/containerd/fifo; every call here names its own).
 @test "shim: nothing was made in the host's /run/containerd" {
