@@ -25,6 +25,12 @@ setup() {
 }
 
 teardown() {
+	stop_serve
+	# the test's own network namespace (its tap goes with it)
+	[ -z "${NS:-}" ] || ip netns del "$NS" 2>/dev/null || true
+}
+
+stop_serve() {
 	[ -n "${serve_pid:-}" ] || return 0
 	# TERM ends hull vm serve (through timeout too, which forwards it); KILL
 	# only what is still there
@@ -49,6 +55,10 @@ wait_for() { # wait_for REGEX: until the guest's serial output has a line matchi
 		sleep 1
 	done
 	grep -qE "$1" "$T/out" || { tail -n 30 "$T/out"; return 1; }
+}
+
+metric() { # metric NAME: its value in the last line FlushMetrics wrote
+	tail -n 1 "$T/metrics" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
 }
 
 @test "api: the getting-started flow boots the guest; pause/resume, PATCH a drive, FlushMetrics, SendCtrlAltDel" {
@@ -180,6 +190,79 @@ wait_for() { # wait_for REGEX: until the guest's serial output has a line matchi
 	api GET /vm/config
 	assert_output --partial '"rate_limiter":{"ops":{"size":1000,'
 
+	kill -TERM "$serve_pid"
+	status=0
+	wait "$serve_pid" || status=$?
+	serve_pid=
+	assert_equal "$status" 143
+}
+
+@test "api: a network interface's rate limiters throttle both ways, bytes intact; PATCH adds one to the running VM" {
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun in this test host"
+	NS=hullapi$$
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+	ip -n "$NS" tuntap add tap0 mode tap
+	ip -n "$NS" addr add 10.78.0.1/24 dev tap0
+	ip -n "$NS" link set tap0 up
+	head -c 1048576 /dev/urandom >"$T/data"
+	want=$(md5sum <"$T/data" | cut -d' ' -f1)
+	: >"$T/metrics"
+	# the tap is in $NS; the socket, kernel and files are paths as before
+	timeout -s KILL 600 ip netns exec "$NS" "$HULL_BIN" vm serve --api-sock "$S" </dev/null >"$T/out" 2>&1 3>&- &
+	serve_pid=$!
+	for _ in $(seq 100); do [ -S "$S" ] && break; sleep 0.1; done
+
+	# hull.test=net (tests/prepare.d/50-microvm.sh): eth0 up, ping the host,
+	# receive on port 5000 until EOF, then send 4 MiB on port 5001; then it
+	# holds, so that the metrics are still there to flush
+	api PUT /boot-source "{\"kernel_image_path\": \"$C/vmlinuz\", \"initrd_path\": \"$C/initramfs.cpio.gz\", \"boot_args\": \"console=ttyS0 quiet hull.test=net hull.ip=10.78.0.2/24 hull.peer=10.78.0.1 hull.end=hold panic=-1\"}"
+	assert_output "204 "
+	# 64 KiB per 100 ms into the guest: a TSO frame empties the bucket.  The
+	# limiter also keeps the queues out of vhost-net, so tx can be PATCHed.
+	api PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "02:00:00:78:00:02", "rx_rate_limiter": {"bandwidth": {"size": 65536, "refill_time": 100}}}'
+	assert_output "204 "
+	api PUT /metrics "{\"metrics_path\": \"$T/metrics\"}"
+	assert_output "204 "
+	api PUT /actions '{"action_type": "InstanceStart"}'
+	assert_output "204 "
+
+	wait_for '^net_ready'
+	run sh -c "sed -n 's/^ping_host=//p' '$T/out' | tr -d '\\r'"
+	assert_output ok
+	# host -> guest through the rx limiter; bash closes after the redirect:
+	# the guest's nc sees EOF
+	timeout -s KILL 300 ip netns exec "$NS" bash -c "cat '$T/data' >/dev/tcp/10.78.0.2/5000"
+	wait_for '^tcp_md5='
+	run sh -c "grep '^tcp_md5=' '$T/out' | tr -d '\\r'"
+	assert_output "tcp_md5=$want tcp_bytes=1048576"
+	api PUT /actions '{"action_type": "FlushMetrics"}'
+	assert_output "204 "
+	tail -n 1 "$T/metrics"
+	[ "$(metric rx_rate_limiter_throttled)" -gt 0 ]
+	assert_equal "$(metric tx_rate_limiter_throttled)" 0
+
+	# the running VM gets a tx limiter before the guest sends
+	api PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "tx_rate_limiter": {"bandwidth": {"size": 65536, "refill_time": 100}}}'
+	assert_output "204 "
+	api GET /vm/config
+	assert_output --partial '"rx_rate_limiter":{"bandwidth":{"size":65536,"one_time_burst":0,"refill_time":100}},"tx_rate_limiter":{"bandwidth":{"size":65536,"one_time_burst":0,"refill_time":100}}'
+	# guest -> host: the guest listens on 5001 once it printed send_md5
+	wait_for '^send_md5='
+	local sent got=
+	sent=$(sed -n 's/^send_md5=//p' "$T/out" | tr -d '\r')
+	for _ in $(seq 60); do
+		got=$(timeout -s KILL 300 ip netns exec "$NS" bash -c "cat </dev/tcp/10.78.0.2/5001" 2>/dev/null |
+			md5sum | cut -d' ' -f1) && [ "$got" = "$sent" ] && break
+		sleep 1
+	done
+	assert_equal "$got" "$sent"
+	api PUT /actions '{"action_type": "FlushMetrics"}'
+	assert_output "204 "
+	tail -n 1 "$T/metrics"
+	[ "$(metric tx_rate_limiter_throttled)" -gt 0 ]
+
+	wait_for '^send_done'
 	kill -TERM "$serve_pid"
 	status=0
 	wait "$serve_pid" || status=$?
