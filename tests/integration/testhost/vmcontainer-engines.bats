@@ -15,18 +15,10 @@ NS=hull-vm-engines
 
 load ../helpers
 load ../engines
+load podman-publish
 
 setup_file() {
-	if [[ ${TESTHOST:-} != 1 ]]; then
-		echo "# this file runs inside the test host: tests/testhost/run-suite $BATS_TEST_FILENAME" >&3
-		return 1
-	fi
-	HULL_VM=$BATS_FILE_TMPDIR/bin/hull-vm
-	export HULL_VM
-	mkdir -p "${HULL_VM%/*}"
-	ln -s "$RUNTIME" "$HULL_VM"
-	pm_setup "$BATS_FILE_TMPDIR/podman" "$HULL_VM"
-	pm_import "$BASE_BUNDLE/rootfs" hull-test:latest
+	pm_vm_setup_file || return 1
 	containerd_start "$BATS_FILE_TMPDIR/containerd"
 	make_image "$BASE_BUNDLE/rootfs"
 	c image import "$D/image.tar" >/dev/null
@@ -47,95 +39,9 @@ setup() {
 }
 
 teardown() {
-	if [[ -n ${PUB_HOLDER:-} ]]; then
-		kill "$PUB_HOLDER" 2>/dev/null || true
-		wait "$PUB_HOLDER" 2>/dev/null || true
-	fi
-	pm rm -a -f -t 0 >/dev/null 2>&1 || true
+	pm_publish_teardown netavark
 	containerd_clean
 }
-
-# No podman container left, nor anything of one: podman's record, hull's
-# state (podman runs hull with its default root), conmon, the supervisor, the file server, the cgroup (the tests run
-# one at a time, alone in the test host).
-assert_pm_gone() {
-	local left
-	run pm ps -a -q
-	assert_output ""
-	left=$(find /run/hull -mindepth 1 -maxdepth 1 -not -name '*.lock' 2>/dev/null)
-	[[ -z $left ]] || fail "hull state left: $left"
-	if pgrep -f -- "conmon .*$PM_DIR" >/dev/null; then
-		fail "conmon left behind: $(pgrep -af -- "conmon .*$PM_DIR")"
-	fi
-	if pgrep -f -- "$HULL_VM" >/dev/null; then
-		fail "hull-vm left behind: $(pgrep -af -- "$HULL_VM")"
-	fi
-	if pgrep -f -- "virtiofsd" >/dev/null; then
-		fail "file server left behind: $(pgrep -af -- virtiofsd)"
-	fi
-	assert_no_cgroup "libpod-*"
-}
-
-# pm_publish RUNTIME PORT: `podman run -d -p PORT:80` with RUNTIME on
-# podman's default bridge network through netavark (iptables-nft: DNAT from
-# the host port, masquerade), the container's busybox httpd answering with
-# the kernel it runs on; fetched from the test host at 127.0.0.1:PORT and at
-# the bridge's address, then `podman rm -f`.  Sets PUB_KERNEL (what the
-# server said it runs on) for the caller's checks, and checks that nothing is
-# left: podman's container and hull's state (assert_pm_gone), the DNAT rule,
-# the host side of the veth, podman's netns; the namespace itself is kept
-# alive by a process of the test across the removal, and must hold nothing
-# but lo (no veth, no tap of hull's, so no tc filter either).
-# The VM test first checks hull's mirror in it: the tap and both redirects.
-pm_publish() {
-	local rt=$1 port=$2 cid sb br gw reply
-	run pmn info --format '{{.Host.NetworkBackend}}'
-	assert_output netavark
-	cid=$(PM_RUNTIME=$rt pmn run -d --ulimit nofile=1024:1024 \
-		--ulimit nproc=1024:1024 -p "$port:80" localhost/hull-test:latest /bin/sh -c \
-		'mkdir /www && echo "published $(uname -r)" >/www/index.html && exec httpd -f -p 80 -h /www')
-	sb=$(pmn inspect --format '{{.NetworkSettings.SandboxKey}}' "$cid")
-	[[ $sb == /run/netns/* && -e $sb ]] || fail "podman's network namespace: '$sb'; $(pm_why "$cid")"
-	br=$(pmn network inspect podman --format '{{.NetworkInterface}}')
-	gw=$(ip -4 -o addr show dev "$br" | awk '{ sub("/.*", "", $4); print $4; exit }')
-	[[ -n $gw ]] || fail "no IPv4 address on podman's bridge '$br': $(ip -o addr)"
-	if [[ $rt == "$HULL_VM" ]]; then
-		run nsenter --net="$sb" ip -o link show hulltap0
-		assert_success
-		run nsenter --net="$sb" tc filter show dev eth0 ingress
-		assert_output --partial 'Egress Redirect to device hulltap0'
-		run nsenter --net="$sb" tc filter show dev hulltap0 ingress
-		assert_output --partial 'Egress Redirect to device eth0'
-	fi
-	# The server starts after `run -d` returns: wait for its first answer.
-	for _ in $(seq 120); do
-		reply=$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>/dev/null) && break
-		sleep 1
-	done
-	[[ $reply == "published "* ]] || fail "127.0.0.1:$port: '$reply' ($(pm logs "$cid" 2>&1))"
-	PUB_KERNEL=${reply#published }
-	run curl -sS -m 20 "http://$gw:$port/"
-	assert_success
-	assert_output "$reply"
-	nsenter --net="$sb" sleep 1000 3>&- &
-	PUB_HOLDER=$!
-	run pmn rm -f -t 0 "$cid"
-	assert_success
-	[[ ! -e $sb ]] || fail "podman's network namespace $sb left"
-	run nsenter --net="/proc/$PUB_HOLDER/ns/net" ip -o link show
-	assert_success
-	assert_output --regexp '^1: lo: '
-	[[ ${#lines[@]} -eq 1 ]] || fail "links left in the container's network namespace: $output"
-	run iptables -t nat -S
-	assert_success
-	refute_output --partial -- "--dport $port "
-	[[ -z $(ip -o link show master "$br" 2>/dev/null) ]] || fail "left on $br: $(ip -o link show master "$br")"
-	assert_pm_gone
-}
-
-# pmn ARG...: pm on netavark, podman's default network backend (Debian's
-# podman takes CNI when netavark is not installed).
-pmn() { pm --network-backend netavark "$@"; }
 
 # ctr_vm ARG...: `ctr run` through the stock runc shim with hull-vm as its
 # runc, its state under $D/runc (not /run/containerd/runc).
@@ -221,12 +127,12 @@ assert_ctr_gone() {
 }
 
 @test "vmcontainer-engines: podman run -d -p on a bridge network: the VM's server answers on the host port, nothing left" {
-	pm_publish "$HULL_VM" 18080
+	pm_publish netavark "$HULL_VM" 18080
 	[[ $PUB_KERNEL != "$HOST_KVER" ]] || fail "the server runs on the test host's kernel"
 }
 
 @test "vmcontainer-engines: podman run -d -p on a bridge network in container mode (--runtime hull), as with hull-vm" {
-	pm_publish "$RUNTIME" 18081
+	pm_publish netavark "$RUNTIME" 18081
 	[[ $PUB_KERNEL == "$HOST_KVER" ]] || fail "the server runs on kernel '$PUB_KERNEL', not the test host's"
 }
 
