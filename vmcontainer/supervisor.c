@@ -192,10 +192,6 @@ static void vm_config_fill(struct vm_thread *t, const struct vmc_plan *p, int co
 	t->cfg.nnets = (unsigned int)net->n;
 	t->cfg.vfios = p->vfios;
 	t->cfg.nvfio = p->nvfio;
-	/* Not yet: the supervisor's threads run unfiltered until the
-	 * VM-container test-host stages have run with the filters
-	 * (MICROVM_THREAD_SUPERVISOR is ready for its relay thread). */
-	t->cfg.seccomp = false;
 }
 
 /* The guest's interfaces, before the container is created in it. */
@@ -403,6 +399,15 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	}
 	json_object_put(resp);
 	hull_debug("supervisor %s: the guest created the container", s->id);
+	/* Hooks and set-up are done; from here this thread relays stdio, calls
+	 * the agent and removes the taps, under its own filter (the VMM's
+	 * threads have theirs): a guest that took over the VMM thread cannot
+	 * use this one to exec or fork. */
+	if (microvm_seccomp_thread(MICROVM_THREAD_SUPERVISOR, &err) < 0) {
+		hull_err_wrap(&err, "VM isolation");
+		shutdown_guest(s->dir_fd);
+		goto fail;
+	}
 	report(s, NULL);
 	if (s->terminal)
 		vmc_send_winsize(conn, s->tty);

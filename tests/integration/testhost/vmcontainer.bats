@@ -117,6 +117,13 @@ assert_vm_split() {
 	hull start "$id"
 	[ "$(state_field "$id" status)" = running ]
 	wait_for_output "$id" started 120
+	# every thread of the supervisor (its relay, the VMM's event loop, the
+	# vCPUs) under its own seccomp filter: mode 2, one filter each; exec,
+	# pause, update and delete below run against it
+	run sh -c "for s in /proc/$pid/task/*/status; do awk '/^Seccomp:/ {m=\$2} /^Seccomp_filters:/ {n=\$2} END {print m, n}' \$s; done"
+	echo "$output"
+	[ "${#lines[@]}" -ge 3 ] || fail "supervisor threads: $output"
+	[ -z "$(grep -vx '2 1' <<<"$output")" ] || fail "a supervisor thread without its one filter: $output"
 	run_nopipe hull exec "$id" /bin/sh -c 'echo exec-out; echo exec-err >&2; exit 3'
 	[ "$status" -eq 3 ] || fail "exec status $status: $stderr"
 	[ "$output" = exec-out ]
