@@ -59,9 +59,10 @@ struct api_backend {
 	int (*start)(void *opaque, struct vm_config *cfg, struct hull_err **err);
 	int (*pause)(void *opaque, bool pause, struct hull_err **err);
 	int (*set_disk)(void *opaque, unsigned int idx, const char *path, struct hull_err **err);
-	/* disk idx (net false) or interface idx's rx/tx: microvm_ctl_set_limiter */
-	int (*set_limiter)(void *opaque, bool net, unsigned int idx, bool rx, const struct vm_rate_limiter *rl,
-			   struct hull_err **err);
+	/* disk idx's (net false: rl) or interface idx's rx (rl) and tx, a NULL
+	 * one kept, both or neither: microvm_ctl_set_limiter */
+	int (*set_limiter)(void *opaque, bool net, unsigned int idx, const struct vm_rate_limiter *rl,
+			   const struct vm_rate_limiter *tx, struct hull_err **err);
 	int (*ctrl_alt_del)(void *opaque, struct hull_err **err);
 	void (*stats)(void *opaque, struct microvm_stats *st);
 };

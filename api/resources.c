@@ -407,7 +407,7 @@ int api_patch_drive(struct api_vm *v, const char *id, struct json_object *o, str
 	if (path)
 		set_str(&d->path, path);
 	if (has(o, "rate_limiter")) {
-		if (v->be->set_limiter(v->be_opaque, false, disk_index(v, d), false, &rl, err) < 0)
+		if (v->be->set_limiter(v->be_opaque, false, disk_index(v, d), &rl, NULL, err) < 0)
 			return -1;
 		d->rl = rl;
 	}
@@ -483,17 +483,15 @@ int api_patch_net(struct api_vm *v, const char *id, struct json_object *o, struc
 	if (parse_limiter("rx_rate_limiter", get_obj(o, "rx_rate_limiter"), &rx, err) < 0 ||
 	    parse_limiter("tx_rate_limiter", get_obj(o, "tx_rate_limiter"), &tx, err) < 0)
 		return -1;
-	/* interfaces were plugged in PUT order (vm_config.nets) */
-	if (has(o, "rx_rate_limiter")) {
-		if (v->be->set_limiter(v->be_opaque, true, idx, true, &rx, err) < 0)
-			return -1;
-		n->rx_rl = rx;
-	}
-	if (has(o, "tx_rate_limiter")) {
-		if (v->be->set_limiter(v->be_opaque, true, idx, false, &tx, err) < 0)
-			return -1;
-		n->tx_rl = tx;
-	}
+	if (!has(o, "rx_rate_limiter") && !has(o, "tx_rate_limiter"))
+		return 0;
+	/* one call for both sides: a refused one (vhost-net) changes neither;
+	 * interfaces were plugged in PUT order (vm_config.nets) */
+	if (v->be->set_limiter(v->be_opaque, true, idx, has(o, "rx_rate_limiter") ? &rx : NULL,
+			       has(o, "tx_rate_limiter") ? &tx : NULL, err) < 0)
+		return -1;
+	n->rx_rl = rx;
+	n->tx_rl = tx;
 	return 0;
 }
 

@@ -113,10 +113,10 @@ static int vmm_ctrl_alt_del(void *opaque, struct hull_err **err)
 	return 0;
 }
 
-static int vmm_set_limiter(void *opaque, bool net, unsigned int idx, bool rx, const struct vm_rate_limiter *rl,
-			   struct hull_err **err)
+static int vmm_set_limiter(void *opaque, bool net, unsigned int idx, const struct vm_rate_limiter *rl,
+			   const struct vm_rate_limiter *tx, struct hull_err **err)
 {
-	return microvm_ctl_set_limiter(((struct vmm *)opaque)->ctl, net, idx, rx, rl, err);
+	return microvm_ctl_set_limiter(((struct vmm *)opaque)->ctl, net, idx, rl, tx, err);
 }
 
 static void vmm_stats(void *opaque, struct microvm_stats *st)

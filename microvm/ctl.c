@@ -147,8 +147,8 @@ static struct virtio_dev *nth_dev(struct vm *vm, uint16_t device_id, unsigned in
 	return NULL;
 }
 
-int microvm_ctl_set_limiter(struct microvm_ctl *c, bool net, unsigned int idx, bool rx,
-			    const struct vm_rate_limiter *rl, struct hull_err **err)
+int microvm_ctl_set_limiter(struct microvm_ctl *c, bool net, unsigned int idx, const struct vm_rate_limiter *rl,
+			    const struct vm_rate_limiter *tx, struct hull_err **err)
 {
 	struct virtio_dev *d;
 	int r;
@@ -159,7 +159,7 @@ int microvm_ctl_set_limiter(struct microvm_ctl *c, bool net, unsigned int idx, b
 	} else if (!(d = nth_dev(c->vm, net ? VIRTIO_ID_NET : VIRTIO_ID_BLOCK, idx))) {
 		r = hull_err_make(err, 0, "no %s %u", net ? "network interface" : "disk", idx);
 	} else {
-		r = net ? virtio_net_set_limiter(d, rx, rl, err) : virtio_blk_set_limiter(d, rl, err);
+		r = net ? virtio_net_set_limiter(d, rl, tx, err) : virtio_blk_set_limiter(d, rl, err);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return r;

@@ -166,11 +166,12 @@ int microvm_ctl_pause(struct microvm_ctl *c, bool pause, struct hull_err **err);
 /* Replace the backing file of disk idx (vm_config.disks[idx]) and tell the
  * guest its new capacity (a virtio config change interrupt). */
 int microvm_ctl_set_disk(struct microvm_ctl *c, unsigned int idx, const char *path, struct hull_err **err);
-/* Replace the rate limiter of disk idx (net false) or of network interface
- * idx's receive (rx) or transmit side.  A bucket whose settings did not
- * change keeps its tokens.  Fails for an interface that vhost-net serves. */
-int microvm_ctl_set_limiter(struct microvm_ctl *c, bool net, unsigned int idx, bool rx,
-			    const struct vm_rate_limiter *rl, struct hull_err **err);
+/* Replace the rate limiter of disk idx (net false: *rl, tx unused) or network
+ * interface idx's receive (*rl) and transmit (*tx) limiters, a NULL one kept:
+ * both or neither.  A bucket whose settings did not change keeps its tokens.
+ * Fails, changing nothing, if one would limit an interface vhost-net serves. */
+int microvm_ctl_set_limiter(struct microvm_ctl *c, bool net, unsigned int idx, const struct vm_rate_limiter *rl,
+			    const struct vm_rate_limiter *tx, struct hull_err **err);
 /* Counters for metrics; zero before start. */
 struct microvm_stats {
 	uint64_t exits_io, exits_mmio, exits_other;

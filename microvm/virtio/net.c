@@ -689,7 +689,8 @@ struct virtio_dev *virtio_net_create(const struct virtio_net_params *prm, struct
 	return d;
 }
 
-int virtio_net_set_limiter(struct virtio_dev *d, bool rx, const struct vm_rate_limiter *rl, struct hull_err **err)
+int virtio_net_set_limiter(struct virtio_dev *d, const struct vm_rate_limiter *rx, const struct vm_rate_limiter *tx,
+			   struct hull_err **err)
 {
 	struct net *n = d->priv;
 	int r = 0;
@@ -697,11 +698,16 @@ int virtio_net_set_limiter(struct virtio_dev *d, bool rx, const struct vm_rate_l
 	if (d->ops->device_id != VIRTIO_ID_NET)
 		return hull_err_make(err, EINVAL, "not a virtio-net device");
 	pthread_mutex_lock(&d->lock);
-	if (n->use_vhost && vm_rate_limiter_set(rl))
+	/* both sides checked before either is set: a refusal changes nothing */
+	if (n->use_vhost && ((rx && vm_rate_limiter_set(rx)) || (tx && vm_rate_limiter_set(tx)))) {
 		r = hull_err_make(err, 0, "vhost-net serves this interface's queues, which no limiter can throttle "
 				  "(set a limiter when the interface is added)");
-	else
-		ratelim_set(rx ? &n->rx_rl : &n->tx_rl, rl);
+	} else {
+		if (rx)
+			ratelim_set(&n->rx_rl, rx);
+		if (tx)
+			ratelim_set(&n->tx_rl, tx);
+	}
 	pthread_mutex_unlock(&d->lock);
 	return r;
 }

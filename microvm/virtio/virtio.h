@@ -270,9 +270,11 @@ int virtio_net_check(const struct vm_config *cfg, unsigned int i, struct hull_er
 struct virtio_dev *virtio_net_new(const struct vm_config *cfg, unsigned int i, struct hull_err **err);
 /* On failure the fds are the caller's. */
 struct virtio_dev *virtio_net_create(const struct virtio_net_params *prm, struct hull_err **err);
-/* Replace the receive (rx) or transmit limiter (ratelim_set); refused while
- * vhost-net serves the queues.  Frames deferred by it so far. */
-int virtio_net_set_limiter(struct virtio_dev *d, bool rx, const struct vm_rate_limiter *rl, struct hull_err **err);
+/* Replace the receive (rx) and transmit (tx) limiters (ratelim_set), a NULL
+ * one kept: both or neither; refused while vhost-net serves the queues and
+ * one would limit.  Frames deferred by it so far. */
+int virtio_net_set_limiter(struct virtio_dev *d, const struct vm_rate_limiter *rx, const struct vm_rate_limiter *tx,
+			   struct hull_err **err);
 uint64_t virtio_net_throttled(struct virtio_dev *d, bool rx);
 /* Frames dropped so far (hostile or undeliverable). */
 uint64_t virtio_net_dropped(const struct virtio_dev *d, bool rx);

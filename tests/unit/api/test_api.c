@@ -196,8 +196,9 @@ struct fake {
 	int starts, pauses, resumes, ctrl_alt_del, set_disk_idx;
 	char *set_disk_path;
 	int set_limiter_calls, limiter_idx;
-	bool limiter_net, limiter_rx;
-	struct vm_rate_limiter limiter;
+	bool limiter_net, limiter_rx, limiter_tx;
+	struct vm_rate_limiter limiter, limiter_tx_rl;
+	bool vhost;                 /* refuse any limit on an interface, as vhost-net */
 	struct vm_config started;
 	bool fail_start;
 };
@@ -243,15 +244,21 @@ static void fake_stats(void *o, struct microvm_stats *st)
 	st->exits_io = 42;
 }
 
-static int fake_set_limiter(void *o, bool net, unsigned int idx, bool rx, const struct vm_rate_limiter *rl,
-			    struct hull_err **err)
+static int fake_set_limiter(void *o, bool net, unsigned int idx, const struct vm_rate_limiter *rl,
+			    const struct vm_rate_limiter *tx, struct hull_err **err)
 {
 	struct fake *f = o;
 	f->set_limiter_calls++;
+	if (net && f->vhost && ((rl && vm_rate_limiter_set(rl)) || (tx && vm_rate_limiter_set(tx))))
+		return hull_err_make(err, 0, "vhost-net serves this interface's queues");
 	f->limiter_net = net;
 	f->limiter_idx = (int)idx;
-	f->limiter_rx = rx;
-	f->limiter = *rl;
+	f->limiter_rx = rl != NULL;
+	f->limiter_tx = tx != NULL;
+	if (rl)
+		f->limiter = *rl;
+	if (tx)
+		f->limiter_tx_rl = *tx;
 	return 0;
 }
 
@@ -464,7 +471,7 @@ static void test_route_instance_start(void **state)
 static void test_route_rate_limiters(void **state)
 {
 	struct ctx *c = *state;
-	char body[1024];
+	char body[1024], *before = NULL, *after = NULL;
 
 	snprintf(body, sizeof(body), "{\"kernel_image_path\":\"%s\"}", c->kernel);
 	assert_int_equal(req(c, HTTP_PUT, "/boot-source", body, NULL), 204);
@@ -532,10 +539,37 @@ static void test_route_rate_limiters(void **state)
 			     "{\"iface_id\":\"eth0\",\"rx_rate_limiter\":{\"ops\":{\"size\":7,\"refill_time\":1}}}",
 			     NULL), 204);
 	assert_int_equal(c->f.set_limiter_calls, 2);
-	assert_true(c->f.limiter_net && c->f.limiter_rx);
+	assert_true(c->f.limiter_net && c->f.limiter_rx && !c->f.limiter_tx);
 	assert_int_equal(c->f.limiter_idx, 0);
 	assert_int_equal(c->f.limiter.ops.size, 7);
 	assert_int_equal(c->vm.nets[0].tx_rl.bw.size, 1000);
+	/* both sides in one PATCH reach the VMM in one call */
+	assert_int_equal(req(c, HTTP_PATCH, "/network-interfaces/eth0",
+			     "{\"iface_id\":\"eth0\",\"rx_rate_limiter\":{\"ops\":{\"size\":8,\"refill_time\":1}},"
+			     "\"tx_rate_limiter\":{\"ops\":{\"size\":9,\"refill_time\":1}}}", NULL), 204);
+	assert_int_equal(c->f.set_limiter_calls, 3);
+	assert_true(c->f.limiter_rx && c->f.limiter_tx);
+	assert_int_equal(c->f.limiter.ops.size, 8);
+	assert_int_equal(c->f.limiter_tx_rl.ops.size, 9);
+	assert_int_equal(c->vm.nets[0].rx_rl.ops.size, 8);
+	assert_int_equal(c->vm.nets[0].tx_rl.ops.size, 9);
+	/* a refused side (vhost-net) refuses the whole PATCH: the lifted rx is
+	 * neither sent alone nor recorded, GET /vm/config is unchanged */
+	assert_int_equal(req(c, HTTP_GET, "/vm/config", NULL, &before), 200);
+	c->f.vhost = true;
+	assert_fault(c, HTTP_PATCH, "/network-interfaces/eth0",
+		     "{\"iface_id\":\"eth0\",\"rx_rate_limiter\":{\"ops\":{\"size\":0,\"refill_time\":0}},"
+		     "\"tx_rate_limiter\":{\"bandwidth\":{\"size\":5,\"refill_time\":1}}}",
+		     "vhost-net");
+	assert_int_equal(c->f.set_limiter_calls, 4);
+	assert_int_equal(c->f.limiter.ops.size, 8);
+	assert_int_equal(c->vm.nets[0].rx_rl.ops.size, 8);
+	assert_int_equal(c->vm.nets[0].tx_rl.bw.size, 1000);
+	assert_int_equal(req(c, HTTP_GET, "/vm/config", NULL, &after), 200);
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	c->f.vhost = false;
 	assert_fault(c, HTTP_PATCH, "/network-interfaces/eth9", "{\"iface_id\":\"eth9\"}", "no such interface");
 	assert_fault(c, HTTP_PATCH, "/network-interfaces/eth0", "{\"iface_id\":\"eth0\",\"host_dev_name\":\"x\"}",
 		     "unknown field `host_dev_name`");

@@ -221,7 +221,7 @@ static void test_net_tx_rate_limiter_holds_frames_until_its_timer(void **state)
 	struct virtio_net_hdr_v1 h = { 0 };
 	uint8_t frame[60], got[200];
 
-	assert_int_equal(virtio_net_set_limiter(f->d, false, &rl, NULL), 0);
+	assert_int_equal(virtio_net_set_limiter(f->d, NULL, &rl, NULL), 0);
 	fill_frame(frame, sizeof(frame), 1);
 	post_tx(f, TXQ, &h, frame, sizeof(frame), 0);
 	post_tx(f, TXQ, &h, frame, sizeof(frame), 0);
@@ -235,7 +235,7 @@ static void test_net_tx_rate_limiter_holds_frames_until_its_timer(void **state)
 	assert_true(timer_fd(f) >= 0);
 
 	rl.ops.size = 0;  /* lifted: the timer retries */
-	assert_int_equal(virtio_net_set_limiter(f->d, false, &rl, NULL), 0);
+	assert_int_equal(virtio_net_set_limiter(f->d, NULL, &rl, NULL), 0);
 	fire(timer_fd(f));
 	assert_int_equal(fg_used_idx(&f->g, TXQ), 2);
 	assert_int_equal(recv(f->peer[0], got, sizeof(got), 0), HDR + 60);
@@ -251,7 +251,7 @@ static void test_net_rx_rate_limiter_holds_the_frame_until_its_timer(void **stat
 	uint8_t msg[HDR + 80];
 	uint64_t a1, a2;
 
-	assert_int_equal(virtio_net_set_limiter(f->d, true, &rl, NULL), 0);
+	assert_int_equal(virtio_net_set_limiter(f->d, &rl, NULL, NULL), 0);
 	memset(msg, 0, HDR);
 	fill_frame(msg + HDR, 80, 3);
 	a1 = post_rx(f, RXQ, 1, 1526);
@@ -267,7 +267,7 @@ static void test_net_rx_rate_limiter_holds_the_frame_until_its_timer(void **stat
 	assert_int_equal(virtio_net_throttled(f->d, true), 1);
 
 	rl.bw.size = 0;
-	assert_int_equal(virtio_net_set_limiter(f->d, true, &rl, NULL), 0);
+	assert_int_equal(virtio_net_set_limiter(f->d, &rl, NULL, NULL), 0);
 	fire(timer_fd(f));
 	assert_int_equal(fg_used_idx(&f->g, RXQ), 2);
 	assert_memory_equal((uint8_t *)fg_hva(&f->g, a1) + HDR, msg + HDR, 80);
@@ -548,6 +548,10 @@ static void test_net_vhost_mode_keeps_data_queues_out_of_the_vmm(void **state)
 	f->d = virtio_net_create(&prm, NULL);
 	assert_non_null(f->d);
 	assert_true(f->d->ops->vhost);
+	/* a limit on either side is refused before either is set; none is fine */
+	assert_int_equal(virtio_net_set_limiter(f->d, &(struct vm_rate_limiter){ 0 },
+						&(struct vm_rate_limiter){ .bw = { .size = 5, .refill_ms = 1 } }, NULL), -1);
+	assert_int_equal(virtio_net_set_limiter(f->d, &(struct vm_rate_limiter){ 0 }, NULL, NULL), 0);
 	f->d->acked_features = base_features;
 	f->d->gm = &f->g.gm;
 	f->d->loop = (struct evloop *)&loop;
