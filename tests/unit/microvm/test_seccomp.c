@@ -95,6 +95,11 @@ static long create_file(void) { return open("/nonexistent-dir/x", O_WRONLY | O_C
 static long open_rdonly(void) { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
 static long exec_mmap(void) { return (long)mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); }
 static long epoll_wait_none(void) { return syscall(SYS_epoll_wait, -1, NULL, 1, 0); }
+static long pread_ebadf(void)
+{
+	char c;
+	return pread(-1, &c, 1, 0);
+}
 
 static const struct probe probes[] = {
 	{ "vcpu: KVM_RUN passes, KVM_CREATE_VM kills", MICROVM_THREAD_VCPU, kvm_run_ebadf, kvm_create_vm },
@@ -108,6 +113,8 @@ static const struct probe probes[] = {
 	{ "api: a KVM ioctl kills", MICROVM_THREAD_API, do_getpid, kvm_run_ebadf },
 	{ "supervisor: execve kills", MICROVM_THREAD_SUPERVISOR, unix_socket, do_execve },
 	{ "supervisor: fork kills", MICROVM_THREAD_SUPERVISOR, open_rdonly, do_fork },
+	{ "supervisor: pread passes (the console's tail), creating kills", MICROVM_THREAD_SUPERVISOR, pread_ebadf,
+	  create_file },
 };
 
 /* The allowed call came back, the forbidden one never did: SIGSYS. */
