@@ -16,6 +16,11 @@ struct json_object;
 #define VMC_CONSOLE_LOG "console.log"
 #define VMC_FIFO_FILE "exec.fifo"   /* container_status: present while created */
 #define VMC_FS_TAG "hull"
+/* `kill KILL` to the supervisor: end the VM now, its network first (the
+ * engine may drop the namespace's path before delete), exit 137.  A real
+ * SIGKILL cannot be caught, and the guest's graceful way takes longer than
+ * engines wait for state.pid (podman: 5 s). */
+#define VMC_SIG_END SIGRTMAX
 /* Host memory beyond the guest's RAM that the host cgroup allows: the VMM
  * and the file server. */
 #define VMC_HOST_OVERHEAD_MIB 64u

@@ -239,7 +239,14 @@ struct sig_ctx {
 static void forward_signal(void *opaque, int sig)
 {
 	struct sig_ctx *x = opaque;
-	struct json_object *req = guest_request_new("kill"), *resp = NULL;
+	struct json_object *req, *resp = NULL;
+
+	if (sig == VMC_SIG_END) {
+		/* `kill KILL`: the VM's threads end with us */
+		vmc_net_teardown(x->dir_fd);
+		_exit(128 + SIGKILL);
+	}
+	req = guest_request_new("kill");
 
 	json_object_object_add(req, "id", json_object_new_string(x->id));
 	json_object_object_add(req, "signal", json_object_new_int(sig));
@@ -316,6 +323,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	sigemptyset(&set);
 	for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
 		sigaddset(&set, fwd[i]);
+	sigaddset(&set, VMC_SIG_END);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sigfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (s->terminal && s->tty >= 0) {

@@ -188,6 +188,8 @@ EOF
 	hull_vm create --bundle "$BUNDLE" --console-socket "$BATS_TEST_TMPDIR/console.sock" "$id" </dev/null 3>&-
 	hull start "$id"
 	wait_for_status "$id" stopped 300
+	# an init that exits: the guest powers off (a SIGKILL does not wait for it)
+	grep -q "reboot: Power down" "$ROOT/$id/console.log" || fail "no power-off: $(tail -n 5 "$ROOT/$id/console.log")"
 	wait "$rpid" || fail "receiver: $(cat "$BATS_TEST_TMPDIR/tty.err")"
 	run tr -d '\r' <"$BATS_TEST_TMPDIR/tty.out"
 	assert_output --partial $'go\n33 77'

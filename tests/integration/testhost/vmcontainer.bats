@@ -80,6 +80,9 @@ assert_vm_gone() {
 	run hull kill "$id" KILL
 	assert_success
 	wait_for_status "$id" stopped 120
+	# SIGKILL ends the VM at once: no power-off of the guest
+	run grep -c "reboot: Power down" "$ROOT/$id/console.log"
+	assert_output 0
 	run hull delete "$id"
 	assert_success
 	assert_vm_gone "$id"
