@@ -16,6 +16,10 @@ export PATH=$PATH:/usr/sbin:/sbin
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=$root/build/cache/microvm
 mkdir -p "$out"
+# Two run-suites of one checkout prepare at once: one at a time (each file is
+# replaced by a rename, so a test host already running reads whole ones).
+exec 7>"$out/.lock"
+flock 7
 
 # The kernel and the module resolution are the guest image's
 # (guest/build-image.sh): one cache, one dependency walk.
