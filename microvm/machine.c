@@ -281,6 +281,10 @@ int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **e
 		int code = vm.exit_code;
 		pthread_mutex_unlock(&vm.exit_lock);
 		hull_debug("microvm: %s", vm.exit_reason ? vm.exit_reason : "stopped");
+		/* Its exit status says a crash; this says which (a triple fault
+		 * or the guest's own report), for whoever reads the log. */
+		if (code == MICROVM_EXIT_CRASH)
+			hull_warn("microvm: the guest crashed: %s", vm.exit_reason ? vm.exit_reason : "no reason");
 		if (code == MICROVM_EXIT_ERROR)
 			r = hull_err_make(err, 0, "%s", vm.exit_reason ? vm.exit_reason : "VMM error");
 		else

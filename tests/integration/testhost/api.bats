@@ -54,7 +54,15 @@ wait_for() { # wait_for REGEX: until the guest's serial output has a line matchi
 		kill -0 "$serve_pid" 2>/dev/null || break
 		sleep 1
 	done
-	grep -qE "$1" "$T/out" || { tail -n 30 "$T/out"; return 1; }
+	grep -qE "$1" "$T/out" && return 0
+	tail -n 30 "$T/out"
+	# how the server ended, if it did: 159 is a seccomp kill (SIGSYS)
+	if ! kill -0 "$serve_pid" 2>/dev/null; then
+		local st=0
+		wait "$serve_pid" || st=$?
+		echo "vm serve ended with status $st"
+	fi
+	return 1
 }
 
 metric() { # metric NAME: its value in the last line FlushMetrics wrote
