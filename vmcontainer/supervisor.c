@@ -76,17 +76,12 @@ static void console_last_line(int dir_fd, char *out, size_t size)
 
 	snprintf(out, size, "no console output");
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
-		off_t from = st.st_size > (off_t)sizeof(buf) - 1 ? st.st_size - (off_t)sizeof(buf) + 1 : 0;
-		n = pread(fd, buf, sizeof(buf) - 1, from);
+		off_t from = st.st_size > (off_t)sizeof(buf) ? st.st_size - (off_t)sizeof(buf) : 0;
+		n = pread(fd, buf, sizeof(buf), from);
 	}
 	if (n <= 0)
 		return;
-	buf[n] = '\0';
-	/* NULs from the guest would end the search early: it only looks */
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\0')
-			buf[i] = '?';
-	panic = memmem(buf, (size_t)n, "Kernel panic", 12);
+	panic = memmem(buf, (size_t)n, "Kernel panic", strlen("Kernel panic"));
 	if (panic) {
 		start = panic - buf;
 		for (end = start; end < n && buf[end] != '\n' && buf[end] != '\r';)
