@@ -56,6 +56,10 @@ static const struct confine_rule base_rules[] = {
 	SYS("gettid"), SYS("restart_syscall"), SYS("sigaltstack"),
 	/* a write to a closed pipe: SIGPIPE blocked, a pending one swallowed */
 	SYS("rt_sigpending"), SYS("rt_sigtimedwait"),
+	/* glibc's first shrink of a thread's malloc arena reads
+	 * /proc/sys/vm/overcommit_memory (arena.c check_may_shrink_heap): a
+	 * vCPU that frees a big buffer; read-only, never creating */
+	{ "openat", 0, { ARG(2, EQ, O_RDONLY | O_CLOEXEC) } },
 	/* fds it holds: logs, the console, eventfds */
 	SYS("read"), SYS("write"), SYS("readv"), SYS("writev"), SYS("close"), SYS("fstat"), SYS("newfstatat"),
 	SYS("poll"), SYS("ppoll"), SYS("lseek"),
@@ -115,7 +119,7 @@ static const struct confine_rule vmm_rules[] = {
 	/* vsock's handshake deadlines; a rate limiter's timer, made when its
 	 * queue is first throttled */
 	SYS("timerfd_create"), SYS("timerfd_settime"), SYS("timerfd_gettime"), SYS("fcntl"),
-	{ "openat", 0, { ARG(2, EQ, O_RDONLY | O_CLOEXEC) } },
+	/* (read-only opens: the base list) */
 	{ "openat", 0, { ARG(2, EQ, O_RDWR | O_CLOEXEC) } },
 	SYS("unlink"), SYS("unlinkat"),
 	/* the vCPU threads' end (kick, join, their stacks) */
