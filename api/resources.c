@@ -137,8 +137,10 @@ void api_vm_free(struct api_vm *v)
 	free(v->log_level);
 	free(v->metrics_path);
 	free(v->cmdline);
-	if (v->metrics_fd >= 0)
+	if (v->metrics_fd >= 0) {
+		microvm_seccomp_metrics_fd(-1);
 		close(v->metrics_fd);
+	}
 	memset(v, 0, sizeof(*v));
 	v->metrics_fd = -1;
 }
@@ -585,6 +587,8 @@ int api_put_metrics(struct api_vm *v, struct json_object *o, struct hull_err **e
 	if (fd < 0)
 		return hull_err_make(err, errno, "metrics_path %s", path);
 	v->metrics_fd = fd;
+	/* where a refused syscall's count goes, from the SIGSYS handler */
+	microvm_seccomp_metrics_fd(fd);
 	set_str(&v->metrics_path, path);
 	return 0;
 }

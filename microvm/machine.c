@@ -269,7 +269,7 @@ int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **e
 	}
 	r = vcpus_start(&vm, err);
 	if (r == 0 && vmm_filter.insns)
-		r = vm_seccomp_apply(&vmm_filter, err);
+		r = vm_seccomp_apply(MICROVM_THREAD_VMM, &vmm_filter, err);
 	if (r == 0) {
 		ctl_attach(cfg->ctl, &vm);
 		r = evloop_run(vm.loop, err);

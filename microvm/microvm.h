@@ -138,8 +138,9 @@ struct vm_config {
 };
 
 /* ---- seccomp filters of the VMM's threads (microvm/seccomp.c) -------------
- * One allowlist per thread kind, everything else kills the process
- * (docs/sandbox.md).  The vCPU and event-loop threads get theirs from
+ * One allowlist per thread kind, everything else kills the process by
+ * SIGSYS after one line on stderr, `hull: seccomp: vcpu thread: forbidden
+ * syscall socket (41)` (docs/sandbox.md).  The vCPU and event-loop threads get theirs from
  * microvm_run (vm_config.seccomp); a thread of the caller's that lives
  * alongside a running VM installs its kind with microvm_seccomp_thread once
  * its setup is done: it filters the calling thread only, and sets its
@@ -151,6 +152,12 @@ enum microvm_thread {
 	MICROVM_THREAD_SUPERVISOR,  /* a VM container's supervisor, once the container runs */
 };
 int microvm_seccomp_thread(enum microvm_thread kind, struct hull_err **err);
+/* Firecracker's "seccomp": {"num_faults": N}: the count of refused calls
+ * (0 in a process that is still alive), and the metrics fd that the SIGSYS
+ * handler writes that group to before the process dies (-1: none; the
+ * caller owns it and sets -1 before closing it). */
+unsigned long microvm_seccomp_faults(void);
+void microvm_seccomp_metrics_fd(int fd);
 
 /* ---- control of a running VM (microvm/ctl.c) -------------------------------
  * Every call may come from any thread; it blocks the caller (never the VMM)

@@ -2,9 +2,12 @@
 /*
  * Per-thread seccomp filters of the VMM, as Firecracker has them: one
  * allowlist per thread kind, each installed by the thread itself (no TSYNC)
- * once its setup is done and before it handles anything the guest controls;
- * anything else kills the whole process (SECCOMP_RET_KILL_PROCESS), so a
- * guest that takes over a device model holds only what that thread needs.
+ * once its setup is done and before it handles anything the guest controls,
+ * so a guest that takes over a device model holds only what that thread
+ * needs.  Anything else traps (SECCOMP_RET_TRAP, as Firecracker): the call
+ * never runs, the SIGSYS handler below names it on stderr, counts it in the
+ * metrics, and the process dies by SIGSYS as SECCOMP_RET_KILL_PROCESS would
+ * have killed it.
  *
  *   vcpu        KVM_RUN and what its exits do: bus handlers (UART output,
  *               virtio-pci registers, MSI-X routes, BAR moves, VFIO config
@@ -37,6 +40,12 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <pthread.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <time.h>
+#include <ucontext.h>
 
 #define ARG(i, op, v) { (i), CONFINE_CMP_##op, (uint64_t)(v), 0 }
 #define MASKED(i, mask, v) { (i), CONFINE_CMP_MASKED_EQ, (uint64_t)(mask), (uint64_t)(v) }
@@ -176,21 +185,137 @@ static const char *thread_name(enum microvm_thread kind)
 	return (unsigned)kind < ARRAY_SIZE(names) ? names[kind] : "?";
 }
 
+/* ---- a forbidden syscall: SIGSYS ------------------------------------------
+ * The handler runs on the thread whose call was refused and may use only
+ * async-signal-safe calls that every kind allows (write, clock_gettime,
+ * the refused call itself): the names are resolved before any filter
+ * (libseccomp's resolver strdup()s: malloc in a handler could deadlock on
+ * the lock the refused thread holds). */
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1 /* si_code of a seccomp SIGSYS (linux/signal.h); glibc 2.36 lacks it */
+#endif
+#define NAMES_MAX 512 /* above every x86-64 syscall number */
+static const char *syscall_names[NAMES_MAX];
+static pthread_once_t trap_once = PTHREAD_ONCE_INIT;
+static _Thread_local int my_kind = -1; /* set by vm_seccomp_apply */
+static atomic_ulong faults;
+static atomic_int metrics_fd = -1;
+static int fault_kind = -1; /* HULL_TEST_SECCOMP_FAULT */
+
+static size_t put_str(char *buf, size_t at, size_t cap, const char *s)
+{
+	while (*s && at + 1 < cap)
+		buf[at++] = *s++;
+	return at;
+}
+
+static size_t put_num(char *buf, size_t at, size_t cap, unsigned long long v)
+{
+	char d[24];
+	int n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n > 0 && at + 1 < cap)
+		buf[at++] = d[--n];
+	return at;
+}
+
+static void on_sigsys(int sig, siginfo_t *si, void *ucv)
+{
+	const greg_t *r = ((ucontext_t *)ucv)->uc_mcontext.gregs;
+	int nr = si->si_syscall, fd;
+	unsigned long count;
+	struct timespec ts;
+	char line[192];
+	size_t n = 0;
+
+	if (si->si_code != SYS_SECCOMP || my_kind < 0) {
+		/* kill(2) with SIGSYS, or not one of our filters: what SIGSYS
+		 * did before this handler (blocked here: delivered on return) */
+		signal(sig, SIG_DFL);
+		syscall(SYS_tgkill, getpid(), gettid(), sig);
+		return;
+	}
+	count = atomic_fetch_add(&faults, 1) + 1;
+	n = put_str(line, n, sizeof(line), "hull: seccomp: ");
+	n = put_str(line, n, sizeof(line), thread_name((enum microvm_thread)my_kind));
+	n = put_str(line, n, sizeof(line), " thread: forbidden syscall ");
+	n = put_str(line, n, sizeof(line),
+		    nr >= 0 && nr < NAMES_MAX && syscall_names[nr] ? syscall_names[nr] : "unknown");
+	n = put_str(line, n, sizeof(line), " (");
+	n = put_num(line, n, sizeof(line), (unsigned)nr);
+	n = put_str(line, n, sizeof(line), ")\n");
+	(void)!write(STDERR_FILENO, line, n);
+	/* Firecracker's "seccomp": {"num_faults": N}, as a line of its own:
+	 * the full line needs json-c (malloc) and the other threads' counters
+	 * (their locks), neither safe here. */
+	fd = atomic_load(&metrics_fd);
+	if (fd >= 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		n = put_str(line, 0, sizeof(line), "{\"utc_timestamp_ms\":");
+		n = put_num(line, n, sizeof(line), (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000);
+		n = put_str(line, n, sizeof(line), ",\"seccomp\":{\"num_faults\":");
+		n = put_num(line, n, sizeof(line), count);
+		n = put_str(line, n, sizeof(line), "}}\n");
+		(void)!write(fd, line, n);
+	}
+	/* Die by SIGSYS: the same call again (the filter decides on the number
+	 * and arguments: it traps again).  SIGSYS is blocked in its own
+	 * handler, and the kernel (force_sig_seccomp) then resets it to its
+	 * default action and unblocks it: the process ends killed by SIGSYS,
+	 * as SECCOMP_RET_KILL_PROCESS ended it. */
+	syscall(nr, r[REG_RDI], r[REG_RSI], r[REG_RDX], r[REG_R10], r[REG_R8], r[REG_R9]);
+	/* Not reached; should it be, the default action all the same. */
+	signal(sig, SIG_DFL);
+	syscall(SYS_tgkill, getpid(), gettid(), sig);
+}
+
+/* Once per process, before any filter: the names, the test trigger, the
+ * handler. */
+static void trap_setup(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+	const char *t = getenv("HULL_TEST_SECCOMP_FAULT");
+
+	/* Each string is kept for the process's life. */
+	for (int nr = 0; nr < NAMES_MAX; nr++)
+		syscall_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	for (int k = MICROVM_THREAD_VCPU; t && k <= MICROVM_THREAD_SUPERVISOR; k++)
+		if (strcmp(t, thread_name((enum microvm_thread)k)) == 0)
+			fault_kind = k;
+	/* Every other signal blocked: nothing interleaves with the line. */
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGSYS, &sa, NULL);
+}
+
+void microvm_seccomp_metrics_fd(int fd)
+{
+	atomic_store(&metrics_fd, fd);
+}
+
+unsigned long microvm_seccomp_faults(void)
+{
+	return atomic_load(&faults);
+}
+
 int vm_seccomp_prepare(enum microvm_thread kind, struct confine_filter *f, struct hull_err **err)
 {
 	size_t nb = ARRAY_SIZE(base_rules), n = kinds[kind].n;
 	_cleanup_free_ struct confine_rule *all = xcalloc(nb + n, sizeof(*all));
 
+	pthread_once(&trap_once, trap_setup);
 	memcpy(all, base_rules, sizeof(base_rules));
 	memcpy(all + nb, kinds[kind].rules, n * sizeof(*all));
-	if (confine_allowlist_prepare(all, nb + n, CONFINE_ACT_KILL_PROCESS, f, err) < 0)
+	if (confine_allowlist_prepare(all, nb + n, CONFINE_ACT_TRAP, f, err) < 0)
 		return -1;
 	/* This thread only: each kind installs its own. */
 	f->flags &= ~(unsigned)SECCOMP_FILTER_FLAG_TSYNC;
 	return 0;
 }
 
-int vm_seccomp_apply(const struct confine_filter *f, struct hull_err **err)
+int vm_seccomp_apply(enum microvm_thread kind, const struct confine_filter *f, struct hull_err **err)
 {
 	/* A copy: confine_seccomp_install marks its filter loaded, and the
 	 * vCPU threads share one. */
@@ -199,7 +324,16 @@ int vm_seccomp_apply(const struct confine_filter *f, struct hull_err **err)
 	/* no_new_privs is per thread too; needed without CAP_SYS_ADMIN (jailed). */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return hull_err_make(err, errno, "seccomp: PR_SET_NO_NEW_PRIVS");
-	return confine_seccomp_install(&mine, NULL, err);
+	my_kind = (int)kind;
+	if (confine_seccomp_install(&mine, NULL, err) < 0) {
+		my_kind = -1;
+		return -1;
+	}
+	/* Test only (docs/testing.md): a call no kind allows, as a guest that
+	 * took this thread over would make. */
+	if (fault_kind == (int)kind)
+		syscall(SYS_getppid);
+	return 0;
 }
 
 int microvm_seccomp_thread(enum microvm_thread kind, struct hull_err **err)
@@ -209,7 +343,7 @@ int microvm_seccomp_thread(enum microvm_thread kind, struct hull_err **err)
 
 	if (vm_seccomp_prepare(kind, &f, err) < 0)
 		return hull_err_wrap(err, "seccomp filter of the %s thread", thread_name(kind));
-	r = vm_seccomp_apply(&f, err);
+	r = vm_seccomp_apply(kind, &f, err);
 	free(f.insns);
 	return r;
 }
