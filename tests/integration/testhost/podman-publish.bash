@@ -68,7 +68,29 @@ assert_pm_gone() {
 	assert_no_cgroup "libpod-*"
 }
 
-# pm_publish BACKEND RUNTIME PORT: `podman run -d -p PORT:80` with RUNTIME on
+# assert_vhost PID on|off: the VMM process PID's virtio-net data path is
+# vhost-net (PID holds /dev/vhost-net open and the kernel runs its worker,
+# `vhost-TID` after the VMM's thread TID that set up the ring: a kernel
+# thread before Linux 6.4, a thread of PID since), or the VMM's own event
+# loop (neither).
+assert_vhost() {
+	local pid=$1 want=$2 fds workers=0 t
+	fds=$(find "/proc/$pid/fd" -lname /dev/vhost-net 2>/dev/null | wc -l)
+	for t in /proc/"$pid"/task/*; do
+		if pgrep -x "vhost-${t##*/}" >/dev/null || grep -q '^vhost-' "$t/comm" 2>/dev/null; then
+			workers=$((workers + 1))
+		fi
+	done
+	if [[ $want == on ]]; then
+		((fds > 0)) || fail "the VMM $pid has no /dev/vhost-net open: $(ls -l "/proc/$pid/fd")"
+		((workers > 0)) || fail "no vhost worker (vhost-TID, TID a thread of $pid): $(ps -eLo pid,comm | grep vhost)"
+	else
+		((fds == 0)) || fail "the VMM $pid has /dev/vhost-net open with vhost=off"
+		((workers == 0)) || fail "a vhost worker of $pid runs with vhost=off"
+	fi
+}
+
+# pm_publish BACKEND RUNTIME PORT [VHOST]: `podman run -d -p PORT:80` with RUNTIME on
 # podman's default bridge network through BACKEND (pm_net; both write
 # iptables-nft rules: DNAT from the host port, masquerade), the container's
 # busybox httpd answering with the kernel it runs on; fetched from the test
@@ -79,12 +101,15 @@ assert_pm_gone() {
 # with CNI host-local's lease of the address; the namespace itself is kept
 # alive by a process of the test across the removal, and must hold nothing
 # but lo (no veth, no tap of hull's, so no tc filter either).
-# The VM test first checks hull's mirror in it: the tap and both redirects.
+# The VM test first checks hull's mirror in it: the tap and both redirects,
+# and the data path: VHOST (on, the default, or off) is the annotation
+# org.hull.vm.vhost given to podman, and what the VMM must use (assert_vhost).
 pm_publish() {
-	local be=$1 rt=$2 port=$3 cid sb br gw ip reply
+	local be=$1 rt=$2 port=$3 vhost=${4:-on} cid sb br gw ip reply ann=()
 	run pm_net "$be" info --format '{{.Host.NetworkBackend}}'
 	assert_output "$be"
-	cid=$(PM_RUNTIME=$rt pm_net "$be" run -d --ulimit nofile=1024:1024 \
+	[[ $vhost == on ]] || ann=(--annotation "org.hull.vm.vhost=$vhost")
+	cid=$(PM_RUNTIME=$rt pm_net "$be" run -d "${ann[@]}" --ulimit nofile=1024:1024 \
 		--ulimit nproc=1024:1024 -p "$port:80" localhost/hull-test:latest /bin/sh -c \
 		'mkdir /www && echo "published $(uname -r)" >/www/index.html && exec httpd -f -p 80 -h /www')
 	sb=$(pm_net "$be" inspect --format '{{.NetworkSettings.SandboxKey}}' "$cid")
@@ -105,6 +130,7 @@ pm_publish() {
 		assert_output --partial 'Egress Redirect to device hulltap0'
 		run nsenter --net="$sb" tc filter show dev hulltap0 ingress
 		assert_output --partial 'Egress Redirect to device eth0'
+		assert_vhost "$(pm_net "$be" inspect --format '{{.State.Pid}}' "$cid")" "$vhost"
 	fi
 	run iptables -t nat -S
 	assert_output --partial -- "--dport $port -j DNAT --to-destination $ip:80"
