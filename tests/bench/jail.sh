@@ -143,9 +143,8 @@ the launch (the bench's \`\$EPOCHREALTIME\`) to the moment the bench reads
 the VMM's \`--boot-timer\` line; the VMM boot timer is the VMM's own figure,
 from its exec (after the jail's steps) to the guest's write; their
 difference is the time from the launch to the VMM's exec, which holds the
-jail's steps; "to exit"
-adds the guest's poweroff and the keeper's clean-up (cgroup and chroot
-removed).
+jail's steps; "to exit" adds the guest's poweroff and the keeper's clean-up
+(cgroup and chroot removed).
 
 | command | to userspace | VMM boot timer | launch to the VMM's exec | to exit |
 | --- | ---: | ---: | ---: | ---: |
