@@ -24,7 +24,7 @@ setup() {
 
 @test "guest image: hull is PID 1, loads every module of hull.order, devices get their drivers, pivot_root works" {
 	truncate -s 1M "$BATS_TEST_TMPDIR/disk.img"
-	run timeout 300 "$HULL_BIN" vm run --kernel "$G/vmlinuz" --initrd "$G/initramfs.cpio" --memory 256 \
+	run timeout -s KILL 300 "$HULL_BIN" vm run --kernel "$G/vmlinuz" --initrd "$G/initramfs.cpio" --memory 256 \
 		--disk "$BATS_TEST_TMPDIR/disk.img,ro" --console virtio --vsock "cid=3,uds=$BATS_TEST_TMPDIR/v.sock" \
 		--cmdline "console=ttyS0 quiet panic=-1 rdinit=/init -- agent --selftest" </dev/null
 	echo "$output" | tail -n 40

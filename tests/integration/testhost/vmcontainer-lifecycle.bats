@@ -26,7 +26,7 @@ setup() {
 }
 
 hull_vm() {
-	timeout 600 "$HULL_VM" --root "$ROOT" "$@"
+	timeout -k 30 600 "$HULL_VM" --root "$ROOT" "$@"
 }
 
 assert_vm_gone() {

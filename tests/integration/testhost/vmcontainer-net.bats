@@ -49,7 +49,7 @@ teardown() {
 }
 
 hull_vm() {
-	timeout 600 "$HULL_VM" --root "$ROOT" "$@"
+	timeout -k 30 600 "$HULL_VM" --root "$ROOT" "$@"
 }
 
 cni_conf() {

@@ -45,7 +45,7 @@ assert_vm_gone() {
 @test "vmcontainer-shim: ctr run with org.hull.isolation=vm: the guest's kernel, stdout, exit code, nothing left" {
 	local host_kver
 	host_kver=$(uname -r)
-	run timeout 600 ctr --address "$D/c.sock" -n "$NS" run --rm --fifo-dir "$D/fifo" \
+	run timeout -k 30 600 ctr --address "$D/c.sock" -n "$NS" run --rm --fifo-dir "$D/fifo" \
 		--runtime io.containerd.hull.v2 --annotation org.hull.isolation=vm \
 		localhost/hull-test:latest vm1 sh -c 'uname -r; grep -c -w hypervisor /proc/cpuinfo; exit 7'
 	echo "$output"
@@ -58,13 +58,13 @@ assert_vm_gone() {
 @test "vmcontainer-shim: runtime options isolation=vm: detached task, exec, ps, no checkpoint, kill, delete, nothing left" {
 	local host_kver
 	host_kver=$(uname -r)
-	timeout 600 ctr --address "$D/c.sock" -n "$NS" run -d --fifo-dir "$D/fifo" \
+	timeout -k 30 600 ctr --address "$D/c.sock" -n "$NS" run -d --fifo-dir "$D/fifo" \
 		--runtime io.containerd.hull.v2 --runtime-config-path "$D/vm.toml" \
 		localhost/hull-test:latest vm2 sleep 1000
 	run c task ls
 	assert_line --regexp '^vm2 +[0-9]+ +RUNNING$'
 	# The task's pid is the VM's supervisor on this host; the sleep runs in the guest.
-	run timeout 600 ctr --address "$D/c.sock" -n "$NS" task exec --fifo-dir "$D/fifo" --exec-id e1 vm2 sh -c 'uname -r; exit 9'
+	run timeout -k 30 600 ctr --address "$D/c.sock" -n "$NS" task exec --fifo-dir "$D/fifo" --exec-id e1 vm2 sh -c 'uname -r; exit 9'
 	echo "$output"
 	assert_equal "$status" 9
 	[[ ${lines[0]} != "$host_kver" ]] || fail "the exec runs on the test host's kernel $host_kver"

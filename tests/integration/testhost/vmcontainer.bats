@@ -26,7 +26,7 @@ setup() {
 }
 
 hull_vm() {
-	timeout 600 "$HULL_VM" --root "$ROOT" "$@"
+	timeout -k 30 600 "$HULL_VM" --root "$ROOT" "$@"
 }
 
 # vm_run_detached ID: `hull-vm run -d` of the bundle (output in
