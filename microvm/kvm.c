@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 static bool path_exists(const char *p)
@@ -153,15 +154,78 @@ static int ram_memfd(struct vm *vm, bool huge, struct hull_err **err)
 	return fd;
 }
 
+/* Shared RAM in transparent huge pages whatever the host's shmem policy.  A
+ * memfd gets THP only when /sys/kernel/mm/transparent_hugepage/shmem_enabled
+ * allows it, and Debian's default is "never": every 4 KiB the guest touches
+ * is then a nested page fault, and a VM container's boot took 3.0x a bare
+ * boot in the test host against 1.3x with huge pages (BENCHMARKS.md).  A
+ * tmpfs instance of our own with huge=within_size decides for itself; it is
+ * mounted nowhere (fsmount without move_mount: no mount table sees it) and
+ * the file is unlinked at once, so both go with the last fd and mapping.  Such a
+ * file cannot be sealed: the file server accepts it as tmpfs and turns a
+ * shrink into a clean exit (vhost_user_backend.c, cmd_virtiofsd.c).
+ * Returns -2 where the kernel has no huge tmpfs (no THP) or the caller may
+ * not make a tmpfs (no CAP_SYS_ADMIN): the caller then takes the memfd. */
+static int ram_tmpfs(struct vm *vm, struct hull_err **err)
+{
+	char size[32];
+	int fs, mnt, fd;
+
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return errno == EPERM || errno == ENOSYS || errno == ENODEV ? -2 :
+		       hull_err_make(err, errno, "shared guest RAM: fsopen tmpfs");
+	snprintf(size, sizeof(size), "%" PRIu64, vm->mem_size);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "huge", "within_size", 0) < 0) {
+		int e = errno;
+		close(fs);
+		return e == EINVAL ? -2 : hull_err_make(err, e, "shared guest RAM: tmpfs huge=within_size");
+	}
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		int e = errno;
+		close(fs);
+		return hull_err_make(err, e, "shared guest RAM: tmpfs size=%s", size);
+	}
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	close(fs);
+	if (mnt < 0)
+		return hull_err_make(err, errno, "shared guest RAM: fsmount tmpfs");
+	/* Named, then unlinked: /proc/PID/smaps still says what the mapping is. */
+	fd = openat(mnt, "hull-guest-ram", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 || unlinkat(mnt, "hull-guest-ram", 0) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		close(mnt);
+		return hull_err_make(err, e, "shared guest RAM: hull-guest-ram in its tmpfs");
+	}
+	close(mnt);
+	if (ftruncate(fd, (off_t)vm->mem_size) < 0) {
+		int e = errno;
+		close(fd);
+		return hull_err_make(err, e, "shared guest RAM: size %" PRIu64 " MiB", vm->mem_size >> 20);
+	}
+	return fd;
+}
+
 static int map_ram(struct vm *vm, struct hull_err **err)
 {
-	int fd = -1;
+	int fd = -2;
 
-	if (vm->cfg->hugepages || vm->cfg->nfs) {
+	if (vm->cfg->nfs && !vm->cfg->hugepages) {
+		fd = ram_tmpfs(vm, err);
+		if (fd == -1)
+			return -1;
+	}
+	if (fd == -2 && (vm->cfg->hugepages || vm->cfg->nfs)) {
 		fd = ram_memfd(vm, vm->cfg->hugepages, err);
 		if (fd < 0)
 			return -1;
 	}
+	if (fd == -2)
+		fd = -1;
 	if (vm->cfg->hugepages)
 		vm->ram = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
 	else

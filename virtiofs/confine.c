@@ -14,7 +14,8 @@
  *   - only the capabilities file serving needs (chown, DAC override and
  *     search, fowner, fsetid, mknod for whiteouts, setfcap for
  *     security.capability);
- *   - a seccomp allowlist (confine/), everything else kills the process.
+ *   - a seccomp allowlist (confine/), everything else kills the process;
+ *   - guest memory that shrinks under it ends it cleanly (on_sigbus).
  */
 #include "virtiofs/internal.h"
 
@@ -285,6 +286,18 @@ static int raise_nofile(struct hull_err **err)
 	return 0;
 }
 
+/* A guest RAM file that shrinks under the server (the tmpfs kind, which
+ * cannot be sealed: map_region in microvm/virtio/vhost_user_backend.c) makes
+ * the next access past its end a SIGBUS.  Only the frontend can shrink it,
+ * and it can as well hang up: end as a hang-up would, with one line. */
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	static const char msg[] = "hull: virtiofsd: the guest's memory shrank under the file server (SIGBUS); exiting\n";
+
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
 int vfs_confine_process(const struct vfs_confine_opts *o, int *root_fd, struct hull_err **err)
 {
 	_cleanup_close_ int root = -1;
@@ -292,6 +305,8 @@ int vfs_confine_process(const struct vfs_confine_opts *o, int *root_fd, struct h
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		return hull_err_make(err, errno, "PR_SET_PDEATHSIG");
+	if (sigaction(SIGBUS, &(struct sigaction){ .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO }, NULL) < 0)
+		return hull_err_make(err, errno, "sigaction SIGBUS");
 	if (raise_nofile(err) < 0)
 		return hull_err_wrap(err, "virtiofsd");
 	root = build_tree(o, err);

@@ -6,9 +6,9 @@
  *
  * Trust: the frontend and its guest are hostile.  The memory table is
  * checked whole (region count, fd count, sizes, gpa/uva/offset overflow,
- * overlap) and only memory that cannot shrink under us is mapped: a sealed
- * memfd (F_SEAL_SHRINK) at least offset+size long, so no guest buffer access
- * can ever SIGBUS.  Ring addresses are frontend virtual addresses translated
+ * overlap) and only memory at least offset+size long is mapped: a memfd
+ * sealed against shrinking, or a tmpfs file whose shrink (by the frontend
+ * alone) its process turns into a clean exit (map_region).  Ring addresses are frontend virtual addresses translated
  * through the table and then validated by virtq_setup; descriptors by
  * virtq_pop (microvm/virtq.c).  A bad request is refused (REPLY_ACK status
  * 1) and a bad ring stops only its queue (the frontend hears it on the
@@ -19,7 +19,9 @@
 #include "microvm/virtio/vhost_user.h"
 
 #include <inttypes.h>
+#include <linux/magic.h>
 #include <sys/epoll.h>
+#include <sys/vfs.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -213,6 +215,7 @@ static void unmap_all(struct vub *b)
 
 static int map_region(struct vub *b, const struct vhu_region *r, int fd, struct vub_map *m)
 {
+	struct statfs sfs;
 	struct stat st;
 	uint64_t end;
 	int seals;
@@ -225,11 +228,17 @@ static int map_region(struct vub *b, const struct vhu_region *r, int fd, struct 
 		return refuse(b, "memory region at 0x%" PRIx64 ": offset or address wraps", r->gpa);
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < r->mmap_offset + r->size)
 		return refuse(b, "memory region at 0x%" PRIx64 ": file smaller than offset+size", r->gpa);
-	/* Unsealed memory could be truncated under us: every access past the
-	 * new end would be SIGBUS. */
+	/* Memory truncated under us would make each access past the new end a
+	 * SIGBUS.  A memfd sealed against shrinking cannot be; a tmpfs file
+	 * (hull's huge-page guest RAM, which cannot be sealed) can, by the
+	 * frontend alone, which can end this connection anyway: the process
+	 * that serves it turns that SIGBUS into a clean exit
+	 * (cmd_virtiofsd.c).  Anything else (a disk file's I/O errors) is
+	 * refused. */
 	seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK))
-		return refuse(b, "memory region at 0x%" PRIx64 ": not a memfd sealed against shrinking", r->gpa);
+	if ((seals < 0 || !(seals & F_SEAL_SHRINK)) && (fstatfs(fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC))
+		return refuse(b, "memory region at 0x%" PRIx64 ": neither a memfd sealed against shrinking nor a tmpfs file",
+			      r->gpa);
 	p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, (off_t)r->mmap_offset);
 	if (p == MAP_FAILED)
 		return refuse(b, "memory region at 0x%" PRIx64 ": mmap: %s", r->gpa, strerror(errno));

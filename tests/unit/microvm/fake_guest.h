@@ -62,19 +62,26 @@ static inline void fg_init(struct fake_guest *g)
 	fg_layout(g);
 }
 
-/* RAM that a vhost-user backend can map too: a memfd sealed against
- * shrinking (what the VMM makes for --fs), registered with its fd. */
-static inline void fg_init_shared(struct fake_guest *g)
+/* RAM that a vhost-user backend can map too, registered with its fd: a
+ * memfd sealed against shrinking, or with sealed false an unsealed one (a
+ * tmpfs file, like the VMM's huge-page guest RAM for --fs). */
+static inline void fg_init_shared_sealed(struct fake_guest *g, bool sealed)
 {
 	memset(g, 0, sizeof(*g));
 	g->memfd = memfd_create("fake-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	assert_true(g->memfd >= 0);
 	assert_int_equal(ftruncate(g->memfd, FG_SIZE), 0);
-	assert_int_equal(fcntl(g->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+	if (sealed)
+		assert_int_equal(fcntl(g->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
 	g->ram = mmap(NULL, FG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd, 0);
 	assert_true(g->ram != MAP_FAILED);
 	assert_int_equal(gm_add_region_fd(&g->gm, FG_BASE, FG_SIZE, g->ram, g->memfd, 0, NULL), 0);
 	fg_layout(g);
+}
+
+static inline void fg_init_shared(struct fake_guest *g)
+{
+	fg_init_shared_sealed(g, true);
 }
 
 static inline void fg_free(struct fake_guest *g)

@@ -9,7 +9,8 @@
  * CREATE + WRITE of a file that then exists on the host, a lookup of a host
  * path outside the shared directory failing.  The child must exit 0 when the
  * frontend disconnects: a syscall missing from the allowlist would have
- * killed it with SIGSYS.  Needs root (mount namespace, pivot_root).
+ * killed it with SIGSYS.  And with unsealed RAM that the frontend shrinks,
+ * it must exit 1 with one line.  Needs root (mount namespace, pivot_root).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,7 +41,9 @@ static struct {
 	uint64_t unique;
 	uint16_t next_desc;
 	uint8_t reply[4096] __attribute__((aligned(8)));
+	int child_err;      /* the child's stderr, with unsealed RAM */
 } t;
+static bool unsealed;   /* setup_unsealed: the guest RAM is an unsealed tmpfs file */
 
 static ssize_t serve(void *opaque, unsigned int q, const struct iovec *in, int nin, const struct iovec *out, int nout)
 {
@@ -85,7 +88,7 @@ static int rm(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 static int setup(void **state)
 {
 	struct hull_err *err = NULL;
-	int sv[2];
+	int sv[2], ep[2];
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "skipped: needs root (mount namespace, pivot_root)\n");
@@ -98,16 +101,25 @@ static int setup(void **state)
 	assert_int_equal(mkdir(t.shared, 0755), 0);
 	put("share/hello.txt", "hello from the host\n");
 	put("secret", "outside the shared directory\n");
-	fg_init_shared(&t.g);
+	fg_init_shared_sealed(&t.g, !unsealed);
 	t.g.q[Q].size = QSZ;
+	t.child_err = -1;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	if (unsealed)
+		assert_int_equal(pipe2(ep, O_CLOEXEC), 0);
 	t.child = fork();
 	assert_true(t.child >= 0);
 	if (t.child == 0) {
 		close(sv[0]);
+		if (unsealed)
+			dup2(ep[1], 2);
 		child(sv[1]);
 	}
 	close(sv[1]);
+	if (unsealed) {
+		close(ep[1]);
+		t.child_err = ep[0];
+	}
 	if (vhu_front_open_fd(&t.f, sv[0], "virtiofsd", &err) < 0 ||
 	    vhu_front_set_features(&t.f, 1ULL << VIRTIO_F_VERSION_1, &err) < 0 ||
 	    vhu_front_set_mem_table(&t.f, &t.g.gm, &err) < 0)
@@ -125,10 +137,19 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup_unsealed(void **state)
+{
+	unsealed = true;
+	return setup(state);
+}
+
 static int teardown(void **state)
 {
 	if (geteuid() != 0)
 		return 0;
+	unsealed = false;
+	if (t.child_err >= 0)
+		close(t.child_err);
 	vhu_front_close(&t.f);
 	if (t.child > 0) {
 		kill(t.child, SIGKILL);
@@ -251,11 +272,42 @@ static void test_virtiofsd_serves_the_shared_dir_through_the_ring_confined(void 
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* hull's huge-page guest RAM is a tmpfs file, which cannot be sealed: the
+ * server maps it, and when the frontend shrinks it, the next ring access
+ * ends the server with one line and exit 1, as a hang-up would, not a crash
+ * (virtiofs/confine.c's SIGBUS handler, installed before the seccomp
+ * filter). */
+static void test_virtiofsd_guest_memory_shrunk_by_the_frontend_ends_the_server_cleanly(void **state)
+{
+	struct fuse_init_in init = { .major = 7, .minor = 38 };
+	char buf[256] = { 0 };
+	uint64_t one = 1;
+	int status;
+
+	if (geteuid() != 0)
+		skip();
+	/* the unsealed RAM was taken: a request goes round */
+	assert_int_equal(fuse(FUSE_INIT, 0, &init, sizeof(init), NULL, 0, NULL), 0);
+	assert_int_equal(ftruncate(t.g.memfd, 0), 0);
+	assert_int_equal(write(t.kick, &one, 8), 8);
+	assert_int_equal(waitpid(t.child, &status, 0), t.child);
+	t.child = 0;
+	if (WIFSIGNALED(status))
+		fail_msg("virtiofsd child killed by signal %d, not ended cleanly", WTERMSIG(status));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_true(read(t.child_err, buf, sizeof(buf) - 1) > 0);
+	assert_non_null(strstr(buf, "hull: virtiofsd: the guest's memory shrank under the file server (SIGBUS)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_virtiofsd_serves_the_shared_dir_through_the_ring_confined, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_virtiofsd_guest_memory_shrunk_by_the_frontend_ends_the_server_cleanly, setup_unsealed,
+			teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
