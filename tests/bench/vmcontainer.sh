@@ -153,6 +153,15 @@ create and start over vsock, the process's exit, the agent's shutdown and
 the guest's poweroff.  The bare boot has none of the agent's modules
 (virtio, vsock, fuse, virtiofs...) to load.
 
+Both VMs' RAM is in transparent huge pages: the bare boot's is anonymous
+memory, the container's the file its file server maps too, in a tmpfs of
+hull's own with \`huge=within_size\` (docs/microvm.md), whatever the host's
+\`shmem_enabled\` (the test host keeps Debian's \`$(cat /sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null | sed 's/.*\[\(.*\)\].*/\1/')\`).  Before that file, the
+container's RAM was a memfd, in 4 KiB pages under that default: every page
+the guest touched a nested page fault, and this bench gave 2.12x (5 rounds,
+load ~2-10) and 3.00x (3 rounds, load ~10) where the memfd with
+\`shmem_enabled=advise\` gave 1.29x.
+
 Host memory of one VM-isolated container, sampled while its process sleeps
 (\`sh -c 'echo up; exec sleep 1000'\`): the supervisor (state.pid: the VMM
 with its vCPU and device threads, and the stdio relay; $s_thr threads) and

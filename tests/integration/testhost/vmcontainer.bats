@@ -127,6 +127,12 @@ assert_vm_split() {
 	echo "$output"
 	[ "${#lines[@]}" -ge 3 ] || fail "supervisor threads: $output"
 	[ -z "$(grep -vx '2 1' <<<"$output")" ] || fail "a supervisor thread without its one filter: $output"
+	# its guest RAM (the file the file server maps too) in huge pages,
+	# whatever the test host's shmem_enabled (Debian's never) says
+	run awk '/^[0-9a-f]+-[0-9a-f]+ / { g = index($0, "hull-guest-ram") > 0 }
+		g && ($1 == "ShmemPmdMapped:" || $1 == "FilePmdMapped:") { n += $2 } END { print n + 0 }' "/proc/$pid/smaps"
+	[ "$output" -gt 0 ] ||
+		fail "guest RAM in 4 KiB pages only (shmem_enabled: $(cat /sys/kernel/mm/transparent_hugepage/shmem_enabled))"
 	run_nopipe hull exec "$id" /bin/sh -c 'echo exec-out; echo exec-err >&2; exit 3'
 	[ "$status" -eq 3 ] || fail "exec status $status: $stderr"
 	[ "$output" = exec-out ]
