@@ -89,7 +89,7 @@ ratio_range=$(awk -v a="$ratio_min" -v b="$ratio_max" 'BEGIN { printf "%.2f-%.2f
 # A container that sleeps: its supervisor (state.pid: VMM + relay) and its
 # file server (the supervisor's `hull virtiofsd` child).  For each, from
 # /proc/PID/smaps: Rss, Pss and Private (Private_Clean + Private_Dirty),
-# each with and without the guest RAM mapping (the memfd "hull-guest-ram",
+# each with and without the guest RAM mapping (the file "hull-guest-ram",
 # which both map: the VMM for KVM, the file server through vhost-user).
 jq '.process.args = ["/bin/sh", "-c", "echo up; exec sleep 1000"]' "$tmp/bundle/config.json" >"$tmp/c.json"
 mv "$tmp/c.json" "$tmp/bundle/config.json"
@@ -166,7 +166,7 @@ Host memory of one VM-isolated container, sampled while its process sleeps
 (\`sh -c 'echo up; exec sleep 1000'\`): the supervisor (state.pid: the VMM
 with its vCPU and device threads, and the stdio relay; $s_thr threads) and
 its file server (\`hull virtiofsd\`), from /proc/PID/smaps, **without** the
-guest RAM mapping (the memfd \`hull-guest-ram\`, mapped by both: it is the
+guest RAM mapping (the file \`hull-guest-ram\`, mapped by both: it is the
 guest's memory, the container's own footprint, not overhead).  Rss counts
 every resident page of the process, so the hull binary's text, shared by both
 processes and by every other container, is counted twice (an upper bound);
