@@ -158,12 +158,12 @@ static int ram_memfd(struct vm *vm, bool huge, struct hull_err **err)
  * memfd gets THP only when /sys/kernel/mm/transparent_hugepage/shmem_enabled
  * allows it, and Debian's default is "never": every 4 KiB the guest touches
  * is then a nested page fault, and a VM container's boot took 3.0x a bare
- * boot in the test host against 1.3x with huge pages (BENCHMARKS.md).  A
+ * boot in the test host against 0.9x in huge pages (BENCHMARKS.md).  A
  * tmpfs instance of our own with huge=within_size decides for itself; it is
  * mounted nowhere (fsmount without move_mount: no mount table sees it) and
- * the file is unlinked at once, so both go with the last fd and mapping.  Such a
- * file cannot be sealed: the file server accepts it as tmpfs and turns a
- * shrink into a clean exit (vhost_user_backend.c, cmd_virtiofsd.c).
+ * the file is unlinked at once, so both go with the last fd and mapping.
+ * Such a file cannot be sealed: the file server accepts it as tmpfs and
+ * turns a shrink into a clean exit (vhost_user_backend.c, virtiofs/confine.c).
  * Returns -2 where the kernel has no huge tmpfs (no THP) or the caller may
  * not make a tmpfs (no CAP_SYS_ADMIN): the caller then takes the memfd. */
 static int ram_tmpfs(struct vm *vm, struct hull_err **err)
