@@ -267,8 +267,11 @@ exec_req() {
 	# a watch past the current count answers only once the count passes it
 	("$CLIENT" "$SOCK" oom "{\"id\":\"${PFX}o1\",\"after\":0}" >"$BATS_TEST_TMPDIR/w.out" 2>&1 </dev/null
 	 echo $? >"$BATS_TEST_TMPDIR/w.rc") 3>&- &
+	# The hog and its pipeline ask the OOM killer to take them first: when
+	# the first victim's memory is not freed in time (a busy machine), the
+	# kernel takes a second task of the cgroup, and it must not be init.
 	run "$CLIENT" --response "$BATS_TEST_TMPDIR/x.resp" "$SOCK" exec \
-		"$(exec_req o1 '["/bin/sh","-c","x=$(head -c 200000000 /dev/zero | tr \"\\0\" a); echo survived"]')"
+		"$(exec_req o1 '["/bin/sh","-c","echo 1000 >/proc/self/oom_score_adj; x=$(head -c 200000000 /dev/zero | tr \"\\0\" a); echo survived"]')"
 	[[ $status -eq 137 ]] || fail "exec: status $status: $output"
 	local i
 	for ((i = 0; i < 2000; i++)); do
@@ -280,7 +283,8 @@ exec_req() {
 	assert_success
 	# the container lives on; a bad "after" and an unknown id are errors
 	agent state '{"id":"o1"}'
-	assert_output --partial '"status": "running"'
+	[[ $output == *'"status": "running"'* ]] ||
+		fail "the container did not live on: $output; the kernel's last OOM kills: $(dmesg | grep 'Killed process' | tail -n 4)"
 	agent oom '{"id":"o1","after":"x"}'
 	assert_output --partial 'request.after: expected'
 	agent oom '{"id":"none","after":3}'
