@@ -81,16 +81,34 @@ teardown_file() {
 	assert_output ""
 }
 
-@test "a command that outlives --timeout is killed: status 124, a message, nothing left" {
+# The evidence of a hang that silences the console: QEMU's state through QMP.
+assert_qmp_dump() { # $1 stderr or log, $2 the reason in the header
+	local header="testhost: ==== QEMU state at $2 (QMP; see docs/testing.md) ===="
+	assert_equal "$(grep -cxF "$header" <<<"$1")" 1
+	assert_regex "$1" $'\ntesthost: \\[query-status\\] status=running running=True\n'
+	# both vCPUs' registers, and whether each moved a second later
+	assert_equal "$(grep -cE '^testhost: \| RIP=[0-9a-f]{16} RFL=' <<<"$1")" 2
+	assert_regex "$1" $'\ntesthost: \\| CPU#0 RIP=[0-9a-f]{16} (same|moved)\ntesthost: \\| CPU#1 RIP='
+	# the QEMU thread of each vCPU, with how busy it was
+	assert_regex "$1" $'\ntesthost: \\| [0-9]+ +CPU 1/TCG +[0-9]+%\n'
+	assert_regex "$1" $'\ntesthost: ==== end of QEMU state ====(\n|$)'
+}
+
+@test "a command that outlives --timeout is killed: status 124, a message, QEMU's state, nothing left" {
 	mkdir -p "$BATS_TEST_TMPDIR/tmp"
 	# 20 s: the job must have started before the limit, and a boot takes
 	# 2-7 s, more on a machine whose cores other work keeps busy
-	TMPDIR=$BATS_TEST_TMPDIR/tmp run --separate-stderr "$RUN" --timeout 20 -- sleep 100
+	TESTHOST_CONSOLE_LOG=$BATS_TEST_TMPDIR/console.log TMPDIR=$BATS_TEST_TMPDIR/tmp \
+		run --separate-stderr "$RUN" --timeout 20 -- sleep 100
 	assert_equal "$status" 124
 	assert_equal "${stderr_lines[0]}" "testhost: timed out after 20s; VM killed"
 	# the console tail follows, and shows the job had started
 	assert_equal "${stderr_lines[1]}" "testhost: last console lines:"
 	assert_regex "$stderr" $'\ntesthost: \\| testhost init: running the job \\([0-9.]+ s after boot\\)'
+	# then what QEMU was doing, taken before it was killed; the kept console
+	# log ends with the same
+	assert_qmp_dump "$stderr" "the run's timeout (20s)"
+	assert_qmp_dump "$(cat "$BATS_TEST_TMPDIR/console.log")" "the run's timeout (20s)"
 	run leftovers "$BATS_TEST_TMPDIR/tmp"
 	assert_output ""
 }
@@ -103,6 +121,19 @@ teardown_file() {
 		sh -c 'echo "<3>rcu: INFO: rcu_preempt self-detected stall on CPU" >/dev/kmsg; sleep 1000'
 	assert_equal "$status" 125
 	assert_equal "${stderr_lines[0]}" "testhost: the test host died: its kernel reported an RCU stall (rcu: INFO: rcu_preempt self-detected stall on CPU); VM killed"
+	assert_equal "${stderr_lines[1]}" "testhost: last console lines:"
+	assert_qmp_dump "$stderr" "the kernel's report: rcu: INFO: rcu_preempt self-detected stall on CPU"
+	run leftovers "$BATS_TEST_TMPDIR/tmp"
+	assert_output ""
+}
+
+@test "a test host whose kernel reports a soft lockup is killed at once: 125, 'the test host died', nothing left" {
+	mkdir -p "$BATS_TEST_TMPDIR/tmp"
+	# as the soft-lockup watchdog prints it (pr_emerg)
+	TMPDIR=$BATS_TEST_TMPDIR/tmp run --separate-stderr "$RUN" --timeout 500 -- \
+		sh -c 'echo "<0>watchdog: BUG: soft lockup - CPU#1 stuck for 123s! [hull:321]" >/dev/kmsg; sleep 1000'
+	assert_equal "$status" 125
+	assert_equal "${stderr_lines[0]}" "testhost: the test host died: its kernel reported a lockup (watchdog: BUG: soft lockup - CPU#1 stuck for 123s! [hull:321]); VM killed"
 	assert_equal "${stderr_lines[1]}" "testhost: last console lines:"
 	run leftovers "$BATS_TEST_TMPDIR/tmp"
 	assert_output ""
@@ -130,6 +161,9 @@ teardown_file() {
 	assert_equal "$status" 125
 	assert_equal "$output" ""
 	assert_equal "$(grep -c '^testhost: the job did not start within 15s of boot' <<<"$stderr")" 2
+	# each boot's QEMU state, taken before the kill
+	assert_equal "$(grep -cxF "testhost: ==== QEMU state at the boot watchdog (15s) (QMP; see docs/testing.md) ====" <<<"$stderr")" 2
+	assert_equal "$(grep -cE '^testhost: \| RIP=[0-9a-f]{16} RFL=' <<<"$stderr")" 4
 	assert_regex "$stderr" 'testhost: \| testhost init: stalling boot 2'
 	run leftovers "$BATS_TEST_TMPDIR/tmp"
 	assert_output ""
