@@ -28,11 +28,11 @@ setup_file() {
 	"$REPO/tests/testhost/build" >/dev/null || fail "tests/testhost/build failed"
 	# One boot: a single string runs through sh -c, in the caller's cwd (a
 	# subdirectory, to tell it from the checkout's top), writes a file into
-	# the checkout and exits 7.
+	# the checkout, shows the soft-lockup watchdog's settings and exits 7.
 	export PROBE=$REPO/build/.testhost-run-probe-$$
 	(
 		cd "$REPO/tests/testhost" &&
-			TMPDIR=$d/tmp "$RUN" 'echo "to stdout"; echo "to stderr" >&2; pwd; echo inside >"'"$PROBE"'" && cat "'"$PROBE"'"; exit 7'
+			TMPDIR=$d/tmp "$RUN" 'echo "to stdout"; echo "to stderr" >&2; pwd; echo inside >"'"$PROBE"'" && cat "'"$PROBE"'"; cat /proc/sys/kernel/watchdog /proc/sys/kernel/soft_watchdog /proc/sys/kernel/watchdog_thresh; exit 7'
 	) >"$d/out" 2>"$d/err" && echo 0 >"$d/status" || echo $? >"$d/status"
 	leftovers "$d/tmp" >"$d/leftovers" 2>&1
 }
@@ -63,6 +63,15 @@ teardown_file() {
 	run cat "$BATS_FILE_TMPDIR/out"
 	assert_line --index 2 inside
 	[ ! -e "$PROBE" ] || fail "$PROBE appeared on the machine"
+}
+
+@test "the test host's kernel runs the soft-lockup watchdog, with a 60 s threshold" {
+	# it reports a CPU that stops scheduling, which run turns into 125
+	run cat "$BATS_FILE_TMPDIR/out"
+	# watchdog (nowatchdog clears it), soft_watchdog, watchdog_thresh
+	assert_line --index 3 1
+	assert_line --index 4 1
+	assert_line --index 5 60
 }
 
 @test "nothing is left after a run: no temporary directory, no QEMU" {
