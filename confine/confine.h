@@ -158,4 +158,59 @@ int confine_allowlist_prepare(const struct confine_rule *rules, size_t n, uint32
 int confine_allowlist_load(const struct confine_rule *rules, size_t n, uint32_t default_action,
 			   struct hull_err **err);
 
+/* ============== jails for hull's own processes (jail.c) ====================== */
+
+/*
+ * Mount trees for a jail's root (the file server's, a VM container's VMM):
+ * a detached copy of the mount at dirfd/path ("" with dirfd alone: the
+ * directory dirfd itself), with mount attributes attrs (MOUNT_ATTR_*), and
+ * its attachment at name in the directory parent_fd, on a directory or an
+ * empty file made for it (a detached mount takes no other before Linux 6.15:
+ * the parent must be attached, e.g. a tmpfs moved over "/").
+ */
+int confine_tree_clone(int dirfd, const char *path, bool recursive, unsigned int attrs, struct hull_err **err);
+int confine_tree_attach(int parent_fd, const char *name, int tree, const char *what, struct hull_err **err);
+/* A small tmpfs (mode 0755, dev allowed unless attrs says MOUNT_ATTR_NODEV),
+ * moved over "/" of the calling process's (new, private) mount namespace;
+ * returns its fd. */
+int confine_tmpfs_over_root(unsigned int attrs, struct hull_err **err);
+/* pivot_root into the mount at top_fd and detach the old root: nothing of
+ * the previous tree stays reachable, cwd "/". */
+int confine_pivot(int top_fd, struct hull_err **err);
+
+/* Close every fd but keep[0..n) (sorted here; negatives and repeats
+ * skipped; 0-2 only if listed). */
+int confine_close_all_but(int *keep, size_t n, struct hull_err **err);
+
+/*
+ * Drop the calling THREAD to uid:gid (setgroups [gid]) with only the
+ * capabilities in keep (a mask of 1 << CAP_*) effective and permitted,
+ * every other one gone from the bounding set, no ambient ones.  Raw
+ * syscalls: glibc's wrappers would change every thread of the process
+ * (in a single-threaded process it is the same).  no_new_privs is the
+ * caller's (a seccomp filter sets it).
+ */
+int confine_drop_privileges(uid_t uid, gid_t gid, uint64_t keep, struct hull_err **err);
+
+/*
+ * A jail that several threads of one process enter, each for itself, before
+ * it runs anything hostile (a VM container's supervisor and VMM threads): a
+ * mount namespace whose root is a read-only tmpfs holding `name` (a bind of
+ * the directory dirfd: nodev, nosuid, noexec) and dev/X for each char device
+ * of devs the host has (made in the tmpfs, 0600, owned by uid:gid).
+ */
+struct confine_jail {
+	int mntns;                  /* the jail's mount namespace (an nsfs fd) */
+	const char *cwd;            /* in it: where the thread starts */
+	uid_t uid;
+	gid_t gid;
+};
+/* Build it; the caller stays in its own mount namespace (it must be single-
+ * threaded: it leaves and re-enters it).  *mntns: the jail's (close-on-exec). */
+int confine_jail_build(int dirfd, const char *name, const char *const *devs, size_t ndevs, uid_t uid, gid_t gid,
+		       int *mntns, struct hull_err **err);
+/* The calling thread enters j (its own fs_struct, the jail's mount namespace,
+ * cwd j->cwd) and drops to j->uid/gid with only keep (confine_drop_privileges). */
+int confine_jail_enter(const struct confine_jail *j, uint64_t keep, struct hull_err **err);
+
 #endif

@@ -7,6 +7,7 @@
 #include "jail/jail.h"
 #include "cgroups/cgroups.h"
 #include "runtime/runtime.h"
+#include "confine/confine.h"
 
 #include <fcntl.h>
 #include <libgen.h>
@@ -201,23 +202,8 @@ static _Noreturn void child_fail(int fd, struct hull_err *e)
 
 static int drop_privileges(const struct jail_opts *o, struct hull_err **err)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2] = { { 0 } };
-
-	for (int c = 0; c <= 63; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-			return hull_err_make(err, errno, "drop capability %d from the bounding set", c);
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return hull_err_make(err, errno, "clear the ambient capabilities");
-	if (setgroups(1, &o->gid) < 0)
-		return hull_err_make(err, errno, "setgroups %u", (unsigned)o->gid);
-	if (setresgid(o->gid, o->gid, o->gid) < 0)
-		return hull_err_make(err, errno, "setresgid %u", (unsigned)o->gid);
-	if (setresuid(o->uid, o->uid, o->uid) < 0)
-		return hull_err_make(err, errno, "setresuid %u", (unsigned)o->uid);
-	/* uid 0 keeps its sets across setresuid: empty them too */
-	if (syscall(SYS_capset, &h, d) < 0)
-		return hull_err_make(err, errno, "capset (drop all)");
+	if (confine_drop_privileges(o->uid, o->gid, 0, err) < 0)
+		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return hull_err_make(err, errno, "prctl PR_SET_NO_NEW_PRIVS");
 	return 0;
@@ -235,14 +221,11 @@ static int enter_root(const char *root, struct hull_err **err)
 	 * device nodes and runs the program. */
 	if (mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID, NULL) < 0)
 		return hull_err_make(err, errno, "remount %s nosuid", root);
-	if (chdir(root) < 0)
-		return hull_err_make(err, errno, "chdir %s", root);
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return hull_err_make(err, errno, "pivot_root %s", root);
-	if (umount2(".", MNT_DETACH) < 0)
-		return hull_err_make(err, errno, "detach the old root");
-	if (chdir("/") < 0)
-		return hull_err_make(err, errno, "chdir /");
+	_cleanup_close_ int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return hull_err_make(err, errno, "open %s", root);
+	if (confine_pivot(fd, err) < 0)
+		return hull_err_wrap(err, "%s", root);
 	return 0;
 }
 

@@ -67,50 +67,13 @@ int vfs_mount_parse(const char *arg, struct vfs_mount *m, char **buf, struct hul
 	return 0;
 }
 
-/* A detached copy of the tree at path, nodev,nosuid (and ro). */
-static int clone_tree(const char *path, bool recursive, unsigned int attrs, struct hull_err **err)
-{
-	int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
-
-	if (fd < 0)
-		return hull_err_make(err, errno, "open_tree %s", path);
-	struct mount_attr a = { .attr_set = attrs };
-	if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0) {
-		int r = hull_err_make(err, errno, "mount_setattr %s", path);
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-/* Attach tree at name in dirfd, on a directory or an empty file made for it. */
-static int attach(int dirfd, const char *name, int tree, const char *what, struct hull_err **err)
-{
-	struct stat st;
-
-	if (fstat(tree, &st) < 0)
-		return hull_err_make(err, errno, "stat %s", what);
-	if (S_ISDIR(st.st_mode)) {
-		if (mkdirat(dirfd, name, 0755) < 0)
-			return hull_err_make(err, errno, "mkdir for %s", what);
-	} else {
-		int fd = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return hull_err_make(err, errno, "create the mount point of %s", what);
-		close(fd);
-	}
-	if (move_mount(tree, "", dirfd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return hull_err_make(err, errno, "move_mount %s", what);
-	return 0;
-}
-
 /* The served tree in a fresh tmpfs pivoted to "/"; returns an O_PATH fd of /share. */
 static int build_tree(const struct vfs_confine_opts *o, struct hull_err **err)
 {
 	const unsigned int bind_attrs = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID;
 	size_t ntrees = o->nmounts + 2;
 	_cleanup_free_ int *trees = xmalloc(ntrees * sizeof(int));
-	_cleanup_close_ int fs = -1, top = -1, share = -1;
+	_cleanup_close_ int top = -1, share = -1;
 	int r = -1;
 
 	for (size_t i = 0; i < ntrees; i++)
@@ -122,39 +85,23 @@ static int build_tree(const struct vfs_confine_opts *o, struct hull_err **err)
 		return hull_err_make(err, errno, "make / private");
 
 	/* Clones first: the tmpfs goes over "/" and would hide the sources. */
-	trees[0] = clone_tree("/proc", false, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+	trees[0] = confine_tree_clone(AT_FDCWD, "/proc", false, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
 	if (trees[0] < 0)
 		goto out;
-	trees[1] = clone_tree(o->shared_dir, true, bind_attrs, err);
+	trees[1] = confine_tree_clone(AT_FDCWD, o->shared_dir, true, bind_attrs, err);
 	if (trees[1] < 0)
 		goto out;
 	for (size_t i = 0; i < o->nmounts; i++) {
-		trees[i + 2] = clone_tree(o->mounts[i].source, true,
+		trees[i + 2] = confine_tree_clone(AT_FDCWD, o->mounts[i].source, true,
 					  bind_attrs | (o->mounts[i].readonly ? MOUNT_ATTR_RDONLY : 0), err);
 		if (trees[i + 2] < 0)
 			goto out;
 	}
 
-	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "size", "1m", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
-		r = hull_err_make(err, errno, "tmpfs for the served tree");
+	top = confine_tmpfs_over_root(MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+	if (top < 0)
 		goto out;
-	}
-	top = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
-	if (top < 0) {
-		r = hull_err_make(err, errno, "fsmount tmpfs");
-		goto out;
-	}
-	/* Over "/" of this namespace: mounts can then be moved onto it (a
-	 * detached mount takes none before Linux 6.15), and it becomes the
-	 * root below. */
-	if (move_mount(top, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-		r = hull_err_make(err, errno, "move_mount tmpfs");
-		goto out;
-	}
-	if (attach(top, "proc", trees[0], "/proc", err) < 0)
+	if (confine_tree_attach(top, "proc", trees[0], "/proc", err) < 0)
 		goto out;
 	if (mkdirat(top, "share", 0755) < 0) {
 		r = hull_err_make(err, errno, "mkdir share");
@@ -165,10 +112,10 @@ static int build_tree(const struct vfs_confine_opts *o, struct hull_err **err)
 		r = hull_err_make(err, errno, "open share");
 		goto out;
 	}
-	if (attach(share, "rootfs", trees[1], o->shared_dir, err) < 0)
+	if (confine_tree_attach(share, "rootfs", trees[1], o->shared_dir, err) < 0)
 		goto out;
 	for (size_t i = 0; i < o->nmounts; i++)
-		if (attach(share, o->mounts[i].name, trees[i + 2], o->mounts[i].source, err) < 0)
+		if (confine_tree_attach(share, o->mounts[i].name, trees[i + 2], o->mounts[i].source, err) < 0)
 			goto out;
 	/* The tmpfs itself read-only: the guest cannot fill it (the binds
 	 * below keep their own flags). */
@@ -177,11 +124,8 @@ static int build_tree(const struct vfs_confine_opts *o, struct hull_err **err)
 		r = hull_err_make(err, errno, "tmpfs read-only");
 		goto out;
 	}
-	/* pivot_root(".", ".") stacks the old root on the new one; detaching
-	 * it leaves the tmpfs as "/" with nothing of the host above or below. */
-	if (fchdir(top) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
-	    chdir("/") < 0) {
-		r = hull_err_make(err, errno, "pivot_root into the served tree");
+	if (confine_pivot(top, err) < 0) {
+		hull_err_wrap(err, "into the served tree");
 		goto out;
 	}
 	r = openat(AT_FDCWD, "/share", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -192,31 +136,6 @@ out:
 		if (trees[i] >= 0)
 			close(trees[i]);
 	return r;
-}
-
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Close every fd but keep[0..n) (sorted here; negatives and repeats skipped). */
-static int close_all_but(int *keep, size_t n, struct hull_err **err)
-{
-	unsigned int lo = 0;
-
-	qsort(keep, n, sizeof(*keep), cmp_int);
-	for (size_t i = 0; i < n; i++) {
-		if (keep[i] < 0 || (unsigned int)keep[i] < lo)
-			continue;
-		if ((unsigned int)keep[i] > lo && syscall(SYS_close_range, lo, (unsigned int)keep[i] - 1, 0) < 0)
-			return hull_err_make(err, errno, "close_range");
-		lo = (unsigned int)keep[i] + 1;
-	}
-	if (syscall(SYS_close_range, lo, ~0u, 0) < 0)
-		return hull_err_make(err, errno, "close_range");
-	return 0;
 }
 
 static int drop_caps(struct hull_err **err)
@@ -317,7 +236,7 @@ int vfs_confine_process(const struct vfs_confine_opts *o, int *root_fd, struct h
 	for (size_t i = 0; i < o->nkeep; i++)
 		keep[i] = o->keep_fds[i];
 	keep[o->nkeep] = root;
-	if (close_all_but(keep, o->nkeep + 1, err) < 0 || drop_caps(err) < 0 ||
+	if (confine_close_all_but(keep, o->nkeep + 1, err) < 0 || drop_caps(err) < 0 ||
 	    confine_allowlist_load(rules, ARRAY_SIZE(rules), CONFINE_ACT_KILL_PROCESS, err) < 0)
 		return hull_err_wrap(err, "virtiofsd: confine");
 	*root_fd = take_fd(&root);
