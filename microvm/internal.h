@@ -262,8 +262,10 @@ void cpuid_patch(struct kvm_cpuid2 *c, unsigned int id, unsigned int ncpus);
 /* Compile the filter of a thread kind (f->insns malloc'd), for one thread. */
 int vm_seccomp_prepare(enum microvm_thread kind, struct confine_filter *f, struct hull_err **err);
 /* Load f, of kind `kind`, on the calling thread (f is not changed: threads
- * may share it); a refused call is then named as this kind's. */
-int vm_seccomp_apply(enum microvm_thread kind, const struct confine_filter *f, struct hull_err **err);
+ * may share it); a refused call is then named as this kind's.  jail (NULL:
+ * none): the thread enters it first (vm_config.jail). */
+int vm_seccomp_apply(enum microvm_thread kind, const struct confine_filter *f, const struct confine_jail *jail,
+		     struct hull_err **err);
 
 /* ---- control (ctl.c) ----------------------------------------------------- */
 

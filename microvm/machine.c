@@ -197,6 +197,8 @@ static int check_config(const struct vm_config *cfg, struct hull_err **err)
 {
 	if (!cfg->kernel)
 		return hull_err_make(err, 0, "--kernel is required");
+	if (cfg->jail && !cfg->seccomp)
+		return hull_err_make(err, 0, "a jail needs the seccomp filters (its threads enter it before theirs)");
 	if (cfg->cpus < 1 || cfg->cpus > MICROVM_MAX_CPUS)
 		return hull_err_make(err, 0, "--cpus %u: must be 1..%d", cfg->cpus, MICROVM_MAX_CPUS);
 	if (cfg->mem_mib < LAYOUT_MEM_MIN_MIB || cfg->mem_mib > LAYOUT_MEM_MAX_MIB)
@@ -269,7 +271,7 @@ int microvm_run(const struct vm_config *cfg, int *exit_code, struct hull_err **e
 	}
 	r = vcpus_start(&vm, err);
 	if (r == 0 && vmm_filter.insns)
-		r = vm_seccomp_apply(MICROVM_THREAD_VMM, &vmm_filter, err);
+		r = vm_seccomp_apply(MICROVM_THREAD_VMM, &vmm_filter, cfg->jail, err);
 	if (r == 0) {
 		ctl_attach(cfg->ctl, &vm);
 		r = evloop_run(vm.loop, err);

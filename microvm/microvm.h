@@ -14,6 +14,8 @@
 
 #include <sys/uio.h>
 
+struct confine_jail;
+
 #define MICROVM_FS_TAG_MAX 36       /* virtio-fs config tag[36] (virtio 1.2 §5.11.4) */
 #define MICROVM_MAX_CPUS 64
 /* Guest CIDs: 0-2 are reserved (hypervisor, local, host), 2^32-1 is "any". */
@@ -135,6 +137,10 @@ struct vm_config {
 	 * microvm_run (the event loop) its own once the vCPUs are started.
 	 * Default true (microvm_config_init); false is `--no-seccomp`. */
 	bool seccomp;
+	/* A jail (confine/confine.h) each of those threads enters, with no
+	 * capability, right before its filter: a VM container's VMM
+	 * (vmcontainer/supervisor.c).  NULL: none.  Needs seccomp. */
+	const struct confine_jail *jail;
 };
 
 /* ---- seccomp filters of the VMM's threads (microvm/seccomp.c) -------------

@@ -308,6 +308,12 @@ int vm_seccomp_prepare(enum microvm_thread kind, struct confine_filter *f, struc
 	pthread_once(&trap_once, trap_setup);
 	memcpy(all, base_rules, sizeof(base_rules));
 	memcpy(all + nb, kinds[kind].rules, n * sizeof(*all));
+	/* Signals within this process only (the kick, a handler's re-raise):
+	 * a thread taken over cannot signal another process of its uid (every
+	 * VM container's VMM runs as the same one). */
+	for (size_t i = 0; i < nb; i++)
+		if (strcmp(all[i].name, "tgkill") == 0)
+			all[i].args[0] = (struct confine_arg){ 0, CONFINE_CMP_EQ, (uint64_t)getpid(), 0 };
 	if (confine_allowlist_prepare(all, nb + n, CONFINE_ACT_TRAP, f, err) < 0)
 		return -1;
 	/* This thread only: each kind installs its own. */
@@ -315,12 +321,15 @@ int vm_seccomp_prepare(enum microvm_thread kind, struct confine_filter *f, struc
 	return 0;
 }
 
-int vm_seccomp_apply(enum microvm_thread kind, const struct confine_filter *f, struct hull_err **err)
+int vm_seccomp_apply(enum microvm_thread kind, const struct confine_filter *f, const struct confine_jail *jail,
+		     struct hull_err **err)
 {
 	/* A copy: confine_seccomp_install marks its filter loaded, and the
 	 * vCPU threads share one. */
 	struct confine_filter mine = *f;
 
+	if (jail && confine_jail_enter(jail, 0, err) < 0)
+		return -1;
 	/* no_new_privs is per thread too; needed without CAP_SYS_ADMIN (jailed). */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return hull_err_make(err, errno, "seccomp: PR_SET_NO_NEW_PRIVS");
@@ -343,7 +352,7 @@ int microvm_seccomp_thread(enum microvm_thread kind, struct hull_err **err)
 
 	if (vm_seccomp_prepare(kind, &f, err) < 0)
 		return hull_err_wrap(err, "seccomp filter of the %s thread", thread_name(kind));
-	r = vm_seccomp_apply(kind, &f, err);
+	r = vm_seccomp_apply(kind, &f, NULL, err);
 	free(f.insns);
 	return r;
 }

@@ -434,7 +434,7 @@ static void *vcpu_thread(void *arg)
 	if (vm->vcpu_filter.insns) {
 		struct hull_err *e = NULL;
 
-		if (vm_seccomp_apply(MICROVM_THREAD_VCPU, &vm->vcpu_filter, &e) < 0) {
+		if (vm_seccomp_apply(MICROVM_THREAD_VCPU, &vm->vcpu_filter, vm->cfg->jail, &e) < 0) {
 			char msg[160];
 			snprintf(msg, sizeof(msg), "vcpu %u: %s", c->id, e->msg);
 			hull_err_free(&e);

@@ -107,6 +107,12 @@ static long pread_ebadf(void)
 	return pread(-1, &c, 1, 0);
 }
 
+/* tgkill with signal 0: only to its own process (every VM container's VMM
+ * has the same uid: none may signal another). */
+static pid_t test_parent;
+static long tgkill_self(void) { return syscall(SYS_tgkill, getpid(), gettid(), 0); }
+static long tgkill_parent(void) { return syscall(SYS_tgkill, test_parent, test_parent, 0); }
+
 #define LINE(kind, call) "y" "hull: seccomp: " kind " thread: forbidden syscall " call "\n"
 static const struct probe probes[] = {
 	{ "vcpu: KVM_RUN passes, KVM_CREATE_VM kills", MICROVM_THREAD_VCPU, kvm_run_ebadf, kvm_create_vm,
@@ -117,6 +123,10 @@ static const struct probe probes[] = {
 	  open_overcommit, create_file, LINE("vcpu", "openat (257)") },
 	{ "vmm: AF_UNIX passes, AF_INET kills", MICROVM_THREAD_VMM, unix_socket, inet_socket, LINE("vmm", "socket (41)") },
 	{ "vmm: fork kills", MICROVM_THREAD_VMM, epoll_wait_none, do_fork, LINE("vmm", "fork (57)") },
+	{ "vcpu: tgkill of its own process passes, of another kills", MICROVM_THREAD_VCPU, tgkill_self, tgkill_parent,
+	  LINE("vcpu", "tgkill (234)") },
+	{ "supervisor: tgkill of another process kills", MICROVM_THREAD_SUPERVISOR, tgkill_self, tgkill_parent,
+	  LINE("supervisor", "tgkill (234)") },
 	{ "vmm: an executable mapping kills", MICROVM_THREAD_VMM, do_getpid, exec_mmap, LINE("vmm", "mmap (9)") },
 	{ "api: opening passes, creating kills", MICROVM_THREAD_API, open_rdonly, create_file,
 	  LINE("api", "openat (257)") },
@@ -285,6 +295,7 @@ int main(void)
 	};
 	struct CMUnitTest tests[ARRAY_SIZE(probes) + ARRAY_SIZE(more)];
 
+	test_parent = getpid();
 	for (size_t i = 0; i < ARRAY_SIZE(probes); i++)
 		tests[i] = (struct CMUnitTest){ .name = probes[i].name, .test_func = test_probe,
 						.initial_state = (void *)&probes[i] };
