@@ -54,8 +54,12 @@ int vmc_agent_connect(int dir_fd, struct hull_err **err)
 
 	if (fd < 0)
 		return hull_err_make(err, errno, "agent: socket");
-	/* Through the state dir's fd: ROOT/ID/vsock.sock may not fit sun_path. */
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/" VMC_VSOCK_SOCK, dir_fd);
+	/* Through the state dir's fd: ROOT/ID/vsock.sock may not fit sun_path;
+	 * AT_FDCWD: the supervisor's cwd (its jail has no /proc). */
+	if (dir_fd == AT_FDCWD)
+		snprintf(sa.sun_path, sizeof(sa.sun_path), VMC_VSOCK_SOCK);
+	else
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/" VMC_VSOCK_SOCK, dir_fd);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return hull_err_make(err, retryable(errno) ? EAGAIN : errno, "agent: connect " VMC_VSOCK_SOCK);
 	n = snprintf(req, sizeof(req), "CONNECT %d\n", GUEST_AGENT_PORT);

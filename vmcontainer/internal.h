@@ -16,6 +16,11 @@ struct json_object;
 #define VMC_CONSOLE_LOG "console.log"
 #define VMC_FIFO_FILE "exec.fifo"   /* container_status: present while created */
 #define VMC_FS_TAG "hull"
+/* The VMM's jail (supervisor.c): ROOT/ID is /state in it; the uid and gid
+ * of its threads once they run what the guest controls (nobody's). */
+#define VMC_JAIL_STATE "state"
+#define VMC_JAIL_UID 65534
+#define VMC_JAIL_GID 65534
 /* `kill KILL` to the supervisor: end the VM now, its network first (the
  * engine may drop the namespace's path before delete), exit 137.  A real
  * SIGKILL cannot be caught, and the guest's graceful way takes longer than
@@ -27,7 +32,8 @@ struct json_object;
 
 /* ---- agent client (agent.c) ---------------------------------------------- */
 
-/* Connect to the guest agent through dir_fd/vsock.sock ("CONNECT 1024").
+/* Connect to the guest agent through dir_fd/vsock.sock ("CONNECT 1024";
+ * AT_FDCWD: ./vsock.sock).
  * -1 with err; errno EAGAIN-like cases (nothing listens yet: ENOENT,
  * ECONNREFUSED, ECONNRESET, the VMM closed before OK) are reported as
  * EAGAIN so the supervisor can retry while the guest boots. */

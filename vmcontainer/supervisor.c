@@ -13,10 +13,12 @@
  */
 #include "vmcontainer/internal.h"
 #include "cgroups/cgroups.h"
+#include "confine/confine.h"
 #include "guest/guest.h"
 #include "microvm/microvm.h"
 
 #include <json-c/json.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -294,12 +296,71 @@ static void raw_tty(int fd)
 	}
 }
 
+/* The state directory: its fd until the jail closes it, then the cwd. */
+static int sdir(const struct vmc_supervisor *s)
+{
+	return s->dir_fd >= 0 ? s->dir_fd : AT_FDCWD;
+}
+
+/*
+ * The jail of the VMM (docs/vm-containers.md, "The VMM's jail"): a mount
+ * namespace whose root holds only /state (ROOT/ID: the sockets, the console
+ * log, the network record) and /dev/null and /dev/vhost-net (what the VMM
+ * opens after it starts: vsock's spare fd, vhost-net at a device's
+ * activation).  Built while this process is single-threaded; each VMM
+ * thread enters it before its seccomp filter, so before the guest runs
+ * (vm_config.jail), and this thread once the hooks have run.  ROOT/ID
+ * becomes 0711 (runc's mode for it): the jail's uid looks names up in it,
+ * and every file there is 0600, the sockets too (our umask).
+ */
+static int jail_build(const struct vmc_supervisor *s, struct confine_jail *j, struct hull_err **err)
+{
+	static const char *const devs[] = { "/dev/null", "/dev/vhost-net" };
+
+	if (fchmodat(s->dir_fd, ".", 0711, 0) < 0)
+		return hull_err_make(err, errno, "chmod the state directory");
+	if (confine_jail_build(s->dir_fd, VMC_JAIL_STATE, devs, ARRAY_SIZE(devs), j->uid, j->gid, &j->mntns, err) < 0)
+		return hull_err_wrap(err, "the VMM's jail");
+	/* setns home put us at "/" */
+	if (fchdir(s->dir_fd) < 0)
+		return hull_err_make(err, errno, "chdir to the state directory");
+	return 0;
+}
+
+/* This thread into the jail the VMM's threads are in.  What it still uses
+ * of ROOT/ID becomes the jail's uid's (vsock.sock to call the agent, the
+ * console log's tail for an error; the network record is read to remove the
+ * taps, with CAP_NET_ADMIN, the one capability kept, and only when there are
+ * taps); every path from here on is relative to its cwd, /state. */
+static int jail_self(struct vmc_supervisor *s, struct confine_jail *j, bool taps, struct hull_err **err)
+{
+	if (fchownat(AT_FDCWD, VMC_VSOCK_SOCK, j->uid, j->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return hull_err_make(err, errno, "chown " VMC_VSOCK_SOCK);
+	if (fchownat(AT_FDCWD, VMC_CONSOLE_LOG, j->uid, j->gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT)
+		return hull_err_make(err, errno, "chown " VMC_CONSOLE_LOG);
+	if (fchmodat(AT_FDCWD, VMC_NET_FILE, 0644, 0) < 0 && errno != ENOENT)
+		return hull_err_make(err, errno, "chmod " VMC_NET_FILE);
+	cgroups_free(s->cg);   /* paths only; the moves are done */
+	s->cg = NULL;
+	/* A directory fd would lead out of the jail ("..", from a mount the
+	 * jail does not have): this was the last (the VMM holds none). */
+	close(s->dir_fd);
+	s->dir_fd = -1;
+	if (confine_jail_enter(j, taps ? 1ull << CAP_NET_ADMIN : 0, err) < 0)
+		return -1;
+	close(j->mntns);
+	j->mntns = -1;
+	return 0;
+}
+
 __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 {
 	static const int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 	struct vm_thread t = { .done = { -1, -1 } };
 	static struct vmc_net net;  /* ~16 KiB: not on the stack */
 	struct sig_ctx sx = { .dir_fd = s->dir_fd, .id = s->id };
+	int keep[] = { -1, -1, -1, -1, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+	struct confine_jail jail = { .mntns = -1, .cwd = "/" VMC_JAIL_STATE, .uid = VMC_JAIL_UID, .gid = VMC_JAIL_GID };
 	struct hull_err *err = NULL;
 	struct json_object *req, *resp = NULL;
 	_cleanup_close_ int console = -1;
@@ -310,6 +371,18 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	pid_t fsd;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* What it makes in ROOT/ID (sockets, console log) is born 0600. */
+	umask(077);
+	/* Nothing of the caller's but the stdio (VM containers take no
+	 * --preserve-fds): an fd the jailed VMM holds is one it needs. */
+	{
+		bool json;
+		enum hull_log_level level;
+		hull_log_get(&keep[0], &json, &level);
+	}
+	keep[1] = s->dir_fd, keep[2] = s->tty, keep[3] = s->report;
+	if (confine_close_all_but(keep, ARRAY_SIZE(keep), &err) < 0)
+		goto fail;
 	if (fchdir(s->dir_fd) < 0) {
 		hull_err_make(&err, errno, "chdir to the state directory");
 		goto fail;
@@ -351,12 +424,15 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		hull_err_make(&err, errno, "pipe");
 		goto fail;
 	}
+	if (jail_build(s, &jail, &err) < 0)
+		goto fail;
 	vm_config_fill(&t, s->plan, console, &net);
+	t.cfg.jail = &jail;
 	if (pthread_create(&th, NULL, vm_main, &t) != 0) {
 		hull_err_make(&err, errno, "VM thread");
 		goto fail;
 	}
-	conn = agent_wait(&t, s->dir_fd, &err);
+	conn = agent_wait(&t, sdir(s), &err);
 	if (conn == -2) {
 		pthread_join(th, NULL);
 		if (t.err) {
@@ -366,7 +442,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		} else {
 			char last[200];
 
-			console_last_line(s->dir_fd, last, sizeof(last));
+			console_last_line(sdir(s), last, sizeof(last));
 			hull_err_make(&err, 0, "the guest %s before its agent answered (kernel or initramfs without "
 				      "hull's agent?); %s", vm_end(&t), last);
 		}
@@ -378,26 +454,34 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	/* The guest answered: its VM and KVM's kernel thread exist. */
 	if (s->cg && cgroups_vm_enter_self(s->cg, CGROUPS_VM_PAYLOAD, &err) < 0) {
 		close(conn);
-		shutdown_guest(s->dir_fd);
+		shutdown_guest(sdir(s));
 		goto fail;
 	}
 	if (runtime_hooks(s, &err) < 0) {
 		close(conn);
-		shutdown_guest(s->dir_fd);
+		shutdown_guest(sdir(s));
 		goto fail;
 	}
-	if (configure_guest_net(s->dir_fd, &net, &err) < 0) {
+	if (configure_guest_net(sdir(s), &net, &err) < 0) {
 		hull_err_wrap(&err, "VM isolation");
-		shutdown_guest(s->dir_fd);
+		shutdown_guest(sdir(s));
 		goto fail;
 	}
+	/* Before the guest gets the bundle: from here on this thread too is
+	 * unprivileged and sees only the jail. */
+	if (jail_self(s, &jail, net.n > 0, &err) < 0) {
+		hull_err_wrap(&err, "VM isolation: the VMM's jail");
+		shutdown_guest(sdir(s));
+		goto fail;
+	}
+	sx.dir_fd = AT_FDCWD;
 	req = guest_request_new("create");
 	json_object_object_add(req, "id", json_object_new_string(s->id));
 	json_object_object_add(req, "config", json_object_new_string(s->plan->guest_config));
 	json_object_object_add(req, "terminal", json_object_new_boolean(s->terminal));
 	if (vmc_agent_request(conn, req, &resp, &err) < 0) {
 		hull_err_wrap(&err, "VM isolation");
-		shutdown_guest(s->dir_fd);
+		shutdown_guest(sdir(s));
 		goto fail;
 	}
 	json_object_put(resp);
@@ -408,7 +492,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	 * use this one to exec or fork. */
 	if (microvm_seccomp_thread(MICROVM_THREAD_SUPERVISOR, &err) < 0) {
 		hull_err_wrap(&err, "VM isolation");
-		shutdown_guest(s->dir_fd);
+		shutdown_guest(sdir(s));
 		goto fail;
 	}
 	report(s, NULL);
@@ -424,7 +508,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		if (poll(&pfd, 1, 2000) > 0) {
 			pthread_join(th, NULL);
 			th_joined = true;
-			console_last_line(s->dir_fd, last, sizeof(last));
+			console_last_line(sdir(s), last, sizeof(last));
 			snprintf(end, sizeof(end), "the guest %s; %s", vm_end(&t), last);
 		}
 		hull_warn("supervisor %s: %s; %s", s->id, err->msg, end);
@@ -434,13 +518,13 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	close(conn);
 	/* The guest powers off once the agent has synced; if the agent cannot
 	 * be asked, exiting ends the VM as well (its threads are ours). */
-	if (!th_joined && shutdown_guest(s->dir_fd) == 0)
+	if (!th_joined && shutdown_guest(sdir(s)) == 0)
 		pthread_join(th, NULL);
-	vmc_net_teardown(s->dir_fd);
+	vmc_net_teardown(sdir(s));
 	_exit(code);
 fail:
 	/* nothing of the network stays once create reports its failure */
-	vmc_net_teardown(s->dir_fd);
+	vmc_net_teardown(sdir(s));
 	report(s, err);
 	hull_err_free(&err);
 	_exit(1);

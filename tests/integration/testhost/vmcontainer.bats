@@ -108,6 +108,42 @@ assert_vm_split() {
 	grep -qx 'frozen 0' "${dir%/vmm}/kvm/cgroup.events"
 }
 
+# assert_vmm_jailed PID ID CAPS: every thread of the VMM PID (container ID)
+# is in its jail (docs/vm-containers.md, "The VMM's jail"): nobody's uid and
+# gid, capability sets CAPS (hex; no network: none), an empty bounding set
+# but for CAPS, no_new_privs; its root holds only dev/ and state/ (ROOT/ID:
+# the sockets), the host's /etc/shadow is not there; no fd is a directory
+# (one would lead out) and every file it holds is one of the expected kinds.
+assert_vmm_jailed() {
+	local pid=$1 id=$2 caps=$3 s fd target
+	for s in /proc/"$pid"/task/*/status; do
+		grep -Eq '^Uid:\s+65534\s+65534\s+65534\s+65534$' "$s" || fail "$s: $(grep ^Uid: "$s")"
+		grep -Eq '^Gid:\s+65534\s+65534\s+65534\s+65534$' "$s" || fail "$s: $(grep ^Gid: "$s")"
+		grep -qx 'Groups:.65534.*' "$s" || fail "$s: $(grep ^Groups: "$s")"
+		for c in CapEff CapPrm CapBnd; do
+			grep -Eq "^$c:\s+$caps$" "$s" || fail "$s: $(grep "^$c:" "$s"), want $caps"
+		done
+		grep -Eq '^CapInh:\s+0000000000000000$' "$s" || fail "$s: $(grep ^CapInh: "$s")"
+		grep -Eq '^CapAmb:\s+0000000000000000$' "$s" || fail "$s: $(grep ^CapAmb: "$s")"
+		grep -Eq '^NoNewPrivs:\s+1$' "$s" || fail "$s: $(grep ^NoNewPrivs: "$s")"
+		run ls -A "${s%/status}/root/"
+		[ "$(echo $output)" = "dev state" ] || fail "${s%/status}/root holds: $output"
+	done
+	[ ! -e "/proc/$pid/root/etc/shadow" ] || fail "the host's /etc/shadow in the VMM's root"
+	[ -S "/proc/$pid/root/state/vsock.sock" ] || fail "no state/vsock.sock in the VMM's root"
+	run ls -A "/proc/$pid/root/dev"
+	[[ $output == null* ]] || fail "the VMM's /dev: $output"
+	for fd in /proc/"$pid"/fd/*; do
+		target=$(readlink "$fd") || continue
+		[ ! -d "$fd" ] || fail "VMM fd ${fd##*/} is a directory: $target"
+		case $target in
+		pipe:* | socket:* | anon_inode:* | /dev/kvm | /dev/null | /dev/net/tun | /dev/vhost-net | /dev/pts/*) ;;
+		/memfd:hull-guest-ram* | "/hull-guest-ram (deleted)" | "$ROOT/$id/console.log" | "$BATS_TEST_TMPDIR"/*) ;;
+		*) fail "VMM fd ${fd##*/}: $target" ;;
+		esac
+	done
+}
+
 @test "vmcontainer: create, state, start, exec, ps, pause, resume, update, stats, delete --force while paused" {
 	local id pid
 	id=$(new_id)
@@ -127,6 +163,7 @@ assert_vm_split() {
 	echo "$output"
 	[ "${#lines[@]}" -ge 3 ] || fail "supervisor threads: $output"
 	[ -z "$(grep -vx '2 1' <<<"$output")" ] || fail "a supervisor thread without its one filter: $output"
+	assert_vmm_jailed "$pid" "$id" 0000000000000000
 	# its guest RAM (the file the file server maps too) in huge pages,
 	# whatever the test host's shmem_enabled (Debian's never) says
 	run awk '/^[0-9a-f]+-[0-9a-f]+ / { g = index($0, "hull-guest-ram") > 0 }
