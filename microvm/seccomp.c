@@ -89,7 +89,7 @@ static const struct confine_rule base_rules[] = {
 /* vhost-net, started when the driver sets DRIVER_OK, and the tap's offloads
  * and queues that the driver's features decide. */
 #define NET_RUNTIME_IOCTLS                                                                              \
-	IOCTL(VHOST_SET_OWNER), IOCTL(VHOST_GET_FEATURES), IOCTL(VHOST_SET_FEATURES),                   \
+	IOCTL(VHOST_SET_OWNER), IOCTL(VHOST_RESET_OWNER), IOCTL(VHOST_GET_FEATURES), IOCTL(VHOST_SET_FEATURES), \
 		IOCTL(VHOST_SET_MEM_TABLE), IOCTL(VHOST_SET_VRING_NUM), IOCTL(VHOST_SET_VRING_BASE),    \
 		IOCTL(VHOST_SET_VRING_ADDR), IOCTL(VHOST_SET_VRING_ERR), IOCTL(VHOST_SET_VRING_KICK),   \
 		IOCTL(VHOST_SET_VRING_CALL), IOCTL(VHOST_NET_SET_BACKEND), IOCTL(TUNSETOFFLOAD),        \

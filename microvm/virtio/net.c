@@ -65,6 +65,9 @@ struct net {
 	struct net_pair pairs[VIRTIO_NET_MAX_PAIRS];
 	bool use_vhost;             /* vhost-net serves the data queues (ops.vhost) */
 	struct vhost_net *vhost;    /* while active with use_vhost */
+	/* with use_vhost: one /dev/vhost-net per pair, opened with the device
+	 * (a jailed VMM cannot open it at activation), reused after a reset */
+	int vhost_fds[VIRTIO_NET_MAX_PAIRS];
 	int ctrl_kick;              /* with vhost: the controlq's kick fd, polled here */
 	uint64_t tx_dropped, rx_dropped;
 	struct ratelim rx_rl, tx_rl;  /* shared by the pairs; unlimited by default */
@@ -567,7 +570,7 @@ static int net_activate(struct virtio_dev *d)
 		for (unsigned int i = 0; i < n->max_pairs; i++)
 			fds[i] = n->pairs[i].tap_fd;
 		/* without MQ queue 2 is the controlq, never a pair's receiveq */
-		if (virtio_net_vhost_start(d, fds, has(d->acked_features, VIRTIO_NET_F_MQ) ? n->max_pairs : 1,
+		if (virtio_net_vhost_start(d, fds, n->vhost_fds, has(d->acked_features, VIRTIO_NET_F_MQ) ? n->max_pairs : 1,
 					   &n->vhost, &e) < 0) {
 			hull_warn("virtio-net: %s", e->msg);
 			hull_err_free(&e);
@@ -629,6 +632,8 @@ static void net_destroy(struct virtio_dev *d)
 	ratelim_free(&n->rx_rl, d->loop);
 	ratelim_free(&n->tx_rl, d->loop);
 	for (unsigned int i = 0; i < n->max_pairs; i++) {
+		if (n->vhost_fds[i] >= 0)
+			close(n->vhost_fds[i]);
 		if (n->pairs[i].tap_fd >= 0)
 			close(n->pairs[i].tap_fd);
 		free(n->pairs[i].rxbuf);
@@ -669,6 +674,10 @@ struct virtio_dev *virtio_net_create(const struct virtio_net_params *prm, struct
 	n->ops.num_queues = (uint16_t)(2 * prm->nfds + 1);
 	n->use_vhost = n->ops.vhost = prm->vhost;
 	n->ctrl_kick = -1;
+	for (unsigned int i = 0; i < VIRTIO_NET_MAX_PAIRS; i++)
+		n->vhost_fds[i] = -1;
+	if (n->use_vhost)
+		virtio_net_vhost_open(n->vhost_fds, prm->nfds);
 	n->max_pairs = n->cur_pairs = prm->nfds;
 	n->is_tap = prm->is_tap;
 	n->multiqueue = prm->is_tap && prm->nfds > 1;

@@ -35,6 +35,7 @@ struct vhost_net {
 	struct virtio_dev *d;
 	unsigned int npairs;
 	int fd[VIRTIO_NET_MAX_PAIRS];
+	bool own[VIRTIO_NET_MAX_PAIRS];  /* fd[p] opened at start: closed at stop */
 	struct vhost_ring_err err[2 * VIRTIO_NET_MAX_PAIRS];
 };
 
@@ -128,14 +129,23 @@ static int start_ring(struct vhost_net *v, int fd, unsigned int q, unsigned int 
 	return 0;
 }
 
-static int start_pair(struct vhost_net *v, unsigned int p, int tap_fd, struct hull_err **err)
+void virtio_net_vhost_open(int *fds, unsigned int npairs)
+{
+	for (unsigned int p = 0; p < npairs; p++)
+		fds[p] = open(VHOST_NET_PATH, O_RDWR | O_CLOEXEC);
+}
+
+static int start_pair(struct vhost_net *v, unsigned int p, int tap_fd, int fd, struct hull_err **err)
 {
 	struct virtio_dev *d = v->d;
 	uint64_t have, want;
-	int fd = open(VHOST_NET_PATH, O_RDWR | O_CLOEXEC);
 
-	if (fd < 0)
-		return hull_err_make(err, errno, "%s", VHOST_NET_PATH);
+	if (fd < 0) {
+		fd = open(VHOST_NET_PATH, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return hull_err_make(err, errno, "%s", VHOST_NET_PATH);
+		v->own[p] = true;
+	}
 	v->fd[p] = fd;
 	if (ioctl(fd, VHOST_SET_OWNER) < 0)
 		return hull_err_make(err, errno, "VHOST_SET_OWNER");
@@ -162,8 +172,8 @@ static int start_pair(struct vhost_net *v, unsigned int p, int tap_fd, struct hu
 	return 0;
 }
 
-int virtio_net_vhost_start(struct virtio_dev *d, const int *tap_fds, unsigned int npairs, struct vhost_net **out,
-			   struct hull_err **err)
+int virtio_net_vhost_start(struct virtio_dev *d, const int *tap_fds, const int *vhost_fds, unsigned int npairs,
+			   struct vhost_net **out, struct hull_err **err)
 {
 	struct vhost_net *v = xcalloc(1, sizeof(*v));
 
@@ -177,7 +187,7 @@ int virtio_net_vhost_start(struct virtio_dev *d, const int *tap_fds, unsigned in
 		/* a pair the driver did not set up (both rings) stays off */
 		if (!d->vqs[2 * p].ready || !d->vqs[2 * p + 1].ready)
 			continue;
-		if (start_pair(v, p, tap_fds[p], err) < 0) {
+		if (start_pair(v, p, tap_fds[p], vhost_fds[p], err) < 0) {
 			virtio_net_vhost_stop(v);
 			return hull_err_wrap(err, "vhost-net pair %u", p);
 		}
@@ -190,10 +200,14 @@ void virtio_net_vhost_stop(struct vhost_net *v)
 {
 	if (!v)
 		return;
-	/* closing the vhost fd stops its worker and drops the rings and backend */
-	for (unsigned int i = 0; i < ARRAY_SIZE(v->fd); i++)
-		if (v->fd[i] >= 0)
+	/* resetting the owner stops the worker and drops the rings, backend and
+	 * memory table: the fd (the device's) is as opened, for the next start */
+	for (unsigned int i = 0; i < ARRAY_SIZE(v->fd); i++) {
+		if (v->fd[i] >= 0 && v->own[i])
 			close(v->fd[i]);
+		else if (v->fd[i] >= 0)
+			(void)ioctl(v->fd[i], VHOST_RESET_OWNER);
+	}
 	for (unsigned int i = 0; i < ARRAY_SIZE(v->err); i++) {
 		if (v->err[i].fd < 0)
 			continue;

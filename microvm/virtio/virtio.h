@@ -290,10 +290,16 @@ struct vhost_net;
 /* 1: /dev/vhost-net opens; 0: it does not (required false); < 0 with *err
  * when required. */
 int virtio_net_vhost_usable(bool required, struct hull_err **err);
+/* One /dev/vhost-net fd per pair into fds[0..npairs) (-1 where it does not
+ * open), opened when the device is made: a jailed VMM thread cannot open it
+ * at activation (docs/vm-containers.md, "The VMM's jail"). */
+void virtio_net_vhost_open(int *fds, unsigned int npairs);
 /* Hand the data queues of an activated device to vhost-net: pair p on
- * tap_fds[p] (not consumed). */
-int virtio_net_vhost_start(struct virtio_dev *d, const int *tap_fds, unsigned int npairs, struct vhost_net **out,
-			   struct hull_err **err);
+ * tap_fds[p] through vhost_fds[p] (neither consumed; -1: opened now; stop
+ * resets the owner of the given ones so that a later activation takes them
+ * again). */
+int virtio_net_vhost_start(struct virtio_dev *d, const int *tap_fds, const int *vhost_fds, unsigned int npairs,
+			   struct vhost_net **out, struct hull_err **err);
 void virtio_net_vhost_stop(struct vhost_net *v);
 
 /* ---- virtio-pci transport (pci.c) ------------------------------------------- */
