@@ -305,9 +305,8 @@ static int sdir(const struct vmc_supervisor *s)
 /*
  * The jail of the VMM (docs/vm-containers.md, "The VMM's jail"): a mount
  * namespace whose root holds only /state (ROOT/ID: the sockets, the console
- * log, the network record) and /dev/null and /dev/vhost-net (what the VMM
- * opens after it starts: vsock's spare fd, vhost-net at a device's
- * activation).  Built while this process is single-threaded; each VMM
+ * log, the network record) and /dev/null (vsock's spare fd, what the VMM
+ * still opens after it starts; vhost-net's fds are opened with the device).  Built while this process is single-threaded; each VMM
  * thread enters it before its seccomp filter, so before the guest runs
  * (vm_config.jail), and this thread once the hooks have run.  ROOT/ID
  * becomes 0711 (runc's mode for it): the jail's uid looks names up in it,
@@ -315,7 +314,7 @@ static int sdir(const struct vmc_supervisor *s)
  */
 static int jail_build(const struct vmc_supervisor *s, struct confine_jail *j, struct hull_err **err)
 {
-	static const char *const devs[] = { "/dev/null", "/dev/vhost-net" };
+	static const char *const devs[] = { "/dev/null" };
 
 	if (fchmodat(s->dir_fd, ".", 0711, 0) < 0)
 		return hull_err_make(err, errno, "chmod the state directory");
@@ -346,11 +345,10 @@ static int jail_self(struct vmc_supervisor *s, struct confine_jail *j, bool taps
 	 * jail does not have): this was the last (the VMM holds none). */
 	close(s->dir_fd);
 	s->dir_fd = -1;
-	if (confine_jail_enter(j, taps ? 1ull << CAP_NET_ADMIN : 0, err) < 0)
-		return -1;
-	close(j->mntns);
-	j->mntns = -1;
-	return 0;
+	/* The jail's namespace fd stays open: a vCPU thread the guest never
+	 * brought up enters it whenever it first runs; it leads nowhere else
+	 * and, without CAP_SYS_ADMIN, cannot even be entered again. */
+	return confine_jail_enter(j, taps ? 1ull << CAP_NET_ADMIN : 0, err);
 }
 
 __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)

@@ -137,7 +137,7 @@ assert_vmm_jailed() {
 		target=$(readlink "$fd") || continue
 		[ ! -d "$fd" ] || fail "VMM fd ${fd##*/} is a directory: $target"
 		case $target in
-		pipe:* | socket:* | anon_inode:* | /dev/kvm | /dev/null | /dev/net/tun | /dev/vhost-net | /dev/pts/*) ;;
+		pipe:* | socket:* | anon_inode:* | mnt:* | /dev/kvm | /dev/null | /dev/net/tun | /dev/vhost-net | /dev/pts/*) ;;
 		/memfd:hull-guest-ram* | "/hull-guest-ram (deleted)" | "$ROOT/$id/console.log" | "$BATS_TEST_TMPDIR"/*) ;;
 		*) fail "VMM fd ${fd##*/}: $target" ;;
 		esac

@@ -32,7 +32,7 @@ struct seen {
 	uint32_t eff[2], prm[2];
 	int bnd_admin;              /* prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) */
 	int bnd_net;                /* CAP_NET_ADMIN */
-	bool marker, etc, null_chr, null_owned, dotdot_etc;
+	bool marker, etc, null_chr, null_owned, null_opens, dotdot_etc;
 	char cwd[64];
 };
 
@@ -59,6 +59,12 @@ static void look(struct seen *s)
 	s->dotdot_etc = stat("../../etc/passwd", &st) == 0;
 	s->null_chr = stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode);
 	s->null_owned = s->null_chr && st.st_uid == UID && st.st_gid == GID;
+	{
+		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		s->null_opens = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+	}
 	if (!getcwd(s->cwd, sizeof(s->cwd)))
 		s->cwd[0] = '\0';
 }
@@ -161,6 +167,7 @@ static void test_jail_thread_sees_only_its_root_without_privileges(void **state)
 	assert_false(s[0].dotdot_etc);
 	assert_true(s[0].null_chr);        /* made in the tmpfs, the jail uid's */
 	assert_true(s[0].null_owned);
+	assert_true(s[0].null_opens);      /* the tmpfs takes device nodes */
 	/* the other thread of the same process: untouched */
 	assert_int_equal(s[1].uid, 0);
 	assert_int_equal(s[1].euid, 0);
