@@ -182,7 +182,8 @@ demo: deps
 # SOAK_N lifecycles of each shape under load; nothing may hang or leak
 # (tests/soak/run, docs/testing.md).
 .PHONY: soak
-soak: all bundle
+soak: deps
+	$(MAKE) all bundle
 	tests/soak/run
 
 # The guest image of VM-isolated containers: Debian's cloud kernel and an
