@@ -90,15 +90,16 @@ static void release(struct vfs_server *srv, struct vfs_mount *mounts, char **buf
 
 CLI_CMD(virtiofsd)
 {
-	enum { O_SOCKET = 256, O_SHARED, O_MOUNT, O_FD };
+	enum { O_SOCKET = 256, O_SHARED, O_MOUNT, O_FD, O_POD };
 	static const struct option opts[] = {
 		{ "socket-path", required_argument, NULL, O_SOCKET },
 		{ "shared-dir", required_argument, NULL, O_SHARED },
 		{ "mount", required_argument, NULL, O_MOUNT },
 		{ "fd", required_argument, NULL, O_FD },
+		{ "pod-dir", required_argument, NULL, O_POD },
 		{ 0 }
 	};
-	const char *socket_path = NULL, *fd_arg = NULL, *shared = NULL;
+	const char *socket_path = NULL, *fd_arg = NULL, *shared = NULL, *pod = NULL;
 	struct vfs_mount *mounts = NULL;
 	char **bufs = NULL;
 	size_t nmounts = 0;
@@ -116,6 +117,7 @@ CLI_CMD(virtiofsd)
 		case O_SOCKET: socket_path = optarg; break;
 		case O_SHARED: shared = optarg; break;
 		case O_FD: fd_arg = optarg; break;
+		case O_POD: pod = optarg; break;
 		case O_MOUNT:
 			mounts = xrealloc(mounts, (nmounts + 1) * sizeof(*mounts));
 			bufs = xrealloc(bufs, (nmounts + 1) * sizeof(*bufs));
@@ -138,7 +140,7 @@ CLI_CMD(virtiofsd)
 	}
 	if (!shared || !!socket_path == !!fd_arg) {
 		hull_err_make(err, 0, "usage: hull virtiofsd --socket-path PATH|--fd N --shared-dir DIR "
-			      "[--mount NAME=SRC[,ro]]...");
+			      "[--mount NAME=SRC[,ro]]... [--pod-dir DIR]");
 		goto out;
 	}
 	if (stat(shared, &st) < 0) {
@@ -153,7 +155,11 @@ CLI_CMD(virtiofsd)
 	if (sock < 0)
 		goto out;
 
-	struct vfs_confine_opts co = { .shared_dir = shared, .mounts = mounts, .nmounts = nmounts,
+	if (pod && pod[0] != '/') {
+		hull_err_make(err, 0, "--pod-dir %s: must be an absolute path", pod);
+		goto out;
+	}
+	struct vfs_confine_opts co = { .shared_dir = shared, .mounts = mounts, .nmounts = nmounts, .pod_dir = pod,
 				       .keep_fds = (const int[]){ sock, STDERR_FILENO }, .nkeep = 2 };
 	if (vfs_confine_process(&co, &root_fd, err) < 0)
 		goto out;

@@ -71,7 +71,7 @@ int vfs_mount_parse(const char *arg, struct vfs_mount *m, char **buf, struct hul
 static int build_tree(const struct vfs_confine_opts *o, struct hull_err **err)
 {
 	const unsigned int bind_attrs = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID;
-	size_t ntrees = o->nmounts + 2;
+	size_t ntrees = o->nmounts + 3;
 	_cleanup_free_ int *trees = xmalloc(ntrees * sizeof(int));
 	_cleanup_close_ int top = -1, share = -1;
 	int r = -1;
@@ -80,6 +80,18 @@ static int build_tree(const struct vfs_confine_opts *o, struct hull_err **err)
 		trees[i] = -1;
 	if (unshare(CLONE_NEWNS) < 0)
 		return hull_err_make(err, errno, "unshare the mount namespace");
+	if (o->pod_dir) {
+		/* Slaves first: the pod's clone (detached, so untouched by the
+		 * private below) stays a slave of the host's peer group and
+		 * receives the members' mounts; nothing propagates back. */
+		if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+			return hull_err_make(err, errno, "make / a slave");
+		trees[ntrees - 1] = confine_tree_clone(AT_FDCWD, o->pod_dir, false,
+						       MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC |
+							       MOUNT_ATTR_RDONLY, err);
+		if (trees[ntrees - 1] < 0)
+			goto out;
+	}
 	/* Nothing done here may reach the host's mount table. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return hull_err_make(err, errno, "make / private");
@@ -117,6 +129,8 @@ static int build_tree(const struct vfs_confine_opts *o, struct hull_err **err)
 	for (size_t i = 0; i < o->nmounts; i++)
 		if (confine_tree_attach(share, o->mounts[i].name, trees[i + 2], o->mounts[i].source, err) < 0)
 			goto out;
+	if (o->pod_dir && confine_tree_attach(share, "pod", trees[ntrees - 1], o->pod_dir, err) < 0)
+		goto out;
 	/* The tmpfs itself read-only: the guest cannot fill it (the binds
 	 * below keep their own flags). */
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };

@@ -54,6 +54,11 @@ struct vfs_confine_opts {
 	const char *shared_dir;          /* served as "rootfs" */
 	const struct vfs_mount *mounts;  /* served as their names */
 	size_t nmounts;
+	/* served as "pod" (NULL: none), read-only itself: a pod's directory
+	 * (docs/vm-containers.md, "A pod in one VM"), a shared mount of the
+	 * host's whose later submounts (the members' rootfs and bind mounts,
+	 * nodev,nosuid) show here: the clone is its slave. */
+	const char *pod_dir;
 	const int *keep_fds;             /* fds to keep open (the vhost-user socket, stderr) */
 	size_t nkeep;
 };

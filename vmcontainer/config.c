@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The bundle's config.json as the guest's hull sees it: the same document
  * with host paths replaced by where the file server shows them. */
-#include "vmcontainer/vmcontainer.h"
+#include "vmcontainer/internal.h"
 
 #include <json-c/json.h>
 
@@ -41,8 +41,8 @@ static bool is_bind(struct json_object *m, struct json_object *opts)
 	return has_option(opts, binds, ARRAY_SIZE(binds));
 }
 
-static int rewrite_mounts(struct json_object *root, const char *bundle_dir, struct vmc_share **shares,
-			  size_t *n, struct hull_err **err)
+static int rewrite_mounts(struct json_object *root, const char *bundle_dir, const char *share,
+			  struct vmc_share **shares, size_t *n, struct hull_err **err)
 {
 	static const char *const ros[] = { "ro", "rro" };
 	struct json_object *mounts;
@@ -68,7 +68,7 @@ static int rewrite_mounts(struct json_object *root, const char *bundle_dir, stru
 			.ro = has_option(opts, ros, ARRAY_SIZE(ros)),
 		};
 		{
-			_cleanup_free_ char *guest = xasprintf(VMC_GUEST_SHARE "/%s", (*shares)[*n].name);
+			_cleanup_free_ char *guest = xasprintf("%s/%s", share, (*shares)[*n].name);
 			json_object_object_add(m, "source", json_object_new_string(guest));
 		}
 		(*n)++;
@@ -76,7 +76,20 @@ static int rewrite_mounts(struct json_object *root, const char *bundle_dir, stru
 	return 0;
 }
 
-static void drop_ns_paths(struct json_object *root)
+/* A pod's member (sandbox_pid: its sandbox's init in the guest, else 0):
+ * a namespace it joins by path is its sandbox's (CRI gives the sandbox's
+ * network, IPC and UTS, and its pid namespace with shareProcessNamespace). */
+static bool pod_shared(const char *type)
+{
+	static const char *const types[] = { "network", "ipc", "uts", "pid" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+		if (strcmp(type, types[i]) == 0)
+			return true;
+	return false;
+}
+
+static void drop_ns_paths(struct json_object *root, pid_t sandbox_pid)
 {
 	struct json_object *linux_, *nss;
 
@@ -87,6 +100,15 @@ static void drop_ns_paths(struct json_object *root)
 		struct json_object *ns = json_object_array_get_idx(nss, i), *type, *path;
 		if (!json_object_is_type(ns, json_type_object))
 			continue;
+		if (sandbox_pid > 0 && json_object_object_get_ex(ns, "type", &type) &&
+		    json_object_object_get_ex(ns, "path", &path) && json_object_is_type(type, json_type_string) &&
+		    pod_shared(json_object_get_string(type))) {
+			const char *t = json_object_get_string(type);
+			_cleanup_free_ char *p = xasprintf("/proc/%d/ns/%s", (int)sandbox_pid,
+							   strcmp(t, "network") == 0 ? "net" : t);
+			json_object_object_add(ns, "path", json_object_new_string(p));
+			continue;
+		}
 		/* The host's network namespace is mirrored into the guest's own
 		 * (vmcontainer/net.c): the container joins the agent's (guest
 		 * PID 1), where the mirrored interfaces are.  Joined by path,
@@ -115,7 +137,7 @@ static void drop_ns_paths(struct json_object *root)
  * holds nothing of the host but the container's rootfs, so it is made to
  * resolve in that rootfs (docs/vm-containers.md).
  */
-static void rewrite_hooks(struct json_object *root)
+static void rewrite_hooks(struct json_object *root, const char *share)
 {
 	static const char *const host_only[] = { "prestart", "createRuntime", "poststart", "poststop" };
 	struct json_object *hooks, *cc;
@@ -137,7 +159,7 @@ static void rewrite_hooks(struct json_object *root)
 		if (json_object_is_type(h, json_type_object) && json_object_object_get_ex(h, "path", &path) &&
 		    json_object_is_type(path, json_type_string) && json_object_get_string(path)[0] == '/') {
 			_cleanup_free_ char *in_root =
-				xasprintf(VMC_GUEST_SHARE "/rootfs%s", json_object_get_string(path));
+				xasprintf("%s/rootfs%s", share, json_object_get_string(path));
 			json_object_object_add(h, "path", json_object_new_string(in_root));
 		}
 	}
@@ -145,6 +167,13 @@ static void rewrite_hooks(struct json_object *root)
 
 int vmcontainer_rewrite_config(const char *config, size_t len, const char *bundle_dir, char **out,
 			       struct vmc_share **shares, size_t *n_shares, struct hull_err **err)
+{
+	return vmc_rewrite_config(config, len, bundle_dir, VMC_GUEST_SHARE, 0, out, shares, n_shares, err);
+}
+
+int vmc_rewrite_config(const char *config, size_t len, const char *bundle_dir, const char *share,
+		       pid_t sandbox_pid, char **out, struct vmc_share **shares, size_t *n_shares,
+		       struct hull_err **err)
 {
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *root, *r, *anns;
@@ -163,11 +192,14 @@ int vmcontainer_rewrite_config(const char *config, size_t len, const char *bundl
 		hull_err_make(err, 0, "root: required");
 		goto out;
 	}
-	json_object_object_add(r, "path", json_object_new_string(VMC_GUEST_SHARE "/rootfs"));
-	if (rewrite_mounts(root, bundle_dir, shares, n_shares, err) < 0)
+	{
+		_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", share);
+		json_object_object_add(r, "path", json_object_new_string(rootfs));
+	}
+	if (rewrite_mounts(root, bundle_dir, share, shares, n_shares, err) < 0)
 		goto out;
-	drop_ns_paths(root);
-	rewrite_hooks(root);
+	drop_ns_paths(root, sandbox_pid);
+	rewrite_hooks(root, share);
 	if (!json_object_object_get_ex(root, "annotations", &anns) || !json_object_is_type(anns, json_type_object)) {
 		anns = json_object_new_object();
 		json_object_object_add(root, "annotations", anns);

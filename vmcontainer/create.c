@@ -26,18 +26,26 @@ static void plan_free(struct vmc_plan *p)
 	vmcontainer_devices_free(p->vfios, p->nvfio);
 	free(p->kernel);
 	free(p->initrd);
+	free(p->pod_dir);
 	*p = (struct vmc_plan){ 0 };
 }
 
 
+/* A pod's member (*role VMC_POD_MEMBER, *sandbox its sandbox's id) is
+ * planned by pod.c: its VM is the sandbox's. */
 static int plan(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
-		struct vmc_plan *p, struct hull_err **err)
+		struct vmc_plan *p, enum vmc_pod_role *role, const char **sandbox, const char **key,
+		struct hull_err **err)
 {
 	static const struct vfio_host sysfs = { .sys = "/sys", .proc = "/proc" };
 
 	*p = (struct vmc_plan){ 0 };
 	if (runtime_bundle_check(ctx, o, foreground, &p->b, err) < 0)
 		return -1;
+	if (vmc_pod_role(p->b.spec, role, sandbox, key, err) < 0)
+		goto fail;
+	if (*role == VMC_POD_MEMBER)
+		return 0;
 	if (vmcontainer_size(p->b.spec, &p->size, err) < 0 || vmc_net_vhost(p->b.spec, &p->vhost, err) < 0 ||
 	    vmcontainer_devices(p->b.spec, &sysfs, &p->vfios, &p->nvfio, err) < 0 ||
 	    vmcontainer_rewrite_config(p->b.config, p->b.config_len, p->b.dir, &p->guest_config, &p->shares,
@@ -156,6 +164,17 @@ static int wait_report(int fd, pid_t pid, struct hull_err **err)
 	return hull_err_make(err, 0, "VM supervisor %d died before the container was created", (int)pid);
 }
 
+int vmc_created(struct container *c, int report, pid_t pid, const char *pid_file, struct hull_err **err)
+{
+	if (wait_report(report, pid, err) < 0)
+		return -1;
+	c->pid = pid;
+	c->pid_start = proc_start_time(pid);
+	if (container_save(c, err) < 0 || (pid_file && write_pid_file(pid_file, pid, err) < 0))
+		return -1;
+	return 0;
+}
+
 static void abandon(struct container *c, const struct oci_spec *spec, pid_t pid)
 {
 	if (pid > 0) {
@@ -164,8 +183,10 @@ static void abandon(struct container *c, const struct oci_spec *spec, pid_t pid)
 			;
 	}
 	/* a supervisor that died half-way left its taps listed */
-	if (c)
+	if (c) {
 		(void)vmc_net_cleanup(c->dir_fd, spec, NULL);
+		(void)vmc_pod_dir_remove(c->dir_fd, NULL);
+	}
 	c->pid = 0;
 	container_abandon(c);
 }
@@ -178,10 +199,17 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 	_cleanup_close_ int master = -1, slave = -1;
 	int rep[2] = { -1, -1 }, go[2] = { -1, -1 };
 	bool terminal, cloned_in = false;
+	enum vmc_pod_role role = VMC_POD_NONE;
+	const char *sandbox = NULL, *key = NULL;
 	pid_t pid = 0;
 
-	if (plan(ctx, o, foreground, &p, err) < 0)
+	if (plan(ctx, o, foreground, &p, &role, &sandbox, &key, err) < 0)
 		return -1;
+	if (role == VMC_POD_MEMBER) {
+		int r = vmc_member_create(ctx, o, foreground, &p, sandbox, key, out, err);
+		plan_free(&p);
+		return r;
+	}
 	terminal = p.b.spec->process.terminal;
 	if (container_new(ctx, o->id, &c, err) < 0)
 		goto fail_plan;
@@ -200,6 +228,14 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 	 * waits on `go` until it is in; otherwise it is born in the cgroup. */
 	if (container_save(c, err) < 0 || (!ctx->systemd_cgroup && host_cgroup(ctx, c, &p, 0, err) < 0))
 		goto fail;
+	/* A pod's sandbox: the directory its members' trees are mounted in,
+	 * before the file server starts (it serves it as "pod"); after
+	 * state.json, so that `delete --force` (vm_cleanup) removes it. */
+	if (role == VMC_POD_SANDBOX) {
+		if (vmc_pod_dir_make(c, err) < 0)
+			goto fail;
+		p.pod_dir = xasprintf("%s/" VMC_POD_DIR, c->dir);
+	}
 	if (terminal && o->console_socket) {
 		if (console_open_pty(&master, &slave, &p.b.spec->process, err) < 0 ||
 		    console_send_to_socket(o->console_socket, master, err) < 0)
@@ -251,11 +287,7 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 			goto fail;
 		close(take_fd(&go[1]));
 	}
-	if (wait_report(rep[0], pid, err) < 0)
-		goto fail;
-	c->pid = pid;
-	c->pid_start = proc_start_time(pid);
-	if (container_save(c, err) < 0 || (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0))
+	if (vmc_created(c, rep[0], pid, o->pid_file, err) < 0)
 		goto fail;
 	close(rep[0]);
 	if (go[1] >= 0)

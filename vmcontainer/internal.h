@@ -94,6 +94,7 @@ struct vmc_plan {
 	size_t n_shares;
 	char *kernel, *initrd;
 	enum vm_vhost vhost;        /* org.hull.vm.vhost */
+	char *pod_dir;              /* a pod's sandbox: ROOT/ID/VMC_POD_DIR, served as "pod" */
 	struct vm_vfio *vfios;      /* org.hull.vm.devices */
 	unsigned int nvfio;
 };
@@ -107,8 +108,58 @@ struct vmc_supervisor {
 	int report;                 /* to `hull create`: "\0" when created, "\1message" on failure */
 	struct cgroup *cg;          /* the container's host cgroup (split: cgroups_vm_split), or NULL */
 };
+/* The supervisor's start (a pod member's too): SIGPIPE ignored, umask 077,
+ * every fd closed but dir_fd, tty, report, the log's and the stdio, cwd
+ * dir_fd, the forwarded signals (and VMC_SIG_END) blocked and read from
+ * *sigfd; tty (>= 0: --console-socket's pty slave) made the controlling
+ * terminal, raw. */
+int vmc_supervisor_begin(int dir_fd, int tty, int report, int *sigfd, struct hull_err **err);
+/* To `hull create` on *fd, then closed (-1): created (err NULL), or why not. */
+void vmc_report(int *fd, struct hull_err *err);
 /* The supervisor process: never returns; exits with the init's exit code. */
 __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s);
+/* The supervisor pid's report on fd ("\0" created, "\1message" failed, EOF:
+ * it died); once created, pid is c's state.pid, saved, and in pid_file. */
+int vmc_created(struct container *c, int report, pid_t pid, const char *pid_file, struct hull_err **err);
+/* prestart and createRuntime hooks, on the host, state.pid ours (supervisor.c). */
+int vmc_runtime_hooks(const char *id, const struct vmc_plan *p, struct hull_err **err);
+
+/* vmcontainer_rewrite_config with the guest's view of the bundle at share
+ * (VMC_GUEST_SHARE, or a pod member's VMC_GUEST_SHARE/pod/ID) and, for a
+ * pod's member, sandbox_pid > 0: its sandbox's init in the guest, whose
+ * network, IPC, UTS and pid namespaces replace those the spec joins by path. */
+int vmc_rewrite_config(const char *config, size_t len, const char *bundle_dir, const char *share,
+		       pid_t sandbox_pid, char **out, struct vmc_share **shares, size_t *n_shares,
+		       struct hull_err **err);
+
+/* ---- a pod in one VM (pod.c; docs/vm-containers.md) ----------------------- */
+
+/* In a sandbox's ROOT/ID: the pod's directory, a shared mount the file
+ * server serves as "pod" (members' rootfs and binds at pod/MEMBER/...). */
+#define VMC_POD_DIR "pod"
+/* In a member's ROOT/ID: its sandbox's id; vsock.sock is a symlink to the
+ * sandbox's, so every op reaches the pod's agent unchanged. */
+#define VMC_SANDBOX_FILE "sandbox"
+
+enum vmc_pod_role { VMC_POD_NONE, VMC_POD_SANDBOX, VMC_POD_MEMBER };
+/* The role from the CRI annotations (containerd's io.kubernetes.cri.*,
+ * CRI-O's io.kubernetes.cri-o.*); a member's *sandbox (pointing into spec)
+ * and *key, the annotation that named it. */
+int vmc_pod_role(const struct oci_spec *spec, enum vmc_pod_role *role, const char **sandbox, const char **key,
+		 struct hull_err **err);
+/* The sandbox's ROOT/ID/pod: a directory bind-mounted on itself, shared. */
+int vmc_pod_dir_make(struct container *c, struct hull_err **err);
+/* Undo it (and every member's mount below it): detach, then rmdir only. */
+int vmc_pod_dir_remove(int dir_fd, struct hull_err **err);
+/* create (and run's) of a member: in its sandbox's VM, through its agent. */
+int vmc_member_create(const struct runtime_ctx *ctx, const struct runtime_create_opts *o, bool foreground,
+		      struct vmc_plan *p, const char *sandbox, const char *key, struct container **out,
+		      struct hull_err **err);
+/* A member's delete: the guest's container, its mounts in the pod's dir.
+ * 0 also when c is no member (*member false). */
+int vmc_member_cleanup(const struct runtime_ctx *ctx, struct container *c, bool *member, struct hull_err **err);
+/* c is a pod's member (its state dir names its sandbox). */
+bool vmc_is_member(const struct container *c);
 
 /* ---- exec's process object (process.c) ------------------------------------ */
 

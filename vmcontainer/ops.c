@@ -46,8 +46,10 @@ static int vm_kill(const struct runtime_ctx *ctx, struct container *c, int sig, 
 	struct json_object *req, *resp = NULL;
 
 	/* The VM is the container's init: SIGKILL ends it and all in it at once
-	 * (the supervisor's VMC_SIG_END), with no round trip to the guest. */
-	if (sig == SIGKILL) {
+	 * (the supervisor's VMC_SIG_END), with no round trip to the guest.  A
+	 * pod's member shares its VM: the agent kills it, its supervisor
+	 * relays the exit. */
+	if (sig == SIGKILL && !vmc_is_member(c)) {
 		_cleanup_close_ int pidfd = container_pidfd(c);
 		if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, VMC_SIG_END, NULL, 0) < 0)
 			return hull_err_make(err, pidfd < 0 ? ESRCH : errno, "container \"%s\" (VM): signal supervisor %d",
@@ -204,6 +206,16 @@ static int vm_stats(const struct runtime_ctx *ctx, struct container *c, char **j
 static int vm_cleanup(const struct runtime_ctx *ctx, struct container *c, struct hull_err **err)
 {
 	struct hull_err *e = NULL;
+	bool member = false;
+
+	/* A pod's member: its container in the VM, its mounts in the pod's
+	 * directory; a sandbox: that directory, what is left in it. */
+	if (vmc_member_cleanup(ctx, c, &member, err) < 0)
+		return -1;
+	if (member)
+		return 0;
+	if (vmc_pod_dir_remove(c->dir_fd, err) < 0)
+		return -1;
 
 	if (container_load_spec(c, &e) < 0) {
 		/* no config: no namespace to look into */

@@ -50,18 +50,18 @@ static void *vm_main(void *opaque)
 	return NULL;
 }
 
-static void report(struct vmc_supervisor *s, struct hull_err *err)
+void vmc_report(int *fd, struct hull_err *err)
 {
-	if (s->report < 0)
+	if (*fd < 0)
 		return;
 	if (!err) {
-		(void)write_all(s->report, "\0", 1);
+		(void)write_all(*fd, "\0", 1);
 	} else {
 		_cleanup_free_ char *m = xasprintf("\1%s", err->msg);
-		(void)write_all(s->report, m, strlen(m));
+		(void)write_all(*fd, m, strlen(m));
 	}
-	close(s->report);
-	s->report = -1;
+	close(*fd);
+	*fd = -1;
 }
 
 /* The line that says most of how the guest ended, from the end of its
@@ -136,7 +136,7 @@ static pid_t start_file_server(const struct vmc_plan *p, struct hull_err **err)
 	if (pid < 0)
 		return hull_err_make(err, errno, "file server: fork");
 	if (pid == 0) {
-		char **argv = xcalloc(8 + 2 * p->n_shares, sizeof(char *));
+		char **argv = xcalloc(10 + 2 * p->n_shares, sizeof(char *));
 		size_t n = 0;
 
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -161,6 +161,10 @@ static pid_t start_file_server(const struct vmc_plan *p, struct hull_err **err)
 			argv[n++] = "--mount";
 			argv[n++] = xasprintf("%s=%s%s", p->shares[i].name, p->shares[i].source,
 					      p->shares[i].ro ? ",ro" : "");
+		}
+		if (p->pod_dir) {
+			argv[n++] = "--pod-dir";
+			argv[n++] = p->pod_dir;
 		}
 		argv[n] = NULL;
 		execv("/proc/self/exe", argv);
@@ -270,11 +274,11 @@ static int shutdown_guest(int dir_fd)
  * container, so they come before its createContainer hooks.  The state is
  * the host's: status creating, pid ours (state.pid), the host bundle.
  */
-static int runtime_hooks(const struct vmc_supervisor *s, struct hull_err **err)
+int vmc_runtime_hooks(const char *id, const struct vmc_plan *p, struct hull_err **err)
 {
-	const struct oci_spec *spec = s->plan->b.spec;
-	struct oci_state st = { .oci_version = spec->oci_version, .id = (char *)s->id,
-				.status = OCI_STATUS_CREATING, .pid = getpid(), .bundle = s->plan->b.dir,
+	const struct oci_spec *spec = p->b.spec;
+	struct oci_state st = { .oci_version = spec->oci_version, .id = (char *)id,
+				.status = OCI_STATUS_CREATING, .pid = getpid(), .bundle = p->b.dir,
 				.annotations = spec->annotations, .n_annotations = spec->n_annotations };
 	_cleanup_free_ char *json = NULL;
 
@@ -351,22 +355,11 @@ static int jail_self(struct vmc_supervisor *s, struct confine_jail *j, bool taps
 	return confine_jail_enter(j, taps ? 1ull << CAP_NET_ADMIN : 0, err);
 }
 
-__attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
+int vmc_supervisor_begin(int dir_fd, int tty, int report, int *sigfd, struct hull_err **err)
 {
 	static const int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
-	struct vm_thread t = { .done = { -1, -1 } };
-	static struct vmc_net net;  /* ~16 KiB: not on the stack */
-	struct sig_ctx sx = { .dir_fd = s->dir_fd, .id = s->id };
-	int keep[] = { -1, -1, -1, -1, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
-	struct confine_jail jail = { .mntns = -1, .cwd = "/" VMC_JAIL_STATE, .uid = VMC_JAIL_UID, .gid = VMC_JAIL_GID };
-	struct hull_err *err = NULL;
-	struct json_object *req, *resp = NULL;
-	_cleanup_close_ int console = -1;
-	int conn = -1, sigfd = -1, code = 255, in = STDIN_FILENO, out = STDOUT_FILENO;
-	pthread_t th;
-	bool th_joined = false;
+	int keep[] = { -1, dir_fd, tty, report, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
 	sigset_t set;
-	pid_t fsd;
 
 	signal(SIGPIPE, SIG_IGN);
 	/* What it makes in ROOT/ID (sockets, console log) is born 0600. */
@@ -378,29 +371,46 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		enum hull_log_level level;
 		hull_log_get(&keep[0], &json, &level);
 	}
-	keep[1] = s->dir_fd, keep[2] = s->tty, keep[3] = s->report;
-	if (confine_close_all_but(keep, ARRAY_SIZE(keep), &err) < 0)
-		goto fail;
-	if (fchdir(s->dir_fd) < 0) {
-		hull_err_make(&err, errno, "chdir to the state directory");
-		goto fail;
-	}
+	if (confine_close_all_but(keep, ARRAY_SIZE(keep), err) < 0)
+		return -1;
+	if (fchdir(dir_fd) < 0)
+		return hull_err_make(err, errno, "chdir to the state directory");
 	/* Blocked in every thread (the VMM's inherit it): the signalfd gets them. */
 	sigemptyset(&set);
 	for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
 		sigaddset(&set, fwd[i]);
 	sigaddset(&set, VMC_SIG_END);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (s->terminal && s->tty >= 0) {
+	*sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (tty >= 0) {
 		/* The pty slave is our controlling terminal: the master's size
 		 * changes arrive as SIGWINCH.  The guest's pty does the line
 		 * discipline: this one passes bytes through. */
 		if (setsid() >= 0)
-			(void)ioctl(s->tty, TIOCSCTTY, 0);
-		raw_tty(s->tty);
-		in = out = s->tty;
+			(void)ioctl(tty, TIOCSCTTY, 0);
+		raw_tty(tty);
 	}
+	return 0;
+}
+
+__attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
+{
+	struct vm_thread t = { .done = { -1, -1 } };
+	static struct vmc_net net;  /* ~16 KiB: not on the stack */
+	struct sig_ctx sx = { .dir_fd = s->dir_fd, .id = s->id };
+	struct confine_jail jail = { .mntns = -1, .cwd = "/" VMC_JAIL_STATE, .uid = VMC_JAIL_UID, .gid = VMC_JAIL_GID };
+	struct hull_err *err = NULL;
+	struct json_object *req, *resp = NULL;
+	_cleanup_close_ int console = -1;
+	int conn = -1, sigfd = -1, code = 255, in = STDIN_FILENO, out = STDOUT_FILENO;
+	pthread_t th;
+	bool th_joined = false;
+	pid_t fsd;
+
+	if (vmc_supervisor_begin(s->dir_fd, s->terminal ? s->tty : -1, s->report, &sigfd, &err) < 0)
+		goto fail;
+	if (s->terminal && s->tty >= 0)
+		in = out = s->tty;
 	/* Before anything else: the VMM's threads open the taps in the
 	 * container's network namespace, which the supervisor joins for good
 	 * (its Unix sockets are paths: they do not care). */
@@ -455,7 +465,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		shutdown_guest(sdir(s));
 		goto fail;
 	}
-	if (runtime_hooks(s, &err) < 0) {
+	if (vmc_runtime_hooks(s->id, s->plan, &err) < 0) {
 		close(conn);
 		shutdown_guest(sdir(s));
 		goto fail;
@@ -493,7 +503,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 		shutdown_guest(sdir(s));
 		goto fail;
 	}
-	report(s, NULL);
+	vmc_report(&s->report, NULL);
 	if (s->terminal)
 		vmc_send_winsize(conn, s->tty);
 	if (vmc_relay(conn, s->terminal ? in : STDIN_FILENO, out, STDERR_FILENO, s->terminal ? s->tty : -1, sigfd,
@@ -523,7 +533,7 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 fail:
 	/* nothing of the network stays once create reports its failure */
 	vmc_net_teardown(sdir(s));
-	report(s, err);
+	vmc_report(&s->report, err);
 	hull_err_free(&err);
 	_exit(1);
 }

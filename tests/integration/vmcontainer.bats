@@ -120,6 +120,67 @@ hull_vm() {
 	assert_nothing_left "$id"
 }
 
+# pod_annotations TYPE SANDBOX [PREFIX]: the CRI's pod annotations (containerd's
+# io.kubernetes.cri.*, or CRI-O's with PREFIX cri-o).
+pod_annotations() {
+	if [[ ${3:-} == cri-o ]]; then
+		update_config '.annotations["io.kubernetes.cri-o.ContainerType"] = $t | .annotations["io.kubernetes.cri-o.SandboxID"] = $s' \
+			--arg t "$1" --arg s "$2"
+	else
+		update_config '.annotations["io.kubernetes.cri.container-type"] = $t | .annotations["io.kubernetes.cri.sandbox-id"] = $s' \
+			--arg t "$1" --arg s "$2"
+	fi
+}
+
+@test "vm isolation: a pod's container whose sandbox is not a live pod VM names the annotation; nothing left" {
+	local id sb
+	id=$(new_id)
+	# no such sandbox (checked before the host's KVM: a member boots nothing)
+	pod_annotations container no-such-sandbox
+	run_nopipe hull_vm create --bundle "$BUNDLE" "$id"
+	assert_one_line_error '^hull: create: annotation io\.kubernetes\.cri\.sandbox-id "no-such-sandbox": the pod.s sandbox: container "no-such-sandbox" does not exist$'
+	assert_nothing_left "$id"
+	pod_annotations container no-such-sandbox cri-o
+	update_config 'del(.annotations["io.kubernetes.cri.container-type"])'
+	run_nopipe hull_vm create --bundle "$BUNDLE" "$id"
+	assert_one_line_error '^hull: create: annotation io\.kubernetes\.cri-o\.SandboxID "no-such-sandbox": '
+	assert_nothing_left "$id"
+	# no sandbox id; a bad one; a bad type
+	cp "$BASE_BUNDLE/config.json" "$BUNDLE/config.json"
+	update_config '.root.path = $r | .annotations["io.kubernetes.cri.container-type"] = "container"' --arg r "$BASE_BUNDLE/rootfs"
+	run_nopipe hull_vm create --bundle "$BUNDLE" "$id"
+	assert_one_line_error '^hull: create: annotation io\.kubernetes\.cri\.sandbox-id: a pod.s container .* needs it$'
+	pod_annotations container ../x
+	run_nopipe hull_vm create --bundle "$BUNDLE" "$id"
+	assert_one_line_error '^hull: create: annotation io\.kubernetes\.cri\.sandbox-id: '
+	pod_annotations pause x
+	run_nopipe hull_vm create --bundle "$BUNDLE" "$id"
+	assert_one_line_error '^hull: create: annotation io\.kubernetes\.cri\.container-type "pause": must be sandbox or container$'
+	assert_nothing_left "$id"
+	# a sandbox in container mode has no VM to share
+	sb=$(new_id)
+	pod_annotations sandbox "$sb"
+	set_args sleep 1000
+	hull run -d --bundle "$BUNDLE" "$sb" >/dev/null 2>&1 </dev/null
+	pod_annotations container "$sb"
+	run_nopipe hull_vm create --bundle "$BUNDLE" "$id"
+	assert_one_line_error "^hull: create: annotation io\\.kubernetes\\.cri\\.sandbox-id \"$sb\": the pod's sandbox is not VM-isolated$"
+	[[ ! -e $ROOT/$id ]] || fail "state dir $ROOT/$id left behind"
+	hull delete --force "$sb"
+	assert_nothing_left "$id"
+	assert_nothing_left "$sb"
+}
+
+@test "vm isolation: the annotations of a pod mean nothing in container mode" {
+	local id
+	id=$(new_id)
+	pod_annotations container no-such-sandbox
+	set_args /bin/sh -c 'exit 5'
+	run_nopipe hull run --bundle "$BUNDLE" "$id"
+	[ "$status" -eq 5 ] || fail "status $status, stderr: $stderr"
+	assert_nothing_left "$id"
+}
+
 @test "vm isolation: features lists the org.hull.isolation values" {
 	run hull features
 	assert_success

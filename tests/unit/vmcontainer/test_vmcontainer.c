@@ -243,6 +243,89 @@ static void test_rewrite_config_root_binds_and_annotation(void **state)
 	vmcontainer_shares_free(sh, n);
 }
 
+/* A pod's member: its bundle under VMC_GUEST_SHARE/pod/ID, the namespaces
+ * it joins by path its sandbox's in the guest (net as "net"), the others
+ * its own. */
+static void test_rewrite_config_pod_member(void **state)
+{
+	static const char cfg[] =
+		"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
+		"\"mounts\":[{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/v\"}],"
+		"\"hooks\":{\"createContainer\":[{\"path\":\"/bin/hook\"}]},"
+		"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/run/netns/x\"},"
+		"{\"type\":\"ipc\",\"path\":\"/proc/9/ns/ipc\"},{\"type\":\"uts\",\"path\":\"/proc/9/ns/uts\"},"
+		"{\"type\":\"mount\",\"path\":\"/proc/9/ns/mnt\"}]}}";
+	_cleanup_free_ char *out = NULL;
+	struct vmc_share *sh = NULL;
+	size_t n = 0;
+	struct json_object *o, *nss;
+
+	assert_int_equal(vmc_rewrite_config(cfg, strlen(cfg), "/b", "/run/share/pod/c1", 42, &out, &sh, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(sh[0].name, "m0");
+	o = json_tokener_parse(out);
+	assert_non_null(o);
+	assert_string_equal(json_object_get_string(get(get(o, "root"), "path")), "/run/share/pod/c1/rootfs");
+	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(get(o, "mounts"), 0), "source")),
+			    "/run/share/pod/c1/m0");
+	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(
+				    get(get(o, "hooks"), "createContainer"), 0), "path")),
+			    "/run/share/pod/c1/rootfs/bin/hook");
+	nss = get(get(o, "linux"), "namespaces");
+	assert_false(json_object_object_get_ex(json_object_array_get_idx(nss, 0), "path", NULL));
+	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(nss, 1), "path")), "/proc/42/ns/net");
+	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(nss, 2), "path")), "/proc/42/ns/ipc");
+	assert_string_equal(json_object_get_string(get(json_object_array_get_idx(nss, 3), "path")), "/proc/42/ns/uts");
+	/* a mount namespace is never the sandbox's: its own */
+	assert_false(json_object_object_get_ex(json_object_array_get_idx(nss, 4), "path", NULL));
+	json_object_put(o);
+	vmcontainer_shares_free(sh, n);
+}
+
+/* The CRI's annotations: containerd's and CRI-O's; bad ones name themselves. */
+static void test_pod_role(void **state)
+{
+	static const struct {
+		const char *ann;
+		int ret;
+		enum vmc_pod_role role;
+		const char *sandbox, *msg;
+	} cases[] = {
+		{ "", 0, VMC_POD_NONE, NULL, NULL },
+		{ "\"io.kubernetes.cri.container-type\":\"sandbox\",\"io.kubernetes.cri.sandbox-id\":\"s\"", 0,
+		  VMC_POD_SANDBOX, NULL, NULL },
+		{ "\"io.kubernetes.cri.container-type\":\"container\",\"io.kubernetes.cri.sandbox-id\":\"s1\"", 0,
+		  VMC_POD_MEMBER, "s1", NULL },
+		{ "\"io.kubernetes.cri-o.ContainerType\":\"container\",\"io.kubernetes.cri-o.SandboxID\":\"s2\"", 0,
+		  VMC_POD_MEMBER, "s2", NULL },
+		{ "\"io.kubernetes.cri.container-type\":\"container\"", -1, VMC_POD_NONE, NULL,
+		  "annotation io.kubernetes.cri.sandbox-id: a pod's container (io.kubernetes.cri.container-type=container) needs it" },
+		{ "\"io.kubernetes.cri.container-type\":\"pause\"", -1, VMC_POD_NONE, NULL,
+		  "annotation io.kubernetes.cri.container-type \"pause\": must be sandbox or container" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *extra = xasprintf(",\"annotations\":{%s}", cases[i].ann);
+		struct oci_spec *s = spec_with(extra);
+		enum vmc_pod_role role;
+		const char *sb = NULL, *key = NULL;
+		struct hull_err *err = NULL;
+
+		assert_int_equal(vmc_pod_role(s, &role, &sb, &key, &err) < 0 ? -1 : 0, cases[i].ret);
+		if (cases[i].msg) {
+			assert_string_equal(err->msg, cases[i].msg);
+			hull_err_free(&err);
+		} else {
+			assert_int_equal(role, cases[i].role);
+			if (cases[i].sandbox) {
+				assert_string_equal(sb, cases[i].sandbox);
+				assert_non_null(key);
+			}
+		}
+		oci_spec_free(s);
+	}
+}
+
 /* The guest gets the hooks that run in the container's namespaces; the host
  * keeps the runtime namespace's ones. */
 static void test_rewrite_config_splits_hooks(void **state)
@@ -469,6 +552,8 @@ int main(void)
 		cmocka_unit_test(test_size_bad_annotations_name_them),
 		cmocka_unit_test(test_rewrite_config_root_binds_and_annotation),
 		cmocka_unit_test(test_rewrite_config_splits_hooks),
+		cmocka_unit_test(test_rewrite_config_pod_member),
+		cmocka_unit_test(test_pod_role),
 		cmocka_unit_test(test_rewrite_config_adds_annotations_when_absent),
 		cmocka_unit_test(test_rewrite_config_hostile_input),
 		cmocka_unit_test(test_process_json_round_trips_through_the_parser),
