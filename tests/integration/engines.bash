@@ -87,11 +87,19 @@ containerd_start() {
 	shift
 	export D
 	mkdir -p "$D/fifo"
-	cat >"$D/config.toml" <<-CONF
+	containerd_config '"io.containerd.grpc.v1.cri", ' >"$D/config.toml"
+	containerd_launch "$@"
+}
+
+# containerd_config [DISABLED]: the top of a private containerd's config
+# (root, state, sockets under $D), with the plugins DISABLED (a TOML list's
+# items, each followed by ", ") and those none of the tests needs disabled.
+containerd_config() {
+	cat <<-CONF
 	version = 2
 	root = "$D/root"
 	state = "$D/state"
-	disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+	disabled_plugins = [${1:-}"io.containerd.snapshotter.v1.btrfs",
 	  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
 	  "io.containerd.snapshotter.v1.aufs", "io.containerd.internal.v1.opt",
 	  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
@@ -104,6 +112,12 @@ containerd_start() {
 	[metrics]
 	  address = ""
 	CONF
+}
+
+# containerd_launch [VAR=VALUE...]: containerd on the config $D/config.toml
+# (written by containerd_start, or cri.bash's cri_start with the CRI
+# plugin), as containerd_start says.
+containerd_launch() {
 	env "$@" unshare -m --propagation private \
 		containerd --config "$D/config.toml" >"$D/containerd.log" 2>&1 3>&- &
 	echo $! >"$D/containerd.pid"
@@ -126,10 +140,14 @@ containerd_stop() {
 # /run/containerd/fifo.
 c() { ctr --address "$D/c.sock" -n "$NS" "$@"; }
 
-# make_image ROOTFS: $D/image.tar, an OCI image layout archive of ROOTFS (one
-# uncompressed layer) named localhost/hull-test:latest, for `c image import`.
+# make_image ROOTFS [NAME [CMD_JSON]]: $D/image.tar, an OCI image layout
+# archive of ROOTFS (one uncompressed layer) named NAME (default
+# localhost/hull-test:latest) whose command is CMD_JSON (default ["sh"]) and
+# whose environment sets PATH as Docker's images do (runc finds no
+# executable without it; hull falls back to a default PATH), for `c image
+# import`.
 make_image() {
-	local img=$D/img ld ls cd cs md ms
+	local img=$D/img ld ls cd cs md ms name=${2:-localhost/hull-test:latest} cmd=${3:-'["sh"]'}
 	mkdir -p "$img/blobs/sha256"
 	blob() {
 		local d
@@ -139,14 +157,14 @@ make_image() {
 	}
 	tar -C "$1" -cf "$D/layer.tar" .
 	read -r ld ls < <(blob "$D/layer.tar")
-	printf '{"architecture":"amd64","os":"linux","config":{"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-		"$ld" >"$D/cfg"
+	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":%s},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$cmd" "$ld" >"$D/cfg"
 	read -r cd cs < <(blob "$D/cfg")
 	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
 		"$cd" "$cs" "$ld" "$ls" >"$D/man"
 	read -r md ms < <(blob "$D/man")
-	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"localhost/hull-test:latest"}}]}' \
-		"$md" "$ms" >"$img/index.json"
+	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s"}}]}' \
+		"$md" "$ms" "$name" >"$img/index.json"
 	echo '{"imageLayoutVersion":"1.0.0"}' >"$img/oci-layout"
 	tar -C "$img" -cf "$D/image.tar" .
 }
