@@ -51,36 +51,48 @@ def load_api():
     return importlib.import_module("api_pb2")
 
 
+class Client:
+    """CRI calls on one channel: call(METHOD, dict) returns the response as a
+    dict (as the command line prints it); a gRPC error raises grpc.RpcError."""
+
+    def __init__(self, sock):
+        self.api = load_api()
+        self.service = self.api.DESCRIPTOR.services_by_name["RuntimeService"]
+        self.channel = grpc.insecure_channel("unix://" + sock)
+        self.timeout = float(os.environ.get("CRI_TIMEOUT", "600"))
+
+    def method(self, name):
+        m = self.service.methods_by_name.get(name)
+        if m is None:
+            sys.exit(f"cri: {name}: not a method of {self.service.full_name} in {PROTO}")
+        return getattr(self.api, m.input_type.name), getattr(self.api, m.output_type.name)
+
+    def call(self, name, request):
+        req_cls, resp_cls = self.method(name)
+        stub = self.channel.unary_unary(f"/{self.service.full_name}/{name}",
+                                        request_serializer=req_cls.SerializeToString,
+                                        response_deserializer=resp_cls.FromString)
+        resp = stub(json_format.ParseDict(request, req_cls()), timeout=self.timeout)
+        return json_format.MessageToDict(resp, preserving_proto_field_name=True,
+                                         including_default_value_fields=True)
+
+
 def main():
     if len(sys.argv) not in (3, 4):
         sys.exit("usage: cri-client.py SOCKET METHOD [REQUEST_JSON]")
     sock, method = sys.argv[1], sys.argv[2]
-    api = load_api()
-    service = api.DESCRIPTOR.services_by_name["RuntimeService"]
-    m = service.methods_by_name.get(method)
-    if m is None:
-        sys.exit(f"cri: {method}: not a method of {service.full_name} in {PROTO}")
-    req_cls = getattr(api, m.input_type.name)
-    resp_cls = getattr(api, m.output_type.name)
-    req = req_cls()
+    client = Client(sock)
+    client.method(method)
     try:
-        json_format.Parse(sys.argv[3] if len(sys.argv) == 4 else "{}", req)
-    except json_format.ParseError as e:
+        req = json.loads(sys.argv[3] if len(sys.argv) == 4 else "{}")
+        resp = client.call(method, req)
+    except (ValueError, json_format.ParseError) as e:
         print(f"cri: {method}: request: {e}", file=sys.stderr)
         sys.exit(2)
-    timeout = float(os.environ.get("CRI_TIMEOUT", "600"))
-    with grpc.insecure_channel("unix://" + sock) as ch:
-        call = ch.unary_unary(f"/{service.full_name}/{method}",
-                              request_serializer=req_cls.SerializeToString,
-                              response_deserializer=resp_cls.FromString)
-        try:
-            resp = call(req, timeout=timeout)
-        except grpc.RpcError as e:
-            print(f"cri: {method}: {e.code().name}: {e.details()}", file=sys.stderr)
-            sys.exit(1)
-    print(json.dumps(json_format.MessageToDict(resp, preserving_proto_field_name=True,
-                                                  including_default_value_fields=True),
-                     sort_keys=True))
+    except grpc.RpcError as e:
+        print(f"cri: {method}: {e.code().name}: {e.details()}", file=sys.stderr)
+        sys.exit(1)
+    print(json.dumps(resp, sort_keys=True))
 
 
 if __name__ == "__main__":
