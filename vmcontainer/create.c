@@ -175,7 +175,7 @@ int vmc_created(struct container *c, int report, pid_t pid, const char *pid_file
 	return 0;
 }
 
-static void abandon(struct container *c, const struct oci_spec *spec, pid_t pid)
+static void abandon(const struct runtime_ctx *ctx, struct container *c, const struct oci_spec *spec, pid_t pid)
 {
 	if (pid > 0) {
 		kill(pid, SIGKILL);
@@ -186,6 +186,8 @@ static void abandon(struct container *c, const struct oci_spec *spec, pid_t pid)
 	if (c) {
 		(void)vmc_net_cleanup(c->dir_fd, spec, NULL);
 		(void)vmc_pod_dir_remove(c->dir_fd, NULL);
+		/* its VMM, which had the uid, is dead */
+		(void)vmc_uid_release(ctx->root, c->id, NULL);
 	}
 	c->pid = 0;
 	container_abandon(c);
@@ -202,6 +204,7 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 	enum vmc_pod_role role = VMC_POD_NONE;
 	const char *sandbox = NULL, *key = NULL;
 	pid_t pid = 0;
+	uid_t jail_uid = 0;
 
 	if (plan(ctx, o, foreground, &p, &role, &sandbox, &key, err) < 0)
 		return -1;
@@ -216,6 +219,13 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 	c->vm = true;
 	c->bundle = xstrdup(p.b.dir);
 	c->rootfs = xstrdup(p.b.rootfs);
+	/* ROOT/ID exists: the claim names a container (uids.c) */
+	if (vmc_uid_claim(ctx->root, c->id, &(struct vmc_uid_range){ VMC_UIDS_FIRST, VMC_UIDS_LAST }, &jail_uid,
+			  err) < 0) {
+		hull_err_wrap(err, "VM isolation");
+		goto fail;
+	}
+	hull_debug("create %s: the VMM's jail has uid and gid %u", o->id, (unsigned)jail_uid);
 	/* state.json first: a hull killed from here on leaves what `delete
 	 * --force` removes; the cgroup is named in it once made. */
 	if (write_file_atomic_at(c->dir_fd, "config.json", p.b.config, p.b.config_len, 0600, err) < 0)
@@ -254,7 +264,7 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 	if (pid == 0) {
 		struct hull_err *e = NULL;
 		struct vmc_supervisor s = { .id = c->id, .dir_fd = c->dir_fd, .plan = &p, .terminal = terminal,
-					    .tty = slave, .report = rep[1] };
+					    .tty = slave, .report = rep[1], .jail_uid = jail_uid };
 		_cleanup_free_ char *go_msg = NULL;
 		size_t go_len = 0;
 
@@ -302,7 +312,7 @@ fail:
 		if (go[i] >= 0)
 			close(go[i]);
 	}
-	abandon(c, p.b.spec, pid);
+	abandon(ctx, c, p.b.spec, pid);
 fail_plan:
 	plan_free(&p);
 	return -1;

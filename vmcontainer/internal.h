@@ -16,11 +16,8 @@ struct json_object;
 #define VMC_CONSOLE_LOG "console.log"
 #define VMC_FIFO_FILE "exec.fifo"   /* container_status: present while created */
 #define VMC_FS_TAG "hull"
-/* The VMM's jail (supervisor.c): ROOT/ID is /state in it; the uid and gid
- * of its threads once they run what the guest controls (nobody's). */
+/* The VMM's jail (supervisor.c): ROOT/ID is /state in it. */
 #define VMC_JAIL_STATE "state"
-#define VMC_JAIL_UID 65534
-#define VMC_JAIL_GID 65534
 /* `kill KILL` to the supervisor: end the VM now, its network first (the
  * engine may drop the namespace's path before delete), exit 137.  A real
  * SIGKILL cannot be caught, and the guest's graceful way takes longer than
@@ -84,6 +81,25 @@ void vmc_net_teardown(int dir_fd);
  * network namespace, by a child that joins it. */
 int vmc_net_cleanup(int dir_fd, const struct oci_spec *spec, struct hull_err **err);
 
+/* ---- the jail's uid (uids.c) --------------------------------------------- */
+
+/* The uids (gid: the same number) of the VMMs' jails, one per container:
+ * 0x70000000 and up, systemd's unused block between the container ranges
+ * (524288-1879048191) and the foreign range (docs/vm-containers.md). */
+#define VMC_UIDS_FIRST 1879048192u
+#define VMC_UIDS_LAST (VMC_UIDS_FIRST + 65535u)
+#define VMC_UIDS_DIR "@vm-uids"     /* in ROOT: UID -> ID claims */
+struct vmc_uid_range {
+	uint32_t first, last;       /* inclusive */
+};
+/* Claim the lowest free uid of r for container id (ROOT/ID made: claims of
+ * an id whose ROOT/ID is gone are reclaimed, as are id's own, an earlier
+ * container's).  All of r claimed: an error naming the range. */
+int vmc_uid_claim(const char *root, const char *id, const struct vmc_uid_range *r, uid_t *uid,
+		  struct hull_err **err);
+/* Remove id's claims (delete, an abandoned create); none: 0. */
+int vmc_uid_release(const char *root, const char *id, struct hull_err **err);
+
 /* ---- create plan and supervisor (create.c, supervisor.c) ------------------ */
 
 struct vmc_plan {
@@ -107,6 +123,7 @@ struct vmc_supervisor {
 	int tty;                    /* the host pty slave (--console-socket), else -1: stdio as it is */
 	int report;                 /* to `hull create`: "\0" when created, "\1message" on failure */
 	struct cgroup *cg;          /* the container's host cgroup (split: cgroups_vm_split), or NULL */
+	uid_t jail_uid;             /* the VMM's jail's uid and gid (vmc_uid_claim) */
 };
 /* The supervisor's start (a pod member's too): SIGPIPE ignored, umask 077,
  * every fd closed but dir_fd, tty, report, the log's and the stdio, cwd

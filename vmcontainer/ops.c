@@ -202,11 +202,13 @@ static int vm_stats(const struct runtime_ctx *ctx, struct container *c, char **j
 }
 
 /* The supervisor removes the taps and filters it made when it ends; one
- * that was killed left them listed in ROOT/ID/net. */
+ * that was killed left them listed in ROOT/ID/net.  The jail's uid is free
+ * once the VMM is gone (uids.c). */
 static int vm_cleanup(const struct runtime_ctx *ctx, struct container *c, struct hull_err **err)
 {
 	struct hull_err *e = NULL;
 	bool member = false;
+	int r;
 
 	/* A pod's member: its container in the VM, its mounts in the pod's
 	 * directory; a sandbox: that directory, what is left in it. */
@@ -220,9 +222,13 @@ static int vm_cleanup(const struct runtime_ctx *ctx, struct container *c, struct
 	if (container_load_spec(c, &e) < 0) {
 		/* no config: no namespace to look into */
 		hull_err_free(&e);
-		return vmc_net_cleanup(c->dir_fd, NULL, err);
+		r = vmc_net_cleanup(c->dir_fd, NULL, err);
+	} else {
+		r = vmc_net_cleanup(c->dir_fd, c->spec, err);
 	}
-	return vmc_net_cleanup(c->dir_fd, c->spec, err);
+	if (r < 0)
+		return r;
+	return vmc_uid_release(ctx->root, c->id, err);
 }
 
 static struct json_object *oom_request_json(struct container *c, int64_t after)

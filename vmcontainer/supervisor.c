@@ -398,7 +398,8 @@ __attribute__((noreturn)) void vmc_supervise(struct vmc_supervisor *s)
 	struct vm_thread t = { .done = { -1, -1 } };
 	static struct vmc_net net;  /* ~16 KiB: not on the stack */
 	struct sig_ctx sx = { .dir_fd = s->dir_fd, .id = s->id };
-	struct confine_jail jail = { .mntns = -1, .cwd = "/" VMC_JAIL_STATE, .uid = VMC_JAIL_UID, .gid = VMC_JAIL_GID };
+	struct confine_jail jail = { .mntns = -1, .cwd = "/" VMC_JAIL_STATE, .uid = s->jail_uid,
+				    .gid = (gid_t)s->jail_uid };
 	struct hull_err *err = NULL;
 	struct json_object *req, *resp = NULL;
 	_cleanup_close_ int console = -1;

@@ -134,6 +134,20 @@ run_nopipe() {
 }
 
 # A fresh container id, remembered for teardown.
+# jail_uid ID: the uid (and gid) the jailed VMM of VM container ID was
+# given: its claim ROOT/@vm-uids/UID -> ID (docs/vm-containers.md, "The
+# jail's uid"); status 1 when there is none.
+jail_uid() {
+	local l
+	for l in "$ROOT"/@vm-uids/*; do
+		if [[ -L $l && $(readlink "$l") == "$1" ]]; then
+			echo "${l##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
 new_id() {
 	local id="hull-t${BATS_TEST_NUMBER}-$$-$RANDOM"
 	echo "$id" >>"$IDS_FILE"

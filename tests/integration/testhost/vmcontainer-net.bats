@@ -145,10 +145,14 @@ send() {
 	# vhost-net for A (the default when it opens), the VMM's loop for B (annotation)
 	ls -l "/proc/$pida/fd" | grep -q vhost-net || fail "A's VMM has no /dev/vhost-net open"
 	! ls -l "/proc/$pidb/fd" | grep -q vhost-net || fail "B's VMM has /dev/vhost-net open despite vhost=off"
-	# the VMM's jail (vm-containers.md): nobody's uid; the main thread keeps
+	# the VMM's jail (vm-containers.md): a uid of its own; the main thread keeps
 	# CAP_NET_ADMIN alone (it removes the taps at the end), the VMM's threads none
-	local s
-	grep -Eq '^Uid:\s+65534\s+65534\s+65534\s+65534$' "/proc/$pida/status" || fail "A: $(grep ^Uid: "/proc/$pida/status")"
+	local s uida uidb
+	uida=$(jail_uid "$ida") || fail "no jail uid claimed for A"
+	uidb=$(jail_uid "$idb") || fail "no jail uid claimed for B"
+	[ "$uida" != "$uidb" ] || fail "A and B share the jail uid $uida"
+	grep -Eq "^Uid:\s+$uida\s+$uida\s+$uida\s+$uida$" "/proc/$pida/status" || fail "A: $(grep ^Uid: "/proc/$pida/status")"
+	grep -Eq "^Uid:\s+$uidb\s+$uidb\s+$uidb\s+$uidb$" "/proc/$pidb/status" || fail "B: $(grep ^Uid: "/proc/$pidb/status")"
 	grep -Eq '^CapEff:\s+0000000000001000$' "/proc/$pida/status" || fail "A: $(grep ^CapEff: "/proc/$pida/status")"
 	grep -Eq '^CapBnd:\s+0000000000001000$' "/proc/$pida/status" || fail "A: $(grep ^CapBnd: "/proc/$pida/status")"
 	for s in /proc/"$pida"/task/*/status; do

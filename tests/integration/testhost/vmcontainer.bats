@@ -109,17 +109,21 @@ assert_vm_split() {
 }
 
 # assert_vmm_jailed PID ID CAPS: every thread of the VMM PID (container ID)
-# is in its jail (docs/vm-containers.md, "The VMM's jail"): nobody's uid and
-# gid, capability sets CAPS (hex; no network: none), an empty bounding set
+# is in its jail (docs/vm-containers.md, "The VMM's jail"): the uid claimed
+# for ID (in the default range, not nobody's), gid and groups the same
+# number, capability sets CAPS (hex; no network: none), an empty bounding set
 # but for CAPS, no_new_privs; its root holds only dev/ and state/ (ROOT/ID:
-# the sockets), the host's /etc/shadow is not there; no fd is a directory
-# (one would lead out) and every file it holds is one of the expected kinds.
+# the sockets, vsock.sock and console.log the jail uid's), the host's
+# /etc/shadow is not there; no fd is a directory (one would lead out) and
+# every file it holds is one of the expected kinds.
 assert_vmm_jailed() {
-	local pid=$1 id=$2 caps=$3 s fd target
+	local pid=$1 id=$2 caps=$3 s f fd target uid
+	uid=$(jail_uid "$id") || fail "no jail uid claimed for $id: $(ls -l "$ROOT/@vm-uids" 2>&1)"
+	[[ $uid -ge 1879048192 && $uid -le 1879113727 ]] || fail "jail uid $uid outside 1879048192-1879113727"
 	for s in /proc/"$pid"/task/*/status; do
-		grep -Eq '^Uid:\s+65534\s+65534\s+65534\s+65534$' "$s" || fail "$s: $(grep ^Uid: "$s")"
-		grep -Eq '^Gid:\s+65534\s+65534\s+65534\s+65534$' "$s" || fail "$s: $(grep ^Gid: "$s")"
-		grep -qx 'Groups:.65534.*' "$s" || fail "$s: $(grep ^Groups: "$s")"
+		grep -Eq "^Uid:\s+$uid\s+$uid\s+$uid\s+$uid$" "$s" || fail "$s: $(grep ^Uid: "$s"), want $uid"
+		grep -Eq "^Gid:\s+$uid\s+$uid\s+$uid\s+$uid$" "$s" || fail "$s: $(grep ^Gid: "$s"), want $uid"
+		grep -Eq "^Groups:\s+$uid\s*$" "$s" || fail "$s: $(grep ^Groups: "$s"), want $uid"
 		for c in CapEff CapPrm CapBnd; do
 			grep -Eq "^$c:\s+$caps$" "$s" || fail "$s: $(grep "^$c:" "$s"), want $caps"
 		done
@@ -131,6 +135,10 @@ assert_vmm_jailed() {
 	done
 	[ ! -e "/proc/$pid/root/etc/shadow" ] || fail "the host's /etc/shadow in the VMM's root"
 	[ -S "/proc/$pid/root/state/vsock.sock" ] || fail "no state/vsock.sock in the VMM's root"
+	for f in vsock.sock console.log; do
+		[ "$(stat -c %u:%g "$ROOT/$id/$f")" = "$uid:$uid" ] ||
+			fail "$ROOT/$id/$f: owner $(stat -c %u:%g "$ROOT/$id/$f"), want $uid:$uid"
+	done
 	run ls -A "/proc/$pid/root/dev"
 	[[ $output == null* ]] || fail "the VMM's /dev: $output"
 	for fd in /proc/"$pid"/fd/*; do
@@ -224,15 +232,70 @@ assert_vmm_jailed() {
 }
 
 @test "vmcontainer: delete --force after the supervisor was SIGKILLed leaves nothing" {
-	local id pid
+	local id pid uid
 	id=$(new_id)
 	set_args /bin/sh -c 'while :; do sleep 1; done'
 	vm_run_detached "$id"
+	uid=$(jail_uid "$id") || fail "no jail uid claimed for $id"
 	kill -KILL "$pid"
 	wait_for_status "$id" stopped 60
+	# the claim stays with the state directory; delete --force releases it
+	[ "$(readlink "$ROOT/@vm-uids/$uid")" = "$id" ] || fail "claim of uid $uid gone before delete"
 	run hull delete --force "$id"
 	assert_success
+	[ ! -e "$ROOT/@vm-uids/$uid" ] || fail "claim of uid $uid left after delete --force"
 	assert_vm_gone "$id"
+}
+
+@test "vmcontainer: VMMs created at once have uids of their own; delete and delete --force after SIGKILL release them" {
+	local n=3 i uid ids=() bg=() pids=() uids=()
+	set_args /bin/sh -c 'while :; do sleep 1; done'
+	for ((i = 0; i < n; i++)); do
+		ids+=("$(new_id)")
+	done
+	for ((i = 0; i < n; i++)); do
+		hull_vm create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid$i" "${ids[i]}" \
+			>"$BATS_TEST_TMPDIR/${ids[i]}.out" 2>&1 </dev/null &
+		bg+=($!)
+	done
+	for ((i = 0; i < n; i++)); do
+		wait "${bg[i]}" || fail "create ${ids[i]}: $(cat "$BATS_TEST_TMPDIR/${ids[i]}.out")"
+	done
+	for ((i = 0; i < n; i++)); do
+		pids+=("$(cat "$BATS_TEST_TMPDIR/pid$i")")
+		uid=$(jail_uid "${ids[i]}") || fail "no jail uid claimed for ${ids[i]}"
+		uids+=("$uid")
+		assert_vmm_jailed "${pids[i]}" "${ids[i]}" 0000000000000000
+	done
+	echo "# jail uids: ${uids[*]}" >&3
+	[ "$(printf '%s\n' "${uids[@]}" | sort -u | wc -l)" -eq "$n" ] || fail "uids not distinct: ${uids[*]}"
+	[ "$(ls "$ROOT/@vm-uids" | wc -l)" -eq "$n" ] || fail "claims: $(ls -l "$ROOT/@vm-uids")"
+	# a uid's only process is its own VMM (pgrep -U: the real uid)
+	for ((i = 0; i < n; i++)); do
+		run pgrep -U "${uids[i]}"
+		[ "$output" = "${pids[i]}" ] || fail "processes of uid ${uids[i]}: '$output', want VMM ${pids[i]}"
+	done
+	# a SIGKILLed supervisor keeps its claim until delete --force
+	kill -KILL "${pids[1]}"
+	wait_for_status "${ids[1]}" stopped 60
+	[ "$(readlink "$ROOT/@vm-uids/${uids[1]}")" = "${ids[1]}" ] || fail "claim of ${uids[1]} gone before delete"
+	run hull delete --force "${ids[1]}"
+	assert_success
+	[ ! -e "$ROOT/@vm-uids/${uids[1]}" ] || fail "claim of ${uids[1]} left after delete --force"
+	[ -L "$ROOT/@vm-uids/${uids[0]}" ] && [ -L "$ROOT/@vm-uids/${uids[2]}" ] || fail "claims: $(ls -l "$ROOT/@vm-uids")"
+	# plain delete of stopped ones (kill KILL), delete --force of a running one
+	run hull kill "${ids[0]}" KILL
+	assert_success
+	wait_for_status "${ids[0]}" stopped 120
+	run hull delete "${ids[0]}"
+	assert_success
+	run hull delete --force "${ids[2]}"
+	assert_success
+	# no claim left: the directory of claims went with the last one
+	[ ! -e "$ROOT/@vm-uids" ] || fail "left: $(ls -l "$ROOT/@vm-uids")"
+	for ((i = 0; i < n; i++)); do
+		assert_vm_gone "${ids[i]}"
+	done
 }
 
 @test "vmcontainer: masked paths, capabilities and seccomp as in container mode" {
