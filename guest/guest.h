@@ -192,6 +192,13 @@ int guest_selftest(FILE *out, struct hull_err **err);
 int guest_image_find(const struct oci_kv *annotations, size_t n_annotations, char **kernel, char **initrd,
 		     struct hull_err **err);
 
+/* vm.conf's other key: the VMMs' jail uids (vmcontainer/, docs/vm-containers.md). */
+#define GUEST_CONF_JAIL_UIDS "jail_uids"
+/* The value of such a key in conf (GUEST_IMAGE_CONF) and its line: *value
+ * malloc'd, NULL when the file or the key is absent.  The whole file is
+ * checked as guest_image_find checks it. */
+int guest_conf_value(const char *conf, const char *key, char **value, size_t *line, struct hull_err **err);
+
 /* The same with the config file and the binary's path given (unit tests;
  * exe NULL = /proc/self/exe). */
 int guest_image_find_at(const char *conf, const char *exe, const struct oci_kv *annotations,

@@ -65,12 +65,19 @@ static char *trim(char *s)
 	return s;
 }
 
-/* "key=value" lines; the first place that names an item wins, so the
- * annotations' items are kept, but the whole file is still validated. */
-static int from_conf(const char *conf, struct found *f, struct hull_err **err)
+/* Keys of vm.conf that are not the image's: their users read them with
+ * guest_conf_value (and check their values). */
+static const char *const other_keys[] = { GUEST_CONF_JAIL_UIDS };
+
+/*
+ * Every "key=value" line of conf, checked (a known key, once; the image's
+ * paths absolute), to fn with its line number.  A missing file is none.
+ */
+static int conf_read(const char *conf, void (*fn)(void *opaque, const char *key, const char *value, size_t line),
+		     void *opaque, struct hull_err **err)
 {
 	_cleanup_free_ char *text = NULL;
-	bool seen[IMG_COUNT] = { false };
+	bool seen[IMG_COUNT + ARRAY_SIZE(other_keys)] = { false };
 	size_t len = 0, line = 0;
 	struct hull_err *rerr = NULL;
 	char *p, *nl;
@@ -91,7 +98,7 @@ static int from_conf(const char *conf, struct found *f, struct hull_err **err)
 		return hull_err_make(err, 0, "%s: holds a NUL byte", conf);
 	for (p = text; p && *p; p = nl ? nl + 1 : NULL) {
 		char *key, *value, *eq;
-		int i;
+		size_t i;
 
 		nl = strchr(p, '\n');
 		if (nl)
@@ -106,23 +113,76 @@ static int from_conf(const char *conf, struct found *f, struct hull_err **err)
 		*eq = '\0';
 		key = trim(key);
 		value = trim(eq + 1);
-		for (i = 0; i < IMG_COUNT; i++)
-			if (strcmp(key, items[i].conf_key) == 0)
+		for (i = 0; i < ARRAY_SIZE(seen); i++)
+			if (strcmp(key, i < IMG_COUNT ? items[i].conf_key : other_keys[i - IMG_COUNT]) == 0)
 				break;
-		if (i == IMG_COUNT)
-			return hull_err_make(err, 0, "%s line %zu: unknown key \"%s\" (kernel or initrd)", conf,
-					     line, key);
+		if (i == ARRAY_SIZE(seen))
+			return hull_err_make(err, 0, "%s line %zu: unknown key \"%s\" (kernel, initrd or %s)", conf,
+					     line, key, GUEST_CONF_JAIL_UIDS);
 		if (seen[i])
 			return hull_err_make(err, 0, "%s line %zu: %s is set twice", conf, line, key);
 		seen[i] = true;
-		if (value[0] != '/')
+		if (i < IMG_COUNT && value[0] != '/')
 			return hull_err_make(err, 0, "%s line %zu: %s: \"%s\" is not an absolute path", conf, line,
 					     key, value);
-		if (!f->path[i]) {
-			f->path[i] = xstrdup(value);
-			f->from[i] = conf;
-		}
+		fn(opaque, key, value, line);
 	}
+	return 0;
+}
+
+struct conf_image {
+	struct found *f;
+	const char *conf;
+};
+
+/* The first place that names an item wins, so the annotations' items are
+ * kept, but the whole file is still validated. */
+static void image_item(void *opaque, const char *key, const char *value, size_t line)
+{
+	struct conf_image *c = opaque;
+
+	for (int i = 0; i < IMG_COUNT; i++) {
+		if (strcmp(key, items[i].conf_key) != 0 || c->f->path[i])
+			continue;
+		c->f->path[i] = xstrdup(value);
+		c->f->from[i] = c->conf;
+	}
+}
+
+static int from_conf(const char *conf, struct found *f, struct hull_err **err)
+{
+	struct conf_image c = { .f = f, .conf = conf };
+
+	return conf_read(conf, image_item, &c, err);
+}
+
+struct conf_value {
+	const char *key;
+	char *value;
+	size_t line;
+};
+
+static void one_value(void *opaque, const char *key, const char *value, size_t line)
+{
+	struct conf_value *v = opaque;
+
+	if (strcmp(key, v->key) == 0) {
+		v->value = xstrdup(value);
+		v->line = line;
+	}
+}
+
+int guest_conf_value(const char *conf, const char *key, char **value, size_t *line, struct hull_err **err)
+{
+	struct conf_value v = { .key = key };
+
+	*value = NULL;
+	if (conf_read(conf, one_value, &v, err) < 0) {
+		free(v.value);
+		return -1;
+	}
+	*value = v.value;
+	*line = v.line;
 	return 0;
 }
 

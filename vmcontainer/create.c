@@ -54,7 +54,8 @@ static int plan(const struct runtime_ctx *ctx, const struct runtime_create_opts 
 	hull_debug("create %s: VM isolation, %u vCPUs, %llu MiB, %zu shares", o->id, p->size.cpus,
 		   (unsigned long long)p->size.mem_mib, p->n_shares);
 	if (microvm_check_host(err) < 0 ||
-	    guest_image_find(p->b.spec->annotations, p->b.spec->n_annotations, &p->kernel, &p->initrd, err) < 0) {
+	    guest_image_find(p->b.spec->annotations, p->b.spec->n_annotations, &p->kernel, &p->initrd, err) < 0 ||
+	    vmc_uid_range_get(GUEST_IMAGE_CONF, "/etc", &p->uids, err) < 0) {
 		hull_err_wrap(err, "VM isolation");
 		goto fail;
 	}
@@ -220,8 +221,7 @@ static int create(const struct runtime_ctx *ctx, const struct runtime_create_opt
 	c->bundle = xstrdup(p.b.dir);
 	c->rootfs = xstrdup(p.b.rootfs);
 	/* ROOT/ID exists: the claim names a container (uids.c) */
-	if (vmc_uid_claim(ctx->root, c->id, &(struct vmc_uid_range){ VMC_UIDS_FIRST, VMC_UIDS_LAST }, &jail_uid,
-			  err) < 0) {
+	if (vmc_uid_claim(ctx->root, c->id, &p.uids, &jail_uid, err) < 0) {
 		hull_err_wrap(err, "VM isolation");
 		goto fail;
 	}

@@ -92,6 +92,10 @@ int vmc_net_cleanup(int dir_fd, const struct oci_spec *spec, struct hull_err **e
 struct vmc_uid_range {
 	uint32_t first, last;       /* inclusive */
 };
+/* The range: conf's (GUEST_IMAGE_CONF) jail_uids=FIRST-LAST, else the
+ * default; an error names the file and line of a bad value, or the line of
+ * etc/passwd, group, subuid or subgid whose id (or range) is in it. */
+int vmc_uid_range_get(const char *conf, const char *etc, struct vmc_uid_range *r, struct hull_err **err);
 /* Claim the lowest free uid of r for container id (ROOT/ID made: claims of
  * an id whose ROOT/ID is gone are reclaimed, as are id's own, an earlier
  * container's).  All of r claimed: an error naming the range. */
@@ -113,6 +117,7 @@ struct vmc_plan {
 	char *pod_dir;              /* a pod's sandbox: ROOT/ID/VMC_POD_DIR, served as "pod" */
 	struct vm_vfio *vfios;      /* org.hull.vm.devices */
 	unsigned int nvfio;
+	struct vmc_uid_range uids;  /* the VMM's jail uid comes from it */
 };
 
 struct vmc_supervisor {

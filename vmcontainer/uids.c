@@ -4,7 +4,7 @@
  * per container, so that no two VMMs share a uid (one escaped guest's VMM
  * could ptrace, signal or read /proc of another's).  Firecracker's jailer
  * takes one per microVM from its caller; hull picks it from a range
- * (VMC_UIDS_FIRST..VMC_UIDS_LAST) under --root:
+ * (VMC_UIDS_FIRST..VMC_UIDS_LAST, or vm.conf's jail_uids) under --root:
  *
  *   ROOT/@vm-uids/UID -> ID   a claim: a symlink naming the container
  *
@@ -155,6 +155,102 @@ fail:
 	*used = NULL;
 	*n = 0;
 	return -1;
+}
+
+/* "FIRST-LAST", decimal, 0 < FIRST <= LAST < 2^31 - 1 (no root, no uid a
+ * tool could take for -1 as a signed number). */
+static bool parse_range(const char *v, struct vmc_uid_range *r)
+{
+	const char *dash = strchr(v, '-');
+	_cleanup_free_ char *first = NULL;
+	uint64_t a, b;
+
+	if (!dash || dash == v || !dash[1] || strspn(v, "0123456789") != (size_t)(dash - v) ||
+	    strspn(dash + 1, "0123456789") != strlen(dash + 1))
+		return false;
+	first = xstrndup(v, (size_t)(dash - v));
+	if (parse_u64(first, &a) < 0 || parse_u64(dash + 1, &b) < 0 || a == 0 || a > b || b >= INT32_MAX)
+		return false;
+	r->first = (uint32_t)a;
+	r->last = (uint32_t)b;
+	return true;
+}
+
+/* Field n (0-based) of a ':'-separated line, or NULL. */
+static const char *field(char *line, unsigned n, char **save)
+{
+	char *f = strtok_r(line, ":", save);
+
+	while (f && n-- > 0)
+		f = strtok_r(NULL, ":", save);
+	return f;
+}
+
+/* etc/file's ids that fall in r: passwd's uids, group's gids (field 2),
+ * subuid's and subgid's ranges (start, count: fields 1, 2).  A line that is
+ * none (a comment, NIS's "+") is no id; a missing file none either. */
+static int etc_overlap(const char *etc, const char *file, bool ranges, const struct vmc_uid_range *r,
+		       const char *source, struct hull_err **err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", etc, file), *text = NULL;
+	struct hull_err *rerr = NULL;
+	size_t len = 0, line = 0;
+	char *p, *nl;
+
+	if (read_file_at(AT_FDCWD, path, &text, &len, 64u << 20, &rerr) < 0) {
+		if (rerr->errnum == ENOENT) {
+			hull_err_free(&rerr);
+			return 0;
+		}
+		*err = rerr;
+		return -1;
+	}
+	for (p = text; p && *p; p = nl ? nl + 1 : NULL) {
+		_cleanup_free_ char *copy = NULL;
+		char *save = NULL;
+		const char *f;
+		uint64_t start, count = 1;
+
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = '\0';
+		line++;
+		copy = xstrdup(p);
+		if (ranges) {
+			const char *c;
+			f = field(copy, 1, &save);
+			c = f ? strtok_r(NULL, ":", &save) : NULL;
+			if (!c || parse_u64(c, &count) < 0 || count == 0)
+				continue;
+		} else {
+			f = field(copy, 2, &save);
+		}
+		if (!f || parse_u64(f, &start) < 0)
+			continue;
+		if (start <= r->last && (start + count - 1 >= r->first || start + count - 1 < start))
+			return hull_err_make(err, 0, "the VMMs' jail uids %u-%u (%s) overlap %s line %zu: \"%s\"",
+					     (unsigned)r->first, (unsigned)r->last, source, path, line, p);
+	}
+	return 0;
+}
+
+int vmc_uid_range_get(const char *conf, const char *etc, struct vmc_uid_range *r, struct hull_err **err)
+{
+	_cleanup_free_ char *v = NULL, *source = NULL;
+	size_t line = 0;
+
+	*r = (struct vmc_uid_range){ VMC_UIDS_FIRST, VMC_UIDS_LAST };
+	if (guest_conf_value(conf, GUEST_CONF_JAIL_UIDS, &v, &line, err) < 0)
+		return -1;
+	if (v && !parse_range(v, r))
+		return hull_err_make(err, 0, "%s line %zu: " GUEST_CONF_JAIL_UIDS ": \"%s\" is not FIRST-LAST "
+				     "(decimal uids, 0 < FIRST <= LAST < 2147483647)", conf, line, v);
+	source = v ? xasprintf(GUEST_CONF_JAIL_UIDS " in %s", conf)
+		   : xasprintf("the default; " GUEST_CONF_JAIL_UIDS " in %s sets others", conf);
+	if (etc_overlap(etc, "passwd", false, r, source, err) < 0 || etc_overlap(etc, "group", false, r, source, err) < 0 ||
+	    etc_overlap(etc, "subuid", true, r, source, err) < 0 || etc_overlap(etc, "subgid", true, r, source, err) < 0)
+		return -1;
+	return 0;
 }
 
 int vmc_uid_claim(const char *root, const char *id, const struct vmc_uid_range *r, uid_t *uid,

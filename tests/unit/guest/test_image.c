@@ -199,12 +199,12 @@ static void test_image_conf_used_and_comments_skipped(void **state)
 static const struct {
 	const char *text, *want;
 } bad_conf[] = {
-	{ "kernel=/a\nmemory=128\n", "vm.conf line 2: unknown key \"memory\" (kernel or initrd)" },
+	{ "kernel=/a\nmemory=128\n", "vm.conf line 2: unknown key \"memory\" (kernel, initrd or jail_uids)" },
 	{ "# c\nkernel\n", "vm.conf line 2: \"kernel\" is not key=value" },
 	{ "kernel=/a\nkernel=/b\n", "vm.conf line 2: kernel is set twice" },
 	{ "initrd=boot/initrd\n", "vm.conf line 1: initrd: \"boot/initrd\" is not an absolute path" },
 	{ "initrd=\n", "vm.conf line 1: initrd: \"\" is not an absolute path" },
-	{ "=/a\n", "vm.conf line 1: unknown key \"\" (kernel or initrd)" },
+	{ "=/a\n", "vm.conf line 1: unknown key \"\" (kernel, initrd or jail_uids)" },
 	{ "Kernel=/a\n", "vm.conf line 1: unknown key \"Kernel\"" },
 };
 

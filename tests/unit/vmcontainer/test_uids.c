@@ -250,6 +250,82 @@ static void test_uids_concurrent_claims_and_releases_never_share(void **state)
 	assert_true(access(dir, F_OK) < 0 && errno == ENOENT);
 }
 
+static void put(const char *name, const char *text)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", root, name);
+	struct hull_err *err = NULL;
+
+	if (write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644, &err) < 0)
+		fail_msg("%s", err->msg);
+}
+
+/* The range: vm.conf's jail_uids or the default; a bad value, or an id of
+ * /etc in it, is an error naming the file and line. */
+static void test_uids_range_from_conf_checked_against_etc(void **state)
+{
+	_cleanup_free_ char *conf = xasprintf("%s/vm.conf", root);
+	struct vmc_uid_range r = { 0 };
+	struct hull_err *err = NULL;
+	static const char *const bad[] = { "5000", "0-10", "10-5", "abc-def", "1-2147483647", "-5", "5-",
+					   "0x10-0x20", "5 - 6", "+5-6", "" };
+
+	/* no vm.conf, no /etc files: the default */
+	assert_int_equal(vmc_uid_range_get(conf, root, &r, &err), 0);
+	assert_int_equal(r.first, VMC_UIDS_FIRST);
+	assert_int_equal(r.last, VMC_UIDS_LAST);
+	assert_int_equal(r.last - r.first + 1, 65536);
+	put("vm.conf", "# the VMMs\nkernel=/k\n jail_uids = 5000-5009 \n");
+	assert_int_equal(vmc_uid_range_get(conf, root, &r, &err), 0);
+	assert_int_equal(r.first, 5000);
+	assert_int_equal(r.last, 5009);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		_cleanup_free_ char *text = xasprintf("kernel=/k\njail_uids=%s\n", bad[i]);
+		_cleanup_free_ char *want = xasprintf("%s line 2: jail_uids: \"%s\" is not FIRST-LAST", conf, bad[i]);
+		put("vm.conf", text);
+		assert_true(vmc_uid_range_get(conf, root, &r, &err) < 0);
+		if (strncmp(err->msg, want, strlen(want)) != 0)
+			fail_msg("\"%s\": %s", bad[i], err->msg);
+		hull_err_free(&err);
+	}
+	/* vm.conf is checked whole: the image's keys too */
+	put("vm.conf", "jail_uids=5000-5009\njail_uids=5000-5009\n");
+	assert_true(vmc_uid_range_get(conf, root, &r, &err) < 0);
+	assert_non_null(strstr(err->msg, "line 2: jail_uids is set twice"));
+	hull_err_free(&err);
+	put("vm.conf", "jail_uids=5000-5009\n");
+	/* ids outside it, comments and lines that name none are fine */
+	put("passwd", "root:x:0:0:root:/root:/bin/sh\n# x\n+::::::\nu:x:4999:5010::/:/bin/sh\n\nlast:x:5010:1:::");
+	put("group", "g:x:5010:a,b\n");
+	put("subuid", "alice:100000:65536\nbob:4990:10\n");
+	put("subgid", "bob:5010:1\nbroken:5000\n");
+	assert_int_equal(vmc_uid_range_get(conf, root, &r, &err), 0);
+	static const struct {
+		const char *file, *text, *want;
+	} overlap[] = {
+		{ "passwd", "root:x:0:0:root:/root:/bin/sh\nvm:x:5009:0::/:/bin/false\n", "passwd line 2: \"vm:x:5009" },
+		{ "group", "g:x:5010:\nh:x:5000:\n", "group line 2: \"h:x:5000:\"" },
+		{ "subuid", "alice:4000:1001\n", "subuid line 1: \"alice:4000:1001\"" },
+		{ "subgid", "carol:5005:100000\n", "subgid line 1" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(overlap); i++) {
+		_cleanup_free_ char *want = xasprintf("%s/%s", root, overlap[i].want);
+		_cleanup_free_ char *path = xasprintf("%s/%s", root, overlap[i].file);
+		put(overlap[i].file, overlap[i].text);
+		assert_true(vmc_uid_range_get(conf, root, &r, &err) < 0);
+		assert_non_null(strstr(err->msg, "jail uids 5000-5009 (jail_uids in "));
+		if (!strstr(err->msg, want))
+			fail_msg("%s: %s", overlap[i].file, err->msg);
+		hull_err_free(&err);
+		assert_int_equal(unlink(path), 0);
+	}
+	/* the default range says where to set another */
+	assert_int_equal(unlink(conf), 0);
+	put("subuid", "big:1879000000:100000\n");
+	assert_true(vmc_uid_range_get(conf, root, &r, &err) < 0);
+	assert_non_null(strstr(err->msg, "(the default; jail_uids in "));
+	hull_err_free(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +336,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_uids_concurrent_claims_are_distinct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uids_concurrent_claims_and_releases_never_share, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_uids_range_from_conf_checked_against_etc, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
