@@ -129,6 +129,14 @@ void hull_log(enum hull_log_level lvl, const char *fmt, ...) __attribute__((form
 #define hull_debug(...) hull_log(HULL_LOG_DEBUG, __VA_ARGS__)
 #define hull_warn(...) hull_log(HULL_LOG_WARN, __VA_ARGS__)
 bool hull_log_enabled(enum hull_log_level lvl);
+/* hull_log of msg from a signal handler (async-signal-safe: no malloc, no
+ * stdio, one write(2), the line in the sink's format): msg must need no
+ * quoting (printable, no '"' or '\\'); longer than 256 bytes, it is cut. */
+void hull_log_signal_safe(enum hull_log_level lvl, const char *msg);
+/* Async-signal-safe formatting: s, or v in decimal (at least width digits,
+ * zero-padded), into buf at `at` while it fits with a NUL (cap); the new end. */
+size_t buf_put_str(char *buf, size_t at, size_t cap, const char *s);
+size_t buf_put_num(char *buf, size_t at, size_t cap, unsigned long long v, int width);
 /* The sink hull_log_init() set (handed to the stage process across its exec). */
 void hull_log_get(int *fd, bool *json, enum hull_log_level *level);
 /* The calling process's stdio is about to become the container's alone (a

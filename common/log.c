@@ -116,6 +116,83 @@ void hull_log(enum hull_log_level lvl, const char *fmt, ...)
 	(void)write_all(log_fd, line, strlen(line));
 }
 
+size_t buf_put_str(char *buf, size_t at, size_t cap, const char *s)
+{
+	while (*s && at + 1 < cap)
+		buf[at++] = *s++;
+	return at;
+}
+
+size_t buf_put_num(char *buf, size_t at, size_t cap, unsigned long long v, int width)
+{
+	char d[24];
+	int n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n < width && n < (int)sizeof(d))
+		d[n++] = '0';
+	while (n > 0 && at + 1 < cap)
+		buf[at++] = d[--n];
+	return at;
+}
+
+/* hull_log's three forms, built by hand: utc_time is arithmetic only. */
+void hull_log_signal_safe(enum hull_log_level lvl, const char *msg)
+{
+	char line[512], ts[40];
+	size_t n = 0, t = 0;
+	struct timespec now;
+	struct tm tm;
+
+	if (!hull_log_enabled(lvl))
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	utc_time(now.tv_sec, &tm);
+	t = buf_put_num(ts, t, sizeof(ts), (unsigned)tm.tm_year + 1900, 4);
+	t = buf_put_str(ts, t, sizeof(ts), "-");
+	t = buf_put_num(ts, t, sizeof(ts), (unsigned)tm.tm_mon + 1, 2);
+	t = buf_put_str(ts, t, sizeof(ts), "-");
+	t = buf_put_num(ts, t, sizeof(ts), (unsigned)tm.tm_mday, 2);
+	t = buf_put_str(ts, t, sizeof(ts), "T");
+	t = buf_put_num(ts, t, sizeof(ts), (unsigned)tm.tm_hour, 2);
+	t = buf_put_str(ts, t, sizeof(ts), ":");
+	t = buf_put_num(ts, t, sizeof(ts), (unsigned)tm.tm_min, 2);
+	t = buf_put_str(ts, t, sizeof(ts), ":");
+	t = buf_put_num(ts, t, sizeof(ts), (unsigned)tm.tm_sec, 2);
+	ts[t] = '\0';
+	if (log_json) {
+		/* json-c's order: level, msg, time */
+		n = buf_put_str(line, n, sizeof(line), "{\"level\":\"");
+		n = buf_put_str(line, n, sizeof(line), level_names[lvl]);
+		n = buf_put_str(line, n, sizeof(line), "\",\"msg\":\"");
+		n = buf_put_str(line, n, sizeof(line), msg);
+		n = buf_put_str(line, n, sizeof(line), "\",\"time\":\"");
+		n = buf_put_str(line, n, sizeof(line), ts);
+		n = buf_put_str(line, n, sizeof(line), ".");
+		n = buf_put_num(line, n, sizeof(line), (unsigned long long)now.tv_nsec, 9);
+		n = buf_put_str(line, n, sizeof(line), "Z\"}");
+	} else if (log_fd == STDERR_FILENO && lvl <= HULL_LOG_WARN) {
+		n = buf_put_str(line, n, sizeof(line), "hull: ");
+		if (lvl != HULL_LOG_ERROR) {
+			n = buf_put_str(line, n, sizeof(line), level_names[lvl]);
+			n = buf_put_str(line, n, sizeof(line), ": ");
+		}
+		n = buf_put_str(line, n, sizeof(line), msg);
+	} else {
+		n = buf_put_str(line, n, sizeof(line), "time=\"");
+		n = buf_put_str(line, n, sizeof(line), ts);
+		n = buf_put_str(line, n, sizeof(line), "Z\" level=");
+		n = buf_put_str(line, n, sizeof(line), level_names[lvl]);
+		n = buf_put_str(line, n, sizeof(line), " msg=\"");
+		n = buf_put_str(line, n, sizeof(line), msg);
+		n = buf_put_str(line, n, sizeof(line), "\"");
+	}
+	line[n++] = '\n';
+	(void)!write(log_fd, line, n);
+}
+
 void hull_test_pause(const char *phase)
 {
 	const char *want = getenv("HULL_TEST_PAUSE");

@@ -5,8 +5,8 @@
  * once its setup is done and before it handles anything the guest controls,
  * so a guest that takes over a device model holds only what that thread
  * needs.  Anything else traps (SECCOMP_RET_TRAP, as Firecracker): the call
- * never runs, the SIGSYS handler below names it on stderr, counts it in the
- * metrics, and the process dies by SIGSYS as SECCOMP_RET_KILL_PROCESS would
+ * never runs, the SIGSYS handler below names it in hull's log (stderr
+ * without --log), counts it in the metrics, and the process dies by SIGSYS as SECCOMP_RET_KILL_PROCESS would
  * have killed it.
  *
  *   vcpu        KVM_RUN and what its exits do: bus handlers (UART output,
@@ -202,26 +202,6 @@ static atomic_ulong faults;
 static atomic_int metrics_fd = -1;
 static int fault_kind = -1; /* HULL_TEST_SECCOMP_FAULT */
 
-static size_t put_str(char *buf, size_t at, size_t cap, const char *s)
-{
-	while (*s && at + 1 < cap)
-		buf[at++] = *s++;
-	return at;
-}
-
-static size_t put_num(char *buf, size_t at, size_t cap, unsigned long long v)
-{
-	char d[24];
-	int n = 0;
-
-	do
-		d[n++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	while (n > 0 && at + 1 < cap)
-		buf[at++] = d[--n];
-	return at;
-}
-
 static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 {
 	const greg_t *r = ((ucontext_t *)ucv)->uc_mcontext.gregs;
@@ -239,26 +219,30 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 		return;
 	}
 	count = atomic_fetch_add(&faults, 1) + 1;
-	n = put_str(line, n, sizeof(line), "hull: seccomp: ");
-	n = put_str(line, n, sizeof(line), thread_name((enum microvm_thread)my_kind));
-	n = put_str(line, n, sizeof(line), " thread: forbidden syscall ");
-	n = put_str(line, n, sizeof(line),
+	/* To hull's log (stderr but for --log): a VM container's supervisor
+	 * has the container's stderr, which is not hull's to write to. */
+	n = buf_put_str(line, n, sizeof(line), "seccomp: ");
+	n = buf_put_str(line, n, sizeof(line), thread_name((enum microvm_thread)my_kind));
+	n = buf_put_str(line, n, sizeof(line), " thread: forbidden syscall ");
+	n = buf_put_str(line, n, sizeof(line),
 		    nr >= 0 && nr < NAMES_MAX && syscall_names[nr] ? syscall_names[nr] : "unknown");
-	n = put_str(line, n, sizeof(line), " (");
-	n = put_num(line, n, sizeof(line), (unsigned)nr);
-	n = put_str(line, n, sizeof(line), ")\n");
-	(void)!write(STDERR_FILENO, line, n);
+	n = buf_put_str(line, n, sizeof(line), " (");
+	n = buf_put_num(line, n, sizeof(line), (unsigned)nr, 0);
+	n = buf_put_str(line, n, sizeof(line), ")");
+	line[n] = '\0';
+	hull_log_signal_safe(HULL_LOG_ERROR, line);
 	/* Firecracker's "seccomp": {"num_faults": N}, as a line of its own:
 	 * the full line needs json-c (malloc) and the other threads' counters
 	 * (their locks), neither safe here. */
 	fd = atomic_load(&metrics_fd);
 	if (fd >= 0) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		n = put_str(line, 0, sizeof(line), "{\"utc_timestamp_ms\":");
-		n = put_num(line, n, sizeof(line), (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000);
-		n = put_str(line, n, sizeof(line), ",\"seccomp\":{\"num_faults\":");
-		n = put_num(line, n, sizeof(line), count);
-		n = put_str(line, n, sizeof(line), "}}\n");
+		n = buf_put_str(line, 0, sizeof(line), "{\"utc_timestamp_ms\":");
+		n = buf_put_num(line, n, sizeof(line),
+				(unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000, 0);
+		n = buf_put_str(line, n, sizeof(line), ",\"seccomp\":{\"num_faults\":");
+		n = buf_put_num(line, n, sizeof(line), count, 0);
+		n = buf_put_str(line, n, sizeof(line), "}}\n");
 		(void)!write(fd, line, n);
 	}
 	/* Die by SIGSYS: the same call again (the filter decides on the number

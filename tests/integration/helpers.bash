@@ -133,7 +133,6 @@ run_nopipe() {
 	mapfile -t stderr_lines <"$e"
 }
 
-# A fresh container id, remembered for teardown.
 # jail_uid ID: the uid (and gid) the jailed VMM of VM container ID was
 # given: its claim ROOT/@vm-uids/UID -> ID (docs/vm-containers.md, "The
 # jail's uid"); status 1 when there is none.
@@ -148,6 +147,7 @@ jail_uid() {
 	return 1
 }
 
+# A fresh container id, remembered for teardown.
 new_id() {
 	local id="hull-t${BATS_TEST_NUMBER}-$$-$RANDOM"
 	echo "$id" >>"$IDS_FILE"

@@ -298,6 +298,23 @@ assert_vmm_jailed() {
 	done
 }
 
+@test "vmcontainer: the supervisor's forbidden syscall is a line in hull's --log, not in the container's stderr" {
+	local id
+	id=$(new_id)
+	set_args /bin/sh -c 'echo up'
+	# HULL_TEST_SECCOMP_FAULT (docs/testing.md): the supervisor thread calls
+	# getppid right after its filter, before it reports: create fails
+	run_nopipe env HULL_TEST_SECCOMP_FAULT=supervisor timeout -k 30 600 "$HULL_VM" --root "$ROOT" \
+		--log "$BATS_TEST_TMPDIR/log" --log-format json create --bundle "$BUNDLE" "$id"
+	echo "status $status; stdout: $output; stderr: $stderr; log: $(cat "$BATS_TEST_TMPDIR/log")"
+	[ "$status" -ne 0 ]
+	[[ $output$stderr != *seccomp* ]] || fail "the seccomp line went to the container's stdio"
+	run jq -r 'select(.level == "error") | .msg' "$BATS_TEST_TMPDIR/log"
+	assert_success
+	assert_line 'seccomp: supervisor thread: forbidden syscall getppid (110)'
+	assert_vm_gone "$id"
+}
+
 @test "vmcontainer: masked paths, capabilities and seccomp as in container mode" {
 	local id
 	id=$(new_id)
