@@ -6,6 +6,7 @@
 #   hull       io.containerd.runc.v2 (containerd's runc shim), BinaryName = hull
 #   hull-shim  io.containerd.hull.v2 (containerd-shim-hull-v2, a link to hull
 #              on containerd's PATH), isolation=container
+#   hull-vm    the same shim with isolation=vm: a pod in one microVM
 #   runc       io.containerd.runc.v2 with Debian's runc, to compare with
 # every runtime's state under DIR; CNI's bridge + host-local plugins
 # (Debian's containernetworking-plugins in /usr/lib/cni) with their
@@ -36,6 +37,7 @@ cri_start() {
 	mkdir -p "$D/bin" "$D/cni/net.d" "$D/fifo" "$D/hull-shim-root" "$D/hull-runc-root" "$D/runc-root"
 	ln -sf "$RUNTIME" "$D/bin/containerd-shim-hull-v2"
 	printf 'isolation = "container"\n' >"$D/shim-container.toml"
+	printf 'isolation = "vm"\n' >"$D/shim-vm.toml"
 	# CRI_GEN_DIR: cri-client.py's protoc output, once per file
 	export CRI_GEN_DIR=$D/cri-gen
 	cat >"$D/cni/net.d/10-hullcri.conflist" <<-CONF
@@ -81,6 +83,10 @@ cri_start() {
 	      runtime_type = "io.containerd.hull.v2"
 	      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hull-shim.options]
 	        ConfigPath = "$D/shim-container.toml"
+	    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hull-vm]
+	      runtime_type = "io.containerd.hull.v2"
+	      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hull-vm.options]
+	        ConfigPath = "$D/shim-vm.toml"
 	    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
 	      runtime_type = "io.containerd.runc.v2"
 	      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]

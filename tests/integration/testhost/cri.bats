@@ -76,9 +76,11 @@ wait_log() {
 	fail "no line matching '$2' in $1: $(cat "$1" 2>&1)"
 }
 
-# pod_flow HANDLER: the whole life of one pod under HANDLER, every check.
+# pod_flow HANDLER [vm]: the whole life of one pod under HANDLER, every
+# check; with vm, the pod is one microVM: its containers share the guest's
+# kernel, not the test host's.
 pod_flow() {
-	local h=$1 logs=$BATS_TEST_TMPDIR/logs pcfg pod status ip netns a b bootid
+	local h=$1 vm=${2:-} logs=$BATS_TEST_TMPDIR/logs pcfg pod status ip netns a b bootid
 	pcfg=$(pod_config "pod-$h" "$logs")
 
 	# RunPodSandbox: the pause container runs, CNI gave the pod an address
@@ -108,11 +110,15 @@ pod_flow() {
 	assert_equal "$EXEC_ERR" to-err
 	bootid=$EXEC_OUT
 	[[ $bootid =~ ^[0-9a-f-]{36}$ ]] || fail "no boot id from container A: '$bootid'"
-	# both containers run on the same kernel (container isolation: the test host's)
+	# both containers run on the same kernel: the test host's, or the pod's VM's
 	exec_sync "$b" cat /proc/sys/kernel/random/boot_id
 	assert_equal "$EXEC_CODE" 0
 	assert_equal "$EXEC_OUT" "$bootid"
-	assert_equal "$bootid" "$(cat /proc/sys/kernel/random/boot_id)"
+	if [[ -n $vm ]]; then
+		[[ $bootid != "$(cat /proc/sys/kernel/random/boot_id)" ]] || fail "the pod runs on the test host's kernel"
+	else
+		assert_equal "$bootid" "$(cat /proc/sys/kernel/random/boot_id)"
+	fi
 	# B is in the pod's network namespace: the pod's address is on its eth0...
 	exec_sync "$b" ip -4 -o addr show dev eth0
 	assert_equal "$EXEC_CODE" 0
@@ -122,12 +128,16 @@ pod_flow() {
 	assert_equal "$EXEC_CODE" 0
 	assert_equal "$EXEC_OUT" hello-from-a
 
-	# ContainerStats: CPU and memory of A's cgroup
-	run cri ContainerStats "{\"container_id\":\"$a\"}"
-	assert_success
-	assert_equal "$(jq -r .stats.attributes.id <<<"$output")" "$a"
-	[[ $(jq -r '.stats.cpu.usage_core_nano_seconds.value' <<<"$output") -gt 0 ]] || fail "no CPU usage: $output"
-	[[ $(jq -r '.stats.memory.working_set_bytes.value' <<<"$output") -gt 0 ]] || fail "no working set: $output"
+	# ContainerStats: CPU and memory of A's cgroup.  Not for a member of a
+	# VM pod: the shim's Stats has no metrics for it yet (the CRI plugin
+	# answers "unexpected metrics response: []"; docs/cri.md)
+	if [[ -z $vm ]]; then
+		run cri ContainerStats "{\"container_id\":\"$a\"}"
+		assert_success
+		assert_equal "$(jq -r .stats.attributes.id <<<"$output")" "$a"
+		[[ $(jq -r '.stats.cpu.usage_core_nano_seconds.value' <<<"$output") -gt 0 ]] || fail "no CPU usage: $output"
+		[[ $(jq -r '.stats.memory.working_set_bytes.value' <<<"$output") -gt 0 ]] || fail "no working set: $output"
+	fi
 
 	# logs: A's stdout and stderr in its CRI log file, one "TIME STREAM F TEXT" line each
 	run cri ContainerStatus "{\"container_id\":\"$a\"}"
@@ -202,6 +212,7 @@ assert_nothing_left() {
 	assert_nothing_left
 }
 
-@test "cri: a pod as one microVM (handler with isolation = vm)" {
-	skip "the pod as one microVM (branch podvm) is not on main: with isolation=vm each container is its own VM and joins no pod netns (docs/cri.md)"
+@test "cri: handler hull-vm (the shim, isolation = vm): the pod is one microVM, its containers share its kernel, nothing left" {
+	[ -c /dev/kvm ] || skip "no /dev/kvm in this test host"
+	pod_flow hull-vm vm
 }
