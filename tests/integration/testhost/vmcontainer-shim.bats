@@ -85,3 +85,51 @@ assert_vm_gone() {
 	c container rm vm2
 	assert_vm_gone vm2
 }
+
+# Processes holding /dev/kvm open: one per VMM.
+count_vmms() {
+	local p n=0
+	for p in /proc/[0-9]*; do
+		if ls -l "$p/fd" 2>/dev/null | grep -q ' -> /dev/kvm$'; then
+			n=$((n + 1))
+		fi
+	done
+	echo "$n"
+}
+
+@test "vmcontainer-shim: two ctr run with one io.kubernetes.cri.sandbox-id land in ONE VM (a pod)" {
+	local boot1 boot2
+	timeout -k 30 600 ctr --address "$D/c.sock" -n "$NS" run -d --fifo-dir "$D/fifo" \
+		--runtime io.containerd.hull.v2 --runtime-config-path "$D/vm.toml" \
+		--annotation io.kubernetes.cri.container-type=sandbox --annotation io.kubernetes.cri.sandbox-id=pod1 \
+		localhost/hull-test:latest pod1 sleep 1000
+	timeout -k 30 600 ctr --address "$D/c.sock" -n "$NS" run -d --fifo-dir "$D/fifo" \
+		--runtime io.containerd.hull.v2 --runtime-config-path "$D/vm.toml" \
+		--annotation io.kubernetes.cri.container-type=container --annotation io.kubernetes.cri.sandbox-id=pod1 \
+		localhost/hull-test:latest pod1-c1 sh -c 'echo c1 >/c1-file; exec sleep 1000'
+	run c task ls
+	assert_line --regexp '^pod1 +[0-9]+ +RUNNING$'
+	assert_line --regexp '^pod1-c1 +[0-9]+ +RUNNING$'
+	boot1=$(timeout -k 30 300 ctr --address "$D/c.sock" -n "$NS" task exec --fifo-dir "$D/fifo" --exec-id b1 pod1 cat /proc/sys/kernel/random/boot_id)
+	boot2=$(timeout -k 30 300 ctr --address "$D/c.sock" -n "$NS" task exec --fifo-dir "$D/fifo" --exec-id b2 pod1-c1 cat /proc/sys/kernel/random/boot_id)
+	[[ -n $boot1 && $boot1 == "$boot2" ]] || fail "boot ids: sandbox $boot1, container $boot2"
+	[ "$(count_vmms)" -eq 1 ] || fail "$(count_vmms) VMMs for one pod"
+	# each its own rootfs
+	run timeout -k 30 300 ctr --address "$D/c.sock" -n "$NS" task exec --fifo-dir "$D/fifo" --exec-id b3 pod1 ls /c1-file
+	assert_failure
+	c task kill -s KILL pod1-c1
+	for _ in $(seq 600); do c task ls | grep -q '^pod1-c1 .*STOPPED' && break; sleep 0.2; done
+	run c task ls
+	assert_line --regexp '^pod1-c1 +[0-9]+ +STOPPED$'
+	assert_line --regexp '^pod1 +[0-9]+ +RUNNING$'
+	c task rm pod1-c1
+	c container rm pod1-c1
+	[[ ! -e $D/hullroot/$NS/pod1-c1 ]] || fail "hull's state of pod1-c1 left"
+	c task kill -s KILL pod1
+	for _ in $(seq 600); do c task ls | grep -q '^pod1 .*STOPPED' && break; sleep 0.2; done
+	c task rm pod1
+	c container rm pod1
+	assert_vm_gone pod1
+	# no VM of its own: its task, state, mounts and cgroup (the scan above covered the processes)
+	assert_gone pod1-c1
+}
