@@ -73,6 +73,32 @@ count_vmms() {
 	echo "$n"
 }
 
+# The pod's one VMM (issue 15: a pod runs in the same jail as a VM
+# container, docs/vm-containers.md "The VMM's jail"): every thread as the
+# sandbox's claimed jail uid, no capability (no tap here), NoNewPrivs, a root
+# holding only dev and state; the pod's containers claim no uid of their own.
+assert_pod_vmm_jailed() {
+	local sb=$1 p vmm= uid s
+	for p in /proc/[0-9]*; do
+		if ls -l "$p/fd" 2>/dev/null | grep -q ' -> /dev/kvm$'; then
+			vmm=${p#/proc/}
+		fi
+	done
+	[[ -n $vmm ]] || fail "no process holds /dev/kvm"
+	uid=$(jail_uid "$sb") || fail "no jail uid claimed for the sandbox: $(ls -l "$ROOT/@vm-uids" 2>&1)"
+	run ls -A "$ROOT/@vm-uids"
+	[ "$output" = "$uid" ] || fail "jail uid claims while one pod runs: $output"
+	for s in /proc/"$vmm"/task/*/status; do
+		grep -Eq "^Uid:\s+$uid\s+$uid\s+$uid\s+$uid$" "$s" || fail "$s: $(grep ^Uid: "$s"), want $uid"
+		grep -Eq "^Gid:\s+$uid\s+$uid\s+$uid\s+$uid$" "$s" || fail "$s: $(grep ^Gid: "$s"), want $uid"
+		grep -Eq '^CapEff:\s+0000000000000000$' "$s" || fail "$s: $(grep ^CapEff: "$s")"
+		grep -Eq '^CapPrm:\s+0000000000000000$' "$s" || fail "$s: $(grep ^CapPrm: "$s")"
+		grep -Eq '^NoNewPrivs:\s+1$' "$s" || fail "$s: $(grep ^NoNewPrivs: "$s")"
+		run ls -A "${s%/status}/root/"
+		[ "$(echo $output)" = "dev state" ] || fail "${s%/status}/root holds: $output"
+	done
+}
+
 # Nothing of member ID left while its sandbox runs: no state, no process,
 # no mount of its (under the sandbox's pod directory).
 assert_member_gone() {
@@ -138,6 +164,7 @@ REPORT='echo "boot $(cat /proc/sys/kernel/random/boot_id)"; for n in ipc uts pid
 	# one VMM and one file server for the pod; b's state.pid is its own (a supervisor without VMM)
 	[ "$(count_vmms)" -eq 1 ] || fail "$(count_vmms) VMMs for one pod"
 	[ "$(pgrep -c -f 'hull virtiofsd')" -eq 1 ] || fail "file servers: $(pgrep -af 'hull virtiofsd')"
+	assert_pod_vmm_jailed "$sb"
 	[ "$(state_field "$b" pid)" = "$bpid" ]
 	[ "$(state_field "$b" status)" = running ]
 	# exec into b: its rootfs
