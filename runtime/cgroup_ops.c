@@ -2,7 +2,10 @@
 /* pause, resume, update and events: operations on a container's cgroup. */
 #include "internal.h"
 
-/* Open a live container and its cgroup; "not running" and "no cgroup" are errors. */
+/* Open a live container and its cgroup; "not running" and "no cgroup" are
+ * errors, but for a VM-isolated container, whose update, stats and OOM count
+ * are the guest's (its agent's): a pod's container in its sandbox's VM has
+ * no host cgroup (*cg NULL then). */
 static int open_cg(const struct runtime_ctx *ctx, const char *id, bool need_running, struct container **c,
 		   struct cgroup **cg, struct hull_err **err)
 {
@@ -17,7 +20,7 @@ static int open_cg(const struct runtime_ctx *ctx, const char *id, bool need_runn
 	}
 	if (container_cgroup(*c, cg, err) < 0)
 		goto fail;
-	if (!*cg) {
+	if (!*cg && !(*c)->vm) {
 		hull_err_make(err, 0, "container \"%s\" has no cgroup (--cgroup-manager=disabled)", id);
 		goto fail;
 	}
@@ -63,6 +66,9 @@ int runtime_pause(const struct runtime_ctx *ctx, const char *id, bool pause, str
 		hull_err_make(err, 0, "container \"%s\" is %s, not running", id, oci_status_names[st]);
 	else if (!pause && st != OCI_STATUS_PAUSED)
 		hull_err_make(err, 0, "container \"%s\" is %s, not paused", id, oci_status_names[st]);
+	else if (!cg)
+		hull_err_make(err, 0, "container \"%s\" has no host cgroup to freeze (a pod's container in its "
+			      "sandbox's VM: pause the sandbox; or --cgroup-manager=disabled)", id);
 	else if (c->vm && pause)
 		r = pause_vm(ctx, c, cg, err);
 	else

@@ -128,16 +128,13 @@ pod_flow() {
 	assert_equal "$EXEC_CODE" 0
 	assert_equal "$EXEC_OUT" hello-from-a
 
-	# ContainerStats: CPU and memory of A's cgroup.  Not for a member of a
-	# VM pod: the shim's Stats has no metrics for it yet (the CRI plugin
-	# answers "unexpected metrics response: []"; docs/cri.md)
-	if [[ -z $vm ]]; then
-		run cri ContainerStats "{\"container_id\":\"$a\"}"
-		assert_success
-		assert_equal "$(jq -r .stats.attributes.id <<<"$output")" "$a"
-		[[ $(jq -r '.stats.cpu.usage_core_nano_seconds.value' <<<"$output") -gt 0 ]] || fail "no CPU usage: $output"
-		[[ $(jq -r '.stats.memory.working_set_bytes.value' <<<"$output") -gt 0 ]] || fail "no working set: $output"
-	fi
+	# ContainerStats: CPU and memory of A's cgroup (in a VM pod: of its
+	# cgroup in the guest, through the agent)
+	run cri ContainerStats "{\"container_id\":\"$a\"}"
+	assert_success
+	assert_equal "$(jq -r .stats.attributes.id <<<"$output")" "$a"
+	[[ $(jq -r '.stats.cpu.usage_core_nano_seconds.value' <<<"$output") -gt 0 ]] || fail "no CPU usage: $output"
+	[[ $(jq -r '.stats.memory.working_set_bytes.value' <<<"$output") -gt 0 ]] || fail "no working set: $output"
 
 	# logs: A's stdout and stderr in its CRI log file, one "TIME STREAM F TEXT" line each
 	run cri ContainerStatus "{\"container_id\":\"$a\"}"

@@ -173,6 +173,17 @@ REPORT='echo "boot $(cat /proc/sys/kernel/random/boot_id)"; for n in ipc uts pid
 	[ "$output" = b ] || fail "exec into b: $output"
 	run hull ps --format json "$b"
 	assert_success
+	# stats and update are the guest's: b has no host cgroup (the CRI's
+	# ContainerStats and UpdateContainerResources); pause is refused, naming why
+	run_nopipe hull update --pids-limit 77 "$b"
+	[ "$status" -eq 0 ] || fail "update of a pod's container: $stderr"
+	run_nopipe hull events --stats "$b"
+	[ "$status" -eq 0 ] || fail "events --stats of a pod's container: $stderr"
+	[[ $(jq -r .data.memory.usage.usage <<<"$output") -gt 0 ]] || fail "no memory usage: $output"
+	[ "$(jq -r .data.pids.limit <<<"$output")" = 77 ] || fail "pids.limit after update: $output"
+	run_nopipe hull pause "$b"
+	assert_one_line_error "container \"$b\" has no host cgroup to freeze \(a pod's container in its sandbox's VM: pause the sandbox"
+	[ "$(state_field "$b" status)" = running ]
 	# kill: b's init ends, b's supervisor relays 128+9; the sandbox stays
 	run hull kill "$b" KILL
 	assert_success
