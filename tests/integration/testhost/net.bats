@@ -49,6 +49,19 @@ wait_for() { # wait_for REGEX: until the VM's output has a line matching it; fai
 
 value() { sed -n "s/^$1=//p" "$BATS_TEST_TMPDIR/out" | tr -d '\r' | head -n1; }
 
+# What a stalled transfer leaves to look at: the VMM (alive? where its
+# threads wait), the tap's counters and the guest's console.
+diag() {
+	echo "== $1: VMM $(kill -0 "$vm_pid" 2>/dev/null && echo running || echo gone)"
+	local t
+	for t in /proc/"$vm_pid"/task/*; do
+		[ -e "$t/comm" ] && echo "thread $(cat "$t/comm" 2>/dev/null): $(cat "$t/wchan" 2>/dev/null) $(cut -d' ' -f3 "$t/stat" 2>/dev/null)"
+	done
+	in_ns ip -s link show tap0 2>&1
+	echo "-- console:"
+	tail -n 40 "$BATS_TEST_TMPDIR/out"
+}
+
 # net_vm VHOST CPUS TAPMODE WIRING: boot, ping both ways, 4 MiB over TCP each way.
 # WIRING tap: the peer is the tap itself (10.77.0.1 on tap0); redirect: the
 # Kata model, tap0 and veth ve0 in $NS mirrored by `hull vm redirect`, the
@@ -84,12 +97,16 @@ net_vm() {
 	wait_for '^net_ready'
 	assert_equal "$(value ping_host)" ok
 	assert_equal "$(value mac)" "$mac"
-	run "${peer[@]}" busybox ping -c 3 -W 10 10.77.0.2
+	run timeout -s KILL 120 "${peer[@]}" busybox ping -c 3 -W 10 10.77.0.2
 	echo "$output"
-	assert_success
+	[ "$status" = 0 ] || { diag "ping of the guest"; false; }
 	assert_output --partial "3 packets transmitted, 3 packets received"
-	# bash closes the connection after the redirect: the guest's nc sees EOF
-	"${peer[@]}" bash -c "cat '$data' >/dev/tcp/10.77.0.2/5000"
+	# bash closes the connection after the redirect: the guest's nc sees EOF.
+	# Every transfer is bounded (a stall fails this test with what the VMM
+	# and the tap show, not the whole suite at its limit) and killed
+	# outright: bats' own timeout cannot end a pipeline in $(...).
+	timeout -s KILL 240 "${peer[@]}" bash -c "cat '$data' >/dev/tcp/10.77.0.2/5000" ||
+		{ diag "host -> guest on 5000 failed or stalled for 240 s"; false; }
 	wait_for '^tcp_md5='
 	local want; want=$(md5sum <"$data" | cut -d' ' -f1)
 	grep -q "^tcp_md5=$want tcp_bytes=4194304" "$BATS_TEST_TMPDIR/out" ||
@@ -98,12 +115,15 @@ net_vm() {
 	wait_for '^send_md5='
 	local i got=
 	for i in $(seq 60); do
-		got=$("${peer[@]}" bash -c "cat </dev/tcp/10.77.0.2/5001" 2>/dev/null | md5sum | cut -d' ' -f1) &&
+		got=$(timeout -s KILL 240 "${peer[@]}" bash -c "cat </dev/tcp/10.77.0.2/5001" 2>/dev/null | md5sum | cut -d' ' -f1) &&
 			[ "$got" = "$(value send_md5)" ] && break
 		sleep 1
 	done
-	assert_equal "$got" "$(value send_md5)"
+	[ "$got" = "$(value send_md5)" ] || { diag "guest -> host on 5001: md5 $got"; false; }
 	wait_for '^send_done'
+	# the guest powers off after send_done
+	for i in $(seq 300); do kill -0 "$vm_pid" 2>/dev/null || break; sleep 1; done
+	kill -0 "$vm_pid" 2>/dev/null && { diag "no exit 300 s after send_done"; false; }
 	status=0
 	wait "$vm_pid" || status=$?
 	vm_pid=
