@@ -2,14 +2,15 @@
 /*
  * hull vfio bind|unbind BDF and hull sriov enable PF N | disable PF: the
  * operator steps around device passthrough (vfio/vfio.h, docs/passthrough.md).
- * bind remembers the original driver under ROOT/vfio/<BDF> (--root).
+ * bind remembers the original driver under ROOT/@vfio/<BDF> (--root).
  */
 #include "cli.h"
 #include "vfio/vfio.h"
 
 static struct vfio_host host_of(struct cli_ctx *g, char **state)
 {
-	*state = xasprintf("%s/vfio", g->rt.root);
+	/* "@" is in no container id: a container cannot be called so */
+	*state = xasprintf("%s/@vfio", g->rt.root);
 	return (struct vfio_host){ .sys = "/sys", .proc = "/proc", .state_dir = *state };
 }
 

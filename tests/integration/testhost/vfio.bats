@@ -79,7 +79,7 @@ hull() {
 	run driver_of "$nic"
 	assert_output vfio-pci
 	[ -c "/dev/vfio/$group" ] || fail "no /dev/vfio/$group"
-	run cat "$BATS_TEST_TMPDIR/root/vfio/$nic"
+	run cat "$BATS_TEST_TMPDIR/root/@vfio/$nic"
 	assert_output e1000e
 	# a second bind changes nothing
 	run hull vfio bind "$nic"
@@ -91,7 +91,7 @@ hull() {
 	run cat "/sys/bus/pci/devices/$nic/driver_override"
 	assert_output "(null)"
 	[ ! -e "/dev/vfio/$group" ] || fail "/dev/vfio/$group left behind"
-	[ ! -e "$BATS_TEST_TMPDIR/root/vfio/$nic" ] || fail "state file left behind"
+	[ ! -e "$BATS_TEST_TMPDIR/root/@vfio/$nic" ] || fail "state file left behind"
 }
 
 @test "hull vfio and sriov refuse bad input with one line, changing nothing" {
