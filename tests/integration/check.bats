@@ -1,16 +1,18 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: Apache-2.0
-# The harness itself: every test is bounded (BATS_TEST_TIMEOUT, helpers.bash),
-# so a hang is a named `not ok` and the suite, and tests/run-all, go on.
+# The harness itself: every test is bounded (BATS_TEST_TIMEOUT, bounded.bash,
+# which helpers.bash loads), so a hang is a named `not ok` and the suite, and
+# tests/run-all, go on.
 
 load helpers
 
 # probe FILE NAME=BODY...: a bats file with those tests (the "@" is spelled
-# apart so that bats does not take these lines for tests of this file).
+# apart so that bats does not take these lines for tests of this file), that
+# loads helpers.bash, or $PROBE_LOAD (bounded: the test-host suites' way).
 probe() {
 	local f=$PROBE_DIR/$1 t at=@
 	shift
-	printf "load '%s'\nsetup() { :; }\nteardown() { :; }\n" "$REPO/tests/integration/helpers" >"$f"
+	printf "load '%s'\nsetup() { :; }\nteardown() { :; }\n" "$REPO/tests/integration/${PROBE_LOAD:-helpers}" >"$f"
 	for t in "$@"; do
 		printf '%stest "%s" { %s; }\n' "$at" "${t%%=*}" "${t#*=}" >>"$f"
 	done
@@ -25,6 +27,11 @@ setup() {
 	probe "hang-probe-$$-a.bats" "hangs in run=run sh -c 'sleep 1000 & exec sleep 1000'" \
 		"hangs outside run=sleep 1000 | cat" "the next test runs=true"
 	probe "hang-probe-$$-b.bats" "the next file runs=true"
+	# a test-host suite without helpers.bash: a transfer in a pipeline
+	# inside $(...) (net.bats' way), a VMM that ignores SIGTERM
+	PROBE_LOAD=bounded probe "hang-probe-$$-c.bats" \
+		"hangs in a substitution=x=\$(sleep 1000 | md5sum)" \
+		"ignores TERM=run sh -c 'trap \"\" TERM; sleep 1000 & wait; wait'" "the next test runs=true"
 }
 
 teardown() {
@@ -40,6 +47,16 @@ teardown() {
 	assert_line 'not ok 2 hangs outside run # timeout after 2s'
 	assert_line 'ok 3 the next test runs'
 	# nothing of the hung tests is left
+	run pgrep -f "^sleep 1000\$" -s 0
+	assert_failure
+}
+
+@test "bounded.bash alone (the test-host suites) ends a test hung in a substitution or on a TERM-proof child" {
+	BATS_TEST_TIMEOUT=2 run bats --tap "$PROBE_DIR/hang-probe-$$-c.bats"
+	assert_failure
+	assert_line 'not ok 1 hangs in a substitution # timeout after 2s'
+	assert_line 'not ok 2 ignores TERM # timeout after 2s'
+	assert_line 'ok 3 the next test runs'
 	run pgrep -f "^sleep 1000\$" -s 0
 	assert_failure
 }

@@ -14,49 +14,19 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
 
-# Every test is bounded, so a hang is a named `not ok N ... # timeout after
-# Ns` (bats kills the test's processes and runs its teardown) and the file
-# goes on, instead of the whole suite stalling until run-all's limit.  The
-# test host passes its own (run-suite: 600 s under TCG); 300 s is far above
-# the slowest test here.
-export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
-
-# bats 1.8.2 ends a timed-out test with SIGABRT to the test's shell and
-# SIGTERM to that shell's direct children only.  A test blocked in `run CMD`
-# reads a command substitution, and the shell runs its trap only once every
-# writer of that pipe is gone: CMD's own children (hull) and the containers
-# they started, which outlive a SIGTERM or are frozen (a process in a frozen
-# v1 cgroup does not even die of SIGKILL until thawed).  Without this the
-# "timeout" never fires (measured: `run sh -c 'sleep 1000 & sleep 1000'`
-# hung bats for good).  So: every descendant of the test's shell except this
-# watchdog first, with SIGKILL (a hull among them may hold the container's
-# lock), then the test's containers (delete --force thaws and kills them),
-# then the descendants once more.  Called by bats' countdown subshell, forked
-# before setup() ran: ROOT and IDS_FILE are found from BATS_TEST_TMPDIR.
+# Every test is bounded (bounded.bash: BATS_TEST_TIMEOUT, every descendant
+# of the timed-out test killed).  Here the test's containers go too: called by
+# bats' countdown subshell, forked before setup() ran, so ROOT and IDS_FILE
+# are found from BATS_TEST_TMPDIR; delete --force thaws and kills them (a
+# process in a frozen v1 cgroup does not even die of SIGKILL until thawed),
+# and a hull among the first descendants killed may have held their lock.
+source "$(dirname "${BASH_SOURCE[0]}")/bounded.bash"
 bats_kill_childprocesses_of() {
 	local parent=$1
 	kill_descendants "$parent"
 	ROOT=${ROOT:-$BATS_TEST_TMPDIR/root} IDS_FILE=${IDS_FILE:-$BATS_TEST_TMPDIR/ids} \
 		teardown_common >/dev/null 2>&1 || true
 	kill_descendants "$parent"
-}
-
-# kill_descendants PID: SIGKILL every descendant of PID but this shell.
-kill_descendants() {
-	local pid self=$BASHPID # here, not in the $(...) below: that is another process
-	for pid in $(ps -e -o pid=,ppid= | awk -v top="$1" -v self="$self" '
-		{ kids[$2] = kids[$2] " " $1 }
-		END {
-			n = split(kids[top], q, " ")
-			for (i = 1; i <= n; i++) {
-				if (q[i] == self) continue
-				print q[i]
-				m = split(kids[q[i]], more, " ")
-				for (j = 1; j <= m; j++) q[++n] = more[j]
-			}
-		}'); do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
 }
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -11,6 +11,7 @@
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load ../bounded
 
 REPO=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)
 

@@ -7,10 +7,12 @@
 # named by hull.test= and ends the guest as hull.end= says.  Boots are slow
 # under TCG, so each boot checks several things and every run is bounded by
 # SIGKILL: hull takes SIGTERM as the guest's power button, which a test guest
-# may ignore, so `timeout`'s TERM (or bats' own timeout) would wait for good.
+# may ignore, so `timeout`'s TERM would wait for good (bats' own timeout
+# sends SIGKILL: bounded.bash).
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+load ../bounded
 bats_require_minimum_version 1.5.0
 
 REPO=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)
