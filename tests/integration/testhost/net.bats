@@ -54,9 +54,14 @@ value() { sed -n "s/^$1=//p" "$BATS_TEST_TMPDIR/out" | tr -d '\r' | head -n1; }
 # threads wait), the tap's counters and the guest's console.
 diag() {
 	echo "== $1: VMM $(kill -0 "$vm_pid" 2>/dev/null && echo running || echo gone)"
-	local t
-	for t in /proc/"$vm_pid"/task/*; do
-		[ -e "$t/comm" ] && echo "thread $(cat "$t/comm" 2>/dev/null): $(cat "$t/wchan" 2>/dev/null) $(cut -d' ' -f3 "$t/stat" 2>/dev/null)"
+	local t k
+	# state, utime and stime twice, 2 s apart: does a vCPU still run?
+	for k in 1 2; do
+		for t in /proc/"$vm_pid"/task/*; do
+			[ -e "$t/comm" ] && echo "thread $(cat "$t/comm" 2>/dev/null): $(cat "$t/wchan" 2>/dev/null)" \
+				"$(sed 's/.*) //' "$t/stat" 2>/dev/null | cut -d' ' -f1,12,13)"
+		done
+		[ "$k" = 2 ] || sleep 2
 	done
 	in_ns ip -s link show tap0 2>&1
 	echo "-- console:"
