@@ -148,6 +148,21 @@ assert_qmp_dump() { # $1 stderr or log, $2 the reason in the header
 	assert_output ""
 }
 
+@test "a test host whose heartbeat stops is killed: 125, 'the test host died', QEMU's state, nothing left" {
+	mkdir -p "$BATS_TEST_TMPDIR/tmp"
+	# a kernel spinning with interrupts off runs no process: here only the
+	# heartbeat's loop is stopped (the pattern does not match this job's own
+	# command line), and the job would otherwise outlive this test's limit
+	TESTHOST_HEARTBEAT_TIMEOUT=15 TMPDIR=$BATS_TEST_TMPDIR/tmp run --separate-stderr "$RUN" --timeout 500 -- \
+		sh -c 'pkill -STOP -f "whil[e] :" || echo "no heartbeat loop" >&2; sleep 1000'
+	assert_equal "$status" 125
+	assert_equal "${stderr_lines[0]}" "testhost: the test host died: its heartbeat stopped (no tick from stage2 for 15s: its kernel runs nothing); VM killed"
+	assert_equal "${stderr_lines[1]}" "testhost: last console lines:"
+	assert_qmp_dump "$stderr" "the heartbeat's silence (15s)"
+	run leftovers "$BATS_TEST_TMPDIR/tmp"
+	assert_output ""
+}
+
 @test "a VM whose job does not start within TESTHOST_BOOT_TIMEOUT is booted once more" {
 	mkdir -p "$BATS_TEST_TMPDIR/tmp"
 	# the init stalls the first boot only; 15 s: boots take 2-7 s, also
