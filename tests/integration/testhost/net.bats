@@ -119,10 +119,13 @@ net_vm() {
 		{ grep tcp_md5 "$BATS_TEST_TMPDIR/out"; false; }
 	# guest -> host: the guest listens on 5001 once it printed send_md5
 	wait_for '^send_md5='
-	local i got=
-	for i in $(seq 60); do
-		got=$(timeout -s KILL 240 "${peer[@]}" bash -c "cat </dev/tcp/10.77.0.2/5001" 2>/dev/null | md5sum | cut -d' ' -f1) &&
-			[ "$got" = "$(value send_md5)" ] && break
+	# retried while the guest's nc is not listening yet; 240 s in all
+	local i got= deadline=$((SECONDS + 240))
+	while :; do
+		got=$(timeout -s KILL $((deadline - SECONDS)) "${peer[@]}" bash -c "cat </dev/tcp/10.77.0.2/5001" 2>/dev/null |
+			md5sum | cut -d' ' -f1)
+		[ "$got" = "$(value send_md5)" ] && break
+		[ $((deadline - SECONDS)) -gt 1 ] || break
 		sleep 1
 	done
 	[ "$got" = "$(value send_md5)" ] || { diag "guest -> host on 5001: md5 $got"; false; }
