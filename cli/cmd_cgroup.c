@@ -284,6 +284,15 @@ CLI_CMD(events)
 	bool v2 = oom_fd >= 0 && fstat(oom_fd, &st) == 0 && S_ISREG(st.st_mode);
 	bool vm = oom_fd >= 0 && !v2 && S_ISSOCK(st.st_mode);
 
+	/* v1's eventfd counts invocations of the OOM killer, and one kill is
+	 * several (the allocation retried while its victim dies): a wake opens a
+	 * burst of V1_OOM_BURST_MS in which the kills counted (oom_kill) are the
+	 * events, or one event if none was (the killer disabled: the container
+	 * waits under OOM). */
+	enum { V1_OOM_BURST_MS = 1000, V1_OOM_STEP_MS = 10 };
+	int burst_left = 0;
+	bool burst_told = false;
+
 	/* Stream until the container is gone: stats every interval, OOMs as they come. */
 	for (;;) {
 		_cleanup_free_ char *json = NULL;
@@ -293,7 +302,8 @@ CLI_CMD(events)
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		while (left > 0) {
-			int n = poll(&p, oom_fd >= 0 ? 1 : 0, left);
+			int step = burst_left > 0 && left > V1_OOM_STEP_MS ? V1_OOM_STEP_MS : left;
+			int n = poll(&p, oom_fd >= 0 ? 1 : 0, step);
 			uint64_t now = ooms;
 			if (n > 0 && v2 && (p.revents & POLLPRI)) {
 				char buf[512];
@@ -312,18 +322,28 @@ CLI_CMD(events)
 				}
 				p.fd = oom_fd;
 			} else if (n > 0 && !v2 && (p.revents & POLLIN)) {
-				/* The eventfd's counter is the number of OOM events; oom_kill
-				 * may not be counted yet when it fires. */
 				uint64_t cnt = 0;
 				if (read(oom_fd, &cnt, sizeof(cnt)) != sizeof(cnt))
 					p.fd = -1;
-				for (; cnt > 0; cnt--)
-					print_event("oom", id, NULL);
+				else if (burst_left <= 0) {
+					burst_left = V1_OOM_BURST_MS;
+					burst_told = false;
+				}
 			} else if (n > 0) {
 				p.fd = -1;   /* POLLERR/POLLHUP/POLLNVAL: stop watching, keep the stats */
 			}
 			clock_gettime(CLOCK_MONOTONIC, &t1);
-			left = interval - (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+			int spent = (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+			if (burst_left > 0) {
+				/* the kill is counted just after the eventfd fires */
+				if (runtime_oom_count(&g->rt, id, &now, NULL) == 0)
+					for (; ooms < now; ooms++, burst_told = true)
+						print_event("oom", id, NULL);
+				burst_left -= spent - (interval - left);
+				if (burst_left <= 0 && !burst_told)
+					print_event("oom", id, NULL);
+			}
+			left = interval - spent;
 		}
 		if (runtime_stats_json(&g->rt, id, &json, NULL) < 0)
 			return 0;   /* the container is gone: the stream ends, as runc's does */

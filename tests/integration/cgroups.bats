@@ -87,6 +87,27 @@ cg_file() {
 	fi
 }
 
+@test "events: with disableOOMKiller one oom event tells the container waits under OOM; nothing is killed" {
+	start_with_resources '{"memory": {"limit": 33554432, "disableOOMKiller": true}}' "$HELPER" sleep 60
+	local ev=$BATS_TEST_TMPDIR/events xpid
+	run cg_file memory memory.oom_control
+	assert_line "oom_kill_disable 1"
+	start_events "$CID" "$ev"
+	hull exec "$CID" "$HELPER" alloc 64 </dev/null >/dev/null 2>&1 &
+	xpid=$!
+	wait_for_match "$ev" '"type": *"oom"' || fail "no oom event: $(cat "$ev")"
+	run cg_file memory memory.oom_control
+	assert_line "under_oom 1"
+	assert_line "oom_kill 0"
+	# the stall is one event, not one per retry of the allocation
+	sleep 3
+	run grep -c '"type": *"oom"' "$ev"
+	assert_output 1
+	kill -0 "$xpid" || fail "the exec ended while its container waits under OOM"
+	hull delete --force "$CID"
+	wait "$xpid" || true
+}
+
 @test "cpu shares, quota and period land in the cpu controller" {
 	start_with_resources '{"cpu": {"shares": 512, "quota": 50000, "period": 100000}}' "$HELPER" sleep 60
 	run cg_file cpu cpu.shares
