@@ -47,6 +47,26 @@ assert_vm_gone() {
 	fi
 }
 
+# vm_diag ID...: what a stalled create leaves to look at: each container's
+# state files, create's output and the guest's console, and every user
+# thread (state, wait channel, cpu time) sampled twice, 2 s apart: does a
+# vCPU still run, or does everyone wait?
+vm_diag() {
+	local id k
+	for id; do
+		echo "== $id: $(ls "$ROOT/$id" 2>&1 | tr '\n' ' ')"
+		echo "-- create's output:"
+		cat "$BATS_TEST_TMPDIR/$id.out" 2>&1
+		echo "-- console:"
+		tail -n 40 "$ROOT/$id/console.log" 2>&1
+	done
+	for k in 1 2; do
+		echo "-- threads ($k):"
+		ps -eLo pid,tid,ppid,user,stat,wchan:24,time,comm,args | awk '$3 != 2 && $1 != 2'
+		[ "$k" = 2 ] || sleep 2
+	done
+}
+
 @test "vmcontainer: hull-vm run: the guest's kernel, a hypervisor, the rootfs shared both ways, exit 0" {
 	local host_kver id
 	host_kver=$(uname -r)
@@ -258,6 +278,20 @@ assert_vmm_jailed() {
 			>"$BATS_TEST_TMPDIR/${ids[i]}.out" 2>&1 </dev/null &
 		bg+=($!)
 	done
+	# a stalled create is shown while it still runs (the test's own limit
+	# would only kill it): 450 s, seven times what it takes under TCG, idle
+	local deadline=$((SECONDS + 450)) alive=1
+	while ((alive && SECONDS < deadline)); do
+		alive=0
+		for ((i = 0; i < n; i++)); do
+			! kill -0 "${bg[i]}" 2>/dev/null || alive=1
+		done
+		((alive == 0)) || sleep 1
+	done
+	if ((alive)); then
+		vm_diag "${ids[@]}"
+		fail "creates still running after 450 s"
+	fi
 	for ((i = 0; i < n; i++)); do
 		wait "${bg[i]}" || fail "create ${ids[i]}: $(cat "$BATS_TEST_TMPDIR/${ids[i]}.out")"
 	done
